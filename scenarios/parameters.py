@@ -1,0 +1,198 @@
+"""`MarketParameters`: every tunable market parameter with its default, unit and spec reference.
+
+Names are the contract of architecture.md ("Parameters"); the five parallel-operations parameters
+are spec §9. Every [A] option of the spec has a name here and is listed in each run's manifest.
+Values come from `scenario.yaml` (`parameters:`), then `--set name=value`, then a sweep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from scenarios.errors import Problem, ScenarioError
+
+
+def _p(default: Any, unit: str, ref: str, tag: str, doc: str, choices: tuple | None = None,
+       lo: float | None = None, hi: float | None = None) -> Any:
+    return field(default=default, metadata=dict(unit=unit, ref=ref, tag=tag, doc=doc,
+                                                choices=choices, lo=lo, hi=hi))
+
+
+@dataclass(frozen=True)
+class MarketParameters:
+    """Tunable market parameters (spec §2.6, §4.3, §9; architecture.md "Parameters")."""
+
+    # --- the five parallel-operations parameters (spec §9) ---
+    deployment_constraint_set: str = _p(
+        "base", "-", "§9 #1, §5.9", "A",
+        "Transmission constraints enforced in the IR deployment scenarios: none, base, all, or "
+        "a file listing constraint (branch) ids, one per line")
+    ir_deployed_proportion: float = _p(
+        0.45, "fraction", "§9 #2, §5.9", "S",
+        "Share of IRU/IRD awards deployed in the deployment scenarios (the DIR factor)", lo=0, hi=1)
+    storage_envelope_multiplier_up: float = _p(
+        0.45, "fraction", "§9 #3, §5.10", "S",
+        "Share of a storage resource's IRU award whose SOC effect must fit its lower envelope",
+        lo=0, hi=1)
+    storage_envelope_multiplier_down: float = _p(
+        0.45, "fraction", "§9 #3, §5.10", "S",
+        "Share of a storage resource's IRD award whose SOC effect must fit its upper envelope",
+        lo=0, hi=1)
+    ir_demand_curve_cap_usd_per_mwh: float = _p(
+        55.0, "$/MWh", "§9 #4, §5.7", "S", "Cap on every IRU/IRD demand-curve price", lo=0)
+    ir_rc_default_availability_bid_usd_per_mwh: float = _p(
+        55.0, "$/MWh", "§9 #5, §5.12", "S",
+        "Default availability bid (DAB): price IRU/RCU bids are mitigated to", lo=0)
+
+    # --- run set-up ---
+    phase: int = _p(2, "-", "§10", "S",
+                    "1: no economic transfer, 2: economic transfer, 3: DA followed by RT",
+                    choices=(1, 2, 3))
+    mip_rel_gap: float = _p(0.001, "fraction", "§2.6", "A", "Relative MIP gap", lo=0, hi=1)
+    time_limit_s: float = _p(600.0, "s", "§2.6", "A", "Time limit of each MIP solve", lo=0)
+    ir_ramp_minutes: float = _p(15.0, "min", "§5.8", "A",
+                                "IR ramp horizon T^IR: IRU <= T^IR x RR^up", lo=0)
+    ir_as_ramp_minutes: float = _p(30.0, "min", "§5.8", "A",
+                                   "Joint AS+IR ramp horizon T^IR2", lo=0)
+    storage_as_sustain_hours: float = _p(0.5, "h", "§2.6, §5.10", "A",
+                                         "Hours a storage AS award must be sustainable (h^AS)", lo=0)
+    storage_mode_binary: bool = _p(False, "-", "§5.10", "A",
+                                   "Use a binary to forbid simultaneous charge and discharge")
+    mpm_mode: str = _p("ir_rc", "-", "§5.12", "A",
+                       "Market power mitigation of IRU/RCU bids: off, ir_rc (three-pivotal-supplier "
+                       "test per BAA and hour on the IR/RC requirement), cap_all (mitigate every bid)",
+                       choices=("off", "ir_rc", "cap_all"))
+    mpm_pivotal_suppliers: int = _p(3, "-", "§5.12", "A",
+                                    "Number of largest suppliers removed in the pivotal-supplier "
+                                    "test", lo=1)
+    iru_import_tier1: str = _p("directional", "-", "§8.3", "A",
+                               "Import term of IRU tier 1: directional (DAEN-FMMSS) or as_published",
+                               choices=("directional", "as_published"))
+    rse_surcharge_price_basis: str = _p("max", "-", "§7.4", "A",
+                                        "Price the RSE surcharge uses: lmp, hub or the max of both",
+                                        choices=("lmp", "hub", "max"))
+    transfer_revenue_share_from: float = _p(0.5, "fraction", "§6.1", "A",
+                                            "Share of ETSR transfer revenue to the from-BAA",
+                                            lo=0, hi=1)
+    lazy_transmission: bool = _p(True, "-", "§5.3", "A",
+                                 "Add violated branch limits in rounds instead of all at once")
+    lazy_max_rounds: int = _p(20, "-", "§5.3", "A", "Maximum lazy transmission rounds", lo=1)
+    flow_tolerance_mw: float = _p(1e-4, "MW", "§5.3", "A",
+                                  "A flow above its limit by more than this is a violation", lo=0)
+    ptdf_threshold: float = _p(1e-5, "-", "§2.3", "A",
+                               "PTDF entries smaller in magnitude are dropped", lo=0)
+    run_ruc: bool = _p(True, "-", "§5.11", "S", "Run the residual unit commitment after IFM")
+
+    # --- penalty prices (spec §4.3) ---
+    penalty_power_balance_under_usd_per_mwh: float = _p(1000.0, "$/MWh", "§4.3", "S",
+                                                        "IFM under-supply P^PB+", lo=0)
+    penalty_power_balance_over_usd_per_mwh: float = _p(150.0, "$/MWh", "§4.3", "S",
+                                                       "IFM over-supply P^PB-", lo=0)
+    penalty_reg_up_usd_per_mwh: float = _p(250.0, "$/MWh", "§4.3", "A", "RU shortfall", lo=0)
+    penalty_spin_usd_per_mwh: float = _p(100.0, "$/MWh", "§4.3", "A", "SR shortfall", lo=0)
+    penalty_nonspin_usd_per_mwh: float = _p(50.0, "$/MWh", "§4.3", "A", "NR shortfall", lo=0)
+    penalty_reg_down_usd_per_mwh: float = _p(250.0, "$/MWh", "§4.3", "A", "RD shortfall", lo=0)
+    penalty_transmission_usd_per_mwh: float = _p(1500.0, "$/MWh", "§4.3", "A",
+                                                 "Base-case branch overload", lo=0)
+    penalty_deployment_transmission_usd_per_mwh: float = _p(1500.0, "$/MWh", "§4.3", "A",
+                                                            "Deployment-scenario overload", lo=0)
+    penalty_ruc_under_usd_per_mwh: float = _p(1000.0, "$/MWh", "§4.3", "A",
+                                              "RUC forecast under-supply P^R+", lo=0)
+    penalty_ruc_over_usd_per_mwh: float = _p(250.0, "$/MWh", "§4.3", "A",
+                                             "RUC forecast over-supply P^R-", lo=0)
+    penalty_fru_usd_per_mwh: float = _p(247.0, "$/MWh", "§10", "A",
+                                        "RT flexible ramp up/down demand-curve cap", lo=0)
+
+    # ------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        problems = [p for p in (_check(f, getattr(self, f.name), "parameters")
+                                for f in dataclasses.fields(self)) if p]
+        if problems:
+            raise ScenarioError(problems)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def describe(cls) -> list[dict[str, Any]]:
+        """One row per parameter: name, default, unit, spec reference, tag, meaning."""
+        return [dict(name=f.name, default=f.default, unit=f.metadata["unit"],
+                     ref=f.metadata["ref"], tag=f.metadata["tag"], doc=f.metadata["doc"])
+                for f in dataclasses.fields(cls)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def assumption_options(self) -> dict[str, Any]:
+        """The [A] options in force, for the manifest (spec preamble)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.metadata["tag"] == "A"}
+
+    def with_updates(self, updates: dict[str, Any], source: str = "--set") -> "MarketParameters":
+        """A copy with `updates` applied; values may be strings (CLI) and are coerced."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        problems: list[Problem] = []
+        coerced: dict[str, Any] = {}
+        for name, raw in updates.items():
+            if name not in fields:
+                problems.append(Problem(source, None, name, f"unknown parameter '{name}'",
+                                        "one of: " + ", ".join(fields)))
+                continue
+            try:
+                coerced[name] = _coerce(fields[name], raw)
+            except ValueError as exc:
+                problems.append(Problem(source, None, name, repr(raw), str(exc)))
+        if problems:
+            raise ScenarioError(problems)
+        try:
+            return dataclasses.replace(self, **coerced)
+        except ScenarioError as exc:
+            raise ScenarioError([dataclasses.replace(p, file=source) for p in exc.problems])
+
+
+def _coerce(f: dataclasses.Field, raw: Any) -> Any:
+    default = f.default
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        s = str(raw).strip().lower()
+        if s in ("true", "1", "yes", "on"):
+            return True
+        if s in ("false", "0", "no", "off"):
+            return False
+        raise ValueError("true or false")
+    if isinstance(default, int):
+        try:
+            v = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError("an integer") from None
+        if v != int(v):
+            raise ValueError("an integer")
+        return int(v)
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ValueError("a number") from None
+    return str(raw)
+
+
+def _check(f: dataclasses.Field, value: Any, source: str) -> Problem | None:
+    md = f.metadata
+    if md["choices"] is not None and value not in md["choices"]:
+        return Problem(source, None, f.name, repr(value), "one of " + ", ".join(map(str, md["choices"])))
+    if f.name == "deployment_constraint_set":
+        if not isinstance(value, str) or not value:
+            return Problem(source, None, f.name, repr(value), "none, base, all or a file path")
+        return None
+    if isinstance(f.default, (int, float)) and not isinstance(f.default, bool):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+            return Problem(source, None, f.name, repr(value), "a number")
+        if md["lo"] is not None and value < md["lo"]:
+            return Problem(source, None, f.name, repr(value), f"a value >= {md['lo']} ({md['unit']})")
+        if md["hi"] is not None and value > md["hi"]:
+            return Problem(source, None, f.name, repr(value), f"a value <= {md['hi']} ({md['unit']})")
+    return None

@@ -1,0 +1,250 @@
+"""The scenario format: one schema per CSV table (docs/scenario-format.md is generated from it).
+
+A scenario is a folder with `scenario.yaml` and the CSV tables below (spec §2). Each table is
+tidy (one row per key). Hours are 1..H (hour-ending). Optional tables may be absent; optional
+columns may be absent or blank (blank = the default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RESOURCE_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export", "demand",
+                  "virtual_supply", "virtual_demand")
+SUPPLY_TYPES = ("thermal", "ver", "storage", "hydro", "import", "virtual_supply")
+DEMAND_TYPES = ("export", "demand", "virtual_demand")
+PHYSICAL_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export", "demand")
+PRODUCTS = ("ru", "rd", "sr", "nr", "iru", "ird", "rcu", "rcd")
+AS_PRODUCTS = ("ru", "rd", "sr", "nr")
+
+# Bid price limits (spec §2.5): energy floor/cap; IR bid cap; AS and RC bid cap [A].
+ENERGY_BID_FLOOR_USD_PER_MWH = -150.0
+ENERGY_BID_CAP_USD_PER_MWH = 1000.0
+IR_BID_CAP_USD_PER_MWH = 55.0
+AS_RC_BID_CAP_USD_PER_MWH = 250.0
+MAX_ENERGY_BID_SEGMENTS = 10
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "str", "int", "float", "bool"
+    required: bool = True
+    default: object = None
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple | None = None
+    unit: str = ""
+    doc: str = ""
+    ref: tuple[str, str] | None = None  # (table, column) it must exist in
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    required: bool = True
+    doc: str = ""
+    hourly: bool = False  # has an 'hour' column that must cover 1..H for every key
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _hour() -> Column:
+    return Column("hour", "int", lo=1, doc="Hour ending, 1..H")
+
+
+TABLES: tuple[Table, ...] = (
+    Table("baas", ("baa",), (
+        Column("baa", "str", doc="Balancing authority area id"),
+        Column("is_edam", "bool", False, True, doc="Participates in EDAM (RSE, transfers)"),
+        Column("is_reference", "bool", False, False,
+               doc="The reference BAA whose price is the SMEC (exactly one; default CISO)"),
+        Column("entity", "str", False, "", doc="EDAM entity (default: the BAA id); receives the "
+               "tier 2 of a generation-only BAA"),
+        Column("ghg_regulated", "bool", False, False, doc="GHG-regulated BAA (spec §5.2)"),
+        Column("nec_enabled", "bool", False, False, doc="Net export constraint active (§5.2)"),
+        Column("confidence_factor", "float", False, 0.0, 0, 1,
+               doc="CF in the NEC formula: 0 no risk .. 1 max risk"),
+        Column("hub", "str", False, "", doc="Trading hub whose index prices the RSE surcharge"),
+    ), doc="Balancing authority areas (spec §2.1, §2.2)."),
+    Table("buses", ("bus",), (
+        Column("bus", "str", doc="Bus id"),
+        Column("baa", "str", ref=("baas", "baa"), doc="BAA the bus belongs to"),
+        Column("name", "str", False, "", doc="Display name"),
+        Column("base_kv", "float", False, float("nan"), 0, unit="kV"),
+    ), doc="Network buses (spec §2.3)."),
+    Table("branches", ("branch",), (
+        Column("branch", "str", doc="Branch (or flowgate) id"),
+        Column("from_bus", "str", ref=("buses", "bus")),
+        Column("to_bus", "str", ref=("buses", "bus")),
+        Column("reactance_pu", "float", lo=1e-9, unit="p.u.", doc="Series reactance (> 0)"),
+        Column("rating_mw", "float", lo=0, unit="MW", doc="Normal rating, each direction"),
+        Column("monitored", "bool", False, True, doc="In the monitored set L"),
+        Column("enforce_base", "bool", False, True, doc="In L^base (enforced in the base case)"),
+        Column("enforce_in_ruc", "bool", False, True, doc="In L^ruc (enforced in RUC)"),
+    ), doc="AC branches modelled as DC (spec §2.3). The deployment-scenario set L^dep is chosen "
+       "by the parameter deployment_constraint_set, not by a flag."),
+    Table("branch_ratings", ("branch", "hour"), (
+        Column("branch", "str", ref=("branches", "branch")),
+        _hour(),
+        Column("rating_mw", "float", lo=0, unit="MW"),
+    ), required=False, doc="Hourly rating overrides (derates)."),
+    Table("interfaces", ("interface",), (
+        Column("interface", "str", doc="Directed ETSR id (o -> e)"),
+        Column("from_baa", "str", ref=("baas", "baa")),
+        Column("to_baa", "str", ref=("baas", "baa")),
+        Column("hurdle_usd_per_mwh", "float", False, 0.0, unit="$/MWh",
+               doc="Hurdle (e.g. simplified GHG cost) on economic transfers"),
+    ), doc="EDAM transfer system resources: directed scheduling paths between BAAs (spec §2.4)."),
+    Table("interface_hours", ("interface", "hour"), (
+        Column("interface", "str", ref=("interfaces", "interface")),
+        _hour(),
+        Column("limit_mw", "float", lo=0, unit="MW", doc="Hourly ETSR limit X^max"),
+        Column("base_transfer_mw", "float", False, 0.0, lo=0, unit="MW",
+               doc="Fixed non-economic (base) transfer X^base"),
+    ), hourly=True, doc="Hourly ETSR limits and base transfers; every interface needs all hours."),
+    Table("resources", ("resource",), (
+        Column("resource", "str", doc="Resource id"),
+        Column("type", "str", choices=RESOURCE_TYPES),
+        Column("bus", "str", ref=("buses", "bus"), doc="Bus (BAA follows from the bus)"),
+        Column("sc", "str", False, "", doc="Scheduling coordinator (default SC_<baa>)"),
+        Column("pmin_mw", "float", False, 0.0, lo=0, unit="MW"),
+        Column("pmax_mw", "float", lo=0, unit="MW",
+               doc="Maximum output; for storage the discharge limit; for demand/export/virtual "
+                   "the largest bid MW"),
+        Column("ramp_up_mw_per_min", "float", False, float("inf"), lo=0, unit="MW/min"),
+        Column("ramp_down_mw_per_min", "float", False, float("inf"), lo=0, unit="MW/min"),
+        Column("must_offer_ra", "bool", False, False, doc="Resource adequacy must-offer"),
+        Column("dispatchable", "bool", False, True, doc="VER: dispatchable (may provide IR)"),
+        Column("fifteen_minute", "bool", False, False,
+               doc="Import/export: 15-minute dispatchable (may provide AS/IR) [A]"),
+    ), doc="Every resource (spec §2.5). Type-specific data sit in thermal, storage, hydro."),
+    Table("thermal", ("resource",), (
+        Column("resource", "str", ref=("resources", "resource")),
+        Column("min_load_cost_usd_per_h", "float", False, 0.0, unit="$/h", doc="MLC at Pmin"),
+        Column("startup_cost_usd", "float", False, 0.0, lo=0, unit="$",
+               doc="Start-up cost (hot); see startup_costs for downtime-dependent costs"),
+        Column("min_up_h", "int", False, 1, lo=1, unit="h"),
+        Column("min_down_h", "int", False, 1, lo=1, unit="h"),
+        Column("initial_on", "bool", False, False, doc="On at the end of hour 0"),
+        Column("initial_hours", "int", False, 24, lo=0, unit="h",
+               doc="Hours in the initial state by the end of hour 0"),
+        Column("initial_mw", "float", False, 0.0, lo=0, unit="MW", doc="Output in hour 0"),
+        Column("startup_ramp_mw", "float", False, float("nan"), lo=0, unit="MW",
+               doc="Most output in a start hour (blank: Pmax)"),
+        Column("shutdown_ramp_mw", "float", False, float("nan"), lo=0, unit="MW",
+               doc="Most output in the hour before a stop (blank: Pmax)"),
+        Column("must_run", "bool", False, False, doc="Self-committed every hour"),
+        Column("fast_start", "bool", False, False, doc="May provide off-line non-spin"),
+        Column("nonspin_offline_mw", "float", False, 0.0, lo=0, unit="MW"),
+        Column("long_start", "bool", False, True,
+               doc="Commitment fixed from DA in the real-time run (phase 3)"),
+    ), required=False, doc="Thermal unit commitment data (spec §2.5, §5.4)."),
+    Table("startup_costs", ("resource", "tier"), (
+        Column("resource", "str", ref=("thermal", "resource")),
+        Column("tier", "int", lo=1, doc="1 = hottest"),
+        Column("after_offline_h", "int", lo=1, unit="h",
+               doc="This cost applies when off-line at least this long (tier 1 = min_down_h)"),
+        Column("cost_usd", "float", lo=0, unit="$"),
+    ), required=False, doc="Downtime-dependent start-up costs (non-decreasing in tier)."),
+    Table("storage", ("resource",), (
+        Column("resource", "str", ref=("resources", "resource")),
+        Column("charge_max_mw", "float", lo=0, unit="MW"),
+        Column("soc_min_mwh", "float", False, 0.0, lo=0, unit="MWh"),
+        Column("soc_max_mwh", "float", lo=0, unit="MWh"),
+        Column("soc_initial_mwh", "float", lo=0, unit="MWh"),
+        Column("soc_end_min_mwh", "float", False, float("nan"), lo=0, unit="MWh",
+               doc="Minimum SOC at the end of the day (blank: none)"),
+        Column("charge_efficiency", "float", False, 1.0, 1e-6, 1.0),
+        Column("discharge_efficiency", "float", False, 1.0, 1e-6, 1.0),
+    ), required=False, doc="Storage (spec §5.10). Discharge limit = resources.pmax_mw."),
+    Table("hydro", ("resource",), (
+        Column("resource", "str", ref=("resources", "resource")),
+        Column("daily_energy_mwh", "float", lo=0, unit="MWh", doc="E^day"),
+    ), required=False, doc="Hydro daily energy limits (spec §5.5)."),
+    Table("resource_hours", ("resource", "hour"), (
+        Column("resource", "str", ref=("resources", "resource")),
+        _hour(),
+        Column("pmax_mw", "float", False, float("nan"), lo=0, unit="MW",
+               doc="Hourly Pmax (derate); for a VER the DA forecast F^V"),
+        Column("self_schedule_mw", "float", False, float("nan"), lo=0, unit="MW",
+               doc="Self-schedule (price taker) MW"),
+    ), required=False, doc="Hourly resource data; blank = static value from resources."),
+    Table("energy_bids", ("resource", "side", "segment"), (
+        Column("resource", "str", ref=("resources", "resource")),
+        Column("side", "str", False, "", choices=("", "supply", "demand"),
+               doc="supply (offer) or demand (bid; storage charging). Default by type"),
+        Column("segment", "int", lo=1, hi=MAX_ENERGY_BID_SEGMENTS),
+        Column("mw", "float", lo=0, unit="MW", doc="Segment width (thermal: above Pmin)"),
+        Column("price_usd_per_mwh", "float", lo=ENERGY_BID_FLOOR_USD_PER_MWH,
+               hi=ENERGY_BID_CAP_USD_PER_MWH, unit="$/MWh"),
+    ), doc="Energy bid curves: offers non-decreasing, bids non-increasing in segment (§2.5)."),
+    Table("availability_bids", ("resource", "product"), (
+        Column("resource", "str", ref=("resources", "resource")),
+        Column("product", "str", choices=PRODUCTS),
+        Column("mw", "float", lo=0, unit="MW"),
+        Column("price_usd_per_mwh", "float", lo=0, hi=AS_RC_BID_CAP_USD_PER_MWH, unit="$/MWh",
+               doc="AS and RC <= $250 [A]; IRU/IRD <= $55"),
+        Column("iso_inserted", "bool", False, False,
+               doc="Bid created by the ISO (RA/VER must-offer RCU): awards are proxy awards"),
+    ), required=False, doc="Availability bids for RU, RD, SR, NR, IRU, IRD, RCU, RCD (§2.5)."),
+    Table("demand", ("bus", "hour"), (
+        Column("bus", "str", ref=("buses", "bus")),
+        _hour(),
+        Column("fixed_demand_mw", "float", lo=0, unit="MW", doc="Self-scheduled demand D^fix"),
+    ), doc="Fixed (self-scheduled) demand by bus and hour; missing rows are 0."),
+    Table("baa_hours", ("baa", "hour"), (
+        Column("baa", "str", ref=("baas", "baa")),
+        _hour(),
+        Column("demand_forecast_mw", "float", lo=0, unit="MW", doc="D^F (RUC, RSE)"),
+        Column("ru_requirement_mw", "float", False, 0.0, lo=0, unit="MW"),
+        Column("rd_requirement_mw", "float", False, 0.0, lo=0, unit="MW"),
+        Column("sr_requirement_mw", "float", False, 0.0, lo=0, unit="MW"),
+        Column("nr_requirement_mw", "float", False, 0.0, lo=0, unit="MW"),
+        Column("iru_requirement_mw", "float", False, 0.0, lo=0, unit="MW"),
+        Column("ird_requirement_mw", "float", False, 0.0, lo=0, unit="MW"),
+        Column("nec_mw", "float", False, float("nan"), unit="MW",
+               doc="Submitted NEC (blank: computed by the §5.2 formula when enabled)"),
+        Column("additional_margin_mw", "float", False, 0.0, lo=0, unit="MW", doc="AM"),
+        Column("rse_net_import_mw", "float", False, 0.0, unit="MW",
+               doc="RSE-eligible non-EDAM net import NSI"),
+        Column("hub_price_usd_per_mwh", "float", False, float("nan"), unit="$/MWh",
+               doc="Hub index price for the RSE surcharge (§7.4)"),
+        Column("metered_demand_mw", "float", False, float("nan"), lo=0, unit="MW",
+               doc="Metered demand ML for settlement (blank: from the RT run or forecast)"),
+        Column("etc_tor_mw", "float", False, 0.0, lo=0, unit="MW",
+               doc="Balanced ETC/TOR self-schedules (CISO RSE revenue sub-allocation)"),
+    ), hourly=True, doc="Per BAA and hour: forecast, requirements, RSE inputs (§2.2)."),
+    Table("ir_demand_curves", ("baa", "product", "hour", "segment"), (
+        Column("baa", "str", ref=("baas", "baa")),
+        Column("product", "str", choices=("iru", "ird")),
+        _hour(),
+        Column("segment", "int", lo=1),
+        Column("mw", "float", lo=0, unit="MW"),
+        Column("price_usd_per_mwh", "float", lo=0, unit="$/MWh",
+               doc="Non-increasing in segment; clipped to ir_demand_curve_cap_usd_per_mwh"),
+    ), required=False, doc="Optional IR demand-curve segments; widths sum to the requirement. "
+       "Without them: one segment of the requirement at the cap (§5.7)."),
+    Table("load_distribution", ("bus",), (
+        Column("bus", "str", ref=("buses", "bus")),
+        Column("ldf", "float", lo=0, hi=1, doc="Load distribution factor; sums to 1 per BAA"),
+    ), required=False, doc="LDF (§2.2). Default: each bus's share of its BAA's daily fixed "
+       "demand."),
+)
+
+TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}

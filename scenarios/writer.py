@@ -1,0 +1,70 @@
+"""Write a `Scenario` back to a folder; load(write(s)) == s (issue: round trip)."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from scenarios.parameters import MarketParameters
+from scenarios.scenario import Scenario
+from scenarios.schema import TABLES
+
+
+def _cell(v: object, kind: str) -> str:
+    if v is None:
+        return ""
+    if kind == "bool":
+        return "true" if bool(v) else "false"
+    if kind == "float":
+        f = float(v)
+        if math.isnan(f):
+            return ""
+        if math.isinf(f):
+            return "inf" if f > 0 else "-inf"
+        return repr(f) if f != int(f) or abs(f) >= 1e15 else str(int(f)) if f == int(f) else repr(f)
+    return str(v)
+
+
+def write_scenario(scenario: Scenario, path: str | Path, *, only_changed_parameters: bool = True) -> Path:
+    """Write `scenario` to the folder `path` atomically (a temp folder renamed into place)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        header: dict = {"name": scenario.name, "trade_date": scenario.trade_date,
+                        "hours": scenario.hours}
+        if scenario.description:
+            header["description"] = scenario.description
+        if scenario.reference_bus is not None:
+            header["reference_bus"] = scenario.reference_bus
+        defaults = MarketParameters().to_dict()
+        params = {k: v for k, v in scenario.parameters.to_dict().items()
+                  if not only_changed_parameters or defaults[k] != v}
+        header["parameters"] = params
+        if scenario.metadata:
+            header["metadata"] = scenario.metadata
+        (tmp / "scenario.yaml").write_text(yaml.safe_dump(header, sort_keys=False))
+        for t in TABLES:
+            df = scenario.tables.get(t.name)
+            if df is None:
+                continue
+            text = pd.DataFrame({c.name: [_cell(v, c.kind) for v in df[c.name]]
+                                 for c in t.columns}, columns=t.column_names)
+            text.to_csv(tmp / t.file, index=False, lineterminator="\n")
+        if out.exists():
+            old = out.with_name(out.name + ".old")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
