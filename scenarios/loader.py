@@ -67,6 +67,8 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         problems += _check_parameter_files(root, params, tables)
     if problems:
         raise ScenarioError(problems)
+    for df in tables.values():  # CSV row numbers were for messages; pandas merges dislike attrs
+        df.attrs.clear()
     return Scenario(name=str(header.get("name", root.name)),
                     trade_date=str(header.get("trade_date", "")), hours=int(hours),
                     tables=tables, parameters=params,

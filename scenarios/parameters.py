@@ -56,6 +56,9 @@ class MarketParameters:
                                 "IR ramp horizon T^IR: IRU <= T^IR x RR^up", lo=0)
     ir_as_ramp_minutes: float = _p(30.0, "min", "§5.8", "A",
                                    "Joint AS+IR ramp horizon T^IR2", lo=0)
+    as_ramp_minutes: float = _p(10.0, "min", "§5.6", "A",
+                                "AS ramp horizon: RU+SR+NR <= as_ramp_minutes x RR^up (10-minute "
+                                "products); .inf disables it", lo=0)
     storage_as_sustain_hours: float = _p(0.5, "h", "§2.6, §5.10", "A",
                                          "Hours a storage AS award must be sustainable (h^AS)", lo=0)
     storage_mode_binary: bool = _p(False, "-", "§5.10", "A",

@@ -1,0 +1,383 @@
+"""The day-ahead run: IFM (MIP + pricing LP), RUC (MIP + pricing LP), results tables and
+manifest (spec §1.1 steps 3–5; architecture.md data flow)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from clearing.bundle import ModelBundle
+from clearing.data import MarketData, prepare
+from clearing.ifm import SolvedModel, build_ifm, dual, ranged_shadow, solve_and_price
+from clearing.manifest import build_manifest
+from clearing.results import RunResult
+from network.ptdf import PTDF, ldf_ptdf, scenario_ptdf
+from products import energy
+from products.ancillary_services import as_prices
+from products.energy import base_transfer_rhs
+from products.imbalance_reserves import ir_prices
+from products.reliability_capacity import build_ruc
+from scenarios.scenario import Scenario
+
+Progress = Callable[[str], None]
+
+
+def _v(x) -> float:
+    val = pyo.value(x, exception=False)
+    return 0.0 if val is None else float(val)
+
+
+def run_day_ahead(scenario: Scenario, progress: Progress | None = None) -> RunResult:
+    """Clear the day-ahead market for `scenario` and return the results tables + manifest."""
+    say = progress or (lambda s: None)
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    say("prepare data")
+    t0 = time.perf_counter()
+    d = prepare(scenario)
+    ptdf = scenario_ptdf(scenario)
+    timings["prepare_s"] = time.perf_counter() - t0
+    say("build IFM")
+    t0 = time.perf_counter()
+    b = build_ifm(d)
+    timings["build_s"] = time.perf_counter() - t0
+    kinds = ("base", "dep_up", "dep_down")
+    say("solve IFM (MIP, lazy network rounds) and price (fixed-commitment LP)")
+    ifm = solve_and_price(b, ptdf, kinds, "IFM")
+    timings["solve_s"] = ifm.timings["solve_s"]
+    timings["pricing_s"] = ifm.timings["pricing_s"]
+    tables, ifm_vals = extract_ifm(d, ifm, ptdf)
+    ruc = None
+    if d.params.run_ruc:
+        say("build and solve RUC")
+        t0 = time.perf_counter()
+        rb = build_ruc(d, ifm_vals)
+        timings["ruc_build_s"] = time.perf_counter() - t0
+        ruc = solve_and_price(rb, ptdf, ("ruc",), "RUC")
+        timings["ruc_solve_s"] = ruc.timings["solve_s"]
+        timings["ruc_pricing_s"] = ruc.timings["pricing_s"]
+        extract_ruc(d, ruc, ptdf, ifm_vals, tables)
+    else:
+        _empty_ruc(d, tables)
+    say("RSE")
+    t0 = time.perf_counter()
+    try:
+        from clearing.rse import evaluate_rse
+        rse = evaluate_rse(scenario, prices=tables["nodal_prices"], transfers=tables["transfers"])
+        tables["rse"] = rse.table
+        tables["rse_distribution"] = rse.distribution
+    except ImportError:  # pragma: no cover - RSE module is part of the package
+        pass
+    timings["rse_s"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - t_start
+    manifest = build_manifest(scenario, ifm, ruc, timings)
+    return RunResult(tables=tables, manifest=manifest)
+
+
+# ---------------------------------------------------------------------------------------------
+def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]:
+    """IFM results tables (schedules without RC, prices, transfers, summaries) and the IFM
+    solution the RUC needs."""
+    b, m = sm.bundle, sm.bundle.m
+    T, res = d.hours, d.resources
+    p = d.params
+    g = {(r, t): _v(m.g[r, t]) for r in res.index for t in T}
+    u = {(i, t): round(_v(m.u[i, t])) for (i, t) in m.GT}
+    award = defaultdict(float)
+    for (r, a, t) in m.AS_IDX:
+        award[(r, a, t)] += _v(m.as_award[r, a, t])
+    for (r, t) in m.NR_OFF:
+        award[(r, "nr", t)] += _v(m.nr_offline[r, t])
+    for (r, t) in m.IRU_IDX:
+        award[(r, "iru", t)] = _v(m.iru[r, t])
+    for (r, t) in m.IRD_IDX:
+        award[(r, "ird", t)] = _v(m.ird[r, t])
+    soc = {(r, t): _v(m.soc[r, t]) for (r, t) in m.ST_}
+    up = {(r, t): _v(sum(b.up_reserve[(r, t)])) if b.up_reserve.get((r, t)) else 0.0
+          for r in res.index for t in T}
+    dn = {(r, t): _v(sum(b.down_reserve[(r, t)])) if b.down_reserve.get((r, t)) else 0.0
+          for r in res.index for t in T}
+    x = {(k, t): _v(m.x[k, t]) for (k, t) in m.KT}
+    yU = {(k, t): _v(m.yU[k, t]) for (k, t) in m.KT}
+    yD = {(k, t): _v(m.yD[k, t]) for (k, t) in m.KT}
+
+    # --- prices --------------------------------------------------------------------------------
+    pi = pd.DataFrame({t: {a: dual(sm, m.balance[a, t]) for a in d.baas} for t in T})
+    bus_cong = np.zeros((len(ptdf.bus_ids), len(T)))
+    eta_dep = {}
+    mu_base = {}
+    for (kind, l, t), (con, _, _) in sm.monitor.rows.items():
+        mp, mm = ranged_shadow(sm, con)
+        if kind == "base":
+            mu_base[(l, t)] = mp - mm
+        else:
+            eta_dep[(l, "up" if kind == "dep_up" else "down", t)] = mp - mm
+        if mp - mm != 0:
+            row = ptdf.matrix.getrow(ptdf.branch_index(l))
+            bus_cong[row.indices, T.index(t)] -= row.data * (mp - mm)
+    cong = pd.DataFrame(bus_cong, index=ptdf.bus_ids, columns=T)
+    nodal = energy.nodal_prices(d, pi, cong)
+    sigma = {(a, prod, t): dual(sm, m.as_requirement[a, prod, t]) for (a, prod, t) in m.AS_REQ}
+    asmp = as_prices(sigma, d.baas, T)
+    rho = {}
+    for (a, prod, t) in m.IR_REQ:
+        val = dual(sm, m.ir_requirement[a, prod, t])
+        credit = b.ir_credit_up if prod == "iru" else b.ir_credit_down
+        offered = _v(sum(credit.get((a, t), []))) if credit.get((a, t)) else 0.0
+        n = len(d.ir_curves[(a, prod, t)])
+        cleared = sum(_v(m.ir_q[a, prod, t, q]) for q in range(1, n + 1))
+        if offered <= 1e-9 and cleared <= 1e-9:
+            val = d.ir_curves[(a, prod, t)][0][1]  # degenerate: first segment price (§6.3 [A])
+        rho[(a, prod, t)] = val
+    lp_dep = ldf_ptdf(ptdf, d.ldf, d.bus_baa).reindex(columns=d.baas).fillna(0.0)
+    ir_req_price, ir_res_price = ir_prices(d, rho, eta_dep, ptdf, lp_dep)
+
+    # --- tables ---------------------------------------------------------------------------------
+    sched = []
+    for r in res.index:
+        typ = res.at[r, "type"]
+        for t in T:
+            sched.append(dict(
+                resource=r, hour=t, baa=res.at[r, "baa"], bus=res.at[r, "bus"],
+                committed=u.get((r, t), 1 if typ in ("ver", "hydro", "storage", "import") else 0),
+                energy_mw=g[(r, t)], reg_up_mw=award[(r, "ru", t)],
+                reg_down_mw=award[(r, "rd", t)], spin_mw=award[(r, "sr", t)],
+                nonspin_mw=award[(r, "nr", t)], iru_mw=award[(r, "iru", t)],
+                ird_mw=award[(r, "ird", t)], rcu_mw=0.0, rcd_mw=0.0, type=typ,
+                sc=res.at[r, "sc"], soc_mwh=soc.get((r, t), np.nan),
+                charge_mw=_v(m.ch[r, t]) if (r, t) in m.ST_ else 0.0,
+                discharge_mw=_v(m.dis[r, t]) if (r, t) in m.ST_ else 0.0))
+    schedules = pd.DataFrame(sched)
+    product_rows = []
+    for a in d.baas:
+        for t in T:
+            product_rows.append((a, "energy", t, float(pi.at[a, t])))
+            for prod in ("ru", "rd", "sr", "nr"):
+                product_rows.append((a, prod, t, asmp[(a, prod, t)]))
+            for prod in ("iru", "ird"):
+                product_rows.append((a, prod, t, ir_req_price[(a, prod, t)]))
+    product_prices = pd.DataFrame(product_rows, columns=["baa", "product", "hour",
+                                                         "price_usd_per_mwh"])
+    resource_prices = pd.DataFrame(
+        [dict(resource=r, hour=t, baa=res.at[r, "baa"], bus=res.at[r, "bus"],
+              iru_usd_per_mwh=ir_res_price[(r, "iru", t)],
+              ird_usd_per_mwh=ir_res_price[(r, "ird", t)])
+         for r in res.index for t in T])
+    trows, bind = [], []
+    for (k, t) in m.KT:
+        nu = max(0.0, -dual(sm, m.etsr_limit[k, t]))
+        beta = max(0.0, -dual(sm, m.etsr_gross[k, t]))
+        kr = d.reverse(k)
+        trows.append(dict(interface=k, hour=t, from_baa=d.interfaces.at[k, "from_baa"],
+                          to_baa=d.interfaces.at[k, "to_baa"], mw=x[(k, t)],
+                          limit_mw=float(d.interface_hours.at[(k, t), "limit_mw"]),
+                          shadow_price=nu + beta,
+                          net_mw=x[(k, t)] - (x[(kr, t)] if kr else 0.0),
+                          base_transfer_mw=float(d.interface_hours.at[(k, t), "base_transfer_mw"]),
+                          iru_transfer_mw=yU[(k, t)], ird_transfer_mw=yD[(k, t)],
+                          etsr_dual=nu, gross_bound_dual=beta))
+        if nu + beta > 1e-9:
+            bind.append(dict(constraint=k, hour=t, kind="etsr", shadow_price=nu + beta,
+                             flow_mw=x[(k, t)] - (x[(kr, t)] if kr else 0.0) + yU[(k, t)]
+                             + (yD[(kr, t)] if kr else 0.0),
+                             limit_mw=float(d.interface_hours.at[(k, t), "limit_mw"])))
+    transfers = pd.DataFrame(trows, columns=["interface", "hour", "from_baa", "to_baa", "mw",
+                                             "limit_mw", "shadow_price", "net_mw",
+                                             "base_transfer_mw", "iru_transfer_mw",
+                                             "ird_transfer_mw", "etsr_dual", "gross_bound_dual"])
+    for (a, t) in m.NEC:
+        lam = max(0.0, -dual(sm, m.nec_limit[a, t]))
+        if lam > 1e-9:
+            bind.append(dict(constraint=f"NEC_{a}", hour=t, kind="nec", shadow_price=lam,
+                             flow_mw=_v(m.nec_limit[a, t].body), limit_mw=_v(m.nec_limit[a, t].upper)))
+    relax = []
+    flows = sm.monitor.flows()
+    for (kind, l, t), (con, sp_, sm_) in sm.monitor.rows.items():
+        mp, mm = ranged_shadow(sm, con)
+        fl = flows["base" if kind == "base" else kind][ptdf.branch_index(l), T.index(t)]
+        if mp + mm > 1e-9:
+            bind.append(dict(constraint=l, hour=t, kind=f"branch_{kind}", shadow_price=mp + mm,
+                             flow_mw=float(fl), limit_mw=float(d.rating.at[l, t])))
+        over = _v(sp_) + _v(sm_)
+        if over > 1e-6:
+            pen = (p.penalty_deployment_transmission_usd_per_mwh if kind.startswith("dep")
+                   else p.penalty_transmission_usd_per_mwh)
+            relax.append(dict(requirement=f"branch_{kind}:{l}", baa="", hour=t, relaxed_mw=over,
+                              penalty_usd_per_mwh=pen, cost_usd=over * pen))
+    for (a, t) in m.BAA_T:
+        for var, name, pen in ((m.s_pb_under, "power_balance_under",
+                                p.penalty_power_balance_under_usd_per_mwh),
+                               (m.s_pb_over, "power_balance_over",
+                                p.penalty_power_balance_over_usd_per_mwh)):
+            v = _v(var[a, t])
+            if v > 1e-6:
+                relax.append(dict(requirement=name, baa=a, hour=t, relaxed_mw=v,
+                                  penalty_usd_per_mwh=pen, cost_usd=v * pen))
+    pen_as = {"ru": p.penalty_reg_up_usd_per_mwh, "sr": p.penalty_spin_usd_per_mwh,
+              "nr": p.penalty_nonspin_usd_per_mwh, "rd": p.penalty_reg_down_usd_per_mwh}
+    for (a, prod, t) in m.AS_REQ:
+        v = _v(m.s_as[a, prod, t])
+        if v > 1e-6:
+            relax.append(dict(requirement=f"as_{prod}", baa=a, hour=t, relaxed_mw=v,
+                              penalty_usd_per_mwh=pen_as[prod], cost_usd=v * pen_as[prod]))
+    ir_cleared = {}
+    for (a, prod, t) in m.IR_REQ:
+        n = len(d.ir_curves[(a, prod, t)])
+        q = sum(_v(m.ir_q[a, prod, t, j]) for j in range(1, n + 1))
+        ir_cleared[(a, prod, t)] = q
+        req = sum(w for w, _ in d.ir_curves[(a, prod, t)])
+        if req - q > 1e-6:
+            price = ir_req_price[(a, prod, t)]
+            relax.append(dict(requirement=prod, baa=a, hour=t, relaxed_mw=req - q,
+                              penalty_usd_per_mwh=price, cost_usd=(req - q) * price))
+    base = base_transfer_rhs(d)
+    summary = []
+    itf = d.interfaces
+    for a in d.baas:
+        rs = d.in_baa(a)
+        for t in T:
+            typ = res.loc[rs, "type"] if rs else pd.Series(dtype=object)
+            gen = sum(g[(r, t)] for r in rs if typ[r] in ("thermal", "ver", "hydro", "storage", "import"))
+            dem_bid = -sum(g[(r, t)] for r in rs if typ[r] == "demand")
+            exp = -sum(g[(r, t)] for r in rs if typ[r] == "export")
+            virt = sum(g[(r, t)] for r in rs if typ[r] in ("virtual_supply", "virtual_demand"))
+            out = sum(x[(k, t)] for k in itf.index[itf["from_baa"] == a])
+            inn = sum(x[(k, t)] for k in itf.index[itf["to_baa"] == a])
+            row = dict(baa=a, hour=t,
+                       demand_mw=float(d.fixed_demand_baa.at[a, t]) + dem_bid,
+                       generation_mw=gen, net_export_mw=out - inn + base[(a, t)],
+                       export_mw=exp, virtual_net_mw=virt,
+                       power_balance_relaxed_mw=_v(m.s_pb_under[a, t]) - _v(m.s_pb_over[a, t]),
+                       demand_forecast_mw=float(d.baa_hours.at[(a, t), "demand_forecast_mw"]))
+            for prod in ("iru", "ird"):
+                req = float(d.baa_hours.at[(a, t), f"{prod}_requirement_mw"])
+                q = ir_cleared.get((a, prod, t), 0.0)
+                row[f"{prod}_requirement_mw"] = req
+                row[f"{prod}_cleared_mw"] = q
+                row[f"{prod}_relaxed_mw"] = max(0.0, req - q)
+            summary.append(row)
+    tables = dict(schedules=schedules, nodal_prices=nodal, product_prices=product_prices,
+                  transfers=transfers, baa_summary=pd.DataFrame(summary),
+                  binding_constraints=pd.DataFrame(bind, columns=["constraint", "hour", "kind",
+                                                                  "shadow_price", "flow_mw",
+                                                                  "limit_mw"]),
+                  resource_prices=resource_prices,
+                  relaxations=pd.DataFrame(relax, columns=["requirement", "baa", "hour",
+                                                           "relaxed_mw", "penalty_usd_per_mwh",
+                                                           "cost_usd"]))
+    elap = energy.elap_prices(d, nodal)
+    tables["baa_prices"] = pd.DataFrame(
+        [dict(baa=a, hour=t, energy_price=float(pi.at[a, t]),
+              transfer_component=float(pi.at[a, t]) - float(pi.at[d.reference_baa, t]),
+              elap_price=float(elap[(a, t)]), ruc_price=np.nan) for a in d.baas for t in T])
+    ifm_vals = dict(u=u, g=g, up=up, dn=dn, x=x, yU=yU, yD=yD, soc=soc)
+    return tables, ifm_vals
+
+
+def extract_ruc(d: MarketData, sm: SolvedModel, ptdf: PTDF, ifm: dict, tables: dict) -> None:
+    """Add RUC awards, RC prices and RC relaxations to the IFM tables (spec §5.11, §6.4)."""
+    m = sm.bundle.m
+    T, res = d.hours, d.resources
+    p = d.params
+    rcu = {(r, t): _v(m.rcu[r, t]) for (r, t) in m.RCU_IDX}
+    rcd = {(r, t): _v(m.rcd[r, t]) for (r, t) in m.RCD_IDX}
+    uR = {(i, t): round(_v(m.uR[i, t])) for (i, t) in m.GT}
+    sch = tables["schedules"]
+    key = list(zip(sch["resource"], sch["hour"]))
+    sch["rcu_mw"] = [rcu.get(k, 0.0) for k in key]
+    sch["rcd_mw"] = [rcd.get(k, 0.0) for k in key]
+    sch["ruc_committed"] = [uR.get(k, c) for k, c in zip(key, sch["committed"])]
+    piR = {(a, t): dual(sm, m.balance[a, t]) for (a, t) in m.BAA_T}
+    cong = defaultdict(float)
+    for (kind, l, t), (con, sp_, sm_) in sm.monitor.rows.items():
+        mp, mm = ranged_shadow(sm, con)
+        if mp - mm:
+            row = ptdf.matrix.getrow(ptdf.branch_index(l))
+            for j, c in zip(row.indices, row.data):
+                cong[(ptdf.bus_ids[j], t)] -= c * (mp - mm)
+        if mp + mm > 1e-9:
+            fl = sm.monitor.flows()["ruc"][ptdf.branch_index(l), T.index(t)]
+            tables["binding_constraints"] = pd.concat([tables["binding_constraints"], pd.DataFrame(
+                [dict(constraint=l, hour=t, kind="branch_ruc", shadow_price=mp + mm,
+                      flow_mw=float(fl), limit_mw=float(d.rating.at[l, t]))])], ignore_index=True)
+        over = _v(sp_) + _v(sm_)
+        if over > 1e-6:
+            tables["relaxations"] = pd.concat([tables["relaxations"], pd.DataFrame([dict(
+                requirement=f"branch_ruc:{l}", baa="", hour=t, relaxed_mw=over,
+                penalty_usd_per_mwh=p.penalty_transmission_usd_per_mwh,
+                cost_usd=over * p.penalty_transmission_usd_per_mwh)])], ignore_index=True)
+    has_rcu = defaultdict(bool)
+    has_rcd = defaultdict(bool)
+    for (r, t), v in rcu.items():
+        has_rcu[(res.at[r, "baa"], t)] |= v > 1e-6
+    for (r, t), v in rcd.items():
+        has_rcd[(res.at[r, "baa"], t)] |= v > 1e-6
+    rp = tables["resource_prices"]
+    ruc_price = [piR[(a, t)] + cong[(n, t)] for a, n, t in zip(rp["baa"], rp["bus"], rp["hour"])]
+    rp["rcu_usd_per_mwh"] = [pr if has_rcu[(a, t)] else 0.0
+                             for pr, a, t in zip(ruc_price, rp["baa"], rp["hour"])]
+    rp["rcd_usd_per_mwh"] = [-pr if has_rcd[(a, t)] else 0.0
+                             for pr, a, t in zip(ruc_price, rp["baa"], rp["hour"])]
+    pp = tables["product_prices"]
+    extra = []
+    for a in d.baas:
+        for t in T:
+            extra.append((a, "rcu", t, piR[(a, t)] if has_rcu[(a, t)] else 0.0))
+            extra.append((a, "rcd", t, -piR[(a, t)] if has_rcd[(a, t)] else 0.0))
+    tables["product_prices"] = pd.concat([pp, pd.DataFrame(extra, columns=pp.columns)],
+                                         ignore_index=True)
+    bp = tables["baa_prices"]
+    bp["ruc_price"] = [piR[(a, t)] for a, t in zip(bp["baa"], bp["hour"])]
+    # BAA summary: the RC requirement is the forecast gap left by the IFM physical schedule
+    itf = d.interfaces
+    base = base_transfer_rhs(d)
+    phys = set(r for r in res.index if res.at[r, "type"] in
+               ("thermal", "ver", "storage", "hydro", "import", "export"))
+    bs = tables["baa_summary"]
+    cols = defaultdict(list)
+    for a, t in zip(bs["baa"], bs["hour"]):
+        sup = sum(ifm["g"][(r, t)] for r in d.in_baa(a) if r in phys)
+        inn = sum(ifm["x"][(k, t)] for k in itf.index[itf["to_baa"] == a]) - \
+            sum(ifm["x"][(k, t)] for k in itf.index[itf["from_baa"] == a])
+        gap = float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) + base[(a, t)] - sup - inn
+        cols["rcu_requirement_mw"].append(max(0.0, gap))
+        cols["rcu_cleared_mw"].append(sum(v for (r, tt), v in rcu.items() if tt == t and res.at[r, "baa"] == a))
+        cols["rcu_relaxed_mw"].append(_v(m.s_ruc_under[a, t]))
+        cols["rcd_requirement_mw"].append(max(0.0, -gap))
+        cols["rcd_cleared_mw"].append(sum(v for (r, tt), v in rcd.items() if tt == t and res.at[r, "baa"] == a))
+        cols["rcd_relaxed_mw"].append(_v(m.s_ruc_over[a, t]))
+    for c, vals in cols.items():
+        bs[c] = vals
+    rel = []
+    for (a, t) in m.BAA_T:
+        for var, name, pen in ((m.s_ruc_under, "ruc_under", p.penalty_ruc_under_usd_per_mwh),
+                               (m.s_ruc_over, "ruc_over", p.penalty_ruc_over_usd_per_mwh)):
+            v = _v(var[a, t])
+            if v > 1e-6:
+                rel.append(dict(requirement=name, baa=a, hour=t, relaxed_mw=v,
+                                penalty_usd_per_mwh=pen, cost_usd=v * pen))
+    if rel:
+        tables["relaxations"] = pd.concat([tables["relaxations"], pd.DataFrame(rel)], ignore_index=True)
+    xR = {(k, t): _v(m.xR[k, t]) for (k, t) in m.KT}
+    tables["ruc_transfers"] = pd.DataFrame(
+        [dict(interface=k, hour=t, from_baa=itf.at[k, "from_baa"], to_baa=itf.at[k, "to_baa"],
+              mw=xR[(k, t)], rc_transfer_mw=xR[(k, t)] - ifm["x"][(k, t)]) for (k, t) in m.KT],
+        columns=["interface", "hour", "from_baa", "to_baa", "mw", "rc_transfer_mw"])
+
+
+def _empty_ruc(d: MarketData, tables: dict) -> None:
+    """RUC switched off: RC columns at zero so every table keeps its contract columns."""
+    rp = tables["resource_prices"]
+    rp["rcu_usd_per_mwh"] = 0.0
+    rp["rcd_usd_per_mwh"] = 0.0
+    bs = tables["baa_summary"]
+    for c in ("rcu_requirement_mw", "rcu_cleared_mw", "rcu_relaxed_mw", "rcd_requirement_mw",
+              "rcd_cleared_mw", "rcd_relaxed_mw"):
+        bs[c] = 0.0
+    tables["schedules"]["ruc_committed"] = tables["schedules"]["committed"]

@@ -1,0 +1,208 @@
+"""Import OASIS-style long CSVs into reference-results tables (docs/validation.md).
+
+An OASIS report has one price (or quantity) per row. Recognised columns (case-insensitive):
+
+| role | column names |
+|---|---|
+| node | NODE, NODE_ID, PNODE, PNODE_ID, BUS |
+| area | BAA, TAC_AREA_NAME, ANC_REGION, BAA_ID |
+| interval start / end (UTC) | INTERVALSTARTTIME_GMT, INTERVALENDTIME_GMT |
+| or trade date and hour | OPR_DT, OPR_HR (hour-ending, used only without interval times) |
+| market run | MARKET_RUN_ID (only `market_run`, default DAM, is kept) |
+| price component | LMP_TYPE or XML_DATA_ITEM: LMP, MCE, MCC, MCL (or LMP_PRC, LMP_ENE_PRC, |
+|  | LMP_CONG_PRC, LMP_LOSS_PRC); MGHG / LMP_GHG_PRC rows are skipped |
+| product | ANC_TYPE, PRODUCT, RESERVE_TYPE: RU, RD, SR, NR, IRU, IRD, RCU, RCD (or REG_UP, |
+|  | REG_DOWN, SPIN, NON_SPIN) |
+| value | VALUE, PRC, PRICE, MW (OASIS prints prices in a column called MW) |
+
+Rows become:
+- `nodal_prices` (bus, hour, baa, lmp, energy, congestion, loss) from rows with a node and a
+  price component (LMP = lmp, MCE = energy, MCC = congestion, MCL = loss); a missing LMP is the
+  sum of the components given;
+- `product_prices` (baa, product, hour, price_usd_per_mwh) from rows with a product;
+- `baa_prices` (baa, hour, elap_price, energy_price) from rows with an area and an LMP/MCE
+  component but no node.
+
+Hour: hour-ending in the trade date's local prevailing time, `hour = floor((start − local
+midnight of the trade date) / 1 h) + 1`, i.e. the interval's local start hour + 1 on a normal day
+(a 00:00–01:00 PDT interval is hour 1); on the spring-forward day the hours run 1..23 and on the
+fall-back day 1..25, as the engine's hours do (spec: H = 23 or 25). Sub-hourly intervals are
+averaged into their hour. Rows of other trade dates or market runs are dropped (counted in the
+manifest).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clearing.results import RunResult, write_run
+
+DEFAULT_TIMEZONE = "America/Los_Angeles"
+
+NODE_COLUMNS = ("node", "node_id", "pnode", "pnode_id", "bus")
+AREA_COLUMNS = ("baa", "tac_area_name", "anc_region", "baa_id")
+COMPONENT_COLUMNS = ("lmp_type", "xml_data_item")
+PRODUCT_COLUMNS = ("anc_type", "product", "reserve_type")
+VALUE_COLUMNS = ("value", "prc", "price", "mw")
+COMPONENTS = {"LMP": "lmp", "LMP_PRC": "lmp", "MCE": "energy", "LMP_ENE_PRC": "energy",
+              "MCC": "congestion", "LMP_CONG_PRC": "congestion", "MCL": "loss",
+              "LMP_LOSS_PRC": "loss"}
+SKIPPED_COMPONENTS = {"MGHG", "LMP_GHG_PRC", "GHG"}
+PRODUCTS = {"RU": "ru", "REG_UP": "ru", "RD": "rd", "REG_DOWN": "rd", "REG_DN": "rd", "SR": "sr",
+            "SPIN": "sr", "NR": "nr", "NON_SPIN": "nr", "NONSPIN": "nr", "IRU": "iru",
+            "IRD": "ird", "RCU": "rcu", "RCD": "rcd"}
+
+
+def _pick(cols: dict[str, str], names: tuple[str, ...]) -> str | None:
+    for n in names:
+        if n in cols:
+            return cols[n]
+    return None
+
+
+def hour_ending(start_utc: pd.Series, trade_date: str, tz: str = DEFAULT_TIMEZONE) -> pd.Series:
+    """Hour-ending in local prevailing time of `trade_date` for interval starts given in UTC:
+    whole hours since local midnight + 1 (= local start hour + 1 on a normal day)."""
+    start = pd.to_datetime(start_utc, utc=True)
+    midnight = pd.Timestamp(trade_date).tz_localize(tz).tz_convert("UTC")
+    return (np.floor((start - midnight) / pd.Timedelta(hours=1)) + 1).astype("Int64")
+
+
+def day_hours(trade_date: str, tz: str = DEFAULT_TIMEZONE) -> int:
+    """Hours in the local trade date (23, 24 or 25)."""
+    a = pd.Timestamp(trade_date).tz_localize(tz)
+    b = (pd.Timestamp(trade_date) + pd.Timedelta(days=1)).tz_localize(tz)
+    return int((b - a) / pd.Timedelta(hours=1))
+
+
+def read_oasis(csv_paths, trade_date: str, tz: str = DEFAULT_TIMEZONE,
+               market_run: str = "DAM") -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse OASIS long CSVs into contract tables; returns (tables, import statistics)."""
+    if isinstance(csv_paths, (str, Path)):
+        csv_paths = [csv_paths]
+    frames, stats = [], {"files": [], "rows_read": 0, "dropped_other_market_run": 0,
+                         "dropped_other_date": 0, "dropped_unrecognised": 0}
+    H = day_hours(trade_date, tz)
+    for path in csv_paths:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        stats["files"].append(str(path))
+        stats["rows_read"] += len(df)
+        cols = {c.strip().lower(): c for c in df.columns}
+        val_col = _pick(cols, VALUE_COLUMNS)
+        if val_col is None:
+            raise ValueError(f"{path}: no value column (one of {', '.join(VALUE_COLUMNS)})")
+        out = pd.DataFrame(index=df.index)
+        out["value"] = pd.to_numeric(df[val_col], errors="coerce")
+        for role, names in (("node", NODE_COLUMNS), ("area", AREA_COLUMNS),
+                            ("component", COMPONENT_COLUMNS), ("product", PRODUCT_COLUMNS)):
+            c = _pick(cols, names)
+            out[role] = df[c].str.strip() if c is not None else ""
+        run_col = _pick(cols, ("market_run_id",))
+        if run_col is not None:
+            keep = df[run_col].str.strip().str.upper() == market_run.upper()
+            stats["dropped_other_market_run"] += int((~keep).sum())
+            out, df = out[keep], df[keep]
+        start_col = _pick(cols, ("intervalstarttime_gmt", "interval_start_gmt", "start_time_gmt"))
+        if start_col is not None:
+            out["hour"] = hour_ending(df[start_col], trade_date, tz)
+        elif _pick(cols, ("opr_hr",)) is not None:
+            hr = pd.to_numeric(df[_pick(cols, ("opr_hr",))], errors="coerce").astype("Int64")
+            dt_col = _pick(cols, ("opr_dt",))
+            if dt_col is not None:
+                same = pd.to_datetime(df[dt_col]).dt.strftime("%Y-%m-%d") == \
+                    pd.Timestamp(trade_date).strftime("%Y-%m-%d")
+                hr = hr.where(same)
+            out["hour"] = hr
+        else:
+            raise ValueError(f"{path}: no INTERVALSTARTTIME_GMT (or OPR_HR) column")
+        inday = out["hour"].notna() & (out["hour"] >= 1) & (out["hour"] <= H)
+        stats["dropped_other_date"] += int((~inday).sum())
+        frames.append(out[inday])
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["value", "node", "area", "component", "product", "hour"])
+    rows["hour"] = rows["hour"].astype(int)
+    comp = rows["component"].str.upper()
+    prod = rows["product"].str.upper()
+    tables: dict[str, pd.DataFrame] = {}
+
+    # nodal prices
+    is_node = (rows["node"] != "") & comp.isin(COMPONENTS) & (prod == "")
+    nod = rows[is_node].assign(component=comp[is_node].map(COMPONENTS))
+    if len(nod):
+        area = nod.groupby("node")["area"].agg(lambda s: next((v for v in s if v), ""))
+        piv = nod.pivot_table(index=["node", "hour"], columns="component", values="value",
+                              aggfunc="mean")
+        for c in ("lmp", "energy", "congestion", "loss"):
+            if c not in piv.columns:
+                piv[c] = np.nan
+        parts = piv[["energy", "congestion", "loss"]]
+        piv["lmp"] = piv["lmp"].fillna(parts.sum(axis=1, min_count=1))
+        piv = piv.reset_index().rename(columns={"node": "bus"})
+        piv.columns.name = None
+        piv["baa"] = piv["bus"].map(area).replace("", np.nan)
+        tables["nodal_prices"] = piv[["bus", "hour", "baa", "lmp", "energy", "congestion", "loss"]]
+    # product prices
+    is_prod = (prod.isin(PRODUCTS)) & (rows["area"] != "")
+    pr = rows[is_prod].assign(product=prod[is_prod].map(PRODUCTS))
+    if len(pr):
+        tables["product_prices"] = pr.groupby(["area", "product", "hour"], as_index=False)[
+            "value"].mean().rename(columns={"area": "baa", "value": "price_usd_per_mwh"})
+    # BAA-level prices (ELAP)
+    is_baa = (rows["node"] == "") & (rows["area"] != "") & comp.isin(COMPONENTS) & (prod == "")
+    bp = rows[is_baa].assign(component=comp[is_baa].map(COMPONENTS))
+    bp = bp[bp["component"].isin(["lmp", "energy"])]
+    if len(bp):
+        piv = bp.pivot_table(index=["area", "hour"], columns="component", values="value",
+                             aggfunc="mean").reset_index().rename(
+            columns={"area": "baa", "lmp": "elap_price", "energy": "energy_price"})
+        tables["baa_prices"] = piv
+    used = is_node | is_prod | is_baa | comp.isin(SKIPPED_COMPONENTS)
+    stats["dropped_unrecognised"] += int((~used).sum())
+    stats["rows_used"] = int((is_node | is_prod | is_baa).sum())
+    return tables, stats
+
+
+def import_oasis(csv_paths, out_dir, trade_date: str, tz: str = DEFAULT_TIMEZONE,
+                 market_run: str = "DAM") -> Path:
+    """Import OASIS long CSVs into a reference folder `out_dir` (contract tables + manifest)."""
+    tables, stats = read_oasis(csv_paths, trade_date, tz, market_run)
+    if not tables:
+        raise ValueError("no OASIS rows recognised (see clearing/oasis.py for the columns read)")
+    manifest = {"source": "oasis", "trade_date": trade_date, "timezone": tz,
+                "market_run": market_run,
+                "hour_rule": "hour-ending = whole hours since local midnight of the trade date "
+                             "+ 1 (local start hour + 1)", "import": stats}
+    return write_run(RunResult(tables=tables, manifest=json.loads(json.dumps(manifest))), out_dir)
+
+
+def oasis_command(csv_paths, out_dir, trade_date: str, timezone: str = DEFAULT_TIMEZONE,
+                  market_run: str = "DAM") -> int:
+    """`edam import-oasis CSV... --out DIR --trade-date D [--timezone TZ]`."""
+    out = import_oasis(csv_paths, out_dir, trade_date, timezone, market_run)
+    m = json.loads((out / "manifest.json").read_text())
+    s = m["import"]
+    print(f"{out}: {', '.join(m['tables'])} from {s['rows_used']} of {s['rows_read']} rows "
+          f"(dropped: {s['dropped_other_market_run']} other market run, "
+          f"{s['dropped_other_date']} other date, {s['dropped_unrecognised']} unrecognised)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(prog="edam import-oasis", description=__doc__.splitlines()[0])
+    ap.add_argument("csv", nargs="+")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--trade-date", required=True)
+    ap.add_argument("--timezone", default=DEFAULT_TIMEZONE)
+    ap.add_argument("--market-run", default="DAM")
+    a = ap.parse_args(argv)
+    return oasis_command(a.csv, a.out, a.trade_date, a.timezone, a.market_run)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

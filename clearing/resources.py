@@ -1,0 +1,411 @@
+"""Resource physics (spec §5.4, §5.5, §5.10): unit commitment, bid segments, VER, hydro,
+storage, imports/exports, demand and virtual bids. Declares `g[r,t]` (net injection) and the
+capacity stacks that the product components fill through the bundle's reserve registries.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyomo.environ as pyo
+
+from clearing.bundle import ModelBundle
+
+BIG_RAMP = 1e6
+
+
+def _finite(x: float) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def add_resources(b: ModelBundle) -> None:
+    """Energy variables, bid segments and their costs for every resource (spec §3, §4.1)."""
+    m, d, T = b.m, b.d, b.T
+    res = d.resources
+    m.T = pyo.Set(initialize=T, ordered=True)
+    # --- bid segments ------------------------------------------------------------------------
+    sup_idx, dem_idx = [], []
+    for r in res.index:
+        for s, (w, c) in enumerate(d.supply_bids.get(r, []), start=1):
+            sup_idx += [(r, s, t) for t in T]
+        for s, (w, c) in enumerate(d.demand_bids.get(r, []), start=1):
+            dem_idx += [(r, s, t) for t in T]
+    m.SEG_S = pyo.Set(initialize=sup_idx, dimen=3, ordered=True)
+    m.SEG_D = pyo.Set(initialize=dem_idx, dimen=3, ordered=True)
+    m.seg_s = pyo.Var(m.SEG_S, within=pyo.NonNegativeReals,
+                      bounds=lambda _m, r, s, t: (0, d.supply_bids[r][s - 1][0]))
+    m.seg_d = pyo.Var(m.SEG_D, within=pyo.NonNegativeReals,
+                      bounds=lambda _m, r, s, t: (0, d.demand_bids[r][s - 1][0]))
+    b.costs.append(sum(d.supply_bids[r][s - 1][1] * m.seg_s[r, s, t] for (r, s, t) in sup_idx))
+    b.costs.append(-sum(d.demand_bids[r][s - 1][1] * m.seg_d[r, s, t] for (r, s, t) in dem_idx))
+
+    _add_thermal(b)
+    _add_simple_supply(b)
+    _add_storage(b)
+    _add_demand_side(b)
+
+    def g_rule(_m, r, t):
+        typ = res.at[r, "type"]
+        if typ == "thermal":
+            return _m.p[r, t]
+        if typ == "storage":
+            return _m.dis[r, t] - _m.ch[r, t]
+        if typ in ("ver", "hydro", "import", "virtual_supply"):
+            return _m.q[r, t]
+        return -_m.wd[r, t]  # export, demand, virtual_demand
+    m.RT = pyo.Set(initialize=[(r, t) for r in res.index for t in T], dimen=2, ordered=True)
+    m.g = pyo.Expression(m.RT, rule=g_rule)
+
+
+def _seg_sum(m, d, r, t, side="supply"):
+    bids = d.supply_bids if side == "supply" else d.demand_bids
+    var = m.seg_s if side == "supply" else m.seg_d
+    return sum(var[r, s, t] for s in range(1, len(bids.get(r, [])) + 1))
+
+
+# ---------------------------------------------------------------------------------------------
+def _add_thermal(b: ModelBundle) -> None:
+    """3-binary unit commitment (spec §5.4) with tight start-up/shut-down capacity limits and
+    downtime-dependent start-up costs (start-up type binaries)."""
+    m, d, T = b.m, b.d, b.T
+    G = d.of_type("thermal")
+    th = d.thermal
+    res = d.resources
+    idx = [(i, t) for i in G for t in T]
+    m.G = pyo.Set(initialize=G, ordered=True)
+    m.GT = pyo.Set(initialize=idx, dimen=2, ordered=True)
+    m.u = pyo.Var(m.GT, within=pyo.Binary)
+    m.v = pyo.Var(m.GT, within=pyo.Binary)
+    m.w = pyo.Var(m.GT, within=pyo.Binary)
+    m.pa = pyo.Var(m.GT, within=pyo.NonNegativeReals)  # output above Pmin
+    b.binaries += [m.u, m.v, m.w]
+    pmin = res["pmin_mw"]
+    H = len(T)
+
+    def u0(i):
+        return 1 if th.at[i, "initial_on"] else 0
+
+    # forced states: initial min up/down carry-over, must-run, self-schedules, derates < Pmin
+    for i in G:
+        ut, dt, h0 = int(th.at[i, "min_up_h"]), int(th.at[i, "min_down_h"]), int(th.at[i, "initial_hours"])
+        for t in T:
+            forced = None
+            if th.at[i, "initial_on"] and t <= ut - h0:
+                forced = 1
+            if (not th.at[i, "initial_on"]) and t <= dt - h0:
+                forced = 0
+            if th.at[i, "must_run"] or (d.self_schedule.at[i, t] > 0):
+                forced = 1 if forced is None else forced
+            if d.pmax.at[i, t] < pmin[i] - 1e-9 and forced is None:
+                forced = 0
+            if forced is not None:
+                m.u[i, t].fix(forced)
+
+    m.p = pyo.Expression(m.GT, rule=lambda _m, i, t: pmin[i] * _m.u[i, t] + _m.pa[i, t])
+
+    def logic(_m, i, t):
+        prev = _m.u[i, t - 1] if t > 1 else u0(i)
+        return _m.u[i, t] - prev == _m.v[i, t] - _m.w[i, t]
+    m.uc_logic = pyo.Constraint(m.GT, rule=logic)
+
+    def min_up(_m, i, t):
+        ut = int(th.at[i, "min_up_h"])
+        if ut <= 1:
+            return pyo.Constraint.Skip
+        return sum(_m.v[i, tau] for tau in range(max(1, t - ut + 1), t + 1)) <= _m.u[i, t]
+    m.uc_min_up = pyo.Constraint(m.GT, rule=min_up)
+
+    def min_down(_m, i, t):
+        dt = int(th.at[i, "min_down_h"])
+        if dt <= 1:
+            return _m.v[i, t] + _m.w[i, t] <= 1
+        return sum(_m.w[i, tau] for tau in range(max(1, t - dt + 1), t + 1)) <= 1 - _m.u[i, t]
+    m.uc_min_down = pyo.Constraint(m.GT, rule=min_down)
+
+    # segments: p - Pmin u = sum of segments, each <= width * u (tight)
+    no_bid = [i for i in G if not d.supply_bids.get(i)]
+    for i in no_bid:
+        d.supply_bids[i] = []  # price-taker: capacity above Pmin at $0 (documented)
+
+    def seg_link(_m, i, t):
+        if not d.supply_bids.get(i):
+            return pyo.Constraint.Skip
+        return _m.pa[i, t] == _seg_sum(_m, d, i, t)
+    m.uc_seg_link = pyo.Constraint(m.GT, rule=seg_link)
+
+    seg_idx = [(i, s, t) for (i, s, t) in m.SEG_S if i in set(G)]
+    m.uc_seg_on = pyo.Constraint(
+        pyo.Set(initialize=seg_idx, dimen=3, ordered=True),
+        rule=lambda _m, i, s, t: _m.seg_s[i, s, t] <= d.supply_bids[i][s - 1][0] * _m.u[i, t])
+
+    # costs: min-load, start-up (downtime dependent where tiers are given)
+    b.costs.append(sum(float(th.at[i, "min_load_cost_usd_per_h"]) * m.u[i, t] for (i, t) in idx))
+    tiered = [i for i in G if len(d.startup_tiers.get(i, [])) > 1]
+    flat = [i for i in G if i not in set(tiered)]
+
+    def su_cost(i):
+        tiers = d.startup_tiers.get(i)
+        return tiers[0][1] if tiers else float(th.at[i, "startup_cost_usd"])
+    b.costs.append(sum(su_cost(i) * m.v[i, t] for i in flat for t in T))
+    if tiered:
+        st_idx = [(i, s, t) for i in tiered for s in range(1, len(d.startup_tiers[i]) + 1) for t in T]
+        m.ST = pyo.Set(initialize=st_idx, dimen=3, ordered=True)
+        m.delta = pyo.Var(m.ST, within=pyo.Binary)
+        b.binaries.append(m.delta)
+
+        def w_past(i, tau):
+            """w at hour tau, including the initial shut-down implied by initial_hours."""
+            if tau >= 1:
+                return m.w[i, tau]
+            if not th.at[i, "initial_on"] and tau == 1 - int(th.at[i, "initial_hours"]):
+                return 1
+            return 0
+
+        def st_sum(_m, i, t):
+            n = len(d.startup_tiers[i])
+            return sum(_m.delta[i, s, t] for s in range(1, n + 1)) == _m.v[i, t]
+        m.uc_st_sum = pyo.Constraint(pyo.Set(initialize=[(i, t) for i in tiered for t in T],
+                                             dimen=2, ordered=True), rule=st_sum)
+
+        def st_window(_m, i, s, t):
+            tiers = d.startup_tiers[i]
+            if s == len(tiers):
+                return pyo.Constraint.Skip
+            lo, hi = tiers[s - 1][0], tiers[s][0] - 1
+            terms = [w_past(i, t - tau) for tau in range(lo, hi + 1)]
+            expr = sum(terms)
+            if isinstance(expr, (int, float)):  # window lies wholly before hour 1
+                if expr == 0:
+                    _m.delta[i, s, t].fix(0)
+                return pyo.Constraint.Skip
+            return _m.delta[i, s, t] <= expr
+        m.uc_st_window = pyo.Constraint(m.ST, rule=st_window)
+        b.costs.append(sum(d.startup_tiers[i][s - 1][1] * m.delta[i, s, t] for (i, s, t) in st_idx))
+
+    # ramps on total output (spec §5.4 [A]); start-up/shut-down limits SU/SD (Pmax when blank)
+    def su_limit(i, t):
+        v = th.at[i, "startup_ramp_mw"]
+        return max(float(pmin[i]), float(v)) if _finite(v) else float(d.pmax.at[i, t])
+
+    def sd_limit(i, t):
+        v = th.at[i, "shutdown_ramp_mw"]
+        return max(float(pmin[i]), float(v)) if _finite(v) else float(d.pmax.at[i, t])
+
+    def p_prev(_m, i, t):
+        if t > 1:
+            return _m.p[i, t - 1], _m.u[i, t - 1]
+        return (float(th.at[i, "initial_mw"]) if th.at[i, "initial_on"] else 0.0), u0(i)
+
+    def ramp_up(_m, i, t):
+        rr = d.ramp_up(i)
+        if not _finite(rr) or 60 * rr >= d.pmax.at[i, t]:
+            return pyo.Constraint.Skip
+        pp, up = p_prev(_m, i, t)
+        return _m.p[i, t] - pp <= 60 * rr * up + su_limit(i, t) * _m.v[i, t]
+    m.uc_ramp_up = pyo.Constraint(m.GT, rule=ramp_up)
+
+    def ramp_down(_m, i, t):
+        rr = d.ramp_down(i)
+        if not _finite(rr) or 60 * rr >= d.pmax.at[i, t]:
+            return pyo.Constraint.Skip
+        pp, _ = p_prev(_m, i, t)
+        return pp - _m.p[i, t] <= 60 * rr * _m.u[i, t] + sd_limit(i, t) * _m.w[i, t]
+    m.uc_ramp_down = pyo.Constraint(m.GT, rule=ramp_down)
+    b.info["thermal_su_limit"] = su_limit
+    b.info["thermal_sd_limit"] = sd_limit
+    # the capacity stacks are added by add_capacity_stacks() once products registered awards
+
+
+def _add_simple_supply(b: ModelBundle) -> None:
+    """VER up to forecast, hydro with daily energy, imports, virtual supply (spec §5.5)."""
+    m, d, T = b.m, b.d, b.T
+    res = d.resources
+    Q = d.of_type("ver", "hydro", "import", "virtual_supply")
+    idx = [(r, t) for r in Q for t in T]
+
+    def bounds(_m, r, t):
+        typ = res.at[r, "type"]
+        hi = float(d.pmax.at[r, t])
+        lo = 0.0
+        if typ == "hydro":
+            lo = min(float(res.at[r, "pmin_mw"]), hi)
+        ss = d.self_schedule.at[r, t]
+        if ss == ss and ss > 0:  # not NaN
+            lo = max(lo, min(float(ss), hi))
+        if typ == "ver" and not res.at[r, "dispatchable"]:
+            lo = hi
+        return (lo, hi)
+    m.Q = pyo.Set(initialize=idx, dimen=2, ordered=True)
+    m.q = pyo.Var(m.Q, within=pyo.NonNegativeReals, bounds=bounds)
+
+    def link(_m, r, t):
+        if not d.supply_bids.get(r):
+            return pyo.Constraint.Skip  # no bid: price taker at $0 (documented)
+        return _m.q[r, t] == _seg_sum(_m, d, r, t)
+    m.q_seg_link = pyo.Constraint(m.Q, rule=link)
+    H = d.of_type("hydro")
+    if H:
+        m.HY = pyo.Set(initialize=H, ordered=True)
+        m.hydro_energy = pyo.Constraint(
+            m.HY, rule=lambda _m, r: sum(_m.q[r, t] for t in T) <= float(d.hydro.at[r, "daily_energy_mwh"]))
+
+
+def _add_storage(b: ModelBundle) -> None:
+    """Storage charge/discharge and state of charge (spec §5.10); the IR envelopes and the AS
+    sustain rows are added with the capacity stacks."""
+    m, d, T = b.m, b.d, b.T
+    S = d.of_type("storage")
+    st = d.storage
+    idx = [(r, t) for r in S for t in T]
+    m.S = pyo.Set(initialize=S, ordered=True)
+    m.ST_ = pyo.Set(initialize=idx, dimen=2, ordered=True)
+    m.dis = pyo.Var(m.ST_, within=pyo.NonNegativeReals,
+                    bounds=lambda _m, r, t: (0, float(d.pmax.at[r, t])))
+    m.ch = pyo.Var(m.ST_, within=pyo.NonNegativeReals,
+                   bounds=lambda _m, r, t: (0, float(st.at[r, "charge_max_mw"])))
+    m.soc = pyo.Var(m.ST_, bounds=lambda _m, r, t: (float(st.at[r, "soc_min_mwh"]),
+                                                     float(st.at[r, "soc_max_mwh"])))
+
+    def soc_rule(_m, r, t):
+        prev = _m.soc[r, t - 1] if t > 1 else float(st.at[r, "soc_initial_mwh"])
+        return _m.soc[r, t] == prev + float(st.at[r, "charge_efficiency"]) * _m.ch[r, t] \
+            - _m.dis[r, t] / float(st.at[r, "discharge_efficiency"])
+    m.storage_soc = pyo.Constraint(m.ST_, rule=soc_rule)
+
+    def end_rule(_m, r):
+        e = st.at[r, "soc_end_min_mwh"]
+        if not _finite(e):
+            return pyo.Constraint.Skip
+        return _m.soc[r, T[-1]] >= float(e)
+    m.storage_end = pyo.Constraint(m.S, rule=end_rule)
+    m.dis_seg_link = pyo.Constraint(
+        m.ST_, rule=lambda _m, r, t: (_m.dis[r, t] == _seg_sum(_m, d, r, t))
+        if d.supply_bids.get(r) else pyo.Constraint.Skip)
+    m.ch_seg_link = pyo.Constraint(
+        m.ST_, rule=lambda _m, r, t: (_m.ch[r, t] == _seg_sum(_m, d, r, t, "demand"))
+        if d.demand_bids.get(r) else pyo.Constraint.Skip)
+    if d.params.storage_mode_binary and S:
+        m.z = pyo.Var(m.ST_, within=pyo.Binary)
+        b.binaries.append(m.z)
+        m.storage_mode_dis = pyo.Constraint(
+            m.ST_, rule=lambda _m, r, t: _m.dis[r, t] <= float(d.pmax.at[r, t]) * _m.z[r, t])
+        m.storage_mode_ch = pyo.Constraint(
+            m.ST_, rule=lambda _m, r, t: _m.ch[r, t] <= float(st.at[r, "charge_max_mw"]) * (1 - _m.z[r, t]))
+
+
+def _add_demand_side(b: ModelBundle) -> None:
+    """Exports, price-sensitive demand, virtual demand: withdrawal wd ≤ bid MW (spec §5.5)."""
+    m, d, T = b.m, b.d, b.T
+    W = d.of_type("export", "demand", "virtual_demand")
+    res = d.resources
+    idx = [(r, t) for r in W for t in T]
+
+    def bounds(_m, r, t):
+        hi = float(d.pmax.at[r, t])
+        ss = d.self_schedule.at[r, t]
+        lo = min(float(ss), hi) if ss == ss and ss > 0 else 0.0
+        return (lo, hi)
+    m.W = pyo.Set(initialize=idx, dimen=2, ordered=True)
+    m.wd = pyo.Var(m.W, within=pyo.NonNegativeReals, bounds=bounds)
+    m.wd_seg_link = pyo.Constraint(
+        m.W, rule=lambda _m, r, t: (_m.wd[r, t] == _seg_sum(_m, d, r, t, "demand"))
+        if d.demand_bids.get(r) else pyo.Constraint.Skip)
+
+
+# ---------------------------------------------------------------------------------------------
+def add_capacity_stacks(b: ModelBundle) -> None:
+    """Upward/downward capacity stacks with every registered award (spec §5.4, §5.5, §5.10),
+    storage IR envelopes and AS sustain rows, and the AS 10-minute ramp limits (§5.6)."""
+    m, d, T = b.m, b.d, b.T
+    res = d.resources
+    th = d.thermal
+    pmin = res["pmin_mw"]
+    up, dn = b.up_reserve, b.down_reserve
+    su_limit, sd_limit = b.info["thermal_su_limit"], b.info["thermal_sd_limit"]
+    H = T[-1]
+
+    def thermal_up(_m, i, t):
+        return _m.pa[i, t] + sum(up[(i, t)]) <= (float(d.pmax.at[i, t]) - pmin[i]) * _m.u[i, t]
+    m.stack_up_thermal = pyo.Constraint(m.GT, rule=thermal_up)
+
+    def thermal_su(_m, i, t):
+        su = su_limit(i, t)
+        if su >= d.pmax.at[i, t] - 1e-9:
+            return pyo.Constraint.Skip
+        return _m.pa[i, t] + sum(up[(i, t)]) <= (float(d.pmax.at[i, t]) - pmin[i]) * _m.u[i, t] \
+            - (float(d.pmax.at[i, t]) - su) * _m.v[i, t]
+    m.stack_up_startup = pyo.Constraint(m.GT, rule=thermal_su)
+
+    def thermal_sd(_m, i, t):
+        sd = sd_limit(i, t)
+        if t == H or sd >= d.pmax.at[i, t] - 1e-9:
+            return pyo.Constraint.Skip
+        return _m.pa[i, t] + sum(up[(i, t)]) <= (float(d.pmax.at[i, t]) - pmin[i]) * _m.u[i, t] \
+            - (float(d.pmax.at[i, t]) - sd) * _m.w[i, t + 1]
+    m.stack_up_shutdown = pyo.Constraint(m.GT, rule=thermal_sd)
+    m.stack_down_thermal = pyo.Constraint(
+        m.GT, rule=lambda _m, i, t: (_m.pa[i, t] - sum(dn[(i, t)]) >= 0) if dn.get((i, t))
+        else pyo.Constraint.Skip)
+
+    def q_up(_m, r, t):
+        if not up.get((r, t)):
+            return pyo.Constraint.Skip
+        return _m.q[r, t] + sum(up[(r, t)]) <= float(d.pmax.at[r, t])
+    m.stack_up_q = pyo.Constraint(m.Q, rule=q_up)
+
+    def q_dn(_m, r, t):
+        if not dn.get((r, t)):
+            return pyo.Constraint.Skip
+        lo = float(pmin[r]) if res.at[r, "type"] == "hydro" else 0.0
+        return _m.q[r, t] - sum(dn[(r, t)]) >= lo
+    m.stack_down_q = pyo.Constraint(m.Q, rule=q_dn)
+    st = d.storage
+
+    def s_up(_m, r, t):
+        if not up.get((r, t)):
+            return pyo.Constraint.Skip
+        return _m.dis[r, t] - _m.ch[r, t] + sum(up[(r, t)]) <= float(d.pmax.at[r, t])
+    m.stack_up_storage = pyo.Constraint(m.ST_, rule=s_up)
+
+    def s_dn(_m, r, t):
+        if not dn.get((r, t)):
+            return pyo.Constraint.Skip
+        return _m.dis[r, t] - _m.ch[r, t] - sum(dn[(r, t)]) >= -float(st.at[r, "charge_max_mw"])
+    m.stack_down_storage = pyo.Constraint(m.ST_, rule=s_dn)
+
+    # AS sustain on storage (spec §5.10 [A])
+    h = d.params.storage_as_sustain_hours
+
+    def sustain_up(_m, r, t):
+        if not b.as_up.get((r, t)) or h <= 0:
+            return pyo.Constraint.Skip
+        prev = _m.soc[r, t - 1] if t > 1 else float(st.at[r, "soc_initial_mwh"])
+        return prev - h * sum(b.as_up[(r, t)]) / float(st.at[r, "discharge_efficiency"]) >= float(st.at[r, "soc_min_mwh"])
+    m.storage_sustain_up = pyo.Constraint(m.ST_, rule=sustain_up)
+
+    def sustain_dn(_m, r, t):
+        if not b.as_down.get((r, t)) or h <= 0:
+            return pyo.Constraint.Skip
+        prev = _m.soc[r, t - 1] if t > 1 else float(st.at[r, "soc_initial_mwh"])
+        return prev + h * float(st.at[r, "charge_efficiency"]) * sum(b.as_down[(r, t)]) <= float(st.at[r, "soc_max_mwh"])
+    m.storage_sustain_down = pyo.Constraint(m.ST_, rule=sustain_dn)
+
+    # AS ramp (10-minute products, spec §5.6)
+    amin = d.params.as_ramp_minutes
+    keys = sorted(set(b.as_up) | set(b.as_down), key=lambda k: (k[0], k[1]))
+
+    def as_ramp_up(_m, r, t):
+        rr = d.ramp_up(r)
+        if not b.as_up.get((r, t)) or not _finite(rr) or not _finite(amin):
+            return pyo.Constraint.Skip
+        return sum(b.as_up[(r, t)]) <= amin * rr
+
+    def as_ramp_dn(_m, r, t):
+        rr = d.ramp_down(r)
+        if not b.as_down.get((r, t)) or not _finite(rr) or not _finite(amin):
+            return pyo.Constraint.Skip
+        return sum(b.as_down[(r, t)]) <= amin * rr
+    kset = pyo.Set(initialize=keys, dimen=2, ordered=True)
+    m.AS_RT = kset
+    m.as_ramp_up = pyo.Constraint(m.AS_RT, rule=as_ramp_up)
+    m.as_ramp_down = pyo.Constraint(m.AS_RT, rule=as_ramp_dn)

@@ -1,0 +1,663 @@
+"""The run store: many runs on disk, keyed by their inputs, catalogued in DuckDB.
+
+Layout of a store folder `STORE/`::
+
+    STORE/
+      runs/<run_id>/manifest.json + one file per results table   (clearing.results.write_run)
+      failed/<run_id>.json        a run that failed: error, traceback, the task that failed
+      sweeps/<sweep_id>.json      a sweep that used this store: its definition and its runs
+      scenarios/<name>-<hash>/    inputs made by an importer (RTS-GMLC dates), as scenario folders
+      catalogue.duckdb            the catalogue, rebuilt from the folders above
+
+A run's id is a hash of everything that decides its result: the scenario's `input_hash()`, the
+canonical JSON of its full `MarketParameters` (the phase is one of them, and is hashed again
+explicitly) and, when `deployment_constraint_set` names a file, that file's content. Runs with the
+same id are the same run, whichever sweep asked for them.
+
+A run is *done* if and only if `runs/<run_id>/manifest.json` exists. `write_run` writes a run into
+a hidden temporary folder (`runs/.<run_id>.tmp*`) and renames it into place, so a run folder is
+either complete or absent; a killed worker leaves at most a hidden temporary folder, which the
+catalogue ignores and `Store.clean_partial` removes. A failed run leaves `failed/<run_id>.json`
+(written atomically) and is retried by the next sweep that asks for it; a run that succeeds
+removes its failure record.
+
+The catalogue (`catalogue.duckdb`) is written only by the driver (the process that runs a sweep,
+`edam runs` or `edam report`), never by the workers. It is rebuilt from the folders into a
+temporary file that is renamed over the old one, so it always matches the folders. It holds:
+
+- `runs`: one row per run (done or failed): identity, every swept parameter as a column, the full
+  parameters as JSON, status, error, solver outcome, timings and key metrics;
+- `run_metrics`: the key metrics in long form (run_id, metric, baa, value; baa = 'ALL' for
+  totals over the footprint);
+- `sweeps`, `sweep_runs`: the sweeps recorded in the store and the runs each asked for;
+- one view per results table (`nodal_prices`, `schedules`, ...) over every done run's CSV or
+  Parquet file, with a `run_id` column, so that
+  `SELECT ... FROM nodal_prices JOIN runs USING (run_id)` works across runs.
+
+The views name the run files by absolute path: after moving a store, rebuild its catalogue
+(`edam runs STORE` does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from clearing.results import RESULT_TABLES, RunResult, write_run
+from scenarios.parameters import MarketParameters
+
+RUN_ID_LENGTH = 16
+CATALOGUE = "catalogue.duckdb"
+#: products whose requirement / cleared / relaxed MW `baa_summary` carries
+RESERVE_PRODUCTS = ("iru", "ird", "rcu", "rcd")
+
+# Column types of the results tables in the catalogue views (others are auto-detected).
+_TEXT_COLUMNS = {"resource", "baa", "bus", "product", "interface", "from_baa", "to_baa",
+                 "constraint", "kind", "test", "charge", "party", "requirement"}
+_UNTYPED = {"committed", "passed", "tier"}
+
+
+# ------------------------------------------------------------------------------------------
+# identity
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace; floats as Python's shortest repr."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str,
+                      allow_nan=True)
+
+
+def parameters_dict(parameters: MarketParameters | dict) -> dict[str, Any]:
+    return parameters.to_dict() if isinstance(parameters, MarketParameters) else dict(parameters)
+
+
+def _parameter_files_digest(scenario) -> str | None:
+    """Digest of the file `deployment_constraint_set` names, if it names one."""
+    value = scenario.parameters.deployment_constraint_set
+    if value in ("none", "base", "all"):
+        return None
+    path = Path(value)
+    if not path.is_absolute() and scenario.source_dir:
+        path = Path(scenario.source_dir) / path
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing:" + str(value)
+
+
+def run_id_for(scenario) -> str:
+    """The id of the run of `scenario` (a `Scenario` with its parameters in force)."""
+    params = parameters_dict(scenario.parameters)
+    key = {"input_hash": scenario.input_hash(), "parameters": params,
+           "phase": params.get("phase"), "parameter_files": _parameter_files_digest(scenario)}
+    return hashlib.sha256(canonical_json(key).encode()).hexdigest()[:RUN_ID_LENGTH]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# ------------------------------------------------------------------------------------------
+class Store:
+    """A run store folder (see the module docstring for its layout)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+
+    # -- paths --------------------------------------------------------------------------------
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def failed_dir(self) -> Path:
+        return self.root / "failed"
+
+    @property
+    def sweeps_dir(self) -> Path:
+        return self.root / "sweeps"
+
+    @property
+    def scenarios_dir(self) -> Path:
+        return self.root / "scenarios"
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.root / CATALOGUE
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    def failed_path(self, run_id: str) -> Path:
+        return self.failed_dir / f"{run_id}.json"
+
+    def init(self) -> "Store":
+        for d in (self.runs_dir, self.failed_dir, self.sweeps_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def exists(self) -> bool:
+        return self.runs_dir.is_dir()
+
+    # -- state --------------------------------------------------------------------------------
+    def is_done(self, run_id: str) -> bool:
+        return (self.run_dir(run_id) / "manifest.json").is_file()
+
+    def done_ids(self) -> list[str]:
+        if not self.runs_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.runs_dir.iterdir()
+                      if not p.name.startswith(".") and (p / "manifest.json").is_file())
+
+    def failed_ids(self) -> list[str]:
+        if not self.failed_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.failed_dir.glob("*.json")
+                      if not p.name.startswith("."))
+
+    def read_manifest(self, run_id: str) -> dict:
+        return json.loads((self.run_dir(run_id) / "manifest.json").read_text())
+
+    def read_failure(self, run_id: str) -> dict:
+        return json.loads(self.failed_path(run_id).read_text())
+
+    def clean_partial(self, max_age_s: float = 300.0) -> list[Path]:
+        """Remove temporary folders/files left by killed writers (older than `max_age_s`)."""
+        removed = []
+        now = time.time()
+        for d in (self.runs_dir, self.failed_dir, self.root):
+            if not d.is_dir():
+                continue
+            for p in d.iterdir():
+                partial = p.name.startswith(".") and (".tmp" in p.name or ".old" in p.name)
+                if not partial:
+                    continue
+                try:
+                    if now - p.stat().st_mtime < max_age_s:
+                        continue
+                    if p.is_dir():
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink()
+                    removed.append(p)
+                except OSError:
+                    pass
+        return removed
+
+    # -- writing (workers and driver) ---------------------------------------------------------
+    def save_run(self, result: RunResult, run_id: str, fmt: str = "csv",
+                 extra_manifest: dict | None = None) -> Path:
+        """Write a finished run into `runs/<run_id>/` (atomic) and clear its failure record."""
+        manifest = dict(result.manifest)
+        manifest["run_id"] = run_id
+        if extra_manifest:
+            manifest.update(extra_manifest)
+        out = write_run(RunResult(tables=result.tables, manifest=manifest), self.run_dir(run_id),
+                        fmt)
+        self.clear_failure(run_id)
+        return out
+
+    def record_failure(self, run_id: str, spec: dict, exc: BaseException | str,
+                       tb: str | None = None, where: str = "worker") -> Path:
+        """Record a failed run in `failed/<run_id>.json` (atomic); keeps a count of attempts."""
+        attempts = 0
+        try:
+            attempts = int(self.read_failure(run_id).get("attempts", 0))
+        except (OSError, ValueError):
+            pass
+        if isinstance(exc, BaseException):
+            error_type = type(exc).__name__
+            error = str(exc) or error_type
+            if tb is None:
+                tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        else:
+            error_type, error = "Error", str(exc)
+        record = {"run_id": run_id, "status": "failed", "error_type": error_type,
+                  "error": error, "traceback": tb or "", "where": where,
+                  "attempts": attempts + 1, "failed_at": _now(), "host": os.uname().nodename,
+                  "pid": os.getpid(), "spec": spec}
+        path = self.failed_path(run_id)
+        _atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str))
+        return path
+
+    def clear_failure(self, run_id: str) -> None:
+        try:
+            self.failed_path(run_id).unlink()
+        except FileNotFoundError:
+            pass
+
+    def record_sweep(self, record: dict) -> Path:
+        """Record a sweep definition and its planned runs in `sweeps/<sweep_id>.json`."""
+        path = self.sweeps_dir / f"{record['sweep_id']}.json"
+        if not path.exists():
+            _atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str))
+        return path
+
+    def sweeps(self) -> list[dict]:
+        if not self.sweeps_dir.is_dir():
+            return []
+        out = []
+        for p in sorted(self.sweeps_dir.glob("*.json")):
+            if p.name.startswith("."):
+                continue
+            try:
+                out.append(json.loads(p.read_text()))
+            except (OSError, ValueError):
+                continue
+        return sorted(out, key=lambda r: (r.get("recorded_at", ""), r.get("sweep_id", "")))
+
+    # -- catalogue (driver only) --------------------------------------------------------------
+    def rebuild_catalogue(self) -> Path:
+        """Rebuild `catalogue.duckdb` from the folders (see module docstring)."""
+        return rebuild_catalogue(self)
+
+    def runs_frame(self) -> pd.DataFrame:
+        """The `runs` table as a DataFrame, computed from the folders (no DuckDB file)."""
+        import duckdb
+        con = duckdb.connect()
+        try:
+            _fill_catalogue(con, self)
+            return con.execute("SELECT * FROM runs ORDER BY run_id").df()
+        finally:
+            con.close()
+
+
+# ------------------------------------------------------------------------------------------
+# catalogue
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        line = fh.readline()
+    import csv
+    rows = list(csv.reader([line]))
+    return [c.strip() for c in rows[0]] if rows and rows[0] else []
+
+
+def _table_files(store: Store, run_ids: Iterable[str]) -> dict[str, dict[str, list[Path]]]:
+    """table -> {'csv': [...], 'parquet': [...]} over the done runs."""
+    out: dict[str, dict[str, list[Path]]] = {}
+    for rid in run_ids:
+        d = store.run_dir(rid)
+        for f in sorted(d.iterdir()):
+            if f.name.startswith(".") or f.suffix not in (".csv", ".parquet"):
+                continue
+            out.setdefault(f.stem, {"csv": [], "parquet": []})[f.suffix[1:]].append(f)
+    return out
+
+
+def _view_sql(table: str, files: dict[str, list[Path]]) -> str | None:
+    run_id = r"regexp_extract(filename, '([^/\\]+)[/\\][^/\\]+$', 1) AS run_id"
+    parts = []
+    if files["csv"]:
+        cols: list[str] = []
+        for f in files["csv"]:
+            for c in _csv_header(f):
+                if c not in cols:
+                    cols.append(c)
+        types = {}
+        keys, vals = RESULT_TABLES.get(table, ((), ()))
+        for c in cols:
+            if c == "hour":
+                types[c] = "INTEGER"
+            elif c in _TEXT_COLUMNS:
+                types[c] = "VARCHAR"
+            elif c in vals and c not in _UNTYPED:
+                types[c] = "DOUBLE"
+        file_list = "[" + ", ".join(_sql_str(str(f)) for f in files["csv"]) + "]"
+        type_sql = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in types.items()) + "}"
+        opts = "header = true, union_by_name = true, filename = true"
+        if types:
+            opts += f", types = {type_sql}"
+        parts.append(f"SELECT * EXCLUDE (filename), {run_id} FROM read_csv({file_list}, {opts})")
+    if files["parquet"]:
+        file_list = "[" + ", ".join(_sql_str(str(f)) for f in files["parquet"]) + "]"
+        parts.append(f"SELECT * EXCLUDE (filename), {run_id} "
+                     f"FROM read_parquet({file_list}, union_by_name = true, filename = true)")
+    if not parts:
+        return None
+    return f"CREATE VIEW {_quote(table)} AS " + " UNION ALL BY NAME ".join(parts)
+
+
+_PARAM_TYPES = {f.name: ("BOOLEAN" if isinstance(f.default, bool) else
+                         "BIGINT" if isinstance(f.default, int) else
+                         "DOUBLE" if isinstance(f.default, float) else "VARCHAR")
+                for f in dataclasses.fields(MarketParameters)}
+
+
+def swept_parameters(store: Store, runs: list[dict] | None = None) -> list[str]:
+    """Parameters swept by any recorded sweep, plus any that vary across the store's runs
+    (in MarketParameters order; `phase` is always its own column and is left out)."""
+    names: set[str] = set()
+    for sw in store.sweeps():
+        for r in sw.get("runs", []):
+            names.update((r.get("point") or {}).keys())
+    if runs:
+        for n in MarketParameters.names():
+            vals = {canonical_json(r["parameters"].get(n)) for r in runs if r.get("parameters")}
+            if len(vals) > 1:
+                names.add(n)
+    names.discard("phase")
+    return [n for n in MarketParameters.names() if n in names]
+
+
+def _run_rows(store: Store) -> list[dict]:
+    """One dict per run (done or failed) from the folders."""
+    sweep_names: dict[str, list[str]] = {}
+    for sw in store.sweeps():
+        for r in sw.get("runs", []):
+            sweep_names.setdefault(r["run_id"], [])
+            if sw.get("name") not in sweep_names[r["run_id"]]:
+                sweep_names[r["run_id"]].append(sw.get("name"))
+    rows = []
+    done = store.done_ids()
+    for rid in done:
+        try:
+            m = store.read_manifest(rid)
+        except (OSError, ValueError) as exc:  # unreadable manifest: report, don't hide
+            rows.append({"run_id": rid, "status": "failed", "error_type": type(exc).__name__,
+                         "error": f"unreadable manifest.json: {exc}", "parameters": {}})
+            continue
+        sc = m.get("scenario") or {}
+        solver = m.get("solver") or {}
+        timings = m.get("timings") or {}
+        stor = m.get("store") or {}
+        params = m.get("parameters") or {}
+        row = {"run_id": rid, "status": "done", "scenario": sc.get("name"),
+               "trade_date": sc.get("trade_date"), "hours": sc.get("hours"),
+               "phase": params.get("phase"), "parameters": params,
+               "input_hash": m.get("input_hash"), "format": m.get("format"),
+               "termination": solver.get("termination"),
+               "objective": solver.get("objective_mip"), "objective_lp": solver.get("objective_lp"),
+               "mip_gap": solver.get("mip_gap"), "error_type": None, "error": None,
+               "attempts": None, "finished_at": stor.get("finished_at"),
+               "wall_s": stor.get("wall_s"), "timings": timings,
+               "run_dir": str(store.run_dir(rid))}
+        rows.append(row)
+    done_set = set(done)
+    for rid in store.failed_ids():
+        if rid in done_set:
+            continue
+        try:
+            f = store.read_failure(rid)
+        except (OSError, ValueError):
+            continue
+        spec = f.get("spec") or {}
+        params = spec.get("parameters") or {}
+        rows.append({"run_id": rid, "status": "failed", "scenario": spec.get("scenario"),
+                     "trade_date": spec.get("trade_date"), "hours": spec.get("hours"),
+                     "phase": params.get("phase", spec.get("phase")), "parameters": params,
+                     "input_hash": spec.get("input_hash"), "format": spec.get("format"),
+                     "error_type": f.get("error_type"), "error": f.get("error"),
+                     "attempts": f.get("attempts"), "finished_at": f.get("failed_at"),
+                     "timings": {}, "run_dir": None})
+    for r in rows:
+        r["sweep"] = ",".join(n for n in sweep_names.get(r["run_id"], []) if n) or None
+    return rows
+
+
+_TIMING_COLUMNS = ("build_s", "solve_s", "pricing_s", "total_s")
+
+_METRICS_SQL = {
+    # metric name -> SQL returning (run_id, metric, baa, value) rows; baa 'ALL' = footprint
+    "nodal_prices": """
+        SELECT run_id, 'avg_lmp' AS metric, baa, avg(lmp) AS value
+          FROM nodal_prices GROUP BY run_id, baa
+        UNION ALL
+        SELECT run_id, 'avg_lmp', 'ALL', avg(lmp) FROM nodal_prices GROUP BY run_id
+        UNION ALL
+        SELECT run_id, 'max_lmp', 'ALL', max(lmp) FROM nodal_prices GROUP BY run_id""",
+    "product_prices": """
+        SELECT run_id, 'avg_' || lower(product) || '_price', baa, avg(price_usd_per_mwh)
+          FROM product_prices GROUP BY run_id, product, baa
+        UNION ALL
+        SELECT run_id, 'avg_' || lower(product) || '_price', 'ALL', avg(price_usd_per_mwh)
+          FROM product_prices GROUP BY run_id, product""",
+    "transfers": """
+        SELECT run_id, 'transfer_mwh', 'ALL', sum(abs(mw)) FROM transfers GROUP BY run_id
+        UNION ALL
+        SELECT run_id, 'congested_interface_hours', 'ALL',
+               sum(CASE WHEN abs(coalesce(shadow_price, 0)) > 1e-6 THEN 1 ELSE 0 END)
+          FROM transfers GROUP BY run_id""",
+    "rse": """
+        SELECT run_id, 'rse_failures', baa,
+               sum(CASE WHEN lower(CAST(passed AS VARCHAR)) IN ('false', '0', 'f', 'no')
+                        THEN 1 ELSE 0 END)
+          FROM rse GROUP BY run_id, baa
+        UNION ALL
+        SELECT run_id, 'rse_failures', 'ALL',
+               sum(CASE WHEN lower(CAST(passed AS VARCHAR)) IN ('false', '0', 'f', 'no')
+                        THEN 1 ELSE 0 END)
+          FROM rse GROUP BY run_id""",
+    "settlement": """
+        SELECT run_id, 'settlement_charges_usd', 'ALL',
+               sum(CASE WHEN amount_usd > 0 THEN amount_usd ELSE 0 END)
+          FROM settlement GROUP BY run_id
+        UNION ALL
+        SELECT run_id, 'settlement_net_usd', 'ALL', sum(amount_usd)
+          FROM settlement GROUP BY run_id""",
+}
+
+
+def _baa_summary_metrics_sql(columns: set[str]) -> str | None:
+    parts = []
+    for p in RESERVE_PRODUCTS:
+        for kind in ("requirement", "cleared", "relaxed"):
+            col = f"{p}_{kind}_mw"
+            if col in columns:
+                parts.append(f"SELECT run_id, '{col}', baa, sum({col}) FROM baa_summary "
+                             f"GROUP BY run_id, baa")
+                parts.append(f"SELECT run_id, '{col}', 'ALL', sum({col}) FROM baa_summary "
+                             f"GROUP BY run_id")
+    return " UNION ALL ".join(parts) if parts else None
+
+
+def _fill_catalogue(con, store: Store) -> None:
+    """Create the catalogue's tables and views on an open DuckDB connection."""
+    import pyarrow as pa
+
+    # 1. views over the results tables of the done runs
+    done = store.done_ids()
+    files = _table_files(store, done)
+    tables_present = []
+    for table in sorted(files):
+        sql = _view_sql(table, files[table])
+        if sql:
+            con.execute(sql)
+            tables_present.append(table)
+
+    # 2. key metrics, long form
+    metric_parts = []
+    for table, sql in _METRICS_SQL.items():
+        if table in tables_present:
+            cols = {r[0] for r in con.execute(f"DESCRIBE {_quote(table)}").fetchall()}
+            needed = {"nodal_prices": {"lmp", "baa"},
+                      "product_prices": {"product", "baa", "price_usd_per_mwh"},
+                      "transfers": {"mw", "shadow_price"}, "rse": {"passed", "baa"},
+                      "settlement": {"amount_usd"}}[table]
+            if needed <= cols:
+                metric_parts.append(sql)
+    if "baa_summary" in tables_present:
+        cols = {r[0] for r in con.execute("DESCRIBE baa_summary").fetchall()}
+        if "baa" in cols:
+            s = _baa_summary_metrics_sql(cols)
+            if s:
+                metric_parts.append(s)
+    if metric_parts:
+        con.execute("CREATE TABLE run_metrics AS SELECT run_id::VARCHAR AS run_id, "
+                    "metric::VARCHAR AS metric, baa::VARCHAR AS baa, value::DOUBLE AS value "
+                    "FROM (" + " UNION ALL ".join(f"({p})" for p in metric_parts) + ") "
+                    "AS m(run_id, metric, baa, value) ORDER BY run_id, metric, baa")
+    else:
+        con.execute("CREATE TABLE run_metrics (run_id VARCHAR, metric VARCHAR, baa VARCHAR, "
+                    "value DOUBLE)")
+    metrics = con.execute("SELECT run_id, metric, baa, value FROM run_metrics").df()
+
+    # 3. runs
+    rows = _run_rows(store)
+    swept = swept_parameters(store, rows)
+    wide: dict[str, dict[str, float]] = {}
+    metric_columns: list[str] = []
+    for rid, metric, baa, value in metrics.itertuples(index=False):
+        col = metric if baa == "ALL" else f"{metric}_{baa}"
+        wide.setdefault(rid, {})[col] = None if value is None or (
+            isinstance(value, float) and math.isnan(value)) else float(value)
+        if col not in metric_columns:
+            metric_columns.append(col)
+    metric_columns.sort(key=lambda c: (_metric_order(c), c))
+
+    base_cols: list[tuple[str, str]] = [
+        ("run_id", "VARCHAR"), ("status", "VARCHAR"), ("scenario", "VARCHAR"),
+        ("trade_date", "VARCHAR"), ("hours", "BIGINT"), ("phase", "BIGINT"),
+        ("sweep", "VARCHAR")]
+    base_cols += [(n, _PARAM_TYPES[n]) for n in swept]
+    base_cols += [("parameters", "JSON"), ("input_hash", "VARCHAR"),
+                  ("termination", "VARCHAR"), ("objective", "DOUBLE"),
+                  ("objective_lp", "DOUBLE"), ("mip_gap", "DOUBLE")]
+    base_cols += [(c, "DOUBLE") for c in _TIMING_COLUMNS]
+    base_cols += [("wall_s", "DOUBLE"), ("overhead_s", "DOUBLE"), ("timings", "JSON"),
+                  ("error_type", "VARCHAR"), ("error", "VARCHAR"), ("attempts", "BIGINT"),
+                  ("finished_at", "VARCHAR"), ("format", "VARCHAR"), ("run_dir", "VARCHAR")]
+    taken = {c for c, _ in base_cols}
+    base_cols += [(c, "DOUBLE") for c in metric_columns if c not in taken]
+
+    def value(r: dict, col: str) -> Any:
+        if col in swept:
+            return (r.get("parameters") or {}).get(col)
+        if col in ("parameters", "timings"):
+            return canonical_json(r.get(col) or {})
+        if col in _TIMING_COLUMNS:
+            return _num((r.get("timings") or {}).get(col))
+        if col == "overhead_s":
+            wall, total = _num(r.get("wall_s")), _num((r.get("timings") or {}).get("total_s"))
+            return None if wall is None or total is None else wall - total
+        if col in r:
+            v = r[col]
+            return v if not isinstance(v, (dict, list)) else canonical_json(v)
+        return wide.get(r["run_id"], {}).get(col)
+
+    con.execute("CREATE TABLE runs (" + ", ".join(f"{_quote(c)} {t}" for c, t in base_cols)
+                + ", PRIMARY KEY (run_id))")
+    if rows:
+        data = {c: [value(r, c) for r in rows] for c, _ in base_cols}
+        arrow = pa.table({c: pa.array([_arrow_safe(v) for v in data[c]]) for c, _ in base_cols})
+        con.register("_runs_arrow", arrow)
+        con.execute("INSERT INTO runs SELECT " + ", ".join(
+            f"CAST({_quote(c)} AS {t})" for c, t in base_cols) + " FROM _runs_arrow "
+            "ORDER BY run_id")
+        con.unregister("_runs_arrow")
+
+    # 4. sweeps
+    con.execute("CREATE TABLE sweeps (sweep_id VARCHAR PRIMARY KEY, name VARCHAR, "
+                "file VARCHAR, recorded_at VARCHAR, n_runs BIGINT, definition JSON)")
+    con.execute("CREATE TABLE sweep_runs (sweep_id VARCHAR, run_id VARCHAR, scenario VARCHAR, "
+                "point JSON)")
+    for sw in store.sweeps():
+        con.execute("INSERT INTO sweeps VALUES (?, ?, ?, ?, ?, ?)",
+                    [sw.get("sweep_id"), sw.get("name"), sw.get("file"), sw.get("recorded_at"),
+                     len(sw.get("runs", [])), canonical_json(sw.get("definition"))])
+        for r in sw.get("runs", []):
+            con.execute("INSERT INTO sweep_runs VALUES (?, ?, ?, ?)",
+                        [sw.get("sweep_id"), r.get("run_id"), r.get("scenario"),
+                         canonical_json(r.get("point") or {})])
+
+
+def _metric_order(col: str) -> int:
+    for i, prefix in enumerate(("avg_lmp", "max_lmp", "iru_", "ird_", "rcu_", "rcd_",
+                                "avg_", "transfer", "congested", "rse", "settlement")):
+        if col.startswith(prefix):
+            return i
+    return 99
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _arrow_safe(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, bool):
+        return v
+    return v
+
+
+def rebuild_catalogue(store: Store | str | Path) -> Path:
+    """Rebuild `STORE/catalogue.duckdb` from the run folders (driver only; atomic rename)."""
+    import duckdb
+
+    store = store if isinstance(store, Store) else Store(store)
+    store.init()
+    target = store.catalogue_path
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{CATALOGUE}.", suffix=".tmp", dir=store.root)
+    os.close(fd)
+    os.unlink(tmp_name)  # DuckDB wants to create the file itself
+    tmp = Path(tmp_name)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            _fill_catalogue(con, store)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        wal = Path(str(tmp) + ".wal")
+        if wal.exists():  # closed cleanly: nothing should be left, but never leave it behind
+            wal.unlink()
+        os.replace(tmp, target)
+        stale_wal = Path(str(target) + ".wal")
+        if stale_wal.exists():
+            stale_wal.unlink()
+    except BaseException:
+        for p in (tmp, Path(str(tmp) + ".wal")):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+        raise
+    return target
+
+
+def connect(store: Store | str | Path, rebuild: bool = False):
+    """A read-only DuckDB connection to the store's catalogue (rebuilt first if asked or
+    missing)."""
+    import duckdb
+
+    store = store if isinstance(store, Store) else Store(store)
+    if rebuild or not store.catalogue_path.exists():
+        rebuild_catalogue(store)
+    return duckdb.connect(str(store.catalogue_path), read_only=True)

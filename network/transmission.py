@@ -1,0 +1,168 @@
+"""DC branch-flow limits by PTDF, added lazily (spec §5.3, §5.9, §5.11).
+
+Rows are of three kinds: `base` (f within ±F for l ∈ L^base), `dep_up` / `dep_down` (the IR
+deployment scenarios' flows fU, fD for l ∈ L^dep, spec §5.9) and `ruc` (RUC flows for
+l ∈ L^ruc). Each row is ranged, −F ≤ f − s+ + s− ≤ F, with its two slacks at the transmission
+penalty. The monitor computes every monitored flow from the current solution with numpy (sparse
+PTDF times bus injections), adds the violated rows (and those within 1 % of their limit in the
+same hour, which saves rounds), and the solve is repeated until nothing is violated, so the final
+result equals full enforcement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+import scipy.sparse as sp
+
+from clearing.bundle import ModelBundle
+from network.ptdf import PTDF, ldf_ptdf
+
+NEAR_BINDING = 0.99
+
+
+@dataclass
+class FlowMonitor:
+    """Computes flows from a solved bundle and adds violated rows (spec §5.3)."""
+
+    b: ModelBundle
+    ptdf: PTDF
+    ldf_ptdf: pd.DataFrame                 # branch x BAA
+    kinds: tuple[str, ...]                 # which row kinds this model enforces
+    sets: dict[str, list[str]]             # kind -> branch ids
+    rows: dict = field(default_factory=dict)  # (kind, branch, hour) -> (con, s_plus, s_minus)
+
+    # ---------- numeric flows ----------------------------------------------------------------
+    def _resource_matrix(self) -> tuple[list[str], sp.csr_matrix]:
+        d = self.b.d
+        rs = list(self.b.info["inj_resources"])
+        cols = [self.ptdf.bus_index(d.resources.at[r, "bus"]) for r in rs]
+        a = sp.csr_matrix((np.ones(len(rs)), (cols, np.arange(len(rs)))),
+                          shape=(len(self.ptdf.bus_ids), len(rs)))
+        return rs, a
+
+    def flows(self) -> dict[str, np.ndarray]:
+        """Flows by kind as arrays (branch x hour) from the current variable values."""
+        b, d = self.b, self.b.d
+        T = d.hours
+        inj_fn = b.info["inj_fn"]
+        rs, a = self._resource_matrix()
+        val = np.array([[pyo.value(inj_fn(r, t)) for t in T] for r in rs]) if rs else \
+            np.zeros((0, len(T)))
+        bus_inj = a @ val + b.info["inj_const"].reindex(self.ptdf.bus_ids).to_numpy()
+        baa = np.array([[pyo.value(b.info["baa_fn"](x, t)) for t in T] for x in self.ldf_ptdf.columns])
+        f = self.ptdf.matrix @ bus_inj + self.ldf_ptdf.to_numpy() @ baa
+        out = {"base": f, "ruc": f}
+        if "dep_up" in self.kinds or "dep_down" in self.kinds:
+            delta = d.params.ir_deployed_proportion
+            for kind, var_name, credit in (("dep_up", "iru", b.ir_credit_up),
+                                           ("dep_down", "ird", b.ir_credit_down)):
+                var = getattr(b.m, var_name)
+                awd = np.zeros((len(self.ptdf.bus_ids), len(T)))
+                for (r, t) in var:
+                    awd[self.ptdf.bus_index(d.resources.at[r, "bus"]), T.index(t)] += pyo.value(var[r, t])
+                cred = np.array([[pyo.value(sum(credit.get((x, t), [])) if credit.get((x, t)) else 0)
+                                  for t in T] for x in self.ldf_ptdf.columns])
+                dep = self.ptdf.matrix @ awd - self.ldf_ptdf.to_numpy() @ cred
+                out[kind] = f + delta * dep if kind == "dep_up" else f - delta * dep
+        return out
+
+    def violations(self, tol: float) -> list[tuple[str, str, int]]:
+        """Rows to add: violated (and near-binding in a violated hour) and not yet added."""
+        d = self.b.d
+        T = d.hours
+        fl = self.flows()
+        rating = d.rating.reindex(self.ptdf.branch_ids).to_numpy()
+        new = []
+        for kind in self.kinds:
+            ids = self.sets.get(kind, [])
+            if not ids:
+                continue
+            li = np.array([self.ptdf.branch_index(l) for l in ids])
+            f = np.abs(fl[kind][li])
+            lim = rating[li]
+            viol = f > lim + tol
+            if not viol.any():
+                continue
+            hours_v = viol.any(axis=0)
+            near = (f >= NEAR_BINDING * lim) & hours_v[None, :] & (lim > 0)
+            for j, k in zip(*np.nonzero(viol | near)):
+                key = (kind, ids[j], T[k])
+                if key not in self.rows:
+                    new.append(key)
+        return sorted(new)
+
+    # ---------- rows ---------------------------------------------------------------------------
+    def flow_expr(self, l: str, t: int):
+        b, d = self.b, self.b.d
+        row = self.ptdf.matrix.getrow(self.ptdf.branch_index(l))
+        coef = dict(zip(row.indices, row.data))
+        inj_fn = b.info["inj_fn"]
+        terms = []
+        const = 0.0
+        ic = b.info["inj_const"]
+        for r in b.info["inj_resources"]:
+            c = coef.get(self.ptdf.bus_index(d.resources.at[r, "bus"]))
+            if c:
+                terms.append(c * inj_fn(r, t))
+        for j, c in coef.items():
+            const += c * float(ic.at[self.ptdf.bus_ids[j], t])
+        for x in self.ldf_ptdf.columns:
+            c = float(self.ldf_ptdf.at[l, x])
+            if c:
+                terms.append(c * b.info["baa_fn"](x, t))
+        return sum(terms) + const
+
+    def deployment_expr(self, l: str, t: int, kind: str):
+        b, d = self.b, self.b.d
+        delta = d.params.ir_deployed_proportion
+        var = b.m.iru if kind == "dep_up" else b.m.ird
+        credit = b.ir_credit_up if kind == "dep_up" else b.ir_credit_down
+        row = self.ptdf.matrix.getrow(self.ptdf.branch_index(l))
+        coef = dict(zip(row.indices, row.data))
+        terms = []
+        for (r, tt) in var:
+            if tt != t:
+                continue
+            c = coef.get(self.ptdf.bus_index(d.resources.at[r, "bus"]))
+            if c:
+                terms.append(c * var[r, t])
+        for x in self.ldf_ptdf.columns:
+            c = float(self.ldf_ptdf.at[l, x])
+            if c and credit.get((x, t)):
+                terms.append(-c * sum(credit[(x, t)]))
+        dep = sum(terms) if terms else 0.0
+        f = self.flow_expr(l, t)
+        return f + delta * dep if kind == "dep_up" else f - delta * dep
+
+    def add_rows(self, keys: list[tuple[str, str, int]]) -> None:
+        b, m, d = self.b, self.b.m, self.b.d
+        p = d.params
+        if not hasattr(m, "flow_rows"):
+            m.flow_rows = pyo.ConstraintList()
+            m.s_flow = pyo.VarList(domain=pyo.NonNegativeReals)
+        for key in keys:
+            kind, l, t = key
+            f = self.deployment_expr(l, t, kind) if kind.startswith("dep") else self.flow_expr(l, t)
+            sp_, sm_ = m.s_flow.add(), m.s_flow.add()
+            lim = float(d.rating.at[l, t])
+            con = m.flow_rows.add(pyo.inequality(-lim, f - sp_ + sm_, lim))
+            self.rows[key] = (con, sp_, sm_)
+            pen = (p.penalty_deployment_transmission_usd_per_mwh if kind.startswith("dep")
+                   else p.penalty_transmission_usd_per_mwh)
+            b.costs.append(pen * (sp_ + sm_))
+
+
+def make_monitor(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...]) -> FlowMonitor:
+    d = b.d
+    br = d.branches
+    mon = br[br["monitored"]]
+    sets = {"base": sorted(mon.index[mon["enforce_base"]]),
+            "ruc": sorted(mon.index[mon["enforce_in_ruc"]]),
+            "dep_up": list(d.deployment_ids), "dep_down": list(d.deployment_ids)}
+    lp = ldf_ptdf(ptdf, d.ldf, d.bus_baa)
+    lp = lp.reindex(columns=d.baas).fillna(0.0)
+    return FlowMonitor(b=b, ptdf=ptdf, ldf_ptdf=lp, kinds=kinds, sets=sets)

@@ -1,0 +1,107 @@
+"""Ancillary services: regulation up/down, spinning and non-spinning reserve (spec §5.6, §6.2).
+
+Bought: per BAA and hour, RU, RD, SR, NR against the EDAM entity's requirements, met inside the
+BAA (no AS transfers [A]). Higher quality substitutes for lower (RU → SR → NR) through
+cumulative requirements. Offered: availability bids (MW, $/MWh) of resources that can provide
+them; AS awards use the capacity stacks and the 10-minute ramp (clearing/resources.py).
+Shortfalls are relaxed at `penalty_{reg_up,spin,nonspin,reg_down}_usd_per_mwh`.
+Priced: ASMP^NR = σ^NR, ASMP^SR = σ^SR + σ^NR, ASMP^RU = σ^RU + σ^SR + σ^NR, ASMP^RD = σ^RD.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from clearing.bundle import ModelBundle
+
+AS_ELIGIBLE = ("thermal", "storage", "hydro", "ver", "import")
+CUMULATIVE = {"ru": ("ru",), "sr": ("ru", "sr"), "nr": ("ru", "sr", "nr")}
+
+
+def eligible(d, r: str) -> bool:
+    row = d.resources.loc[r]
+    if row["type"] not in AS_ELIGIBLE:
+        return False
+    if row["type"] == "ver" and not row["dispatchable"]:
+        return False
+    if row["type"] == "import" and not row["fifteen_minute"]:
+        return False
+    return True
+
+
+def add_to_model(b: ModelBundle) -> list:
+    """AS awards, the cumulative requirements with shortfall slacks (spec §5.6)."""
+    m, d, T = b.m, b.d, b.T
+    p = d.params
+    idx = [(r, a, t) for (r, a) in sorted(d.avail) if a in ("ru", "rd", "sr", "nr")
+           and d.avail[(r, a)][0] > 0 and eligible(d, r) for t in T]
+    m.AS_IDX = pyo.Set(initialize=idx, dimen=3, ordered=True)
+    m.as_award = pyo.Var(m.AS_IDX, within=pyo.NonNegativeReals,
+                         bounds=lambda _m, r, a, t: (0, d.avail[(r, a)][0]))
+    th = d.thermal
+    off = [(r, t) for (r, a, t) in idx if a == "nr" and r in th.index and th.at[r, "fast_start"]
+           and th.at[r, "nonspin_offline_mw"] > 0]
+    m.NR_OFF = pyo.Set(initialize=off, dimen=2, ordered=True)
+    m.nr_offline = pyo.Var(m.NR_OFF, within=pyo.NonNegativeReals)
+    m.nr_offline_limit = pyo.Constraint(
+        m.NR_OFF, rule=lambda _m, r, t: _m.nr_offline[r, t]
+        <= float(th.at[r, "nonspin_offline_mw"]) * (1 - _m.u[r, t]))
+    m.nr_total_limit = pyo.Constraint(
+        m.NR_OFF, rule=lambda _m, r, t: _m.as_award[r, "nr", t] + _m.nr_offline[r, t]
+        <= d.avail[(r, "nr")][0])
+    for (r, a, t) in idx:
+        var = m.as_award[r, a, t]
+        if a == "rd":
+            b.down_reserve[(r, t)].append(var)
+            b.as_down[(r, t)].append(var)
+        else:
+            b.up_reserve[(r, t)].append(var)
+            b.as_up[(r, t)].append(var)
+    for (r, t) in off:
+        b.as_up[(r, t)].append(m.nr_offline[r, t])
+    # requirements (cumulative, spec §5.6)
+    col = {"ru": "ru_requirement_mw", "sr": "sr_requirement_mw", "nr": "nr_requirement_mw",
+           "rd": "rd_requirement_mw"}
+    req = {(a, prod, t): float(d.baa_hours.at[(a, t), col[prod]]) for a in d.baas
+           for prod in col for t in T}
+    cum_req = {}
+    for (a, prod, t), v in req.items():
+        if prod == "rd":
+            cum_req[(a, prod, t)] = v
+        else:
+            cum_req[(a, prod, t)] = sum(req[(a, q, t)] for q in CUMULATIVE[prod])
+    rows = [k for k in sorted(cum_req) if cum_req[k] > 0]
+    m.AS_REQ = pyo.Set(initialize=rows, dimen=3, ordered=True)
+    m.s_as = pyo.Var(m.AS_REQ, within=pyo.NonNegativeReals)
+    by_baa: dict = {}
+    for (r, a, t) in idx:
+        by_baa.setdefault((d.resources.at[r, "baa"], a, t), []).append(m.as_award[r, a, t])
+    for (r, t) in off:
+        by_baa.setdefault((d.resources.at[r, "baa"], "nr", t), []).append(m.nr_offline[r, t])
+
+    def req_rule(_m, a, prod, t):
+        prods = ("rd",) if prod == "rd" else CUMULATIVE[prod]
+        supply = sum(sum(by_baa.get((a, q, t), [])) for q in prods)
+        return supply + _m.s_as[a, prod, t] >= cum_req[(a, prod, t)]
+    m.as_requirement = pyo.Constraint(m.AS_REQ, rule=req_rule)
+    pen = {"ru": p.penalty_reg_up_usd_per_mwh, "sr": p.penalty_spin_usd_per_mwh,
+           "nr": p.penalty_nonspin_usd_per_mwh, "rd": p.penalty_reg_down_usd_per_mwh}
+    cost = sum(d.avail[(r, a)][1] * m.as_award[r, a, t] for (r, a, t) in idx) \
+        + sum(d.avail[(r, "nr")][1] * m.nr_offline[r, t] for (r, t) in off) \
+        + sum(pen[prod] * m.s_as[a, prod, t] for (a, prod, t) in rows)
+    b.costs.append(cost)
+    b.info["as_requirements"] = cum_req
+    return [cost]
+
+
+def as_prices(sigma: dict, baas, hours) -> dict:
+    """ASMP per (baa, product, hour) from the cumulative duals σ ≥ 0 (spec §6.2)."""
+    out = {}
+    for a in baas:
+        for t in hours:
+            s = {q: sigma.get((a, q, t), 0.0) for q in ("ru", "sr", "nr", "rd")}
+            out[(a, "nr", t)] = s["nr"]
+            out[(a, "sr", t)] = s["sr"] + s["nr"]
+            out[(a, "ru", t)] = s["ru"] + s["sr"] + s["nr"]
+            out[(a, "rd", t)] = s["rd"]
+    return out

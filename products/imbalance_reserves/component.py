@@ -1,0 +1,148 @@
+"""IRU/IRD model component (spec §5.7–5.10) and prices (spec §6.3)."""
+
+from __future__ import annotations
+
+import math
+
+import pyomo.environ as pyo
+
+from clearing.bundle import ModelBundle
+from products.ancillary_services import eligible
+
+
+def add_to_model(b: ModelBundle) -> list:
+    """IR awards, demand curves, requirement rows, ramp limits and storage envelopes."""
+    m, d, T = b.m, b.d, b.T
+    p = d.params
+    res = d.resources
+    awards = {}
+    for prod in ("iru", "ird"):
+        rs = [r for r in d.bids_product(prod) if eligible(d, r)]
+        awards[prod] = [(r, t) for r in rs for t in T]
+    m.IRU_IDX = pyo.Set(initialize=awards["iru"], dimen=2, ordered=True)
+    m.IRD_IDX = pyo.Set(initialize=awards["ird"], dimen=2, ordered=True)
+    m.iru = pyo.Var(m.IRU_IDX, within=pyo.NonNegativeReals,
+                    bounds=lambda _m, r, t: (0, d.avail[(r, "iru")][0]))
+    m.ird = pyo.Var(m.IRD_IDX, within=pyo.NonNegativeReals,
+                    bounds=lambda _m, r, t: (0, d.avail[(r, "ird")][0]))
+    for (r, t) in awards["iru"]:
+        b.up_reserve[(r, t)].append(m.iru[r, t])
+        b.ir_credit_up[(res.at[r, "baa"], t)].append(m.iru[r, t])
+    for (r, t) in awards["ird"]:
+        b.down_reserve[(r, t)].append(m.ird[r, t])
+        b.ir_credit_down[(res.at[r, "baa"], t)].append(m.ird[r, t])
+
+    # ramp-capability limits (spec §5.8 [A])
+    t1, t2 = p.ir_ramp_minutes, p.ir_as_ramp_minutes
+    G = set(d.of_type("thermal"))
+
+    def ramp_iru(_m, r, t):
+        rr = d.ramp_up(r)
+        if not math.isfinite(rr):
+            return pyo.Constraint.Skip
+        return _m.iru[r, t] <= t1 * rr * (_m.u[r, t] if r in G else 1)
+
+    def ramp_ird(_m, r, t):
+        rr = d.ramp_down(r)
+        if not math.isfinite(rr):
+            return pyo.Constraint.Skip
+        return _m.ird[r, t] <= t1 * rr * (_m.u[r, t] if r in G else 1)
+    m.ir_ramp_up = pyo.Constraint(m.IRU_IDX, rule=ramp_iru)
+    m.ir_ramp_down = pyo.Constraint(m.IRD_IDX, rule=ramp_ird)
+
+    def joint_up(_m, r, t):
+        rr = d.ramp_up(r)
+        if not math.isfinite(rr) or not b.as_up.get((r, t)):
+            return pyo.Constraint.Skip
+        return sum(b.as_up[(r, t)]) + _m.iru[r, t] <= t2 * rr
+
+    def joint_dn(_m, r, t):
+        rr = d.ramp_down(r)
+        if not math.isfinite(rr) or not b.as_down.get((r, t)):
+            return pyo.Constraint.Skip
+        return sum(b.as_down[(r, t)]) + _m.ird[r, t] <= t2 * rr
+    m.ir_as_ramp_up = pyo.Constraint(m.IRU_IDX, rule=joint_up)
+    m.ir_as_ramp_down = pyo.Constraint(m.IRD_IDX, rule=joint_dn)
+
+    # demand curves and requirement rows (spec §5.7)
+    seg = [(a, prod, t, q) for a in d.baas for prod in ("iru", "ird") for t in T
+           for q in range(1, len(d.ir_curves.get((a, prod, t), [])) + 1)]
+    m.IR_SEG = pyo.Set(initialize=seg, dimen=4, ordered=True)
+    m.ir_q = pyo.Var(m.IR_SEG, within=pyo.NonNegativeReals,
+                     bounds=lambda _m, a, prod, t, q: (0, d.ir_curves[(a, prod, t)][q - 1][0]))
+    rows = [(a, prod, t) for a in d.baas for prod in ("iru", "ird") for t in T
+            if d.ir_curves.get((a, prod, t))]
+    m.IR_REQ = pyo.Set(initialize=rows, dimen=3, ordered=True)
+
+    def req(_m, a, prod, t):
+        credit = b.ir_credit_up if prod == "iru" else b.ir_credit_down
+        n = len(d.ir_curves[(a, prod, t)])
+        return sum(credit.get((a, t), [])) - sum(_m.ir_q[a, prod, t, q] for q in range(1, n + 1)) >= 0
+    m.ir_requirement = pyo.Constraint(m.IR_REQ, rule=req)
+    cost = sum(d.avail[(r, "iru")][1] * m.iru[r, t] for (r, t) in awards["iru"]) \
+        + sum(d.avail[(r, "ird")][1] * m.ird[r, t] for (r, t) in awards["ird"]) \
+        - sum(d.ir_curves[(a, prod, t)][q - 1][1] * m.ir_q[a, prod, t, q] for (a, prod, t, q) in seg)
+    b.costs.append(cost)
+    _add_storage_envelopes(b)
+    return [cost]
+
+
+def _add_storage_envelopes(b: ModelBundle) -> None:
+    """Lower/upper SOC envelopes reserving μU·IRU and μD·IRD cumulatively (spec §5.10)."""
+    m, d, T = b.m, b.d, b.T
+    p = d.params
+    st = d.storage
+    S_up = sorted({r for (r, t) in m.IRU_IDX if d.resources.at[r, "type"] == "storage"})
+    S_dn = sorted({r for (r, t) in m.IRD_IDX if d.resources.at[r, "type"] == "storage"})
+    mu_u, mu_d = p.storage_envelope_multiplier_up, p.storage_envelope_multiplier_down
+
+    def lower(_m, r, t):
+        ec, ed = float(st.at[r, "charge_efficiency"]), float(st.at[r, "discharge_efficiency"])
+        e0 = float(st.at[r, "soc_initial_mwh"])
+        expr = e0 + sum(ec * _m.ch[r, k] - _m.dis[r, k] / ed - mu_u * _m.iru[r, k] / ed
+                        for k in T if k <= t)
+        return expr >= float(st.at[r, "soc_min_mwh"])
+
+    def upper(_m, r, t):
+        ec, ed = float(st.at[r, "charge_efficiency"]), float(st.at[r, "discharge_efficiency"])
+        e0 = float(st.at[r, "soc_initial_mwh"])
+        expr = e0 + sum(ec * _m.ch[r, k] - _m.dis[r, k] / ed + mu_d * ec * _m.ird[r, k]
+                        for k in T if k <= t)
+        return expr <= float(st.at[r, "soc_max_mwh"])
+    m.envelope_lower = pyo.Constraint(
+        pyo.Set(initialize=[(r, t) for r in S_up for t in T], dimen=2, ordered=True), rule=lower)
+    m.envelope_upper = pyo.Constraint(
+        pyo.Set(initialize=[(r, t) for r in S_dn for t in T], dimen=2, ordered=True), rule=upper)
+
+
+def ir_prices(d, rho: dict, eta_dep: dict, ptdf, ldf_ptdf) -> tuple[dict, dict]:
+    """IRURMP/IRDRMP = ρ (per baa, product, hour) and IRUMP_i/IRDMP_i (spec §6.3).
+
+    `eta_dep[(branch, 'up'|'down', t)]` = ησ+ − ησ− (positive convention). Returns
+    (requirement prices {(baa, prod, t): $}, resource prices {(resource, prod, t): $})."""
+    delta = d.params.ir_deployed_proportion
+    req = {}
+    for a in d.baas:
+        for t in d.hours:
+            for prod in ("iru", "ird"):
+                curve = d.ir_curves.get((a, prod, t), [])
+                v = rho.get((a, prod, t))
+                if v is None:
+                    v = curve[0][1] if curve else 0.0
+                req[(a, prod, t)] = v
+    res = d.resources
+    by_t: dict = {}
+    for (l, s, t), val in eta_dep.items():
+        if abs(val) > 1e-12:
+            by_t.setdefault((s, t), []).append((l, val))
+    out = {}
+    for r in res.index:
+        a, n = res.at[r, "baa"], res.at[r, "bus"]
+        for t in d.hours:
+            for prod, s, sign in (("iru", "up", -1.0), ("ird", "down", 1.0)):
+                adj = 0.0
+                for (l, val) in by_t.get((s, t), []):
+                    li = ptdf.branch_index(l)
+                    adj += val * (ptdf.matrix[li, ptdf.bus_index(n)] - ldf_ptdf.at[l, a])
+                out[(r, prod, t)] = req[(a, prod, t)] + sign * delta * adj
+    return req, out

@@ -1,0 +1,224 @@
+"""Residual unit commitment (RUC): reliability capacity up/down against each BAA's demand
+forecast (spec §5.11, §4.2) and its prices (spec §6.4).
+
+Fixed from the IFM: commitment u, physical schedules g^IFM (virtual and price-sensitive demand
+clears dropped: the forecast replaces bid-in demand [A]), AS awards, IRU/IRD and IR transfers.
+RUC may commit more units (u^R ≥ u), buys RCU/RCD on availability bids (one of the two per
+resource-hour), moves RC between BAAs on ETSR headroom (x^R), and relaxes the forecast balance at
+`penalty_ruc_{under,over}_usd_per_mwh`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyomo.environ as pyo
+
+from clearing.bundle import ModelBundle
+from clearing.data import MarketData
+from products.ancillary_services import eligible
+
+RUC_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export")
+RC_TYPES = ("thermal", "ver", "storage", "hydro", "import")
+
+
+def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
+    """Build the RUC model. `ifm` carries the IFM solution: u[(i,t)], g[(r,t)], up[(r,t)],
+    dn[(r,t)] (AS + IR awards), yU[(k,t)], yD[(k,t)], soc[(r,t)], x[(k,t)]."""
+    m = pyo.ConcreteModel(name="RUC")
+    b = ModelBundle(m=m, d=d, kind="ruc")
+    T = d.hours
+    p = d.params
+    res = d.resources
+    m.T = pyo.Set(initialize=T, ordered=True)
+    phys = [r for r in res.index if res.at[r, "type"] in RUC_TYPES]
+    G = d.of_type("thermal")
+    th = d.thermal
+    # RC awards
+    rc_idx = {}
+    for prod in ("rcu", "rcd"):
+        rs = [r for r in d.bids_product(prod) if res.at[r, "type"] in RC_TYPES and
+              (eligible(d, r) or res.at[r, "type"] == "ver")]
+        rc_idx[prod] = [(r, t) for r in rs for t in T]
+    m.RCU_IDX = pyo.Set(initialize=rc_idx["rcu"], dimen=2, ordered=True)
+    m.RCD_IDX = pyo.Set(initialize=rc_idx["rcd"], dimen=2, ordered=True)
+    m.rcu = pyo.Var(m.RCU_IDX, within=pyo.NonNegativeReals,
+                    bounds=lambda _m, r, t: (0, d.avail[(r, "rcu")][0]))
+    m.rcd = pyo.Var(m.RCD_IDX, within=pyo.NonNegativeReals,
+                    bounds=lambda _m, r, t: (0, d.avail[(r, "rcd")][0]))
+    both = sorted(set(rc_idx["rcu"]) & set(rc_idx["rcd"]))
+    m.BOTH = pyo.Set(initialize=both, dimen=2, ordered=True)
+    m.zeta = pyo.Var(m.BOTH, within=pyo.Binary)
+    b.binaries.append(m.zeta)
+    big = {r: max(float(d.pmax.loc[r].max()), 1.0) for r in res.index}
+    if d.resources["type"].eq("storage").any():
+        for r in d.of_type("storage"):
+            big[r] = float(d.pmax.loc[r].max()) + float(d.storage.at[r, "charge_max_mw"])
+    m.rc_excl_up = pyo.Constraint(m.BOTH, rule=lambda _m, r, t: _m.rcu[r, t] <= big[r] * _m.zeta[r, t])
+    m.rc_excl_dn = pyo.Constraint(m.BOTH, rule=lambda _m, r, t: _m.rcd[r, t] <= big[r] * (1 - _m.zeta[r, t]))
+
+    def r_expr(r, t):
+        e = ifm["g"][(r, t)]
+        if (r, t) in m.rcu:
+            e = e + m.rcu[r, t]
+        if (r, t) in m.rcd:
+            e = e - m.rcd[r, t]
+        return e
+
+    # commitment on u^R ≥ u (spec §5.11), logic of §5.4
+    m.GT = pyo.Set(initialize=[(i, t) for i in G for t in T], dimen=2, ordered=True)
+    m.uR = pyo.Var(m.GT, within=pyo.Binary)
+    m.vR = pyo.Var(m.GT, within=pyo.Binary)
+    m.wR = pyo.Var(m.GT, within=pyo.Binary)
+    b.binaries += [m.uR, m.vR, m.wR]
+    for (i, t) in m.GT:
+        if ifm["u"][(i, t)] > 0.5:
+            m.uR[i, t].fix(1)
+        elif not d.avail.get((i, "rcu")):
+            m.uR[i, t].fix(0)  # no RCU bid: RUC cannot use it
+
+    def u0(i):
+        return 1 if th.at[i, "initial_on"] else 0
+
+    def logic(_m, i, t):
+        prev = _m.uR[i, t - 1] if t > 1 else u0(i)
+        return _m.uR[i, t] - prev == _m.vR[i, t] - _m.wR[i, t]
+    m.ruc_logic = pyo.Constraint(m.GT, rule=logic)
+
+    def min_up(_m, i, t):
+        ut = int(th.at[i, "min_up_h"])
+        if ut <= 1:
+            return pyo.Constraint.Skip
+        return sum(_m.vR[i, k] for k in range(max(1, t - ut + 1), t + 1)) <= _m.uR[i, t]
+    m.ruc_min_up = pyo.Constraint(m.GT, rule=min_up)
+
+    def min_dn(_m, i, t):
+        dt = int(th.at[i, "min_down_h"])
+        if dt <= 1:
+            return _m.vR[i, t] + _m.wR[i, t] <= 1
+        return sum(_m.wR[i, k] for k in range(max(1, t - dt + 1), t + 1)) <= 1 - _m.uR[i, t]
+    m.ruc_min_down = pyo.Constraint(m.GT, rule=min_dn)
+
+    pmin = res["pmin_mw"]
+    # capacity stacks on the RUC schedule r = g^IFM + RCU − RCD
+    rc_res = sorted({r for (r, t) in rc_idx["rcu"] + rc_idx["rcd"]})
+    m.RC_RT = pyo.Set(initialize=[(r, t) for r in rc_res for t in T], dimen=2, ordered=True)
+
+    def upper(_m, r, t):
+        typ = res.at[r, "type"]
+        cap = float(d.pmax.at[r, t])
+        if typ == "thermal":
+            return r_expr(r, t) + ifm["up"][(r, t)] <= cap * _m.uR[r, t]
+        return r_expr(r, t) + ifm["up"][(r, t)] <= cap
+
+    def lower(_m, r, t):
+        typ = res.at[r, "type"]
+        if typ == "thermal":
+            return r_expr(r, t) - ifm["dn"][(r, t)] >= float(pmin[r]) * _m.uR[r, t]
+        if typ == "storage":
+            return r_expr(r, t) - ifm["dn"][(r, t)] >= -float(d.storage.at[r, "charge_max_mw"])
+        return r_expr(r, t) - ifm["dn"][(r, t)] >= 0
+    m.ruc_stack_up = pyo.Constraint(m.RC_RT, rule=upper)
+    m.ruc_stack_down = pyo.Constraint(m.RC_RT, rule=lower)
+    def ramp_rcu(_m, r, t):
+        rr = d.ramp_up(r)
+        if not math.isfinite(rr):
+            return pyo.Constraint.Skip
+        extra = float(pmin[r]) * (_m.uR[r, t] - ifm["u"][(r, t)]) if r in th.index else 0
+        return _m.rcu[r, t] - extra <= 60 * rr
+
+    def ramp_rcd(_m, r, t):
+        rr = d.ramp_down(r)
+        if not math.isfinite(rr):
+            return pyo.Constraint.Skip
+        return _m.rcd[r, t] <= 60 * rr
+    m.ruc_ramp_up = pyo.Constraint(m.RCU_IDX, rule=ramp_rcu)
+    m.ruc_ramp_down = pyo.Constraint(m.RCD_IDX, rule=ramp_rcd)
+
+    # storage RUC SOC (spec §5.11 [A]): IFM SOC shifted by the cumulative RC energy
+    S = sorted({r for r in rc_res if res.at[r, "type"] == "storage"})
+    st = d.storage
+
+    def soc(_m, r, t, lo):
+        ec, ed = float(st.at[r, "charge_efficiency"]), float(st.at[r, "discharge_efficiency"])
+        shift = sum(((-_m.rcu[r, k] / ed) if (r, k) in _m.rcu else 0)
+                    + ((_m.rcd[r, k] * ec) if (r, k) in _m.rcd else 0) for k in T if k <= t)
+        e = ifm["soc"][(r, t)] + shift
+        return e >= float(st.at[r, "soc_min_mwh"]) if lo else e <= float(st.at[r, "soc_max_mwh"])
+    m.S_RT = pyo.Set(initialize=[(r, t) for r in S for t in T], dimen=2, ordered=True)
+    m.ruc_soc_min = pyo.Constraint(m.S_RT, rule=lambda _m, r, t: soc(_m, r, t, True))
+    m.ruc_soc_max = pyo.Constraint(m.S_RT, rule=lambda _m, r, t: soc(_m, r, t, False))
+
+    # RUC transfers and balance against the forecast
+    K = list(d.interfaces.index)
+    m.KT = pyo.Set(initialize=[(k, t) for k in K for t in T], dimen=2, ordered=True)
+    m.xR = pyo.Var(m.KT, within=pyo.NonNegativeReals)
+    lim = {(k, t): float(d.interface_hours.at[(k, t), "limit_mw"]) for (k, t) in m.KT}
+    xb = {(k, t): float(d.interface_hours.at[(k, t), "base_transfer_mw"]) for (k, t) in m.KT}
+    if p.phase == 1:
+        for key in m.KT:
+            m.xR[key].fix(0)
+
+    def etsr(_m, k, t):
+        kr = d.reverse(k)
+        lhs = _m.xR[k, t] + ifm["yU"][(k, t)]
+        rhs = lim[(k, t)] - xb[(k, t)]
+        if kr is not None:
+            lhs = lhs - _m.xR[kr, t] + ifm["yD"][(kr, t)]
+            rhs += xb[(kr, t)]
+        return lhs <= rhs
+    m.etsr_limit = pyo.Constraint(m.KT, rule=etsr)
+    m.etsr_gross = pyo.Constraint(m.KT, rule=lambda _m, k, t: _m.xR[k, t] <= lim[(k, t)])
+    from network.transfers import nec_limits
+    from products.energy import base_transfer_rhs
+    base = base_transfer_rhs(d)
+    m.BAA_T = pyo.Set(initialize=[(a, t) for a in d.baas for t in T], dimen=2, ordered=True)
+    m.s_ruc_under = pyo.Var(m.BAA_T, within=pyo.NonNegativeReals)
+    m.s_ruc_over = pyo.Var(m.BAA_T, within=pyo.NonNegativeReals)
+    members = {a: [r for r in d.in_baa(a) if r in set(phys)] for a in d.baas}
+    itf = d.interfaces
+
+    def balance(_m, a, t):
+        inflow = sum(_m.xR[k, t] for k in itf.index[itf["to_baa"] == a]) \
+            - sum(_m.xR[k, t] for k in itf.index[itf["from_baa"] == a])
+        return (sum(r_expr(r, t) for r in members[a]) + inflow + _m.s_ruc_under[a, t]
+                - _m.s_ruc_over[a, t] == float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) + base[(a, t)])
+    m.balance = pyo.Constraint(m.BAA_T, rule=balance)
+    nec_on = [a for a in d.baas
+              if bool(d.scenario.tables["baas"].set_index("baa").at[a, "nec_enabled"])]
+    if nec_on and p.phase != 1:
+        limits = nec_limits(d)
+        rows = [(a, t) for a in nec_on for t in T if math.isfinite(limits[(a, t)])]
+        m.NEC = pyo.Set(initialize=rows, dimen=2, ordered=True)
+
+        def nec(_m, a, t):
+            out = sum(_m.xR[k, t] + ifm["yU"][(k, t)] for k in itf.index[itf["from_baa"] == a])
+            inn = sum(_m.xR[k, t] + ifm["yU"][(k, t)] for k in itf.index[itf["to_baa"] == a])
+            return out - inn <= limits[(a, t)]
+        m.nec_limit = pyo.Constraint(m.NEC, rule=nec)
+    # costs (spec §4.2)
+    b.costs.append(sum(d.avail[(r, "rcu")][1] * m.rcu[r, t] for (r, t) in m.RCU_IDX))
+    b.costs.append(sum(d.avail[(r, "rcd")][1] * m.rcd[r, t] for (r, t) in m.RCD_IDX))
+
+    def su_cost(i):
+        tiers = d.startup_tiers.get(i)
+        return tiers[-1][1] if tiers else float(th.at[i, "startup_cost_usd"])
+    b.costs.append(sum(su_cost(i) * m.vR[i, t] + float(th.at[i, "min_load_cost_usd_per_h"])
+                       * (m.uR[i, t] - ifm["u"][(i, t)]) for (i, t) in m.GT
+                       if ifm["u"][(i, t)] < 0.5))
+    b.costs.append(p.penalty_ruc_under_usd_per_mwh * sum(m.s_ruc_under.values())
+                   + p.penalty_ruc_over_usd_per_mwh * sum(m.s_ruc_over.values()))
+    # network hooks (flows of the RUC schedule against the forecast, spec §5.11)
+    b.info["inj_resources"] = [r for r in phys]
+    b.info["inj_fn"] = r_expr
+    ldf = d.ldf
+    fc = {}
+    for n in d.buses:
+        a = d.bus_baa[n]
+        fc[n] = [-float(ldf[n]) * float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) for t in T]
+    import pandas as pd
+    b.info["inj_const"] = pd.DataFrame.from_dict(fc, orient="index", columns=T)
+    b.info["baa_fn"] = lambda a, t: m.s_ruc_under[a, t] - m.s_ruc_over[a, t]
+    b.info["r_expr"] = r_expr
+    m.obj = pyo.Objective(expr=b.objective_expr(), sense=pyo.minimize)
+    return b

@@ -1,0 +1,136 @@
+"""Shared fixtures.
+
+- `tiny_case`: a hand-made scenario (2 BAAs, 3 buses, 4 hours) with a hand-made *valid* run in the
+  results contract, for the checker and comparison tests (no solver needed).
+- `rts_day_run`: ONE session-scoped solve of the bundled RTS-GMLC day, (scenario, RunResult),
+  shared by every slow end-to-end test.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from clearing.results import RunResult
+from scenarios.build import make_scenario
+
+TINY_HOURS = [1, 2, 3, 4]
+
+
+def _tiny_scenario():
+    """BAA A (reference): G1 thermal at a1, wind W1 at a2, load at a2. BAA B: G2 thermal and
+    storage S1 at b1, load at b1. ETSR A->B (limit 100, base 10) and B->A (limit 50)."""
+    h = TINY_HOURS
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True), dict(baa="B")],
+        buses=[dict(bus="a1", baa="A"), dict(bus="a2", baa="A"), dict(bus="b1", baa="B")],
+        branches=[dict(branch="l1", from_bus="a1", to_bus="a2", reactance_pu=0.1, rating_mw=500.0),
+                  dict(branch="l2", from_bus="a2", to_bus="b1", reactance_pu=0.1, rating_mw=500.0),
+                  dict(branch="l3", from_bus="a1", to_bus="b1", reactance_pu=0.2, rating_mw=500.0)],
+        interfaces=[dict(interface="AB", from_baa="A", to_baa="B"),
+                    dict(interface="BA", from_baa="B", to_baa="A")],
+        interface_hours=[dict(interface="AB", hour=t, limit_mw=100.0, base_transfer_mw=10.0)
+                         for t in h] + [dict(interface="BA", hour=t, limit_mw=50.0) for t in h],
+        resources=[
+            dict(resource="G1", type="thermal", bus="a1", pmin_mw=20.0, pmax_mw=200.0,
+                 ramp_up_mw_per_min=2.0, ramp_down_mw_per_min=2.0),
+            dict(resource="W1", type="ver", bus="a2", pmax_mw=100.0),
+            dict(resource="G2", type="thermal", bus="b1", pmin_mw=50.0, pmax_mw=300.0,
+                 ramp_up_mw_per_min=1.0, ramp_down_mw_per_min=1.0),
+            dict(resource="S1", type="storage", bus="b1", pmax_mw=50.0)],
+        thermal=[dict(resource="G1", min_up_h=2, min_down_h=2, initial_on=True, initial_hours=5,
+                      initial_mw=100.0),
+                 dict(resource="G2", min_up_h=3, min_down_h=2, initial_on=False,
+                      initial_hours=24)],
+        storage=[dict(resource="S1", charge_max_mw=50.0, soc_max_mwh=100.0, soc_initial_mwh=20.0,
+                      charge_efficiency=0.9, discharge_efficiency=0.9)],
+        resource_hours=[dict(resource="W1", hour=t, pmax_mw=f)
+                        for t, f in zip(h, [30, 40, 50, 60])],
+        energy_bids=[dict(resource="G1", segment=1, mw=180.0, price_usd_per_mwh=20.0),
+                     dict(resource="W1", segment=1, mw=100.0, price_usd_per_mwh=0.0),
+                     dict(resource="G2", segment=1, mw=250.0, price_usd_per_mwh=40.0),
+                     dict(resource="S1", side="supply", segment=1, mw=50.0, price_usd_per_mwh=30.0),
+                     dict(resource="S1", side="demand", segment=1, mw=50.0,
+                          price_usd_per_mwh=10.0)],
+        availability_bids=[dict(resource="G1", product="iru", mw=50.0, price_usd_per_mwh=0.0),
+                           dict(resource="G2", product="ru", mw=40.0, price_usd_per_mwh=5.0)],
+        demand=[dict(bus="a2", hour=t, fixed_demand_mw=d) for t, d in zip(h, [100, 120, 140, 130])]
+        + [dict(bus="b1", hour=t, fixed_demand_mw=d) for t, d in zip(h, [150, 150, 160, 170])],
+        baa_hours=[dict(baa="A", hour=t, demand_forecast_mw=d, iru_requirement_mw=20.0)
+                   for t, d in zip(h, [100, 120, 140, 130])]
+        + [dict(baa="B", hour=t, demand_forecast_mw=d, ru_requirement_mw=10.0)
+           for t, d in zip(h, [150, 150, 160, 170])],
+    )
+    return make_scenario(tables, name="tiny", trade_date="2026-06-01", hours=len(h))
+
+
+def _tiny_run() -> RunResult:
+    """A valid run of `_tiny_scenario` worked out by hand (balances, ramps, SOC, stacks)."""
+    h = TINY_HOURS
+    x_ab = [0.0, 20.0, 30.0, 40.0]
+    energy = {"G1": [80, 110, 130, 120], "W1": [30, 40, 50, 60], "G2": [140, 130, 110, 120],
+              "S1": [0, -10, 10, 0]}
+    where = {"G1": ("A", "a1"), "W1": ("A", "a2"), "G2": ("B", "b1"), "S1": ("B", "b1")}
+    rows = []
+    for r, es in energy.items():
+        for t, e in zip(h, es):
+            rows.append(dict(resource=r, hour=t, baa=where[r][0], bus=where[r][1], committed=1,
+                             energy_mw=float(e), reg_up_mw=10.0 if r == "G2" else 0.0,
+                             reg_down_mw=0.0, spin_mw=0.0, nonspin_mw=0.0,
+                             iru_mw=20.0 if r == "G1" else 0.0, ird_mw=0.0, rcu_mw=0.0,
+                             rcd_mw=0.0))
+    schedules = pd.DataFrame(rows)
+    nodal = pd.DataFrame([dict(bus=b, hour=t, baa=a, lmp=lmp, energy=20.0, congestion=lmp - 20.0,
+                               loss=0.0)
+                          for b, a, lmp in (("a1", "A", 20.0), ("a2", "A", 20.0), ("b1", "B", 40.0))
+                          for t in h])
+    product = pd.DataFrame([dict(baa=a, product=p, hour=t, price_usd_per_mwh=v)
+                            for a, p, v in (("A", "iru", 0.0), ("A", "ird", 0.0), ("B", "ru", 5.0),
+                                            ("B", "iru", 0.0), ("B", "ird", 0.0))
+                            for t in h])
+    transfers = pd.DataFrame([dict(interface=k, hour=t, from_baa=f, to_baa=to, mw=x if k == "AB"
+                                   else 0.0, limit_mw=lim, shadow_price=20.0 if k == "AB" else 0.0)
+                              for k, f, to, lim in (("AB", "A", "B", 100.0), ("BA", "B", "A", 50.0))
+                              for t, x in zip(h, x_ab)])
+    dem = {"A": [100, 120, 140, 130], "B": [150, 150, 160, 170]}
+    summary = []
+    for a in ("A", "B"):
+        for i, t in enumerate(h):
+            gen = sum(energy[r][i] for r in energy if where[r][0] == a)
+            row = dict(baa=a, hour=t, demand_mw=float(dem[a][i]), generation_mw=float(gen),
+                       net_export_mw=(x_ab[i] + 10.0) * (1 if a == "A" else -1))
+            for p in ("iru", "ird", "rcu", "rcd"):
+                req = 20.0 if (a, p) == ("A", "iru") else 0.0
+                row.update({f"{p}_requirement_mw": req, f"{p}_cleared_mw": req,
+                            f"{p}_relaxed_mw": 0.0})
+            summary.append(row)
+    ruc = transfers[["interface", "hour", "from_baa", "to_baa", "mw"]].assign(rc_transfer_mw=0.0)
+    tables = dict(schedules=schedules, nodal_prices=nodal, product_prices=product,
+                  transfers=transfers, baa_summary=pd.DataFrame(summary),
+                  relaxations=pd.DataFrame(columns=["requirement", "baa", "hour", "relaxed_mw",
+                                                    "penalty_usd_per_mwh", "cost_usd"]),
+                  ruc_transfers=ruc,
+                  rse=pd.DataFrame([dict(baa=a, test="up", hour=t, requirement_mw=100.0,
+                                         capacity_mw=200.0, deficiency_mw=0.0, passed=True, tier=1,
+                                         surcharge_usd=0.0) for a in ("A", "B") for t in h]),
+                  settlement=pd.DataFrame([dict(charge="energy", party=f"SC_{a}", baa=a, hour=t,
+                                                quantity=100.0, price=20.0, amount_usd=2000.0)
+                                           for a in ("A", "B") for t in h]))
+    manifest = {"scenario": {"name": "tiny", "trade_date": "2026-06-01", "hours": 4},
+                "parameters": {"phase": 2}, "solver": {"objective_mip": 12345.0}}
+    return RunResult(tables=tables, manifest=manifest)
+
+
+@pytest.fixture
+def tiny_case():
+    """(scenario, valid hand-made RunResult); fresh copies for every test."""
+    return _tiny_scenario(), _tiny_run()
+
+
+@pytest.fixture(scope="session")
+def rts_day_run():
+    """ONE solve of the bundled RTS-GMLC day for every slow test: (scenario, RunResult)."""
+    api = pytest.importorskip("clearing.api")
+    from scenarios import DEFAULT_SCENARIO, load_scenario
+    scenario = load_scenario(DEFAULT_SCENARIO)
+    return scenario, api.solve(scenario)

@@ -1,0 +1,314 @@
+"""Tests of the independent solution checker, clearing/check.py (issue "Parallel-operations
+validation"): each hand-made violation is flagged with the right id, hour and amount; untouched
+runs pass; solved runs of the bundled examples and the RTS-GMLC day pass."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from clearing.check import RULES, check_command, check_run, classify_relaxation
+from clearing.results import read_run, write_run
+from scenarios import bundled, load_scenario, write_scenario
+
+EXAMPLES = ["example_11_1", "example_11_2", "example_11_3", "example_11_4"]
+
+
+def set_schedule(run, resource, hour, **values):
+    s = run.tables["schedules"]
+    m = (s["resource"] == resource) & (s["hour"] == hour)
+    assert m.sum() == 1
+    for k, v in values.items():
+        s.loc[m, k] = v
+
+
+def rows(v: pd.DataFrame, rule: str, ident: str | None = None, hour: int | None = None):
+    out = v[v["rule"] == rule]
+    if ident is not None:
+        out = out[out["id"] == ident]
+    if hour is not None:
+        out = out[out["hour"] == hour]
+    return out
+
+
+def one(v, rule, ident, hour):
+    r = rows(v, rule, ident, hour)
+    assert len(r) >= 1, f"no {rule} violation for {ident} hour {hour}:\n{v.to_string()}"
+    return r.iloc[0]
+
+
+# ---------------------------------------------------------------------------------------------
+def test_untouched_hand_made_run_passes(tiny_case):
+    scenario, run = tiny_case
+    v = check_run(scenario, run)
+    assert v.empty, v.to_string()
+    assert v.attrs["skipped"] == []
+    assert list(v.columns) == ["rule", "table", "kind", "id", "hour", "amount", "limit", "excess",
+                               "message"]
+
+
+def test_unit_above_pmax(tiny_case):
+    scenario, run = tiny_case
+    set_schedule(run, "G1", 3, energy_mw=230.0)
+    r = one(check_run(scenario, run), "energy_limits", "G1", 3)
+    assert (r["amount"], r["limit"], r["excess"]) == (230.0, 200.0, 30.0)
+    assert r["kind"] == "resource" and r["table"] == "schedules"
+
+
+def test_ver_above_forecast(tiny_case):
+    scenario, run = tiny_case
+    set_schedule(run, "W1", 1, energy_mw=35.0)  # forecast 30 in hour 1
+    r = one(check_run(scenario, run), "energy_limits", "W1", 1)
+    assert (r["amount"], r["limit"]) == (35.0, 30.0)
+
+
+def test_broken_ramp(tiny_case):
+    scenario, run = tiny_case
+    set_schedule(run, "G2", 3, energy_mw=200.0)  # 130 -> 200 with 1 MW/min = 60 MW/h
+    v = check_run(scenario, run)
+    r = one(v, "ramp", "G2", 3)
+    assert (r["amount"], r["limit"]) == (70.0, 60.0)
+    assert r["excess"] == pytest.approx(10.0)
+    down = one(v, "ramp", "G2", 4)  # and back down 200 -> 120
+    assert (down["amount"], down["limit"]) == (80.0, 60.0)
+
+
+def test_start_up_hour_may_ramp_to_pmax(tiny_case):
+    scenario, run = tiny_case
+    # G2 starts in hour 1 at 140 MW from off-line: allowed by the start-up term (Pmax v_t)
+    assert rows(check_run(scenario, run), "ramp").empty
+    th = scenario.thermal.copy()
+    th.loc[th["resource"] == "G2", "startup_ramp_mw"] = 100.0
+    r = one(check_run(scenario.with_tables(thermal=th), run), "ramp", "G2", 1)
+    assert (r["amount"], r["limit"]) == (140.0, 100.0)
+
+
+def test_transfer_over_limit(tiny_case):
+    scenario, run = tiny_case
+    t = run.tables["transfers"]
+    t.loc[(t["interface"] == "AB") & (t["hour"] == 4), "mw"] = 130.0
+    v = check_run(scenario, run)
+    r = rows(v, "transfer_limit", "AB", 4)
+    assert ((r["amount"] == 130.0) & (r["limit"] == 100.0)).any(), v.to_string()
+    assert r["kind"].eq("interface").all()
+
+
+def test_phase1_economic_transfer_must_be_zero(tiny_case):
+    scenario, run = tiny_case
+    run.manifest["parameters"] = {"phase": 1}
+    v = check_run(scenario, run)
+    assert set(rows(v, "transfer_limit")["hour"]) == {2, 3, 4}  # x = 20, 30, 40
+    assert one(v, "transfer_limit", "AB", 4)["limit"] == 0.0
+
+
+def test_min_up_violation(tiny_case):
+    scenario, run = tiny_case
+    set_schedule(run, "G2", 3, energy_mw=0.0, committed=0, reg_up_mw=0.0)
+    v = check_run(scenario, run)
+    r = one(v, "min_up", "G2", 3)
+    assert (r["amount"], r["limit"]) == (2.0, 3.0)  # on for 2 h, min up 3 h
+    r = one(v, "min_down", "G2", 4)
+    assert (r["amount"], r["limit"]) == (1.0, 2.0)
+
+
+def test_min_up_initial_conditions(tiny_case):
+    scenario, run = tiny_case
+    th = scenario.thermal.copy()
+    th.loc[th["resource"] == "G1", ["min_up_h", "initial_hours"]] = [9, 5]
+    set_schedule(run, "G1", 4, energy_mw=0.0, committed=0, iru_mw=0.0)
+    v = check_run(scenario.with_tables(thermal=th), run)
+    r = one(v, "min_up", "G1", 4)
+    assert (r["amount"], r["limit"]) == (8.0, 9.0)  # 5 h before the day + hours 1-3
+    th.loc[th["resource"] == "G1", "min_up_h"] = 8
+    assert rows(check_run(scenario.with_tables(thermal=th), run), "min_up").empty
+
+
+def test_balance_error(tiny_case):
+    scenario, run = tiny_case
+    set_schedule(run, "W1", 2, energy_mw=35.0)
+    v = check_run(scenario, run)
+    r = one(v, "balance", "A", 2)
+    assert r["amount"] == pytest.approx(-5.0) and r["limit"] == 0.0
+    assert set(rows(v, "balance")["id"]) == {"A"}
+
+
+def test_balance_gap_equal_to_reported_relaxation_passes(tiny_case):
+    scenario, run = tiny_case
+    set_schedule(run, "W1", 2, energy_mw=35.0)
+    run.tables["relaxations"] = pd.DataFrame([
+        dict(requirement="power_balance_under", baa="A", hour=2, relaxed_mw=5.0,
+             penalty_usd_per_mwh=1000.0, cost_usd=5000.0),
+        dict(requirement="ruc_under", baa="A", hour=2, relaxed_mw=5.0,
+             penalty_usd_per_mwh=1000.0, cost_usd=5000.0)])
+    # under-supply prices A's load at the penalty (and moves the SMEC with it)
+    n = run.tables["nodal_prices"]
+    h2 = n["hour"] == 2
+    n.loc[h2, "energy"] = 1000.0
+    n.loc[h2 & (n["baa"] == "A"), ["lmp", "congestion"]] = [1000.0, 0.0]
+    n.loc[h2 & (n["baa"] == "B"), "congestion"] = 40.0 - 1000.0
+    assert check_run(scenario, run).empty
+
+
+def test_relaxed_balance_needs_penalty_price(tiny_case):
+    scenario, run = tiny_case
+    set_schedule(run, "W1", 2, energy_mw=35.0)
+    run.tables["relaxations"] = pd.DataFrame([dict(
+        requirement="power_balance_under", baa="A", hour=2, relaxed_mw=5.0,
+        penalty_usd_per_mwh=1000.0, cost_usd=5000.0)])
+    v = check_run(scenario, run)
+    assert rows(v, "balance").empty
+    r = one(v, "elap_bounds", "A", 2)
+    assert (r["amount"], r["limit"]) == (20.0, 1000.0)
+
+
+def test_branch_overload_and_reported_relaxation(tiny_case):
+    scenario, run = tiny_case
+    br = scenario.branches.copy()
+    br.loc[br["branch"] == "l1", "rating_mw"] = 10.0
+    sc = scenario.with_tables(branches=br)
+    v = rows(check_run(sc, run), "branch_limit")
+    assert set(v["id"]) == {"l1"} and set(v["hour"]) == {1, 2, 3, 4}
+    ifm = v[v["message"].str.startswith("IFM")]
+    ruc = v[v["message"].str.startswith("RUC")]  # RUC flows: same schedule, forecast = demand
+    assert len(ifm) == len(ruc) == 4
+    assert ifm["limit"].abs().eq(10.0).all()
+    # report exactly those overloads as relaxations: no violation left
+    run.tables["relaxations"] = pd.DataFrame([dict(
+        requirement=f"branch_{kind}:l1", baa="", hour=int(r["hour"]),
+        relaxed_mw=abs(r["amount"]) - 10.0, penalty_usd_per_mwh=1500.0, cost_usd=0.0)
+        for kind, part in (("base", ifm), ("ruc", ruc)) for _, r in part.iterrows()])
+    assert check_run(sc, run).empty
+
+
+def test_storage_soc_recomputed(tiny_case):
+    scenario, run = tiny_case
+    st = scenario.storage.copy()
+    st["soc_max_mwh"] = 25.0  # SOC after charging 10 MW at 90% in hour 2: 20 + 9 = 29
+    r = one(check_run(scenario.with_tables(storage=st), run), "storage_soc", "S1", 2)
+    assert r["amount"] == pytest.approx(29.0) and r["limit"] == 25.0
+
+
+def test_reserve_headroom_and_bids(tiny_case):
+    scenario, run = tiny_case
+    set_schedule(run, "G1", 2, iru_mw=95.0)  # 110 + 95 > 200, and above the 50 MW bid
+    set_schedule(run, "W1", 1, reg_up_mw=5.0)  # no RU bid; forecast 30 all used
+    v = check_run(scenario, run)
+    r = one(v, "headroom", "G1", 2)
+    assert (r["amount"], r["limit"]) == (205.0, 200.0)
+    assert one(v, "award_bid", "G1", 2)["limit"] == 50.0
+    assert one(v, "award_bid", "W1", 1)["message"].startswith("RU award 5 MW without")
+    assert not rows(v, "reserve_ramp", "G1", 2).empty  # IRU <= 15 min x 2 MW/min
+
+
+def test_ir_price_cap_when_relaxed(tiny_case):
+    scenario, run = tiny_case
+    bs = run.tables["baa_summary"]
+    m = (bs["baa"] == "A") & (bs["hour"] == 1)
+    bs.loc[m, ["iru_cleared_mw", "iru_relaxed_mw"]] = [15.0, 5.0]
+    pp = run.tables["product_prices"]
+    pp.loc[(pp["baa"] == "A") & (pp["product"] == "iru") & (pp["hour"] == 1),
+           "price_usd_per_mwh"] = 60.0
+    r = one(check_run(scenario, run), "ir_price_cap", "A", 1)
+    assert (r["amount"], r["limit"]) == (60.0, 55.0)
+
+
+def test_ir_requirement_not_met(tiny_case):
+    scenario, run = tiny_case
+    bs = run.tables["baa_summary"]
+    bs.loc[(bs["baa"] == "A") & (bs["hour"] == 3), "iru_cleared_mw"] = 12.0
+    r = one(check_run(scenario, run), "ir_rc_requirement", "A", 3)
+    assert (r["amount"], r["limit"]) == (12.0, 20.0)
+
+
+def test_lmp_components(tiny_case):
+    scenario, run = tiny_case
+    n = run.tables["nodal_prices"]
+    n.loc[(n["bus"] == "b1") & (n["hour"] == 3), "lmp"] = 45.0
+    r = one(check_run(scenario, run), "lmp_components", "b1", 3)
+    assert (r["amount"], r["limit"]) == (45.0, 40.0)
+
+
+def test_missing_tables_are_skipped_not_failed(tiny_case):
+    scenario, run = tiny_case
+    run.tables = {"nodal_prices": run.tables["nodal_prices"]}
+    v = check_run(scenario, run)
+    assert v.empty
+    assert any("schedules" in s for s in v.attrs["skipped"])
+
+
+def test_classify_engine_relaxation_names():
+    assert classify_relaxation("power_balance_under") == ("pb", "under")
+    assert classify_relaxation("power_balance_over") == ("pb", "over")
+    assert classify_relaxation("ruc_under") == ("ruc", "under")
+    assert classify_relaxation("branch_base:L12") == ("branch", "l12".lower())
+    assert classify_relaxation("branch_dep_up:7")[0] == "deployment"
+    assert classify_relaxation("branch_ruc:7")[0] == "ruc_branch"
+    assert classify_relaxation("as_ru") == ("as", "ru")
+    assert classify_relaxation("iru") == ("ir", "iru")
+
+
+def test_rules_documented():
+    import pathlib
+    doc = (pathlib.Path(__file__).parents[1] / "docs" / "validation.md").read_text()
+    for rule in RULES:
+        assert f"`{rule}`" in doc, rule
+
+
+def test_check_command_exit_codes(tiny_case, tmp_path, capsys):
+    scenario, run = tiny_case
+    sdir = write_scenario(scenario, tmp_path / "scenario")
+    run.manifest["scenario_dir"] = str(sdir)
+    write_run(run, tmp_path / "run")
+    assert check_command(tmp_path / "run") == 0
+    assert "OK: no violations" in capsys.readouterr().out
+    bad = read_run(tmp_path / "run")
+    set_schedule(bad, "G1", 3, energy_mw=230.0)
+    write_run(bad, tmp_path / "bad")
+    assert check_command(tmp_path / "bad") == 1
+    out = capsys.readouterr().out
+    assert "[energy_limits] schedules: resource G1 hour 3" in out
+    # an explicit scenario wins over the manifest
+    m = json.loads((tmp_path / "bad" / "manifest.json").read_text())
+    m["scenario_dir"] = str(tmp_path / "nowhere")
+    (tmp_path / "bad" / "manifest.json").write_text(json.dumps(m))
+    assert check_command(tmp_path / "bad") == 2
+    assert check_command(tmp_path / "bad", scenario=sdir) == 1
+
+
+# --- end to end with the engine ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def solve():
+    return pytest.importorskip("clearing.api").solve
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_solved_examples_pass(solve, name, tmp_path):
+    scenario = load_scenario(bundled(name))
+    run = solve(scenario)
+    v = check_run(scenario, run)
+    assert v.empty, v.to_string()
+    write_run(run, tmp_path / "run")  # CSV round trip, scenario from the manifest
+    assert check_command(tmp_path / "run") == 0
+
+
+@pytest.mark.parametrize("phase", [1, 2])
+def test_solved_example_11_1_phases_pass_and_violation_found(solve, phase):
+    scenario = load_scenario(bundled("example_11_1")).with_parameters(phase=phase)
+    run = solve(scenario)
+    assert check_run(scenario, run).empty
+    set_schedule(run, "G1", 1, energy_mw=250.0)
+    v = check_run(scenario, run)
+    r = one(v, "energy_limits", "G1", 1)
+    assert (r["amount"], r["limit"]) == (250.0, 200.0)
+    assert not rows(v, "balance", "A", 1).empty
+
+
+@pytest.mark.slow
+def test_edam_check_passes_on_bundled_day(rts_day_run, tmp_path, capsys):
+    scenario, run = rts_day_run
+    v = check_run(scenario, run)
+    assert v.empty, v.head(40).to_string()
+    write_run(run, tmp_path / "run")
+    assert check_command(tmp_path / "run") == 0
