@@ -16,11 +16,12 @@ from scenarios.scenario import Scenario
 
 
 def solve(scenario: Scenario | str | Path | None = None, overrides: dict | None = None,
-          progress=None) -> RunResult:
+          progress=None, commitment_from: RunResult | str | Path | None = None) -> RunResult:
     """Clear the day-ahead market (phases 1–2) or DA followed by RT (phase 3).
 
     `scenario` is a loaded Scenario or a scenario folder (default: the bundled RTS-GMLC day);
-    `overrides` are parameter updates (names of MarketParameters)."""
+    `overrides` are parameter updates (names of MarketParameters); `commitment_from` (a run or
+    a run folder) fixes the IFM/RUC commitment at that run's for a what-if re-solve."""
     if scenario is None:
         scenario = DEFAULT_SCENARIO
     if not isinstance(scenario, Scenario):
@@ -28,7 +29,14 @@ def solve(scenario: Scenario | str | Path | None = None, overrides: dict | None 
     elif overrides:
         scenario = scenario.with_parameters(**overrides)
     from clearing.engine import run_day_ahead
-    result = run_day_ahead(scenario, progress=progress)
+    commitment = None
+    if commitment_from is not None:
+        run = commitment_from if isinstance(commitment_from, RunResult) else read_run(commitment_from)
+        commitment = run.tables["schedules"]
+    result = run_day_ahead(scenario, progress=progress, commitment=commitment)
+    if commitment is not None:
+        result.manifest["commitment_fixed_from"] = str(commitment_from) if not isinstance(
+            commitment_from, RunResult) else commitment_from.manifest.get("input_hash")
     if scenario.parameters.phase == 3:
         from clearing.rt import run_phase3  # real-time follow-up (spec §10)
         result = run_phase3(scenario, result, progress=progress)

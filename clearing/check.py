@@ -62,9 +62,10 @@ RULES: dict[str, str] = {
                  "(ISO-inserted RCU/RCD of RA resources and VERs exempt) (§2.5, §5.11)",
     "rc_exclusive": "at most one of RCU and RCD per resource-hour (§5.11)",
     "as_requirement": "cumulative AS requirements met inside each BAA or relaxed (§5.6)",
-    "ir_rc_requirement": "IRU/IRD/RCU/RCD cleared + relaxed ≥ requirement (baa_summary); IR "
-                         "requirement equals the input; awards + relaxed cover the requirement "
-                         "per BAA in phase 1 and over the footprint always (§5.7, §5.11)",
+    "ir_rc_requirement": "IRU/IRD/RCU/RCD cleared + relaxed (+ RC transfers) ≥ requirement "
+                         "(baa_summary); IR requirement equals the input; awards + relaxed cover "
+                         "the requirement per BAA in phase 1 and, for IR, over the footprint "
+                         "(§5.7, §5.11)",
     "ruc_balance": "physical schedule + RCU − RCD + RUC transfers meets the demand forecast within "
                    "the reported RUC relaxation (§5.11)",
     "ir_price_cap": "IRU/IRD requirement price ≤ ir_demand_curve_cap_usd_per_mwh when the "
@@ -799,6 +800,7 @@ class _Checker:
         baa_of = self.res["baa"].astype(str)
         awards = {p: self.sched[f"{p}_mw"].groupby(baa_of).sum()
                   for p in ("iru", "ird", "rcu", "rcd")} if have_sched else {}
+        rc_in = self._rc_net_import()
         foot: dict[tuple[str, int], list[float]] = {}
         for rec in bs.to_dict("records"):
             b, h = rec["baa"], rec["hour"]
@@ -807,10 +809,17 @@ class _Checker:
                 if not all(c in rec for c in cols):
                     continue
                 req, clr, rel = (float(_nan_to(rec[c], 0.0)) for c in cols)
-                if req - clr - rel > self.tol:
-                    self.add("ir_rc_requirement", "baa_summary", "baa", b, h, clr + rel, req,
-                             f"{p.upper()} cleared {clr:.6g} + relaxed {rel:.6g} below the "
-                             f"requirement {req:.6g} by {req - clr - rel:.6g}")
+                # RC may also come over RC transfers (x^R − x): RCU − RCD + RC net import + sR+
+                # − sR− = forecast gap (§5.11), so the BAA's own RCU (RCD) plus relaxation plus
+                # RC net import (export) covers its RCU (RCD) requirement.
+                xfer = 0.0
+                if p in ("rcu", "rcd") and rc_in is not None:
+                    xfer = _cell(rc_in, b, h) * (1.0 if p == "rcu" else -1.0)
+                if req > self.tol and req - clr - rel - xfer > self.tol:
+                    via = f" + RC transfers {xfer:.6g}" if xfer else ""
+                    self.add("ir_rc_requirement", "baa_summary", "baa", b, h, clr + rel + xfer,
+                             req, f"{p.upper()} cleared {clr:.6g} + relaxed {rel:.6g}{via} below "
+                                  f"the requirement {req:.6g} by {req - clr - rel - xfer:.6g}")
                 if p in ("iru", "ird") and (b, h) in bh.index:
                     inp = float(bh.at[(b, h), f"{p}_requirement_mw"])
                     if abs(inp - req) > self.tol:
@@ -819,19 +828,34 @@ class _Checker:
                                  f"{inp:.6g}")
                 if have_sched:
                     got = _cell(awards[p], b, h)
-                    f = foot.setdefault((p, h), [0.0, 0.0, 0.0])
-                    f[0] += got
-                    f[1] += rel
-                    f[2] += req
                     if self.p.phase == 1 and req - got - rel > self.tol:
                         self.add("ir_rc_requirement", "schedules", "baa", b, h, got + rel, req,
                                  f"phase 1: {p.upper()} awards in the BAA {got:.6g} + relaxed "
                                  f"{rel:.6g} below the requirement {req:.6g}")
+                    if p in ("iru", "ird"):  # IR transfers cancel over the footprint
+                        f = foot.setdefault((p, h), [0.0, 0.0, 0.0])
+                        f[0] += got
+                        f[1] += rel
+                        f[2] += req
         for (p, h), (got, rel, req) in sorted(foot.items()):
             if req - got - rel > self.tol:
                 self.add("ir_rc_requirement", "schedules", "footprint", "all", h, got + rel, req,
                          f"{p.upper()} awards over the footprint {got:.6g} + relaxed {rel:.6g} "
                          f"below the total requirement {req:.6g}")
+
+    def _rc_net_import(self) -> pd.DataFrame | None:
+        """RC transfers x^R − x into each BAA, BAA x hour (None when unknown)."""
+        xr = self._transfers("ruc_transfers")
+        if xr is None:
+            return None
+        baas = sorted(self.s.baas["baa"].astype(str))
+        if "rc_transfer_mw" in xr.columns:
+            return _net_import(self.s, xr, baas, self.hours, "rc_transfer_mw")
+        x = self._transfers("transfers")
+        if x is None:
+            return None
+        return _net_import(self.s, xr, baas, self.hours, "mw") - \
+            _net_import(self.s, x, baas, self.hours, "mw")
 
     def check_ruc(self) -> None:
         if self.sched is None or not self.p.run_ruc:

@@ -43,7 +43,7 @@ def cmd_solve(a) -> int:
         def progress(msg: str) -> None:
             status.update(f"{msg}  ({time.perf_counter() - t0:.1f} s)")
             con.print(f"[dim]{time.perf_counter() - t0:7.1f} s[/]  {msg}")
-        result = solve(sc, progress=progress)
+        result = solve(sc, progress=progress, commitment_from=a.commitment_from)
         if sc.parameters.phase == 3 and "settlement_inputs" in result.tables:
             progress("settlement")
             from clearing.settle import settle
@@ -150,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--phase", type=int, choices=(1, 2, 3))
     s.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter")
     s.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    s.add_argument("--commitment-from", metavar="RUN_DIR",
+                   help="fix the commitment at an earlier run's (what-if re-solve)")
     s.set_defaults(fn=cmd_solve)
     s = sub.add_parser("validate", help="load and validate a scenario, print a summary")
     s.add_argument("scenario")

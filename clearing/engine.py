@@ -16,6 +16,7 @@ from clearing.bundle import ModelBundle
 from clearing.data import MarketData, prepare
 from clearing.ifm import SolvedModel, build_ifm, dual, ranged_shadow, solve_and_price
 from clearing.manifest import build_manifest
+from clearing.mpm import mitigate_bids, pivotal_supplier_test
 from clearing.results import RunResult
 from network.ptdf import PTDF, ldf_ptdf, scenario_ptdf
 from products import energy
@@ -33,11 +34,21 @@ def _v(x) -> float:
     return 0.0 if val is None else float(val)
 
 
-def run_day_ahead(scenario: Scenario, progress: Progress | None = None) -> RunResult:
-    """Clear the day-ahead market for `scenario` and return the results tables + manifest."""
+def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
+                  commitment: pd.DataFrame | None = None) -> RunResult:
+    """Clear the day-ahead market for `scenario` and return the results tables + manifest.
+
+    `commitment` (a `schedules` table of an earlier run: resource, hour, committed,
+    ruc_committed) fixes the IFM and RUC commitment: a what-if re-solve at fixed commitment
+    (architecture.md: change coefficients, not the commitment), whose LP prices are comparable
+    across parameter values."""
     say = progress or (lambda s: None)
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
+    submitted = scenario  # the manifest hashes the inputs as submitted, before mitigation
+    say("market power mitigation of IRU/RCU bids (spec §5.12)")
+    test = pivotal_supplier_test(scenario)
+    scenario, mitigations = mitigate_bids(scenario, test)
     say("prepare data")
     t0 = time.perf_counter()
     d = prepare(scenario)
@@ -46,6 +57,8 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None) -> RunRe
     say("build IFM")
     t0 = time.perf_counter()
     b = build_ifm(d)
+    if commitment is not None:
+        fix_commitment(b, commitment, "committed")
     timings["build_s"] = time.perf_counter() - t0
     kinds = ("base", "dep_up", "dep_down")
     say("solve IFM (MIP, lazy network rounds) and price (fixed-commitment LP)")
@@ -58,6 +71,8 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None) -> RunRe
         say("build and solve RUC")
         t0 = time.perf_counter()
         rb = build_ruc(d, ifm_vals)
+        if commitment is not None:
+            fix_commitment(rb, commitment, "ruc_committed", prefix="R")
         timings["ruc_build_s"] = time.perf_counter() - t0
         ruc = solve_and_price(rb, ptdf, ("ruc",), "RUC")
         timings["ruc_solve_s"] = ruc.timings["solve_s"]
@@ -75,9 +90,26 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None) -> RunRe
     except ImportError:  # pragma: no cover - RSE module is part of the package
         pass
     timings["rse_s"] = time.perf_counter() - t0
+    tables["mpm_test"] = test
+    tables["mpm_mitigations"] = mitigations
     timings["total_s"] = time.perf_counter() - t_start
-    manifest = build_manifest(scenario, ifm, ruc, timings)
+    manifest = build_manifest(submitted, ifm, ruc, timings)
     return RunResult(tables=tables, manifest=manifest)
+
+
+def fix_commitment(b: ModelBundle, commitment: pd.DataFrame, column: str, prefix: str = "") -> None:
+    """Fix u (and the start/stop binaries it implies) at a given commitment (spec §5.4 logic)."""
+    m, d = b.m, b.d
+    u, v, w = (getattr(m, n + prefix) for n in ("u", "v", "w"))
+    c = commitment.set_index(["resource", "hour"])[column]
+    for i in d.of_type("thermal"):
+        prev = 1 if d.thermal.at[i, "initial_on"] else 0
+        for t in d.hours:
+            on = int(round(float(c.get((i, t), prev))))
+            u[i, t].fix(on)
+            v[i, t].fix(1 if on and not prev else 0)
+            w[i, t].fix(1 if prev and not on else 0)
+            prev = on
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ Sign convention of every settlement line (the `settlement` table of the results 
 ``amount_usd < 0`` is a charge TO the party (the party pays the ISO: a no-pay, a tier-1 or tier-2
 allocation, an RSE surcharge). Where a line has a quantity and a price,
 ``amount_usd = ±quantity × price`` with the sign of the line's direction (payments +, charges −);
-the exceptions are named in the charge's documentation (a clipped RC no-pay, a tier 2 sent to an
-EDAM entity without metered demand, whose quantity and price are blank).
+the exceptions are named in the charge's documentation (the RC payment floor, and a tier 2 sent
+to the EDAM entity of a BAA without metered demand, whose quantity and price are blank).
 
 Lines (one row each): ``charge, party, baa, hour, quantity, price, amount_usd`` (the contract
 columns, in that order) plus ``resource`` (the resource of a resource-level line, "" for lines of

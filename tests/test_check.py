@@ -222,6 +222,33 @@ def test_ir_requirement_not_met(tiny_case):
     assert (r["amount"], r["limit"]) == (12.0, 20.0)
 
 
+def test_rc_requirement_met_over_rc_transfer(tiny_case):
+    """B's forecast is 10 MW above its demand in hour 1; A's G1 provides 10 MW of RCU and RUC
+    moves it to B over AB (x^R = 10, x = 0): B's RCU requirement is met by the RC transfer."""
+    scenario, run = tiny_case
+    bh = scenario.baa_hours.copy()
+    bh.loc[(bh["baa"] == "B") & (bh["hour"] == 1), "demand_forecast_mw"] = 160.0
+    ab = pd.concat([scenario.availability_bids, pd.DataFrame([dict(
+        resource="G1", product="rcu", mw=30.0, price_usd_per_mwh=1.0, iso_inserted=False)])],
+        ignore_index=True)
+    sc = scenario.with_tables(baa_hours=bh, availability_bids=ab)
+    set_schedule(run, "G1", 1, rcu_mw=10.0)
+    bs = run.tables["baa_summary"]
+    bs.loc[(bs["baa"] == "B") & (bs["hour"] == 1), "rcu_requirement_mw"] = 10.0
+    bs.loc[(bs["baa"] == "A") & (bs["hour"] == 1), "rcu_cleared_mw"] = 10.0
+    v = check_run(sc, run)
+    assert set(v["rule"]) == {"ruc_balance"}  # RUC transfers not moved yet
+    assert one(v, "ruc_balance", "B", 1)["amount"] == pytest.approx(-10.0)
+    rt = run.tables["ruc_transfers"]
+    m = (rt["interface"] == "AB") & (rt["hour"] == 1)
+    rt.loc[m, ["mw", "rc_transfer_mw"]] = [10.0, 10.0]
+    assert check_run(sc, run).empty
+    run.manifest["parameters"] = {"phase": 1}  # no RC transfers in phase 1
+    v = check_run(sc, run)
+    assert not rows(v, "transfer_limit", "AB", 1).empty
+    assert one(v, "ir_rc_requirement", "B", 1)["limit"] == 10.0
+
+
 def test_lmp_components(tiny_case):
     scenario, run = tiny_case
     n = run.tables["nodal_prices"]

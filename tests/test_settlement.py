@@ -418,6 +418,17 @@ def test_rc_no_pay_rcd_and_clip():
     assert neg["payment_usd"] == 0.0                                                   # max(0, ·)
 
 
+def test_rc_payment_floor_line():
+    # a negative RCUMP: RCU x RCUMP = 10 x -3 = -30 is floored to a payment of 0
+    scen = make_scen([("A", "")], [("G1", "thermal", "A", "GEN")])
+    run = make_run(scen, [dict(resource="G1", energy_mw=100, rcu_mw=10, rcu_usd_per_mwh=-3)])
+    res = settle(scen, run, None, ml([("LSE", "A", 1, 1.0)]))
+    assert amount(res, "rcu_award") == pytest.approx(10 * -3.0)
+    assert lines_of(res, "rcu_no_pay").empty
+    assert amount(res, "rcu_payment_floor") == pytest.approx(30.0)
+    assert lines_of(res, "rcu_tier1").empty and lines_of(res, "rcu_tier2").empty   # cost 0
+
+
 # ------------------------------------------------------------------------------------------------
 # generation-only BAA, FRU uncertainty, RSE lines
 # ------------------------------------------------------------------------------------------------

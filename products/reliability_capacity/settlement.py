@@ -11,10 +11,11 @@ RCDNoPayAmt      = RCDNoPayQuantity × RCDMP ;  RCDAwardPayment = max(0, RCD × 
 A proxy award is the award of a resource whose RCU (RCD) availability bid is ISO-inserted
 (`availability_bids.iso_inserted`, e.g. RA/VER must-offer): it is paid but never no-paid [S].
 
-Settlement lines (party = the resource's SC, resource filled): ``rcu_award`` (+, quantity RCU,
-price RCUMP, amount RCU × RCUMP) and ``rcu_no_pay`` (quantity RCUNoPayQuantity, price RCUMP,
-amount RCUAwardPayment − RCU × RCUMP, i.e. −RCUNoPayAmt unless the max(0, ·) clips a negative
-price); their sum is RCUAwardPayment. Likewise ``rcd_award`` / ``rcd_no_pay``.
+Settlement lines (party = the resource's SC, resource filled): ``rcu_award`` (quantity RCU,
+price RCUMP, amount RCU × RCUMP), ``rcu_no_pay`` (−, quantity RCUNoPayQuantity, price RCUMP,
+amount −RCUNoPayAmt) and, only where the max(0, ·) bites (a negative RCUMP), ``rcu_payment_floor``
+(+, no quantity or price, amount RCUAwardPayment − (RCU × RCUMP − RCUNoPayAmt)); their sum is
+RCUAwardPayment. Likewise ``rcd_award`` / ``rcd_no_pay`` / ``rcd_payment_floor``.
 
 Per BAA j and hour t the cost to allocate is Σ_{i∈j} RCUAwardPayment_i (all awards, proxy
 included); average price = cost / Σ_{i∈j} RCU_i (undefined without an award); tier-1 quantity per
@@ -168,12 +169,17 @@ def settle_reliability_capacity(frame: pd.DataFrame, metered: pd.DataFrame | Non
                                   paid["hour"].to_numpy(), paid["award_mw"].to_numpy(),
                                   paid["price"].to_numpy(), paid["gross_usd"].to_numpy(),
                                   paid["resource"].to_numpy()))
-        adj = (paid["payment_usd"] - paid["gross_usd"]).to_numpy()
-        nop = paid[(paid["no_pay_mw"].to_numpy() > 0.0) | (adj != 0.0)]
-        adj = (nop["payment_usd"] - nop["gross_usd"]).to_numpy()
+        nop = paid[paid["no_pay_mw"].to_numpy() > 0.0]
         lines.append(charge_lines(f"{product}_no_pay", nop["sc"].to_numpy(), nop["baa"].to_numpy(),
                                   nop["hour"].to_numpy(), nop["no_pay_mw"].to_numpy(),
-                                  nop["no_pay_price"].to_numpy(), adj, nop["resource"].to_numpy()))
+                                  nop["no_pay_price"].to_numpy(), -nop["no_pay_usd"].to_numpy(),
+                                  nop["resource"].to_numpy()))
+        # the max(0, ·) of the award payment (a negative price): payment − (gross − no-pay)
+        floor = (paid["payment_usd"] - paid["gross_usd"] + paid["no_pay_usd"]).to_numpy()
+        fl = paid[floor != 0.0]
+        lines.append(charge_lines(f"{product}_payment_floor", fl["sc"].to_numpy(),
+                                  fl["baa"].to_numpy(), fl["hour"].to_numpy(), np.nan, np.nan,
+                                  floor[floor != 0.0], fl["resource"].to_numpy()))
         t1 = rc_tier1_quantities(frame, product, netting=options.rc_tier1_netting)
         costs = rc_requirement_cost(np_, product, baa_hours)
         alloc_lines, summary = allocate(product, costs, t1, metered, entity,
