@@ -9,7 +9,9 @@ For each worker count it runs the same sweep (a grid over the DIR factor, so eve
 distinct solve) into a fresh store on a fresh local Dask cluster and measures:
 
 - wall_s: the sweep's wall time (driver: planning, cluster start, runs, catalogue);
-- runs_per_hour = runs / wall_s x 3600, and the speed-up against the first worker count;
+- cluster_start_s: the time to start such a local cluster (measured apart, just before);
+- runs_per_hour = runs / wall_s x 3600 (and without the cluster start), and the speed-up
+  (wall time of the first worker count / this one's);
 - per run, from the manifests: solve_s (HiGHS) and total_s (the engine: build, solve, pricing,
   RUC, RSE), and the worker's wall time for the task (load + solve + write);
 - overhead_per_run_s = wall_s x workers / runs - mean solve_s: the time each run costs outside
@@ -57,10 +59,24 @@ def _sweep_yaml(scenario: Path, runs: int, path: Path) -> Path:
     return path
 
 
+def cluster_start_s(workers: int) -> float:
+    """Time to start (and reach) a local cluster of `workers` processes, as a sweep does."""
+    from clearing.sweep import _client, _close
+
+    t0 = time.perf_counter()
+    client, cluster = _client(workers, None)
+    client.wait_for_workers(workers)
+    started = time.perf_counter() - t0
+    _close(client, cluster)
+    return started
+
+
 def measure(scenario: Path, runs: int, workers: int, work: Path) -> dict:
     from clearing.results import read_run
     from clearing.store import Store
     from clearing.sweep import run_sweep
+
+    start_s = cluster_start_s(workers)
 
     store = work / f"store_w{workers}"
     if store.exists():
@@ -85,6 +101,9 @@ def measure(scenario: Path, runs: int, workers: int, work: Path) -> dict:
     return {
         "workers": workers, "runs": runs, "runs_done": n_done, "runs_failed": len(outcome.failed),
         "wall_s": wall, "runs_per_hour": n_done / wall * 3600 if wall else float("nan"),
+        "cluster_start_s": start_s,
+        "runs_per_hour_excl_start": (n_done / (wall - start_s) * 3600 if wall > start_s
+                                     else float("nan")),
         "mean_solve_s": mean(solve), "mean_engine_total_s": mean(total),
         "mean_task_wall_s": mean(full_task), "worker_seconds_per_run": per_run,
         "overhead_per_run_s": per_run - mean(solve),
@@ -118,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         r["speedup"] = base / r["wall_s"] if r["wall_s"] else float("nan")
 
-    cols = ["workers", "runs_done", "runs_failed", "wall_s", "runs_per_hour", "speedup",
+    cols = ["workers", "runs_done", "runs_failed", "wall_s", "cluster_start_s",
+            "runs_per_hour", "runs_per_hour_excl_start", "speedup",
             "mean_solve_s", "mean_engine_total_s", "mean_task_wall_s", "overhead_per_run_s",
             "overhead_outside_engine_s", "task_overhead_s"]
     print("\n" + "  ".join(f"{c:>14}" for c in cols))

@@ -218,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     except SolverError as exc:
         print(f"edam {args.verb}: solver error: {exc}", file=sys.stderr)
         return 3
+    except BrokenPipeError:  # e.g. `edam validate ... | head`
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"edam {args.verb}: interrupted; nothing partial was written", file=sys.stderr)
         return 130

@@ -29,12 +29,15 @@ RESERVES = ("iru", "ird", "rcu", "rcd")
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
             "#7f7f7f", "#bcbd22", "#17becf")
 
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x")
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;
 color:#222;background:#fafafa}
 header{background:#14365d;color:#fff;padding:14px 24px}
 header h1{margin:0;font-size:20px} header p{margin:4px 0 0;opacity:.85;font-size:13px}
-main{padding:8px 24px 40px;max-width:1500px}
+main{padding:8px 24px 40px;max-width:1500px;box-sizing:border-box}
 section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;margin:16px 0;padding:8px 16px}
 h2{font-size:16px;margin:8px 0} p.note{font-size:12px;color:#555;margin:2px 0 8px}
 table.kv,table.data{border-collapse:collapse;font-size:12px;margin:6px 0}
@@ -182,7 +185,8 @@ def _transfers(tr: pd.DataFrame):
                                  line=dict(color=color), legendgroup=label))
         if "limit_mw" in g.columns:
             fig.add_trace(go.Scatter(x=g["hour"], y=g["limit_mw"], name=f"{itf} limit",
-                                     mode="lines", line=dict(color=color, dash="dot", width=1),
+                                     mode="lines+markers", marker=dict(size=4),
+                                     line=dict(color=color, dash="dot", width=1),
                                      legendgroup=label, showlegend=False,
                                      hovertemplate="limit %{y:.1f} MW<extra></extra>"))
     fig.update_layout(title="EDAM transfers (solid) and ETSR limits (dotted), MW", height=400,
@@ -213,9 +217,10 @@ def _reserves(bs: pd.DataFrame):
                                  marker_color="#e34a33", legendgroup="relaxed",
                                  showlegend=first), row=r, col=c)
             fig.add_trace(go.Scatter(x=g["hour"], y=g[f"{p}_requirement_mw"],
-                                     name="requirement", mode="lines",
+                                     name="requirement", mode="lines+markers",
                                      line=dict(color="#222", width=1.5, shape="hvh"),
                                      legendgroup="requirement", showlegend=first), row=r, col=c)
+    fig.update_xaxes(dtick=1)
     fig.update_layout(barmode="stack", height=int(170 + 210 * len(products)),
                       title="Reserve requirement vs cleared vs relaxed (MW), per BAA and hour")
     return fig
@@ -443,12 +448,13 @@ def build_store_report(store) -> str:
                 gkey = gkey if isinstance(gkey, tuple) else (gkey,)
                 glabel = ", ".join(f"{o}={_fmt(v)}" for o, v in zip(others, gkey)) or "runs"
                 for yi, y in enumerate(ys):
+                    # colour = the combination of other values (as in every panel), dash = BAA
                     label = glabel if len(ys) == 1 else f"{y.removeprefix('avg_lmp_')} · {glabel}"
-                    color = _PALETTE[(gi * len(ys) + yi) % 10] if len(ys) > 1 else \
-                        _PALETTE[gi % 10]
                     fig.add_trace(go.Scatter(
                         x=g[p], y=g[y], mode="lines+markers", name=label, legendgroup=label,
-                        showlegend=label not in shown, line=dict(color=color),
+                        showlegend=label not in shown,
+                        line=dict(color=_PALETTE[gi % 10], dash=_DASHES[yi % len(_DASHES)]),
+                        marker=dict(symbol=_SYMBOLS[yi % len(_SYMBOLS)]),
                         customdata=g[["run_id"]].to_numpy(),
                         hovertemplate=f"{p}=%{{x}}<br>{y}=%{{y:.4g}}<br>run %{{customdata[0]}}"
                                       f"<br>{html.escape(label)}<extra></extra>"), row=r, col=c)

@@ -79,6 +79,7 @@ def write_run(result: RunResult, out_dir: str | Path, fmt: str = "csv") -> Path:
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp", dir=out.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a run/scenario folder is for others to read
     try:
         for name, df in result.tables.items():
             df = ordered(name, df)

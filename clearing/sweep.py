@@ -548,9 +548,14 @@ def _client(workers: int | None, scheduler: str | None):
             return Client(scheduler_file=scheduler, timeout="30s"), None
         return Client(scheduler, timeout="30s"), None
     n = workers or os.cpu_count() or 1
+    # dashboard off; distributed still opens a small HTTP server (health/metrics) on every
+    # node: bind the scheduler's to a free loopback port instead of 8787 (the workers' follow
+    # their host, 127.0.0.1)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                            scheduler_port=0, dashboard_address=None,
-                           worker_dashboard_address=None, silence_logs=logging.ERROR)
+                           worker_dashboard_address=None, silence_logs=logging.ERROR,
+                           scheduler_kwargs={"dashboard": False,
+                                             "dashboard_address": "127.0.0.1:0"})
     return Client(cluster), cluster
 
 

@@ -35,7 +35,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     if not root.is_dir():
         raise ScenarioError(Problem(str(root), None, None, "no such folder",
                                     "a scenario folder with scenario.yaml and CSV tables"))
-    header, problems = _read_yaml(root)
+    header, lines, problems = _read_yaml(root)
     hours = header.get("hours", 24)
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
@@ -47,24 +47,32 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     if not problems:
         problems += _check_hours_range(tables, hours)
         problems += _check_references(tables)
-        problems += check_semantics(tables, hours)
+        if not problems:  # the cross-table rules assume typed, in-range, resolvable ids
+            problems += check_semantics(tables, hours)
+    ref_bus = header.get("reference_bus")
+    if ref_bus is not None and "buses" in tables and str(ref_bus) not in set(tables["buses"]["bus"]):
+        problems.append(Problem("scenario.yaml", lines.get(("reference_bus",)), "reference_bus",
+                                f"unknown bus '{ref_bus}'", "a bus id of buses.csv"))
     params = MarketParameters()
     raw_params = header.get("parameters") or {}
     if not isinstance(raw_params, dict):
-        problems.append(Problem("scenario.yaml", None, "parameters", repr(raw_params),
-                                "a mapping of parameter names to values"))
+        problems.append(Problem("scenario.yaml", lines.get(("parameters",)), "parameters",
+                                repr(raw_params), "a mapping of parameter names to values"))
         raw_params = {}
     try:
         params = params.with_updates(raw_params, "scenario.yaml")
-    except ScenarioError as exc:
-        problems += exc.problems
+    except ScenarioError as exc:  # point at the line of each bad parameter
+        problems += [Problem(q.file, lines.get(("parameters", q.column), q.row), q.column,
+                             q.found, q.expected) for q in exc.problems]
     if overrides:
         try:
             params = params.with_updates(overrides, "--set")
         except ScenarioError as exc:
             problems += exc.problems
     if not problems:
-        problems += _check_parameter_files(root, params, tables)
+        dcs_source = ("--set", None) if overrides and "deployment_constraint_set" in overrides \
+            else ("scenario.yaml", lines.get(("parameters", "deployment_constraint_set")))
+        problems += _check_parameter_files(root, params, tables, dcs_source)
     if problems:
         raise ScenarioError(problems)
     for df in tables.values():  # CSV row numbers were for messages; pandas merges dislike attrs
@@ -80,20 +88,35 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
 
 
 # --------------------------------------------------------------------------------------------
-def _read_yaml(root: Path) -> tuple[dict, list[Problem]]:
+def _read_yaml(root: Path) -> tuple[dict, dict[tuple, int], list[Problem]]:
+    """The header mapping, the line (1-based) of each top-level key and of each key under
+    `parameters` (as ('parameters', name)), and the problems found."""
     f = root / "scenario.yaml"
-    if not f.exists():
-        return {}, [Problem("scenario.yaml", None, None, "file missing",
-                            "scenario.yaml with name, trade_date, hours, parameters")]
+    if not f.is_file():
+        return {}, {}, [Problem("scenario.yaml", None, None, "file missing",
+                                "scenario.yaml with name, trade_date, hours, parameters")]
     try:
-        data = yaml.safe_load(f.read_text()) or {}
+        text = f.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, {}, [Problem("scenario.yaml", None, None, f"an unreadable file ({exc})",
+                                "a UTF-8 YAML file")]
+    try:
+        data = yaml.safe_load(text)
+        data = {} if data is None else data
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        return {}, [Problem("scenario.yaml", None if line is None else line + 1, None,
-                            "invalid YAML", "valid YAML")]
+        detail = getattr(exc, "problem", None)
+        return {}, {}, [Problem("scenario.yaml", None if line is None else line + 1, None,
+                                "invalid YAML" + (f" ({detail})" if detail else ""),
+                                "valid YAML")]
+    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+        return {}, {}, [Problem("scenario.yaml", None, None, f"unreadable YAML ({exc})",
+                                "valid YAML")]
     if not isinstance(data, dict):
-        return {}, [Problem("scenario.yaml", None, None, type(data).__name__, "a mapping")]
-    problems = [Problem("scenario.yaml", None, k, f"unknown key '{k}'",
+        return {}, {}, [Problem("scenario.yaml", 1, None, type(data).__name__,
+                                "a mapping of keys to values")]
+    lines = _yaml_lines(text)
+    problems = [Problem("scenario.yaml", lines.get((k,)), str(k), f"unknown key '{k}'",
                         "one of " + ", ".join(sorted(YAML_KEYS)))
                 for k in data if k not in YAML_KEYS]
     hours = data.get("hours", 24)
@@ -101,10 +124,39 @@ def _read_yaml(root: Path) -> tuple[dict, list[Problem]]:
         if isinstance(hours, int) and not isinstance(hours, bool) and 1 <= hours <= 48:
             pass  # short horizons are allowed for hand-solvable cases and benchmarks
         else:
-            problems.append(Problem("scenario.yaml", None, "hours", repr(hours),
+            problems.append(Problem("scenario.yaml", lines.get(("hours",)), "hours", repr(hours),
                                     "an integer number of hours (24; 23/25 on DST days)"))
             data["hours"] = 24
-    return data, problems
+    for k in ("name", "description", "trade_date", "reference_bus", "notice"):
+        if isinstance(data.get(k), (dict, list)):
+            problems.append(Problem("scenario.yaml", lines.get((k,)), k,
+                                    type(data[k]).__name__, "a single value (text)"))
+            data[k] = None if k == "reference_bus" else ""
+    if data.get("metadata") is not None and not isinstance(data["metadata"], dict):
+        problems.append(Problem("scenario.yaml", lines.get(("metadata",)), "metadata",
+                                repr(data["metadata"]), "a mapping (free-form key: value)"))
+        data["metadata"] = {}
+    return data, lines, problems
+
+
+def _yaml_lines(text: str) -> dict[tuple, int]:
+    """1-based line of each top-level key, and of each key under `parameters`."""
+    out: dict[tuple, int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return out
+    if not isinstance(root, yaml.MappingNode):
+        return out
+    for k, v in root.value:
+        if not isinstance(k, yaml.ScalarNode):
+            continue
+        out.setdefault((k.value,), k.start_mark.line + 1)
+        if k.value == "parameters" and isinstance(v, yaml.MappingNode):
+            for pk, _ in v.value:
+                if isinstance(pk, yaml.ScalarNode):
+                    out[("parameters", pk.value)] = pk.start_mark.line + 1
+    return out
 
 
 def _unknown_files(root: Path) -> list[Problem]:
@@ -121,9 +173,9 @@ def _read_table(root: Path, table: Table) -> tuple[pd.DataFrame | None, list[Pro
             return None, [Problem(table.file, None, None, "file missing", f"the {table.name} table")]
         return None, []
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
+        with path.open(newline="", encoding="utf-8-sig") as fh:  # -sig: tolerate an Excel BOM
             rows = list(csv.reader(fh))
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         return None, [Problem(table.file, None, None, f"unreadable CSV ({exc})", "UTF-8 CSV")]
     if not rows:
         return None, [Problem(table.file, 1, None, "an empty file", "a header line")]
@@ -142,7 +194,10 @@ def _read_table(root: Path, table: Table) -> tuple[pd.DataFrame | None, list[Pro
                                     f"a '{c.name}' column ({c.doc or c.kind})"))
     if problems:
         return None, problems
-    body = rows[1:]
+    # blank lines (e.g. at the end of the file) are skipped; rows keep their line numbers
+    numbered = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(x.strip() for x in r)]
+    body = [r for _, r in numbered]
+    row_numbers = [n for n, _ in numbered]
     data: dict[str, list] = {}
     for c in table.columns:
         if c.name in header:
@@ -150,17 +205,17 @@ def _read_table(root: Path, table: Table) -> tuple[pd.DataFrame | None, list[Pro
             raw = [(r[j].strip() if j < len(r) else "") for r in body]
         else:
             raw = [""] * len(body)
-        values, ps = _parse_column(table, c, raw)
+        values, ps = _parse_column(table, c, raw, row_numbers)
         problems += ps
         data[c.name] = values
-    for i, r in enumerate(body):
+    for n, r in numbered:
         if len(r) > len(header) and any(x.strip() for x in r[len(header):]):
-            problems.append(Problem(table.file, i + 2, None, f"{len(r)} fields",
+            problems.append(Problem(table.file, n, None, f"{len(r)} fields",
                                     f"{len(header)} fields as in the header"))
     if problems:
         return None, problems
     df = pd.DataFrame({c.name: pd.Series(data[c.name], dtype=_dtype(c)) for c in table.columns})
-    df["_row"] = np.arange(2, len(df) + 2)
+    df["_row"] = np.array(row_numbers, dtype=np.int64)
     dup = df.duplicated(list(table.key), keep=False)
     for _, r in df[dup].iterrows():
         problems.append(Problem(table.file, int(r["_row"]), ",".join(table.key),
@@ -177,11 +232,12 @@ def _dtype(c: Column) -> Any:
     return {"str": object, "int": "int64", "float": "float64", "bool": "bool"}[c.kind]
 
 
-def _parse_column(table: Table, c: Column, raw: list[str]) -> tuple[list, list[Problem]]:
+def _parse_column(table: Table, c: Column, raw: list[str],
+                  row_numbers: list[int] | None = None) -> tuple[list, list[Problem]]:
     out: list = []
     problems: list[Problem] = []
     for i, s in enumerate(raw):
-        row = i + 2
+        row = row_numbers[i] if row_numbers is not None else i + 2
         if s == "":
             if c.required:
                 problems.append(Problem(table.file, row, c.name, "an empty cell",
@@ -215,7 +271,7 @@ def _parse_value(c: Column, s: str) -> Any:
         raise ValueError
     if c.kind == "int":
         v = float(s)
-        if not math.isfinite(v) or v != int(v):
+        if not math.isfinite(v) or v != int(v) or abs(v) > 2 ** 53:  # int64, exactly
             raise ValueError
         return int(v)
     v = float(s)
@@ -369,10 +425,15 @@ def check_semantics(tables: dict[str, pd.DataFrame], hours: int) -> list[Problem
     p += _check_ir_curves(tables)
     ld = tables.get("load_distribution")
     if ld is not None and len(ld):
-        s = ld.assign(baa=ld["bus"].map(dict(zip(buses["bus"], buses["baa"])))).groupby("baa")["ldf"].sum()
-        for b, v in s.items():
-            if abs(v - 1.0) > 1e-6:
-                p.append(Problem("load_distribution.csv", None, "ldf",
+        ld_baa = ld["bus"].map(dict(zip(buses["bus"], buses["baa"])))
+        s = ld.assign(baa=ld_baa).groupby("baa")["ldf"].sum()
+        first = {}
+        for b, n in zip(ld_baa, _rows(ld)):
+            first[b] = min(int(n), first.get(b, int(n)))
+        for b in baas["baa"]:  # a BAA left out of the table would get no load at all
+            v = float(s.get(b, 0.0))
+            if b in set(buses["baa"]) and abs(v - 1.0) > 1e-6:
+                p.append(Problem("load_distribution.csv", first.get(b), "ldf",
                                  f"factors of BAA '{b}' summing to {v:.6g}", "a sum of 1"))
     sc = tables.get("startup_costs")
     if sc is not None and len(sc):
@@ -390,10 +451,13 @@ def _check_hour_coverage(tables, name, key, ids, hours) -> list[Problem]:
     df = tables[name]
     p = []
     have = set(zip(df[key], df["hour"]))
+    first_row: dict = {}  # the CSV row where the user finds the id's first hour
+    for k, n in zip(df[key], _rows(df)):
+        first_row[k] = min(int(n), first_row.get(k, int(n)))
     for k in ids:
         missing = [h for h in range(1, hours + 1) if (k, h) not in have]
         if missing:
-            p.append(Problem(f"{name}.csv", None, "hour",
+            p.append(Problem(f"{name}.csv", first_row.get(k), "hour",
                              f"{key} '{k}' without hours {_ranges(missing)}",
                              f"one row for every hour 1..{hours}"))
     return p
@@ -482,18 +546,25 @@ def _check_ir_curves(tables) -> list[Problem]:
 
 
 def _check_parameter_files(root: Path, params: MarketParameters,
-                           tables: dict[str, pd.DataFrame]) -> list[Problem]:
-    """deployment_constraint_set: a keyword or a file of branch ids (relative to the folder)."""
+                           tables: dict[str, pd.DataFrame],
+                           source: tuple[str, int | None] = ("parameters", None)) -> list[Problem]:
+    """deployment_constraint_set: a keyword or a file of branch ids (relative to the folder).
+    `source` is (file, line) where the value was set, for the message."""
     v = params.deployment_constraint_set
     if v in ("none", "base", "all"):
         return []
-    f = _resolve(root, v)
-    if not f.exists():
-        return [Problem("parameters", None, "deployment_constraint_set", repr(v),
+    try:
+        f = _resolve(root, v)
+        text = f.read_text(encoding="utf-8-sig") if f.is_file() else None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return [Problem(source[0], source[1], "deployment_constraint_set", repr(v),
+                        f"a readable UTF-8 file of constraint ids ({exc})")]
+    if text is None:
+        return [Problem(source[0], source[1], "deployment_constraint_set", repr(v),
                         "none, base, all, or an existing file of constraint ids")]
     known = set(tables["branches"]["branch"])
     p = []
-    for n, line in enumerate(f.read_text().splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         s = line.split("#")[0].strip()
         if s and s not in known:
             p.append(Problem(f.name, n, None, f"unknown constraint id '{s}'",
@@ -503,7 +574,10 @@ def _check_parameter_files(root: Path, params: MarketParameters,
 
 def _resolve(root: Path | None, v: str) -> Path:
     f = Path(v)
-    if f.is_absolute() or f.exists() or root is None:
+    try:
+        if f.is_absolute() or f.exists() or root is None:
+            return f
+    except (OSError, ValueError):  # e.g. a name too long for the file system
         return f
     return root / f
 

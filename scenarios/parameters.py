@@ -8,6 +8,7 @@ Values come from `scenario.yaml` (`parameters:`), then `--set name=value`, then 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,7 +173,7 @@ def _coerce(f: dataclasses.Field, raw: Any) -> Any:
             v = float(raw)
         except (TypeError, ValueError):
             raise ValueError("an integer") from None
-        if v != int(v):
+        if not math.isfinite(v) or v != int(v):  # int(inf) would raise OverflowError
             raise ValueError("an integer")
         return int(v)
     if isinstance(default, float):

@@ -36,6 +36,7 @@ def write_scenario(scenario: Scenario, path: str | Path, *, only_changed_paramet
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a run/scenario folder is for others to read
     try:
         header: dict = {"name": scenario.name, "trade_date": scenario.trade_date,
                         "hours": scenario.hours}

@@ -237,8 +237,9 @@ def test_rc_requirement_met_over_rc_transfer(tiny_case):
     bs.loc[(bs["baa"] == "B") & (bs["hour"] == 1), "rcu_requirement_mw"] = 10.0
     bs.loc[(bs["baa"] == "A") & (bs["hour"] == 1), "rcu_cleared_mw"] = 10.0
     v = check_run(sc, run)
-    assert set(v["rule"]) == {"ruc_balance"}  # RUC transfers not moved yet
+    assert set(v["rule"]) == {"ruc_balance", "ir_rc_requirement"}  # RUC transfers not moved
     assert one(v, "ruc_balance", "B", 1)["amount"] == pytest.approx(-10.0)
+    assert one(v, "ir_rc_requirement", "B", 1)["limit"] == 10.0
     rt = run.tables["ruc_transfers"]
     m = (rt["interface"] == "AB") & (rt["hour"] == 1)
     rt.loc[m, ["mw", "rc_transfer_mw"]] = [10.0, 10.0]

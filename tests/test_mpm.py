@@ -292,3 +292,15 @@ def test_end_to_end_tables_are_written(tmp_path):
     assert list(back["resource"]) == ["BIG_1"]
     assert back["original_price_usd_per_mwh"].iloc[0] == 40.0
     assert (out / "mpm_test.csv").exists()
+
+
+def test_parameters_doc_table_is_current():
+    """docs/parameters.md's generated table matches MarketParameters (regenerate with
+    `python -m scenarios.parameters_doc`)."""
+    from scenarios.parameters import MarketParameters
+    from scenarios.parameters_doc import DOC_PATH, main, parameter_table
+    assert main(["--check"]) == 0
+    text = DOC_PATH.read_text()
+    assert parameter_table() in text
+    for name in MarketParameters.names():
+        assert f"`{name}`" in text

@@ -507,7 +507,9 @@ import time
 
 import clearing.api as _api
 
-_real = _api.solve
+# dask may import a preload file more than once: wrap the real solve only once
+_real = getattr(_api, "_real_solve_before_test_preload", _api.solve)
+_api._real_solve_before_test_preload = _real
 
 
 def solve(scenario, *args, **kwargs):
@@ -602,16 +604,20 @@ class _Cluster:
         _kill_group(self.workers[name])
         self.workers[name].wait(timeout=30)
 
-    def worker_running_a_task(self) -> str:
-        """A worker (by name) that is executing a task now, or the first one alive."""
+    def worker_running_a_task(self, timeout: float = 30) -> tuple[str, bool]:
+        """(name, True) of a worker executing a task now (waiting up to `timeout`), else
+        (the first worker alive, False)."""
         from distributed import Client
+        deadline = time.monotonic() + timeout
         with Client(self.address, timeout="60s") as c:
-            busy = c.run(lambda dask_worker: (dask_worker.name,
-                                              len(dask_worker.state.executing)))
-        for _, (name, executing) in busy.items():
-            if executing and name in self.alive():
-                return name
-        return self.alive()[0]
+            while time.monotonic() < deadline:
+                busy = c.run(lambda dask_worker: (dask_worker.name,
+                                                  len(dask_worker.state.executing)))
+                for _, (name, executing) in sorted(busy.items()):
+                    if executing and name in self.alive():
+                        return name, True
+                time.sleep(0.05)
+        return self.alive()[0], False
 
     def stop(self) -> None:
         for p in self.workers.values():
@@ -661,7 +667,8 @@ def test_sweep_on_cluster_killed_worker_interrupted_driver_rerun(tmp_path, dask_
             assert time.monotonic() < deadline, "no run finished in time"
             time.sleep(0.05)
         # the first result is in: kill a worker in the middle of its next run, then Ctrl-C
-        dask_cluster.kill_worker(dask_cluster.worker_running_a_task())
+        victim, busy = dask_cluster.worker_running_a_task()
+        dask_cluster.kill_worker(victim)
         driver.send_signal(signal.SIGINT)
         out, _ = driver.communicate(timeout=180)
     finally:
@@ -669,6 +676,9 @@ def test_sweep_on_cluster_killed_worker_interrupted_driver_rerun(tmp_path, dask_
     assert driver.returncode == 130, out
     assert "interrupted" in out and "Run the same command again" in " ".join(out.split())
     before = _done_dirs(store)
+    print(f"killed {victim} (running a task: {busy}); runs done before the re-run: "
+          f"{len(before)} of 4")
+    assert busy, "no worker was running a task when one was to be killed"
     assert 1 <= len(before) < 4, before
 
     # the re-run (one worker left) does only the missing runs, and nothing twice
@@ -763,8 +773,16 @@ def test_default_local_cluster_loopback_no_dashboard(tmp_path):
         assert len(info["workers"]) == 2
         assert all(a.startswith("tcp://127.0.0.1:") for a in info["workers"])
         assert all(w["nthreads"] == 1 for w in info["workers"].values())
-        assert "dashboard" not in info.get("services", {})
-        assert cluster.scheduler.http_server is None or not cluster.scheduler.services
+        # no dashboard application, and every listening socket of the cluster on loopback
+        routes = [str(r.matcher.regex.pattern) for r in
+                  cluster.scheduler.http_application.default_router.rules
+                  for r in getattr(r.target, "rules", [r])]
+        assert not any(r.startswith("/status") for r in routes), routes  # bokeh's pages
+        import psutil
+        me = psutil.Process()
+        listening = [c.laddr for p in [me, *me.children(recursive=True)]
+                     for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+        assert listening and all(a.ip == "127.0.0.1" for a in listening), listening
     finally:
         _close(client, cluster)
     f = _sweep_file(tmp_path, f"""

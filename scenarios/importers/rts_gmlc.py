@@ -62,7 +62,8 @@ Storage (313_STORAGE_1)
     Discharge Pmax 50 MW, charge limit = Pump Load MW (50), SOC 0..Max Volume (0.15 GWh = 150 MWh)
     from storage.csv (head reservoir), initial SOC = Initial Volume (75 MWh), end SOC >= initial.
     Round-trip efficiency 85 % from gen.csv split evenly: sqrt(0.85) each way (0.9 / 0.9 if the
-    field is absent). Offer 50 MW at $20, charge bid 50 MW at $8.
+    field is absent). Offer 50 MW at $28, charge bid 50 MW at $21 (a spread above the round-trip
+    loss at the trial prices, so it charges at night and discharges in the evening peak).
 Skipped
     Synchronous condensers (Pmax 0).
 Demand
@@ -70,9 +71,10 @@ Demand
     ``MW Load`` shares (also written as load_distribution). The self-scheduled fixed demand is 97 %
     of the forecast in every hour, so the IFM clears below the forecast and RUC buys the gap.
     One price-sensitive demand per BAA at its largest load bus, 2 % of the BAA's daily peak
-    forecast at $100/MWh; one 50 MW virtual supply offer at $18/MWh and one 50 MW virtual demand bid
-    at $12/MWh per BAA at that bus (RTS-GMLC 2020 is long on wind and solar: the marginal
-    offers are coal and CC at roughly $15-25/MWh, so these prices clear in some hours only).
+    forecast at $100/MWh; one 50 MW virtual supply offer at $25/MWh and one 50 MW virtual demand bid
+    at $21.5/MWh per BAA at that bus. A trial clearing of 2020-07-09 gave energy prices of about
+    $20-23/MWh at night and midday and $25-90/MWh in the evening peak, so each virtual bid
+    clears in some hours only.
 Requirements (baa_hours)
     Reg_Up / Reg_Down / Flex_Up / Flex_Down are system-wide in RTS-GMLC (one value per hour for
     regions 1-3): RU, RD, IRU, IRD of a BAA are the system value times the BAA's share of the
@@ -133,8 +135,8 @@ FIXED_DEMAND_SHARE = 0.97
 PS_DEMAND_SHARE_OF_PEAK = 0.02
 PS_DEMAND_PRICE = 100.0
 VIRTUAL_MW = 50.0
-VIRTUAL_SUPPLY_PRICE = 18.0
-VIRTUAL_DEMAND_PRICE = 12.0
+VIRTUAL_SUPPLY_PRICE = 25.0
+VIRTUAL_DEMAND_PRICE = 21.5
 
 # --- requirements -----------------------------------------------------------------------------
 NR_SHARE_OF_SPIN = 0.5
@@ -142,8 +144,8 @@ NR_SHARE_OF_SPIN = 0.5
 # --- energy bids of non-thermal resources ($/MWh) ---------------------------------------------
 VER_PRICE = {"wind": -5.0, "pv": 0.0, "rtpv": -10.0, "csp": 0.0, "ror": 0.0}
 HYDRO_PRICE = 5.0
-STORAGE_DISCHARGE_PRICE = 20.0
-STORAGE_CHARGE_PRICE = 8.0
+STORAGE_DISCHARGE_PRICE = 28.0
+STORAGE_CHARGE_PRICE = 21.0
 DEFAULT_EFFICIENCY = 0.9
 
 # --- availability bids ($/MWh) by technology --------------------------------------------------

@@ -1,0 +1,1247 @@
+"""Phase 3: the real-time follow-up run after the day-ahead market (spec §10, §2.7, §8).
+
+`run_phase3(scenario, da, progress=None, rt_dir=None) -> RunResult` takes a finished day-ahead
+run (`clearing.engine.run_day_ahead`) and returns it with the real-time tables added
+(`rt_schedules`, `rt_prices`, `rt_product_prices`, `rt_baa_summary`, `rt_transfers`,
+`settlement_inputs`, `metered_load`) and an ``rt`` block in the manifest. The RT run is a
+simplified fifteen-minute market (FMM) re-dispatch of the trade date [A, spec §10]:
+
+Intervals
+    4 per hour (15 minutes), numbered (hour, interval 1..4); 96 for a 24-hour day. Internally
+    one index k = 4·(hour − 1) + interval.
+
+RT inputs (spec §2.7; module section "RT inputs")
+    Total load of each BAA (fixed demand plus the price-sensitive demand resources) and the
+    forecast of each VER, per interval. From the scenario's optional subfolder ``rt/`` (the
+    scenario loader only reads top-level CSVs) with ``rt/ver_forecast.csv`` (resource, hour,
+    interval, forecast_mw) and ``rt/demand_forecast.csv`` (baa, hour, interval, demand_mw); a
+    BAA or VER the folder does not list keeps its baseline. Without an ``rt/`` folder a seeded
+    deviation generator perturbs the baselines (`generate_rt_forecasts`). Baselines: the BAA demand
+    forecast D^F of the hour (`baa_hours.demand_forecast_mw`, the load RUC covers) and the VER's
+    DA forecast of the hour, held over the hour's four intervals.
+
+DA awards become RT obligations [S PO plan, as spec §10; engine form A]
+    Each resource may be dispatched, at its DA energy bid prices, within its RT range:
+    - long-start thermal units (``thermal.long_start``), hydro, storage and 15-minute imports:
+      [DAEN − IRD − RCD, DAEN + IRU + RCU] ∩ physical limits (an "economic RT bid up to the IR/RC
+      awards"); the physical limits are [Pmin + RD, Pmax − RU − SR − NR] for thermal and hydro
+      (the DA AS awards stay held in RT), [−Pch + RD, Pdis − RU − SR − NR] for storage. A resource
+      without IR/RC awards therefore keeps its DA schedule (an RT self-schedule at the DA award).
+      Their commitment is the DA one (`schedules.ruc_committed`: IFM plus RUC commitments), fixed.
+    - short-start thermal units (long_start false) bid their DA curve over the whole physical range
+      and the RT run re-commits them (binaries per interval, min up/down times in intervals,
+      start-up and min-load costs as in DA), except that a unit committed in DA stays on in every
+      hour in which it holds a DA AS, IR or RC award (the award is an RT obligation).
+    - VERs bid their RT forecast: [0, forecast] (dispatchable) or exactly the forecast (must-take);
+      spec FMMMaxExCap = the forecast.
+    - price-sensitive demand, exports and hourly (not 15-minute) imports: fixed at their DA
+      schedule (RT self-schedule). Virtual bids are liquidated in RT (no RT schedule).
+    A DA self-schedule stays a floor. A physical limit always wins over the DA range.
+
+Physics
+    Ramps within 15 minutes: |p_k − p_{k−1}| ≤ 15·RR, widened at an hour boundary to the DA
+    schedule's own step (the DA hourly block schedule is always followable); start-up / shut-down
+    intervals of re-committed units allow max(Pmin, that limit). Storage SOC in 15-minute steps
+    (E_k = E_{k−1} + ¼(η_c ch − dis/η_d), bounds, end-of-day minimum). Hydro daily energy
+    Σ_k ¼ q_k ≤ E^day.
+
+Market
+    The same BAAs and per-BAA power balance with its penalties (spec §5.1), ETSR transfers with
+    the hourly limits and base transfers (economic transfers allowed, as phase 2; no IR transfer,
+    no NEC in RT [A]), the same DC network (PTDF; base-case limits of the monitored branches,
+    enforced lazily with network.transmission.FlowMonitor, seeded with the branches binding in the
+    DA run) and flexible ramp up/down per BAA (products/flexible_ramp/component.py: requirement,
+    demand curve capped at `penalty_fru_usd_per_mwh`). Objective in $/h per interval (the sum over
+    intervals × ¼ h is the RT cost in $, reported as ``objective_usd``).
+
+Prices
+    As the DA (spec §6): solve the MIP (only the short-start commitments are binary; the gap is
+    `mip_rel_gap`), fix the binaries, re-solve the LP, read duals: FMM LMP per bus and interval =
+    the BAA balance dual plus congestion (energy = the reference BAA's price, congestion = LMP −
+    energy, loss = 0); FMM FRU/FRD prices per BAA and interval.
+
+Settlement inputs (spec §2.7, §8) per resource and hour, 15-minute values averaged to the hour
+    daen_mw: DA energy in the resource's own direction (imports/exports positive MW in the
+        intertie's direction, loads positive consumption, virtuals |cleared MW|);
+    fmm_schedule_mw (FMMSS): the FMM schedule, own direction (virtuals 0: liquidated);
+    fmm_max_ex_cap_mw: VER the RT forecast; others the hourly Pmax after derates (virtuals 0);
+    fmm_uel_mw / fmm_lel_mw: the FMM economic limits = the RT energy range plus the capacity held
+        for the DA AS awards (RU+SR+NR above, RD below); 0 for a unit off line in RT;
+    metered_mw: expected energy = the FMM schedule for supply, imports and exports; for loads the
+        RT demand forecast (the BAA's metered total, `baa_hours.metered_demand_mw` where given,
+        else the hour's mean RT demand forecast, split over the BAA's loads — its fixed demand and
+        its price-sensitive demand resources — in proportion to their DA schedules);
+    uie_mw = metered − FMMSS for supply, FMMSS − metered for loads and exports (glossary sign:
+        positive when a load consumes less / a supply delivers more than instructed);
+    etag_mw: imports/exports the FMM schedule, NaN otherwise;
+    iru5_mw / ird5_mw: the five-minute-ramp-capable part of the DA IRU / IRD award,
+        min(award, 5·RR) [D, spec §8.1];
+    fmm_fru_price_usd_per_mwh / fmm_frd_price_usd_per_mwh: the BAA's FMM FRU / FRD price;
+    fru_uncertainty_mw: the resource's FMM FRU award.
+`metered_load` (sc, baa, hour, metered_load_mw): each BAA's fixed demand metered as above under
+the load SC ``LSE_<baa>``, and each price-sensitive demand resource under its own SC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from clearing.bundle import ModelBundle
+from clearing.data import MarketData, prepare
+from clearing.ifm import SolvedModel, dual, ranged_shadow, solve_lazy
+from clearing.results import RunResult
+from clearing.solver import PersistentHighs, fix_binaries
+from network.ptdf import PTDF, scenario_ptdf
+from network.transmission import FlowMonitor, make_monitor
+from products import energy
+from products.flexible_ramp import component as frp
+from scenarios.errors import Problem, ScenarioError
+from scenarios.scenario import Scenario
+
+Progress = Callable[[str], None]
+
+INTERVALS_PER_HOUR = 4
+INTERVAL_MINUTES = 15
+DT_H = INTERVAL_MINUTES / 60.0
+RAMP_MINUTES = 15.0          # ramp within one FMM interval
+FIVE_MINUTE_RAMP = 5.0       # IRU5 / IRD5 = min(award, 5·RR) [D]
+RT_DIR = "rt"
+RT_FILES = {
+    "ver_forecast.csv": ("resource", "hour", "interval", "forecast_mw"),
+    "demand_forecast.csv": ("baa", "hour", "interval", "demand_mw"),
+}
+# seeded deviation generator (no rt/ folder) [A]: AR(1) relative deviations around the baselines
+DEMAND_DEVIATION_SD = 0.015   # stationary standard deviation of the load deviation
+DEMAND_DEVIATION_AR = 0.9     # AR(1) coefficient between consecutive intervals
+VER_DEVIATION_SD = 0.08
+VER_DEVIATION_AR = 0.95
+LSE_PREFIX = "LSE_"
+SUPPLY_TYPES = ("thermal", "ver", "hydro", "storage", "import")
+OWN_NEGATIVE = ("export", "demand")          # own direction = − net injection
+VIRTUAL = ("virtual_supply", "virtual_demand")
+SETTLEMENT_INPUT_COLUMNS = (
+    "resource", "hour", "baa", "sc", "type", "daen_mw", "fmm_schedule_mw", "fmm_max_ex_cap_mw",
+    "fmm_uel_mw", "fmm_lel_mw", "uie_mw", "metered_mw", "etag_mw", "iru5_mw", "ird5_mw",
+    "fmm_fru_price_usd_per_mwh", "fmm_frd_price_usd_per_mwh", "fru_uncertainty_mw")
+
+__all__ = ["run_phase3", "RTInputs", "rt_inputs", "load_rt_folder", "generate_rt_forecasts",
+           "rt_seed", "INTERVALS_PER_HOUR", "SETTLEMENT_INPUT_COLUMNS"]
+
+
+# =============================================================================================
+# RT inputs
+# =============================================================================================
+@dataclass
+class RTInputs:
+    """RT forecasts per interval k = 1..K (K = 4·H): `demand` BAA x k (total load of the BAA, MW),
+    `ver` VER resource x k (MW); `sources` says where each came from."""
+
+    demand: pd.DataFrame
+    ver: pd.DataFrame
+    sources: dict = field(default_factory=dict)
+    seed: int | None = None
+    files: dict = field(default_factory=dict)  # rt file -> sha256
+
+
+def _k(hour: int, interval: int) -> int:
+    return INTERVALS_PER_HOUR * (int(hour) - 1) + int(interval)
+
+
+def rt_seed(scenario: Scenario) -> int:
+    """The generator's seed: the first 8 bytes of SHA-256(input_hash + '|phase3-rt'), so the same
+    inputs always give the same RT day and no parameter is needed."""
+    h = hashlib.sha256((scenario.input_hash() + "|phase3-rt").encode()).digest()
+    return int.from_bytes(h[:8], "big")
+
+
+def _ar1(rng: np.random.Generator, n: int, sd: float, phi: float) -> np.ndarray:
+    """n values of a stationary AR(1) with standard deviation sd and coefficient phi."""
+    out = np.empty(n)
+    x = rng.normal(0.0, sd)
+    innov = sd * math.sqrt(max(0.0, 1.0 - phi * phi))
+    for i in range(n):
+        if i:
+            x = phi * x + rng.normal(0.0, innov)
+        out[i] = x
+    return out
+
+
+def _baselines(scenario: Scenario, d: MarketData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Demand baseline (BAA x k: D^F of the hour) and VER baseline (VER x k: DA forecast)."""
+    K = INTERVALS_PER_HOUR * len(d.hours)
+    cols = list(range(1, K + 1))
+    bh = d.baa_hours["demand_forecast_mw"].unstack("hour").reindex(index=d.baas, columns=d.hours)
+    dem = pd.DataFrame(np.repeat(bh.fillna(0.0).to_numpy(float), INTERVALS_PER_HOUR, axis=1),
+                       index=d.baas, columns=cols)
+    vers = d.of_type("ver")
+    ver = pd.DataFrame(np.repeat(d.pmax.loc[vers].to_numpy(float).reshape(len(vers), len(d.hours)),
+                                 INTERVALS_PER_HOUR, axis=1), index=vers, columns=cols)
+    return dem, ver
+
+
+def generate_rt_forecasts(scenario: Scenario, d: MarketData, seed: int | None = None
+                          ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Seeded RT forecasts around the baselines [A]: for each BAA (sorted) the load baseline times
+    (1 + e_k), e an AR(1) of standard deviation 1.5 % and coefficient 0.9 over the day's
+    intervals; then for each VER (sorted) its DA forecast times (1 + e_k), e an AR(1) of 8 % and
+    0.95, clipped to [0, Pmax]. numpy default_rng(seed), seed = `rt_seed(scenario)` unless
+    given. Returns (demand BAA x k, ver VER x k, seed)."""
+    seed = rt_seed(scenario) if seed is None else int(seed)
+    rng = np.random.default_rng(seed)
+    dem, ver = _baselines(scenario, d)
+    K = dem.shape[1]
+    for a in dem.index:
+        e = _ar1(rng, K, DEMAND_DEVIATION_SD, DEMAND_DEVIATION_AR)
+        dem.loc[a] = np.maximum(0.0, dem.loc[a].to_numpy(float) * (1.0 + e))
+    pmax = d.resources["pmax_mw"]
+    for r in ver.index:
+        e = _ar1(rng, K, VER_DEVIATION_SD, VER_DEVIATION_AR)
+        ver.loc[r] = np.clip(ver.loc[r].to_numpy(float) * (1.0 + e), 0.0, float(pmax[r]))
+    return dem, ver, seed
+
+
+def _read_rt_csv(path: Path, columns: tuple[str, ...], rel: str) -> tuple[pd.DataFrame | None,
+                                                                          list[Problem]]:
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except Exception as exc:  # empty or unreadable file
+        return None, [Problem(rel, None, None, f"an unreadable CSV ({type(exc).__name__}: {exc})",
+                              "a CSV with header " + ",".join(columns))]
+    df.columns = [str(c).strip() for c in df.columns]
+    problems = [Problem(rel, 1, c, "column missing", f"a '{c}' column")
+                for c in columns if c not in df.columns]
+    problems += [Problem(rel, 1, c, f"unknown column '{c}'", "only " + ", ".join(columns))
+                 for c in df.columns if c not in columns]
+    return (None if problems else df), problems
+
+
+def load_rt_folder(scenario: Scenario, rt_dir: str | Path, d: MarketData | None = None
+                   ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict]:
+    """Read and validate an RT input folder (module docstring). Returns (demand BAA x k or None,
+    ver VER x k or None, {file: sha256}). Bad input raises `ScenarioError` naming the file, row
+    (header = row 1), column, what was found and what was expected."""
+    root = Path(rt_dir)
+    H = scenario.hours
+    K = INTERVALS_PER_HOUR * H
+    problems: list[Problem] = []
+    for p in sorted(root.glob("*.csv")):
+        if p.name not in RT_FILES:
+            problems.append(Problem(f"{RT_DIR}/{p.name}", None, None, "unknown RT input file",
+                                    "rt/ver_forecast.csv or rt/demand_forecast.csv"))
+    rf = scenario.resource_frame.set_index("resource")
+    vers = set(rf.index[rf["type"] == "ver"])
+    baas = set(map(str, scenario.tables["baas"]["baa"]))
+    out: dict[str, pd.DataFrame | None] = {"ver_forecast.csv": None, "demand_forecast.csv": None}
+    files = {}
+    for name, cols in RT_FILES.items():
+        path = root / name
+        if not path.exists():
+            continue
+        rel = f"{RT_DIR}/{name}"
+        files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        df, probs = _read_rt_csv(path, cols, rel)
+        problems += probs
+        if df is None:
+            continue
+        idc, valc = cols[0], cols[3]
+        ids = df[idc].str.strip()
+        known = vers if idc == "resource" else baas
+        expect_id = "a VER (type ver) of the scenario" if idc == "resource" else "a BAA of the scenario"
+        rows_ok = np.ones(len(df), dtype=bool)
+        for i, v in enumerate(ids):
+            if v not in known:
+                what = (f"'{v}' (type {rf.at[v, 'type']})" if idc == "resource" and v in rf.index
+                        else f"unknown {idc} '{v}'")
+                problems.append(Problem(rel, i + 2, idc, what, expect_id))
+                rows_ok[i] = False
+        hour = pd.to_numeric(df["hour"].str.strip(), errors="coerce")
+        itv = pd.to_numeric(df["interval"].str.strip(), errors="coerce")
+        val = pd.to_numeric(df[valc].str.strip(), errors="coerce")
+        for i in np.flatnonzero((hour.isna() | (hour != np.floor(hour)) | (hour < 1)
+                                 | (hour > H)).to_numpy()):
+            problems.append(Problem(rel, int(i) + 2, "hour", repr(df["hour"].iloc[i]),
+                                    f"an integer hour 1..{H}"))
+            rows_ok[i] = False
+        for i in np.flatnonzero((itv.isna() | (itv != np.floor(itv)) | (itv < 1)
+                                 | (itv > INTERVALS_PER_HOUR)).to_numpy()):
+            problems.append(Problem(rel, int(i) + 2, "interval", repr(df["interval"].iloc[i]),
+                                    f"an integer interval 1..{INTERVALS_PER_HOUR} (15 minutes each)"))
+            rows_ok[i] = False
+        for i in np.flatnonzero((val.isna() | ~np.isfinite(val.fillna(0.0)) | (val < 0)).to_numpy()):
+            problems.append(Problem(rel, int(i) + 2, valc, repr(df[valc].iloc[i]),
+                                    "a number >= 0 (MW)"))
+            rows_ok[i] = False
+        if idc == "resource":
+            for i in np.flatnonzero(rows_ok):
+                r = ids.iloc[i]
+                cap = float(rf.at[r, "pmax_mw"])
+                if val.iloc[i] > cap + 1e-6:
+                    problems.append(Problem(rel, int(i) + 2, valc, repr(df[valc].iloc[i]),
+                                            f"at most the VER's pmax_mw {cap:g}"))
+                    rows_ok[i] = False
+        ok = np.flatnonzero(rows_ok)
+        if not len(ok):
+            continue
+        tab = pd.DataFrame({"id": ids.iloc[ok].to_numpy(),
+                            "k": [_k(h, j) for h, j in zip(hour.iloc[ok], itv.iloc[ok])],
+                            "v": val.iloc[ok].to_numpy(float), "row": ok + 2})
+        dup = tab.duplicated(["id", "k"], keep="first")
+        for _, r in tab[dup].iterrows():
+            problems.append(Problem(rel, int(r["row"]), idc, f"a second row for '{r['id']}' "
+                                    f"hour {(r['k'] - 1) // 4 + 1} interval {(r['k'] - 1) % 4 + 1}",
+                                    "one row per id, hour and interval"))
+        tab = tab[~dup]
+        wide = tab.pivot(index="id", columns="k", values="v").reindex(columns=range(1, K + 1))
+        for rid, row in wide.iterrows():
+            missing = [k for k, v in row.items() if v != v]
+            if missing:
+                first = missing[0]
+                problems.append(Problem(rel, None, idc, f"'{rid}' without a value for "
+                                        f"{len(missing)} of {K} intervals (first: hour "
+                                        f"{(first - 1) // 4 + 1} interval {(first - 1) % 4 + 1})",
+                                        f"every hour 1..{H} and interval 1..4 for each listed id"))
+        wide.index = wide.index.map(str)
+        out[name] = wide.sort_index()
+    if problems:
+        raise ScenarioError(problems[:50] + ([Problem(RT_DIR, None, None,
+                                                      f"{len(problems) - 50} more problems",
+                                                      "valid RT inputs")]
+                                             if len(problems) > 50 else []))
+    return out["demand_forecast.csv"], out["ver_forecast.csv"], files
+
+
+def rt_inputs(scenario: Scenario, d: MarketData, rt_dir: str | Path | None = None) -> RTInputs:
+    """The RT forecasts of the run: `rt_dir` (default: the scenario folder's ``rt/``) when it
+    exists — listed ids from its files, the others at their baselines — else the seeded
+    generator (`generate_rt_forecasts`)."""
+    if rt_dir is None and scenario.source_dir:
+        rt_dir = Path(scenario.source_dir) / RT_DIR
+    if rt_dir is not None and Path(rt_dir).is_dir():
+        dem_in, ver_in, files = load_rt_folder(scenario, rt_dir, d)
+        dem, ver = _baselines(scenario, d)
+        src = {}
+        if dem_in is not None:
+            dem.loc[dem_in.index] = dem_in.to_numpy(float)
+        if ver_in is not None:
+            ver.loc[ver_in.index] = ver_in.to_numpy(float)
+        src["demand"] = (f"{RT_DIR}/demand_forecast.csv for {len(dem_in)} of {len(dem)} BAAs"
+                         if dem_in is not None else "baseline (demand_forecast_mw)")
+        src["ver"] = (f"{RT_DIR}/ver_forecast.csv for {len(ver_in)} of {len(ver)} VERs"
+                      if ver_in is not None else "baseline (DA VER forecast)")
+        if dem_in is not None and len(dem_in) < len(dem):
+            src["demand"] += "; the others at baseline (demand_forecast_mw)"
+        if ver_in is not None and len(ver_in) < len(ver):
+            src["ver"] += "; the others at baseline (DA forecast)"
+        return RTInputs(demand=dem, ver=ver, sources=src, seed=None, files=files)
+    dem, ver, seed = generate_rt_forecasts(scenario, d)
+    src = {"demand": f"generator: baseline × (1 + AR(1) sd {DEMAND_DEVIATION_SD:g}, "
+                     f"phi {DEMAND_DEVIATION_AR:g})",
+           "ver": f"generator: DA forecast × (1 + AR(1) sd {VER_DEVIATION_SD:g}, "
+                  f"phi {VER_DEVIATION_AR:g}), clipped to [0, Pmax]"}
+    return RTInputs(demand=dem, ver=ver, sources=src, seed=seed, files={})
+
+
+# =============================================================================================
+# the RT model
+# =============================================================================================
+@dataclass
+class RTPlan:
+    """Per resource (rows, `d.resources` order) and interval (columns k = 1..K) numpy arrays."""
+
+    R: list[str]
+    pos: dict[str, int]
+    K: int
+    hour_of: np.ndarray          # k-1 -> hour
+    cls: dict[str, str]          # resource -> fixed_thermal | fast_thermal | ver | range | fixed | virtual
+    lo: np.ndarray               # RT energy range (net injection), when on
+    hi: np.ndarray
+    as_up: np.ndarray            # DA RU+SR+NR held in RT
+    as_dn: np.ndarray            # DA RD held in RT
+    u_fixed: np.ndarray          # commitment of fixed-commitment thermal units (1 elsewhere)
+    forced: dict                 # (r, k) -> 0/1 for fast-start units
+    ramp_up: np.ndarray          # allowed rise from k-1 to k (inf: none)
+    ramp_dn: np.ndarray
+    p0: dict                     # resource -> (output, on) before interval 1 (thermal)
+    daen: np.ndarray             # DA net injection per hour (n x H)
+    awards: dict                 # name -> n x H DA awards
+    cap_h: np.ndarray            # n x H hourly Pmax after derates (VER: DA forecast)
+    ver_rt: np.ndarray           # n x K RT VER forecast (NaN for non-VER)
+    fixed_demand: pd.DataFrame   # bus x k FMM fixed demand
+    demand_total: pd.DataFrame   # BAA x k total RT demand forecast
+    ps_demand: pd.DataFrame      # BAA x k DA schedule of price-sensitive demand resources
+
+
+def _pivot(sch: pd.DataFrame, col: str, R: list[str], hours: list[int]) -> np.ndarray:
+    if col not in sch.columns:
+        return np.zeros((len(R), len(hours)))
+    p = sch.pivot_table(index="resource", columns="hour", values=col, aggfunc="first")
+    return p.reindex(index=R, columns=hours).fillna(0.0).to_numpy(float)
+
+
+def _plan(scenario: Scenario, d: MarketData, da: RunResult, inp: RTInputs) -> RTPlan:
+    res = d.resources
+    R = list(res.index)
+    pos = {r: i for i, r in enumerate(R)}
+    hours = d.hours
+    H = len(hours)
+    K = INTERVALS_PER_HOUR * H
+    sch = da.tables["schedules"].copy()
+    sch["resource"] = sch["resource"].map(str)
+    aw = {c: _pivot(sch, c, R, hours) for c in ("energy_mw", "reg_up_mw", "reg_down_mw", "spin_mw",
+                                              "nonspin_mw", "iru_mw", "ird_mw", "rcu_mw", "rcd_mw")}
+    ucol = "ruc_committed" if "ruc_committed" in sch.columns else "committed"
+    ucom = _pivot(sch, ucol, R, hours)
+    rep = lambda a: np.repeat(a, INTERVALS_PER_HOUR, axis=1)  # noqa: E731
+    daen = aw["energy_mw"]
+    DA = rep(daen)
+    as_up = rep(aw["reg_up_mw"] + aw["spin_mw"] + aw["nonspin_mw"])
+    as_dn = rep(aw["reg_down_mw"])
+    rlo = DA - rep(aw["ird_mw"] + aw["rcd_mw"])
+    rhi = DA + rep(aw["iru_mw"] + aw["rcu_mw"])
+    cap_h = d.pmax.reindex(index=R, columns=hours).to_numpy(float)
+    pmaxK = rep(cap_h)
+    pmin = res["pmin_mw"].to_numpy(float)[:, None] * np.ones((1, K))
+    typ = res["type"].to_numpy(object)
+    th = d.thermal
+    ver_rt = np.full((len(R), K), np.nan)
+    for r in inp.ver.index:
+        if r in pos:
+            ver_rt[pos[r]] = inp.ver.loc[r].to_numpy(float)
+    lo = np.zeros((len(R), K))
+    hi = np.zeros((len(R), K))
+    u_fixed = np.ones((len(R), K))
+    cls = {}
+    st = d.storage
+    ss = rep(d.self_schedule.reindex(index=R, columns=hours).to_numpy(float))
+    for r in R:
+        i = pos[r]
+        t = typ[i]
+        if t == "thermal":
+            long_start = bool(th.at[r, "long_start"]) if "long_start" in th.columns else True
+            lp, hp = pmin[i] + as_dn[i], pmaxK[i] - as_up[i]
+            if long_start:
+                cls[r] = "fixed_thermal"
+                u_fixed[i] = rep(ucom[i:i + 1])[0].round()
+                lo[i], hi[i] = _range(lp, hp, rlo[i], rhi[i])
+            else:
+                cls[r] = "fast_thermal"
+                lo[i], hi[i] = lp, np.maximum(hp, lp)
+        elif t == "ver":
+            cls[r] = "ver"
+            f = ver_rt[i]
+            hi[i] = np.maximum(0.0, f - as_up[i])
+            lo[i] = np.minimum(as_dn[i], hi[i]) if bool(res.at[r, "dispatchable"]) else hi[i]
+        elif t == "hydro":
+            cls[r] = "range"
+            lo[i], hi[i] = _range(np.minimum(pmin[i], pmaxK[i]) + as_dn[i], pmaxK[i] - as_up[i],
+                                  rlo[i], rhi[i])
+        elif t == "storage":
+            cls[r] = "range"
+            pch = float(st.at[r, "charge_max_mw"])
+            lo[i], hi[i] = _range(-pch + as_dn[i], pmaxK[i] - as_up[i], rlo[i], rhi[i])
+        elif t == "import" and bool(res.at[r, "fifteen_minute"]):
+            cls[r] = "range"
+            lo[i], hi[i] = _range(as_dn[i], pmaxK[i] - as_up[i], rlo[i], rhi[i])
+        elif t in VIRTUAL:
+            cls[r] = "virtual"
+        else:  # hourly import, export, price-sensitive demand: RT self-schedule at the DA award
+            cls[r] = "fixed"
+            lo[i], hi[i] = DA[i], DA[i]
+        if cls[r] in ("fixed_thermal", "fast_thermal", "range"):
+            s = ss[i]
+            has = np.isfinite(s) & (s > 0)
+            lo[i] = np.where(has, np.maximum(lo[i], np.minimum(s, hi[i])), lo[i])
+        if cls[r] == "fixed_thermal":
+            lo[i] *= u_fixed[i]
+            hi[i] *= u_fixed[i]
+    # forced states of fast-start units (spec §5.4 carried to intervals; DA awards kept on)
+    forced = {}
+    awards_any = sum(aw[c] for c in ("reg_up_mw", "reg_down_mw", "spin_mw", "nonspin_mw", "iru_mw",
+                                     "ird_mw", "rcu_mw", "rcd_mw"))
+    p0 = {}
+    for r in R:
+        if typ[pos[r]] != "thermal":
+            continue
+        on0 = bool(th.at[r, "initial_on"])
+        p0[r] = (float(th.at[r, "initial_mw"]) if on0 else 0.0, 1 if on0 else 0)
+        if cls[r] != "fast_thermal":
+            continue
+        i = pos[r]
+        ut, dt_, h0 = int(th.at[r, "min_up_h"]), int(th.at[r, "min_down_h"]), int(th.at[r, "initial_hours"])
+        for k in range(1, K + 1):
+            h = (k - 1) // INTERVALS_PER_HOUR + 1
+            f = None
+            if on0 and k <= INTERVALS_PER_HOUR * (ut - h0):
+                f = 1
+            if (not on0) and k <= INTERVALS_PER_HOUR * (dt_ - h0):
+                f = 0
+            if f is None and (bool(th.at[r, "must_run"]) or ss[i, k - 1] > 0):
+                f = 1
+            if f is None and ucom[i, h - 1] > 0.5 and awards_any[i, h - 1] > 1e-6:
+                f = 1
+            if f is None and cap_h[i, h - 1] < pmin[i, 0] - 1e-9:
+                f = 0
+            if f is not None:
+                forced[(r, k)] = f
+    # ramp limits within 15 minutes, widened at hour boundaries to the DA schedule's step
+    rr_up = res["ramp_up_mw_per_min"].to_numpy(float)[:, None] * RAMP_MINUTES
+    rr_dn = res["ramp_down_mw_per_min"].to_numpy(float)[:, None] * RAMP_MINUTES
+    ramp_up = np.repeat(rr_up, K, axis=1)
+    ramp_dn = np.repeat(rr_dn, K, axis=1)
+    prev = np.zeros(len(R))
+    for r in R:  # output before the day (DA initial condition); hydro etc.: the hour-1 schedule
+        prev[pos[r]] = p0[r][0] if r in p0 else daen[pos[r], 0]
+    for h in range(1, H + 1):
+        k = INTERVALS_PER_HOUR * (h - 1)  # column of the hour's first interval
+        before = prev if h == 1 else daen[:, h - 2]
+        step = daen[:, h - 1] - before
+        ramp_up[:, k] = np.maximum(ramp_up[:, k], step)
+        ramp_dn[:, k] = np.maximum(ramp_dn[:, k], -step)
+    # fixed demand in the FMM: the BAA's RT load minus its price-sensitive demand resources
+    # (held at their DA schedule), spread over buses by the hour's DA fixed-demand shares (LDF
+    # where the BAA has no fixed demand in that hour)
+    demand_total = inp.demand.reindex(index=d.baas).fillna(0.0)
+    ps = pd.DataFrame(0.0, index=d.baas, columns=range(1, K + 1))
+    for r in R:
+        if typ[pos[r]] == "demand":
+            ps.loc[res.at[r, "baa"]] += -DA[pos[r]]
+    fixed_baa = (demand_total - ps).clip(lower=0.0)
+    fdb = d.fixed_demand_bus.reindex(columns=hours).fillna(0.0)
+    bus_baa = pd.Series(d.bus_baa).reindex(fdb.index)
+    tot = fdb.groupby(bus_baa).transform("sum")
+    share = (fdb / tot.replace(0.0, np.nan))
+    ldf = d.ldf.reindex(fdb.index).fillna(0.0)
+    share = share.apply(lambda col: col.fillna(ldf))
+    shareK = pd.DataFrame(np.repeat(share.to_numpy(float), INTERVALS_PER_HOUR, axis=1),
+                          index=fdb.index, columns=range(1, K + 1))
+    fixed_bus = shareK * fixed_baa.reindex(bus_baa.to_numpy()).to_numpy(float)
+    return RTPlan(R=R, pos=pos, K=K, hour_of=np.repeat(np.array(hours), INTERVALS_PER_HOUR),
+                  cls=cls, lo=lo, hi=hi, as_up=as_up, as_dn=as_dn, u_fixed=u_fixed,
+                  forced=forced, ramp_up=ramp_up, ramp_dn=ramp_dn, p0=p0, daen=daen, awards=aw,
+                  cap_h=cap_h, ver_rt=ver_rt, fixed_demand=fixed_bus,
+                  demand_total=demand_total, ps_demand=ps)
+
+
+def _range(lo_phys, hi_phys, lo_da, hi_da):
+    """[lo_da, hi_da] ∩ [lo_phys, hi_phys]; physical limits win where they conflict."""
+    lo = np.maximum(lo_phys, lo_da)
+    hi = np.minimum(hi_phys, hi_da)
+    lo = np.minimum(lo, hi_phys)
+    hi = np.maximum(hi, lo)
+    return lo, hi
+
+
+def _rt_data(d: MarketData, plan: RTPlan) -> MarketData:
+    """MarketData whose 'hours' are the FMM intervals (for FlowMonitor and the energy balance)."""
+    K = plan.K
+    ks = list(range(1, K + 1))
+    rep = lambda df: pd.DataFrame(np.repeat(df.to_numpy(float), INTERVALS_PER_HOUR, axis=1),  # noqa: E731
+                                  index=df.index, columns=ks)
+    ih = d.interface_hours.reset_index()
+    rows = []
+    for _, r in ih.iterrows():
+        for j in range(1, INTERVALS_PER_HOUR + 1):
+            rows.append((r["interface"], _k(r["hour"], j), float(r["limit_mw"]),
+                         float(r["base_transfer_mw"])))
+    ih_rt = pd.DataFrame(rows, columns=["interface", "hour", "limit_mw", "base_transfer_mw"]
+                         ).set_index(["interface", "hour"]).sort_index()
+    pm = rep(d.pmax.reindex(columns=d.hours))
+    for r in d.of_type("ver"):
+        pm.loc[r] = plan.ver_rt[plan.pos[r]]
+    return dataclasses.replace(
+        d, hours=ks, pmax=pm, self_schedule=rep(d.self_schedule.reindex(columns=d.hours)),
+        fixed_demand_bus=plan.fixed_demand.reindex(d.buses).fillna(0.0),
+        interface_hours=ih_rt, rating=rep(d.rating.reindex(columns=d.hours)),
+        extra=dict(d.extra))
+
+
+def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
+    """The FMM model (module docstring) on `drt` (intervals as 'hours')."""
+    m = pyo.ConcreteModel(name="FMM")
+    b = ModelBundle(m=m, d=drt, kind="rt")
+    res = d.resources
+    K = plan.K
+    ks = list(range(1, K + 1))
+    m.T = pyo.Set(initialize=ks, ordered=True)
+    cls, pos, lo, hi = plan.cls, plan.pos, plan.lo, plan.hi
+    th = d.thermal
+    pmin = res["pmin_mw"]
+    # --- energy variables -----------------------------------------------------------------------
+    P_res = [r for r in plan.R if cls[r] in ("fixed_thermal", "ver", "range")
+             and res.at[r, "type"] != "storage"]
+    S_res = [r for r in plan.R if cls[r] == "range" and res.at[r, "type"] == "storage"]
+    F_res = [r for r in plan.R if cls[r] == "fast_thermal"]
+    m.P_IDX = pyo.Set(initialize=[(r, k) for r in P_res for k in ks], dimen=2, ordered=True)
+    m.P = pyo.Var(m.P_IDX, bounds=lambda _m, r, k: (float(lo[pos[r], k - 1]), float(hi[pos[r], k - 1])))
+    st = d.storage
+    m.S_IDX = pyo.Set(initialize=[(r, k) for r in S_res for k in ks], dimen=2, ordered=True)
+    m.dis = pyo.Var(m.S_IDX, within=pyo.NonNegativeReals,
+                    bounds=lambda _m, r, k: (0.0, float(drt.pmax.at[r, k])))
+    m.ch = pyo.Var(m.S_IDX, within=pyo.NonNegativeReals,
+                   bounds=lambda _m, r, k: (0.0, float(st.at[r, "charge_max_mw"])))
+    m.soc = pyo.Var(m.S_IDX, bounds=lambda _m, r, k: (float(st.at[r, "soc_min_mwh"]),
+                                                       float(st.at[r, "soc_max_mwh"])))
+    m.F_IDX = pyo.Set(initialize=[(r, k) for r in F_res for k in ks], dimen=2, ordered=True)
+    m.u = pyo.Var(m.F_IDX, within=pyo.Binary)
+    m.v = pyo.Var(m.F_IDX, within=pyo.Binary)
+    m.w = pyo.Var(m.F_IDX, within=pyo.Binary)
+    m.pa = pyo.Var(m.F_IDX, within=pyo.NonNegativeReals)
+    b.binaries += [m.u, m.v, m.w]
+    for key, val in plan.forced.items():
+        m.u[key].fix(val)
+    g: dict = {}
+    for r in plan.R:
+        i = pos[r]
+        c = cls[r]
+        for k in ks:
+            if c == "fast_thermal":
+                g[(r, k)] = float(pmin[r]) * m.u[r, k] + m.pa[r, k]
+            elif r in S_res:
+                g[(r, k)] = m.dis[r, k] - m.ch[r, k]
+            elif c in ("fixed_thermal", "ver", "range"):
+                g[(r, k)] = m.P[r, k]
+            elif c == "fixed":
+                g[(r, k)] = float(lo[i, k - 1])
+            else:
+                g[(r, k)] = 0.0
+    m.RK = pyo.Set(initialize=[(r, k) for r in plan.R for k in ks], dimen=2, ordered=True)
+    m.g = pyo.Expression(m.RK, rule=lambda _m, r, k: g[(r, k)])
+    b.info["g"] = g
+
+    # --- bid segments and costs ($/h per interval) -----------------------------------------------
+    sup = [(r, s, k) for r in plan.R if cls[r] in ("fixed_thermal", "fast_thermal", "ver", "range")
+           for s in range(1, len(d.supply_bids.get(r, [])) + 1) for k in ks]
+    dem = [(r, s, k) for r in S_res for s in range(1, len(d.demand_bids.get(r, [])) + 1) for k in ks]
+
+    def seg_ub(r, s, k):
+        segs = d.supply_bids[r]
+        w = segs[s - 1][0]
+        if cls[r] == "fixed_thermal" and plan.u_fixed[pos[r], k - 1] < 0.5:
+            return 0.0
+        if cls[r] == "ver" and s == len(segs):  # a VER's RT bid covers its RT forecast
+            w += max(0.0, float(hi[pos[r], k - 1]) - sum(x[0] for x in segs))
+        return w
+    m.SEG_S = pyo.Set(initialize=sup, dimen=3, ordered=True)
+    m.SEG_D = pyo.Set(initialize=dem, dimen=3, ordered=True)
+    m.seg_s = pyo.Var(m.SEG_S, within=pyo.NonNegativeReals,
+                      bounds=lambda _m, r, s, k: (0.0, seg_ub(r, s, k)))
+    m.seg_d = pyo.Var(m.SEG_D, within=pyo.NonNegativeReals,
+                      bounds=lambda _m, r, s, k: (0.0, d.demand_bids[r][s - 1][0]))
+    b.costs.append(sum(d.supply_bids[r][s - 1][1] * m.seg_s[r, s, k] for (r, s, k) in sup))
+    b.costs.append(-sum(d.demand_bids[r][s - 1][1] * m.seg_d[r, s, k] for (r, s, k) in dem))
+    nseg = {r: len(d.supply_bids.get(r, [])) for r in plan.R}
+
+    def above_min(r, k):
+        if cls[r] == "fast_thermal":
+            return m.pa[r, k]
+        if cls[r] == "fixed_thermal":
+            return m.P[r, k] - float(pmin[r]) * float(plan.u_fixed[pos[r], k - 1])
+        if r in S_res:
+            return m.dis[r, k]
+        return m.P[r, k]
+    link_idx = [(r, k) for r in plan.R if nseg[r] and cls[r] in
+                ("fixed_thermal", "fast_thermal", "ver", "range") for k in ks]
+    m.seg_link = pyo.Constraint(pyo.Set(initialize=link_idx, dimen=2, ordered=True),
+                                rule=lambda _m, r, k: above_min(r, k)
+                                == sum(_m.seg_s[r, s, k] for s in range(1, nseg[r] + 1)))
+    ch_idx = [(r, k) for r in S_res if d.demand_bids.get(r) for k in ks]
+    m.ch_link = pyo.Constraint(pyo.Set(initialize=ch_idx, dimen=2, ordered=True),
+                               rule=lambda _m, r, k: _m.ch[r, k] == sum(
+                                   _m.seg_d[r, s, k] for s in range(1, len(d.demand_bids[r]) + 1)))
+    fast_seg = [(r, s, k) for (r, s, k) in sup if cls[r] == "fast_thermal"]
+    m.seg_on = pyo.Constraint(pyo.Set(initialize=fast_seg, dimen=3, ordered=True),
+                              rule=lambda _m, r, s, k: _m.seg_s[r, s, k]
+                              <= d.supply_bids[r][s - 1][0] * _m.u[r, k])
+    # commitment costs: min-load ($/h) and start-ups ($ per start = ×4 in $/h of one interval)
+    def su_cost(r):
+        tiers = d.startup_tiers.get(r)
+        return tiers[0][1] if tiers else float(th.at[r, "startup_cost_usd"])
+    mlc = {r: float(th.at[r, "min_load_cost_usd_per_h"]) for r in plan.R
+           if res.at[r, "type"] == "thermal"}
+    b.costs.append(sum(mlc[r] * m.u[r, k] for (r, k) in m.F_IDX)
+                   + sum(su_cost(r) / DT_H * m.v[r, k] for (r, k) in m.F_IDX))
+    const = 0.0
+    for r in plan.R:
+        if cls[r] != "fixed_thermal":
+            continue
+        u = plan.u_fixed[pos[r]]
+        const += mlc[r] * float(u.sum())
+        prev = plan.p0[r][1]
+        starts = int(((u > 0.5) & (np.concatenate([[prev], u[:-1]]) < 0.5)).sum())
+        const += su_cost(r) / DT_H * starts
+    b.info["fixed_commitment_cost_rate"] = const
+    b.costs.append(const)
+
+    # --- fast-start commitment logic in intervals ------------------------------------------------
+    def u_prev(r, k):
+        return m.u[r, k - 1] if k > 1 else plan.p0[r][1]
+    m.uc_logic = pyo.Constraint(m.F_IDX, rule=lambda _m, r, k: _m.u[r, k] - u_prev(r, k)
+                                == _m.v[r, k] - _m.w[r, k])
+
+    def min_up(_m, r, k):
+        n = INTERVALS_PER_HOUR * int(th.at[r, "min_up_h"])
+        return sum(_m.v[r, j] for j in range(max(1, k - n + 1), k + 1)) <= _m.u[r, k]
+
+    def min_dn(_m, r, k):
+        n = INTERVALS_PER_HOUR * int(th.at[r, "min_down_h"])
+        return sum(_m.w[r, j] for j in range(max(1, k - n + 1), k + 1)) <= 1 - _m.u[r, k]
+    m.uc_min_up = pyo.Constraint(m.F_IDX, rule=min_up)
+    m.uc_min_down = pyo.Constraint(m.F_IDX, rule=min_dn)
+
+    # --- storage SOC in 15-minute steps; hydro daily energy -------------------------------------
+    def soc_rule(_m, r, k):
+        prev = _m.soc[r, k - 1] if k > 1 else float(st.at[r, "soc_initial_mwh"])
+        return _m.soc[r, k] == prev + DT_H * (float(st.at[r, "charge_efficiency"]) * _m.ch[r, k]
+                                              - _m.dis[r, k] / float(st.at[r, "discharge_efficiency"]))
+    m.storage_soc = pyo.Constraint(m.S_IDX, rule=soc_rule)
+    end = [r for r in S_res if math.isfinite(float(st.at[r, "soc_end_min_mwh"]))]
+    m.storage_end = pyo.Constraint(pyo.Set(initialize=end, ordered=True),
+                                   rule=lambda _m, r: _m.soc[r, K] >= float(st.at[r, "soc_end_min_mwh"]))
+    hyd = [r for r in P_res if res.at[r, "type"] == "hydro"]
+    m.hydro_energy = pyo.Constraint(pyo.Set(initialize=hyd, ordered=True),
+                                    rule=lambda _m, r: DT_H * sum(_m.P[r, k] for k in ks)
+                                    <= float(d.hydro.at[r, "daily_energy_mwh"]))
+
+    # --- ramps -----------------------------------------------------------------------------------
+    ramp_rows = []
+    for r in P_res + F_res:
+        t = res.at[r, "type"]
+        if t not in ("thermal", "hydro"):
+            continue
+        i = pos[r]
+        span = float(np.max(hi[i]) - np.min(lo[i])) if cls[r] != "fast_thermal" else float(np.max(hi[i]))
+        for k in ks:
+            if k == 1 and r not in plan.p0:
+                continue
+            if plan.ramp_up[i, k - 1] < span or plan.ramp_dn[i, k - 1] < span:
+                ramp_rows.append((r, k))
+    m.RAMP = pyo.Set(initialize=ramp_rows, dimen=2, ordered=True)
+
+    def prev_out(r, k):
+        """(output, commitment) in the interval before k."""
+        if k > 1:
+            return g[(r, k - 1)], (m.u[r, k - 1] if cls[r] == "fast_thermal"
+                                   else float(plan.u_fixed[pos[r], k - 2]))
+        return plan.p0[r][0], float(plan.p0[r][1])
+
+    def fixed_skip(r, k, rise: bool) -> bool:
+        """Skip the row of a fixed-commitment unit at a start or stop, or when it cannot bind."""
+        i = pos[r]
+        u_prev = float(plan.u_fixed[i, k - 2]) if k > 1 else float(plan.p0[r][1])
+        if u_prev < 0.5 or plan.u_fixed[i, k - 1] < 0.5:
+            return True
+        before_hi = float(hi[i, k - 2]) if k > 1 else float(plan.p0[r][0])
+        before_lo = float(lo[i, k - 2]) if k > 1 else float(plan.p0[r][0])
+        if rise:
+            return float(plan.ramp_up[i, k - 1]) >= float(hi[i, k - 1]) - before_lo
+        return float(plan.ramp_dn[i, k - 1]) >= before_hi - float(lo[i, k - 1])
+
+    def ramp_up_rule(_m, r, k):
+        i = pos[r]
+        R_ = float(plan.ramp_up[i, k - 1])
+        pp, up = prev_out(r, k)
+        if cls[r] == "fast_thermal":
+            su = max(float(pmin[r]), R_)
+            return g[(r, k)] - pp <= R_ * up + su * _m.v[r, k]
+        if fixed_skip(r, k, True):
+            return pyo.Constraint.Skip
+        return g[(r, k)] - pp <= R_
+
+    def ramp_dn_rule(_m, r, k):
+        i = pos[r]
+        R_ = float(plan.ramp_dn[i, k - 1])
+        pp, up = prev_out(r, k)
+        if cls[r] == "fast_thermal":
+            sd = max(float(pmin[r]), R_)
+            return pp - g[(r, k)] <= R_ * _m.u[r, k] + sd * _m.w[r, k]
+        if fixed_skip(r, k, False):
+            return pyo.Constraint.Skip
+        return pp - g[(r, k)] <= R_
+    m.ramp_up = pyo.Constraint(m.RAMP, rule=ramp_up_rule)
+    m.ramp_down = pyo.Constraint(m.RAMP, rule=ramp_dn_rule)
+
+    # --- transfers (ETSRs; economic transfers allowed, no IR transfers, no NEC in RT) ------------
+    K_itf = list(d.interfaces.index)
+    kt = [(x, k) for x in K_itf for k in ks]
+    m.KT = pyo.Set(initialize=kt, dimen=2, ordered=True)
+    lim = {(x, k): float(drt.interface_hours.at[(x, k), "limit_mw"]) for (x, k) in kt}
+    xb = {(x, k): float(drt.interface_hours.at[(x, k), "base_transfer_mw"]) for (x, k) in kt}
+    m.x = pyo.Var(m.KT, within=pyo.NonNegativeReals)
+
+    def etsr(_m, x, k):
+        xr = d.reverse(x)
+        lhs = _m.x[x, k]
+        rhs = lim[(x, k)] - xb[(x, k)]
+        if xr is not None:
+            lhs = lhs - _m.x[xr, k]
+            rhs += xb[(xr, k)]
+        return lhs <= rhs
+    m.etsr_limit = pyo.Constraint(m.KT, rule=etsr)
+    m.etsr_gross = pyo.Constraint(m.KT, rule=lambda _m, x, k: _m.x[x, k] <= lim[(x, k)])
+    for (x, k) in kt:
+        o, e = d.interfaces.at[x, "from_baa"], d.interfaces.at[x, "to_baa"]
+        b.transfer_in[(e, k)].append(m.x[x, k])
+        b.transfer_in[(o, k)].append(-m.x[x, k])
+    hurdle = {x: float(d.interfaces.at[x, "hurdle_usd_per_mwh"]) for x in K_itf}
+    b.costs.append(sum(hurdle[x] * m.x[x, k] for (x, k) in kt if hurdle[x] != 0))
+
+    # --- energy balance per BAA and interval (products/energy.py, spec §5.1) ---------------------
+    energy.add_to_model(b)
+
+    # --- flexible ramp up/down (products/flexible_ramp/component.py) -----------------------------
+    ir_req = {}
+    for (a, h), row in d.baa_hours.iterrows():
+        ir_req[(a, "iru", int(h))] = float(row["iru_requirement_mw"])
+        ir_req[(a, "ird", int(h))] = float(row["ird_requirement_mw"])
+    hour_of = {k: int(plan.hour_of[k - 1]) for k in ks}
+    reqs = frp.frp_requirements(ir_req, ks, hour_of, d.baas)
+    elig, on = {}, {}
+    rr_u = res["ramp_up_mw_per_min"]
+    rr_d = res["ramp_down_mw_per_min"]
+    for r in P_res + S_res + F_res:
+        t = res.at[r, "type"]
+        if t == "ver" and not bool(res.at[r, "dispatchable"]):
+            continue
+        i = pos[r]
+        cu = frp.FRP_RAMP_MINUTES * float(rr_u[r]) if t not in ("ver", "storage") else math.inf
+        cd = frp.FRP_RAMP_MINUTES * float(rr_d[r]) if t not in ("ver", "storage") else math.inf
+        for k in ks:
+            if cls[r] == "fast_thermal":
+                if plan.forced.get((r, k)) == 0:
+                    continue
+                elig[(r, k)] = (cu, cd)
+                if (r, k) not in plan.forced:
+                    on[(r, k)] = m.u[r, k]
+            elif hi[i, k - 1] - lo[i, k - 1] > 1e-6:
+                elig[(r, k)] = (cu, cd)
+    frp.add_to_model(b, reqs, elig, on)
+
+    # --- capacity rows: energy + FRU within the RT range, energy − FRD above its floor -----------
+    up, dn = b.up_reserve, b.down_reserve
+
+    def cap_up(_m, r, k):
+        i = pos[r]
+        extra = sum(up[(r, k)]) if up.get((r, k)) else 0.0
+        if cls[r] == "fast_thermal":
+            return g[(r, k)] + extra <= float(hi[i, k - 1]) * _m.u[r, k]
+        if r not in S_res and not up.get((r, k)):
+            return pyo.Constraint.Skip  # the variable bound is the row
+        return g[(r, k)] + extra <= float(hi[i, k - 1])
+
+    def cap_dn(_m, r, k):
+        i = pos[r]
+        extra = sum(dn[(r, k)]) if dn.get((r, k)) else 0.0
+        if cls[r] == "fast_thermal":
+            return g[(r, k)] - extra >= float(lo[i, k - 1]) * _m.u[r, k]
+        if r not in S_res and not dn.get((r, k)):
+            return pyo.Constraint.Skip
+        return g[(r, k)] - extra >= float(lo[i, k - 1])
+    cap_idx = [(r, k) for r in P_res + S_res + F_res for k in ks]
+    m.CAP = pyo.Set(initialize=cap_idx, dimen=2, ordered=True)
+    m.cap_up = pyo.Constraint(m.CAP, rule=cap_up)
+    m.cap_down = pyo.Constraint(m.CAP, rule=cap_dn)
+
+    # --- network hooks (network/transmission.FlowMonitor) ----------------------------------------
+    b.info["inj_resources"] = [r for r in plan.R if cls[r] != "virtual"]
+    b.info["inj_fn"] = lambda r, k: g[(r, k)]
+    b.info["inj_const"] = -drt.fixed_demand_bus
+    b.info["baa_fn"] = lambda a, k: m.s_pb_under[a, k] - m.s_pb_over[a, k]
+    b.info["P_res"], b.info["S_res"], b.info["F_res"] = P_res, S_res, F_res
+    m.obj = pyo.Objective(expr=b.objective_expr(), sense=pyo.minimize)
+    return b
+
+
+def solve_rt(b: ModelBundle, ptdf: PTDF, seed_rows: list) -> SolvedModel:
+    """MIP (short-start commitments) with lazy network rows seeded by `seed_rows`, then the
+    fixed-commitment pricing LP (spec §6), on one persistent HiGHS."""
+    from clearing.manifest import model_counts
+    p = b.d.params
+    solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s)
+    monitor = make_monitor(b, ptdf, ("base",))
+    seed = sorted(set(key for key in seed_rows if key[1] in set(monitor.sets.get("base", []))))
+    if seed and p.lazy_transmission:
+        monitor.add_rows(seed)
+        b.m.obj.expr = b.objective_expr()
+    b.info["counts"] = model_counts(b.m)
+    b.info["seeded_rows"] = len(seed)
+    t0 = time.perf_counter()
+    has_int = any(len(c) for c in b.binaries) and any(
+        not v.fixed for c in b.binaries for v in c.values())
+    mip_rounds = solve_lazy(b, solver, monitor, mip=has_int, label="FMM MIP")
+    t1 = time.perf_counter()
+    mip_rec = solver.records[-1][1]
+    fix_binaries(b.binaries)
+    lp_rounds = solve_lazy(b, solver, monitor, mip=False, label="FMM pricing LP")
+    t2 = time.perf_counter()
+    lp_rec = solver.records[-1][1]
+    sm = SolvedModel(bundle=b, solver=solver, monitor=monitor, mip=mip_rec, lp=lp_rec,
+                     duals=solver.duals(), timings={"solve_s": t1 - t0, "pricing_s": t2 - t1})
+    b.lazy_rounds = mip_rounds + lp_rounds
+    return sm
+
+
+# =============================================================================================
+# results
+# =============================================================================================
+def _v(x) -> float:
+    val = pyo.value(x, exception=False)
+    return 0.0 if val is None else float(val)
+
+
+def _hk(k: int) -> tuple[int, int]:
+    return (k - 1) // INTERVALS_PER_HOUR + 1, (k - 1) % INTERVALS_PER_HOUR + 1
+
+
+def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, sm: SolvedModel,
+             ptdf: PTDF, da: RunResult, inp: RTInputs) -> dict[str, pd.DataFrame]:
+    b, m = sm.bundle, sm.bundle.m
+    res = d.resources
+    R, pos, K = plan.R, plan.pos, plan.K
+    ks = list(range(1, K + 1))
+    H = len(d.hours)
+    g = b.info["g"]
+    E = np.array([[_v(g[(r, k)]) for k in ks] for r in R]) if R else np.zeros((0, K))
+    U = np.ones((len(R), K))
+    for r in R:
+        i = pos[r]
+        c = plan.cls[r]
+        if c == "fixed_thermal":
+            U[i] = plan.u_fixed[i]
+        elif c == "fast_thermal":
+            U[i] = [round(_v(m.u[r, k])) for k in ks]
+        elif res.at[r, "type"] not in ("ver", "hydro", "storage", "import"):
+            U[i] = 0.0
+    FRU = np.zeros((len(R), K))
+    FRD = np.zeros((len(R), K))
+    for (r, k) in m.FRP_IDX:
+        FRU[pos[r], k - 1] = _v(m.fru[r, k])
+        FRD[pos[r], k - 1] = _v(m.frd[r, k])
+    FRU[FRU < 1e-9] = 0.0
+    FRD[FRD < 1e-9] = 0.0
+    # economic limits (injection terms): the RT energy range plus the AS capacity held; 0 off line
+    online = np.where(np.array([plan.cls[r] in ("fixed_thermal", "fast_thermal") for r in R])[:, None],
+                      U, 1.0)
+    UEL = (plan.hi + plan.as_up) * online
+    LEL = (plan.lo - plan.as_dn) * online
+    fixed = np.array([plan.cls[r] in ("fixed", "virtual") for r in R])
+    UEL[fixed] = plan.lo[fixed]
+    LEL[fixed] = plan.lo[fixed]
+    capK = np.repeat(plan.cap_h, INTERVALS_PER_HOUR, axis=1)
+    is_ver = np.array([plan.cls[r] == "ver" for r in R])
+    MAXEX = np.where(is_ver[:, None], np.nan_to_num(plan.ver_rt), capK)
+    virt = np.array([plan.cls[r] == "virtual" for r in R])
+    MAXEX[virt] = 0.0
+
+    # --- prices ------------------------------------------------------------------------------------
+    pi = pd.DataFrame({k: {a: dual(sm, m.balance[a, k]) for a in d.baas} for k in ks})
+    bus_cong = np.zeros((len(ptdf.bus_ids), K))
+    flows = sm.monitor.flows()["base"]
+    bind = []
+    over_rows = []
+    for (kind, l, k), (con, sp_, sm_) in sm.monitor.rows.items():
+        mp, mm = ranged_shadow(sm, con)
+        if mp - mm != 0:
+            row = ptdf.matrix.getrow(ptdf.branch_index(l))
+            bus_cong[row.indices, k - 1] -= row.data * (mp - mm)
+        h, j = _hk(k)
+        if mp + mm > 1e-9:
+            bind.append(dict(constraint=l, hour=h, interval=j, kind="branch_rt",
+                             shadow_price=mp + mm, flow_mw=float(flows[ptdf.branch_index(l), k - 1]),
+                             limit_mw=float(drt.rating.at[l, k])))
+        over = _v(sp_) + _v(sm_)
+        if over > 1e-6:
+            over_rows.append((l, h, j, over))
+    cong = pd.DataFrame(bus_cong, index=ptdf.bus_ids, columns=ks)
+    nodal = energy.nodal_prices(drt, pi, cong)
+    hk = nodal["hour"].map(_hk)
+    nodal.insert(1, "interval", [x[1] for x in hk])
+    nodal["hour"] = [x[0] for x in hk]
+    rt_prices = nodal[["bus", "hour", "interval", "baa", "lmp", "energy", "congestion", "loss",
+                       "baa_transfer", "network_congestion"]]
+    frp_price = frp.frp_prices(b, sm.duals)
+    frp_clr = frp.frp_cleared(b)
+    prod_rows = []
+    for a in d.baas:
+        for k in ks:
+            h, j = _hk(k)
+            prod_rows.append((a, "energy", h, j, float(pi.at[a, k])))
+            prod_rows.append((a, "fru", h, j, frp_price.get((a, "fru", k), 0.0)))
+            prod_rows.append((a, "frd", h, j, frp_price.get((a, "frd", k), 0.0)))
+    rt_pp = pd.DataFrame(prod_rows, columns=["baa", "product", "hour", "interval",
+                                             "price_usd_per_mwh"])
+
+    # --- rt_schedules --------------------------------------------------------------------------------
+    rows = []
+    soc = {(r, k): _v(m.soc[r, k]) for (r, k) in m.S_IDX}
+    chv = {(r, k): _v(m.ch[r, k]) for (r, k) in m.S_IDX}
+    disv = {(r, k): _v(m.dis[r, k]) for (r, k) in m.S_IDX}
+    for r in R:
+        i = pos[r]
+        a, n, t, sc = res.at[r, "baa"], res.at[r, "bus"], res.at[r, "type"], res.at[r, "sc"]
+        for k in ks:
+            h, j = _hk(k)
+            rows.append((r, h, j, a, n, int(U[i, k - 1]), E[i, k - 1], FRU[i, k - 1],
+                         FRD[i, k - 1], UEL[i, k - 1], LEL[i, k - 1], MAXEX[i, k - 1], t, sc,
+                         plan.cls[r], soc.get((r, k), np.nan), chv.get((r, k), 0.0),
+                         disv.get((r, k), 0.0)))
+    rt_sched = pd.DataFrame(rows, columns=["resource", "hour", "interval", "baa", "bus", "committed",
+                                           "energy_mw", "fru_mw", "frd_mw", "uel_mw", "lel_mw",
+                                           "max_ex_cap_mw", "type", "sc", "rt_role", "soc_mwh",
+                                           "charge_mw", "discharge_mw"])
+
+    # --- transfers, BAA summary ------------------------------------------------------------------------
+    itf = d.interfaces
+    X = {(x, k): _v(m.x[x, k]) for (x, k) in m.KT}
+    trows = []
+    for (x, k) in m.KT:
+        h, j = _hk(k)
+        nu = max(0.0, -dual(sm, m.etsr_limit[x, k]))
+        beta = max(0.0, -dual(sm, m.etsr_gross[x, k]))
+        xr = d.reverse(x)
+        trows.append(dict(interface=x, hour=h, interval=j, from_baa=itf.at[x, "from_baa"],
+                          to_baa=itf.at[x, "to_baa"], mw=X[(x, k)],
+                          limit_mw=float(drt.interface_hours.at[(x, k), "limit_mw"]),
+                          shadow_price=nu + beta,
+                          net_mw=X[(x, k)] - (X[(xr, k)] if xr else 0.0),
+                          base_transfer_mw=float(drt.interface_hours.at[(x, k), "base_transfer_mw"])))
+    rt_tr = pd.DataFrame(trows, columns=["interface", "hour", "interval", "from_baa", "to_baa",
+                                         "mw", "limit_mw", "shadow_price", "net_mw",
+                                         "base_transfer_mw"])
+    base = energy.base_transfer_rhs(drt)
+    typ = res["type"]
+    summ = []
+    fixed_baa = drt.fixed_demand_baa
+    for a in d.baas:
+        members = [pos[r] for r in d.in_baa(a)]
+        sup_i = [pos[r] for r in d.in_baa(a) if typ[r] in SUPPLY_TYPES]
+        dem_i = [pos[r] for r in d.in_baa(a) if typ[r] == "demand"]
+        exp_i = [pos[r] for r in d.in_baa(a) if typ[r] == "export"]
+        outs = list(itf.index[itf["from_baa"] == a])
+        ins = list(itf.index[itf["to_baa"] == a])
+        for k in ks:
+            h, j = _hk(k)
+            out_ = sum(X[(x, k)] for x in outs)
+            in_ = sum(X[(x, k)] for x in ins)
+            fq = frp_clr.get((a, "fru", k), (0.0, 0.0))
+            fd = frp_clr.get((a, "frd", k), (0.0, 0.0))
+            summ.append(dict(
+                baa=a, hour=h, interval=j,
+                demand_mw=float(plan.demand_total.at[a, k]),
+                fixed_demand_mw=float(fixed_baa.at[a, k]),
+                generation_mw=float(E[sup_i, k - 1].sum()) if sup_i else 0.0,
+                load_resources_mw=float(-E[dem_i, k - 1].sum()) if dem_i else 0.0,
+                export_mw=float(-E[exp_i, k - 1].sum()) if exp_i else 0.0,
+                net_export_mw=out_ - in_ + base[(a, k)],
+                power_balance_relaxed_mw=_v(m.s_pb_under[a, k]) - _v(m.s_pb_over[a, k]),
+                injection_mw=float(E[members, k - 1].sum()) if members else 0.0,
+                fru_requirement_mw=float(b.info["frp_requirements"].get((a, "fru", k), 0.0)),
+                fru_cleared_mw=fq[0], fru_awarded_mw=fq[1],
+                frd_requirement_mw=float(b.info["frp_requirements"].get((a, "frd", k), 0.0)),
+                frd_cleared_mw=fd[0], frd_awarded_mw=fd[1],
+                energy_price=float(pi.at[a, k]),
+                fru_price=frp_price.get((a, "fru", k), 0.0),
+                frd_price=frp_price.get((a, "frd", k), 0.0)))
+    rt_bs = pd.DataFrame(summ)
+    tables = dict(rt_schedules=rt_sched, rt_prices=rt_prices.reset_index(drop=True),
+                  rt_product_prices=rt_pp, rt_transfers=rt_tr, rt_baa_summary=rt_bs,
+                  rt_binding_constraints=pd.DataFrame(bind, columns=[
+                      "constraint", "hour", "interval", "kind", "shadow_price", "flow_mw",
+                      "limit_mw"]))
+    tables.update(_settlement_tables(scenario, d, plan, E, UEL, LEL, MAXEX, FRU, frp_price, da))
+    b.info["branch_overloads"] = over_rows
+    return tables
+
+
+def _hourly(a: np.ndarray) -> np.ndarray:
+    """n x K -> n x H means over each hour's intervals."""
+    n, K = a.shape
+    return a.reshape(n, K // INTERVALS_PER_HOUR, INTERVALS_PER_HOUR).mean(axis=2)
+
+
+def _settlement_tables(scenario: Scenario, d: MarketData, plan: RTPlan, E, UEL, LEL, MAXEX, FRU,
+                       frp_price: dict, da: RunResult) -> dict[str, pd.DataFrame]:
+    """`settlement_inputs` (per resource and hour) and `metered_load` (module docstring)."""
+    res = d.resources
+    rf = scenario.resource_frame.set_index("resource")
+    R, pos = plan.R, plan.pos
+    hours = d.hours
+    H = len(hours)
+    typ = res["type"].to_numpy(object)
+    sign = np.where(np.isin(typ, OWN_NEGATIVE), -1.0, 1.0)[:, None]
+    virt = np.isin(typ, VIRTUAL)
+    daen = sign * plan.daen
+    daen[virt] = np.abs(plan.daen[virt])
+    fmm = sign * _hourly(E)
+    fmm[virt] = 0.0
+    uel_h, lel_h = _hourly(UEL), _hourly(LEL)
+    neg = np.isin(typ, OWN_NEGATIVE)
+    fmm_uel = np.where(neg[:, None], -lel_h, uel_h)
+    fmm_lel = np.where(neg[:, None], -uel_h, lel_h)
+    fmm_uel[virt] = 0.0
+    fmm_lel[virt] = 0.0
+    maxex = _hourly(MAXEX)
+    maxex = np.where(neg[:, None], plan.cap_h, maxex)
+    # metered: supply = the FMM schedule; loads from the RT demand forecast (pro rata to DA)
+    metered = fmm.copy()
+    bh = scenario.tables["baa_hours"]
+    md = {(str(a), int(h)): float(v) for a, h, v in zip(bh["baa"], bh["hour"], bh["metered_demand_mw"])
+          if v == v}
+    dem_total_h = _hourly(plan.demand_total.to_numpy(float))
+    dfix = d.fixed_demand_baa.reindex(index=d.baas, columns=hours).fillna(0.0).to_numpy(float)
+    load_idx = {a: [pos[r] for r in d.in_baa(a) if res.at[r, "type"] == "demand"] for a in d.baas}
+    ml_rows = []
+    for ai, a in enumerate(d.baas):
+        li = load_idx[a]
+        for hi_, h in enumerate(hours):
+            total = md.get((a, h), float(dem_total_h[ai, hi_]))
+            sched = dfix[ai, hi_] + float(sum(daen[i, hi_] for i in li))
+            ratio = total / sched if sched > 1e-9 else None
+            lse = dfix[ai, hi_] * ratio if ratio is not None else total
+            for i in li:
+                metered[i, hi_] = daen[i, hi_] * ratio if ratio is not None else 0.0
+                ml_rows.append((str(res.at[R[i], "sc"]), a, h, max(0.0, metered[i, hi_])))
+            ml_rows.append((f"{LSE_PREFIX}{a}", a, h, max(0.0, lse)))
+    uie = np.where(np.isin(typ, OWN_NEGATIVE)[:, None], fmm - metered, metered - fmm)
+    uie[np.abs(uie) < 1e-9] = 0.0
+    etag = np.where(np.isin(typ, ("import", "export"))[:, None], fmm, np.nan)
+    rr_u = res["ramp_up_mw_per_min"].to_numpy(float)[:, None] * FIVE_MINUTE_RAMP
+    rr_d = res["ramp_down_mw_per_min"].to_numpy(float)[:, None] * FIVE_MINUTE_RAMP
+    iru5 = np.minimum(plan.awards["iru_mw"], rr_u)
+    ird5 = np.minimum(plan.awards["ird_mw"], rr_d)
+    fru_h = _hourly(FRU)
+    baa_of = res["baa"].to_numpy(object)
+    K = plan.K
+    fru_p = {a: _hourly(np.array([[frp_price.get((a, "fru", k), 0.0) for k in range(1, K + 1)]]))[0]
+             for a in d.baas}
+    frd_p = {a: _hourly(np.array([[frp_price.get((a, "frd", k), 0.0) for k in range(1, K + 1)]]))[0]
+             for a in d.baas}
+    n = len(R)
+    rep = lambda v: np.repeat(np.asarray(v, dtype=object), H)  # noqa: E731
+    si = pd.DataFrame({
+        "resource": rep(R), "hour": np.tile(np.array(hours, dtype=np.int64), n),
+        "baa": rep([rf.at[r, "baa"] for r in R]), "sc": rep([rf.at[r, "sc"] for r in R]),
+        "type": rep(typ), "daen_mw": daen.ravel(), "fmm_schedule_mw": fmm.ravel(),
+        "fmm_max_ex_cap_mw": maxex.ravel(), "fmm_uel_mw": fmm_uel.ravel(),
+        "fmm_lel_mw": fmm_lel.ravel(), "uie_mw": uie.ravel(), "metered_mw": metered.ravel(),
+        "etag_mw": etag.ravel(), "iru5_mw": iru5.ravel(), "ird5_mw": ird5.ravel(),
+        "fmm_fru_price_usd_per_mwh": np.concatenate([fru_p[baa_of[i]] for i in range(n)]) if n else [],
+        "fmm_frd_price_usd_per_mwh": np.concatenate([frd_p[baa_of[i]] for i in range(n)]) if n else [],
+        "fru_uncertainty_mw": fru_h.ravel()})
+    si = si[list(SETTLEMENT_INPUT_COLUMNS)]
+    ml = pd.DataFrame(ml_rows, columns=["sc", "baa", "hour", "metered_load_mw"])
+    ml = ml.groupby(["sc", "baa", "hour"], sort=True, as_index=False)["metered_load_mw"].sum()
+    ml = ml[ml["metered_load_mw"] > 0.0].sort_values(["baa", "hour", "sc"], kind="stable")
+    return {"settlement_inputs": si.reset_index(drop=True),
+            "metered_load": ml.reset_index(drop=True)}
+
+
+# =============================================================================================
+# entry point
+# =============================================================================================
+def _seed_rows(da: RunResult) -> list[tuple[str, str, int]]:
+    """Base-case rows to add before the first FMM solve: every branch binding in a DA hour, in
+    each interval of that hour (the lazy rounds add whatever else the FMM violates)."""
+    bc = da.tables.get("binding_constraints")
+    if bc is None or not len(bc):
+        return []
+    sel = bc[bc["kind"].astype(str) == "branch_base"]
+    out = []
+    for l, h in zip(sel["constraint"].map(str), sel["hour"].astype(int)):
+        for j in range(1, INTERVALS_PER_HOUR + 1):
+            out.append(("base", l, _k(h, j)))
+    return out
+
+
+def run_phase3(scenario: Scenario, da: RunResult, progress: Progress | None = None,
+               rt_dir: str | Path | None = None) -> RunResult:
+    """The phase-3 real-time follow-up of the day-ahead run `da` (module docstring). Returns a
+    new RunResult: the DA tables plus the RT tables, the manifest plus an ``rt`` block.
+    `rt_dir`: an RT input folder (default: ``<scenario folder>/rt`` when it exists, else the
+    seeded generator)."""
+    say = progress or (lambda s: None)
+    t_all = time.perf_counter()
+    tm: dict[str, float] = {}
+    say("RT: prepare inputs")
+    t0 = time.perf_counter()
+    d = prepare(scenario)
+    ptdf = scenario_ptdf(scenario)
+    inp = rt_inputs(scenario, d, rt_dir)
+    plan = _plan(scenario, d, da, inp)
+    drt = _rt_data(d, plan)
+    tm["prepare_s"] = time.perf_counter() - t0
+    say(f"RT: build the FMM model ({plan.K} fifteen-minute intervals)")
+    t0 = time.perf_counter()
+    b = build_rt(d, drt, plan)
+    tm["build_s"] = time.perf_counter() - t0
+    say("RT: solve the FMM (MIP for short-start commitments, lazy network rows) and price (LP)")
+    sm = solve_rt(b, ptdf, _seed_rows(da))
+    tm["solve_s"] = sm.timings["solve_s"]
+    tm["pricing_s"] = sm.timings["pricing_s"]
+    say("RT: results and settlement inputs")
+    t0 = time.perf_counter()
+    rt_tables = _extract(scenario, d, drt, plan, sm, ptdf, da, inp)
+    tm["extract_s"] = time.perf_counter() - t0
+    tm["total_s"] = time.perf_counter() - t_all
+    tables = dict(da.tables)
+    tables.update(rt_tables)
+    manifest = dict(da.manifest)
+    manifest["rt"] = _manifest_block(scenario, b, sm, plan, inp, tm, rt_tables)
+    return RunResult(tables=tables, manifest=manifest)
+
+
+def _manifest_block(scenario, b, sm, plan, inp, tm, tables) -> dict:
+    bs = tables["rt_baa_summary"]
+    counts = b.info.get("counts", {})
+    fast = b.info["F_res"]
+    return {
+        "run": "FMM re-dispatch of the trade date (spec §10 [A])",
+        "intervals": plan.K, "interval_minutes": INTERVAL_MINUTES,
+        "intervals_per_hour": INTERVALS_PER_HOUR,
+        "termination": sm.mip.termination, "lp_termination": sm.lp.termination,
+        "objective_mip": sm.mip.objective, "bound_mip": sm.mip.bound, "mip_gap": sm.mip.gap,
+        "objective_lp": sm.lp.objective,
+        "objective_usd": sm.mip.objective * DT_H,
+        "objective_unit": "objective_mip/lp: sum over intervals of $/h; objective_usd = × 0.25 h",
+        "time_limit_hit": sm.mip.termination == "maxTimeLimit",
+        "timings": tm,
+        "counts": counts,
+        "short_start_units_recommitted": len(fast),
+        "long_start_units_fixed": sum(1 for r in plan.R if plan.cls[r] == "fixed_thermal"),
+        "lazy": {"rounds": len([r for r in b.lazy_rounds if r["mip"]]),
+                 "lp_rounds": len([r for r in b.lazy_rounds if not r["mip"]]),
+                 "seeded_rows": b.info.get("seeded_rows", 0),
+                 "constraints_added": len(sm.monitor.rows), "round_log": b.lazy_rounds},
+        "branch_overloads": len(b.info.get("branch_overloads", [])),
+        "power_balance_relaxed_mwh": float(bs["power_balance_relaxed_mw"].abs().sum() * DT_H),
+        "fru_relaxed_mwh": float((bs["fru_requirement_mw"] - bs["fru_cleared_mw"]).clip(lower=0).sum()
+                                 * DT_H),
+        "frd_relaxed_mwh": float((bs["frd_requirement_mw"] - bs["frd_cleared_mw"]).clip(lower=0).sum()
+                                 * DT_H),
+        "inputs": {"sources": inp.sources, "seed": inp.seed, "files": inp.files},
+        "choices": {
+            "rt_range": "long-start thermal, hydro, storage, 15-minute imports: [DAEN-IRD-RCD, "
+                        "DAEN+IRU+RCU] ∩ physical limits (DA AS awards held); short-start thermal: "
+                        "full range, re-committed; VER: [0, RT forecast]; demand, exports, hourly "
+                        "imports: fixed at DAEN; virtuals liquidated",
+            "commitment": "long-start units fixed at schedules.ruc_committed (IFM + RUC)",
+            "frp_requirement": f"{frp.FRP_SHARE_OF_IR:g} × the hour's DA IRU/IRD requirement per "
+                               "BAA, one demand-curve segment at penalty_fru_usd_per_mwh",
+            "ramp": f"{RAMP_MINUTES:g}·RR per interval, widened to the DA schedule's step at hour "
+                    "boundaries",
+            "metered": "supply: FMM schedule; loads: RT demand forecast (or "
+                       "baa_hours.metered_demand_mw) pro rata to DA schedules; fixed demand under "
+                       f"{LSE_PREFIX}<baa>",
+            "iru5_ird5": f"min(award, {FIVE_MINUTE_RAMP:g}·RR) [D]",
+            "transfers": "economic ETSR transfers within hourly limits; no IR transfers, no NEC",
+        },
+    }
