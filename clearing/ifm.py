@@ -67,7 +67,8 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
         monitor.add_rows(keys)
         b.m.obj.expr = b.objective_expr()
     for k in range(p.lazy_max_rounds):
-        rec = solver.solve(b.m, mip=mip, label=f"{label} round {k + 1}")
+        rec = solver.solve(b.m, mip=mip, label=f"{label} round {k + 1}",
+                           vars_changed=(k == 0 and not mip))
         new = monitor.violations(p.flow_tolerance_mw)
         rounds.append(dict(round=k + 1, mip=mip, seconds=rec.seconds, objective=rec.objective,
                            gap=rec.gap, termination=rec.termination, rows_added=len(new)))

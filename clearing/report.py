@@ -42,9 +42,10 @@ section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;margin:16px 0
 h2{font-size:16px;margin:8px 0} p.note{font-size:12px;color:#555;margin:2px 0 8px}
 table.kv,table.data{border-collapse:collapse;font-size:12px;margin:6px 0}
 table.kv td,table.data td,table.data th{border:1px solid #ddd;padding:3px 7px;text-align:left}
-table.data th{background:#f0f3f7} table.data td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.data th{background:#f0f3f7}
+table.data td.num{text-align:right;font-variant-numeric:tabular-nums}
 .bad{color:#b00020;font-weight:600} .good{color:#16794c;font-weight:600}
-nav a{margin-right:12px;font-size:13px}
+nav a{margin-right:12px;font-size:13px} .scroll{overflow-x:auto;max-width:100%}
 """
 
 
@@ -107,7 +108,8 @@ def _data_table(df: pd.DataFrame, max_rows: int = 500) -> str:
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = (f'<p class="note">{len(df) - max_rows} more rows not shown</p>'
             if len(df) > max_rows else "")
-    return f'<table class="data"><tr>{head}</tr>{"".join(rows)}</table>{more}'
+    return (f'<div class="scroll"><table class="data"><tr>{head}</tr>{"".join(rows)}</table>'
+            f'</div>{more}')
 
 
 def _fmt(v: Any) -> str:
@@ -220,7 +222,8 @@ def _reserves(bs: pd.DataFrame):
                                      name="requirement", mode="lines+markers",
                                      line=dict(color="#222", width=1.5, shape="hvh"),
                                      legendgroup="requirement", showlegend=first), row=r, col=c)
-    fig.update_xaxes(dtick=1)
+    if bs["hour"].nunique() <= 8:
+        fig.update_xaxes(dtick=1)
     fig.update_layout(barmode="stack", height=int(170 + 210 * len(products)),
                       title="Reserve requirement vs cleared vs relaxed (MW), per BAA and hour")
     return fig
@@ -292,8 +295,8 @@ def _rse_grid(rse: pd.DataFrame):
         + "<extra></extra>"))
     fig.update_layout(title="Resource sufficiency evaluation: pass (green) / fail (red)",
                       height=int(min(1200, max(300, 110 + 22 * len(z.index)))),
-                      xaxis=dict(title="hour ending", dtick=1), yaxis=dict(autorange="reversed"),
-                      margin=dict(l=200))
+                      xaxis=dict(title="hour ending", dtick=1),
+                      yaxis=dict(autorange="reversed", automargin=True))
     return fig
 
 
@@ -414,7 +417,9 @@ def build_store_report(store) -> str:
     page.section("Store", body)
 
     # metric columns present
-    metrics = [m for m in KEY_METRICS if m in done.columns and done[m].notna().any()]
+    # metrics that carry information: present, and not zero in every run
+    metrics = [m for m in KEY_METRICS if m in done.columns and done[m].notna().any()
+               and not (done[m].fillna(0) == 0).all()]
     lmp_cols = []
     if len(lmp_baa):
         wide = lmp_baa.pivot_table(index="run_id", columns="baa", values="value")
@@ -486,9 +491,6 @@ def build_store_report(store) -> str:
 # ------------------------------------------------------------------------------------------
 def write_report(path: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of a run folder or a store; returns the HTML file written."""
-    import os
-    import tempfile
-
     p = Path(path)
     if (p / "manifest.json").is_file():
         text = build_run_report(p)
@@ -501,19 +503,10 @@ def write_report(path: str | Path, out: str | Path | None = None) -> Path:
         raise ScenarioError(Problem(str(p), None, None, "neither a run folder nor a store",
                                     "a run folder (with manifest.json) or a run store "
                                     "(with runs/)"))
+    from clearing.store import _atomic_write_text
+
     target = Path(out) if out else default
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    _atomic_write_text(target, text)
     return target
 
 

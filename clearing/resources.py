@@ -122,6 +122,13 @@ def _add_thermal(b: ModelBundle) -> None:
         return sum(_m.w[i, tau] for tau in range(max(1, t - dt + 1), t + 1)) <= 1 - _m.u[i, t]
     m.uc_min_down = pyo.Constraint(m.GT, rule=min_down)
 
+    # self-schedules: output at least the self-scheduled MW (u is fixed on above)
+    ss_idx = [(i, t) for (i, t) in idx if d.self_schedule.at[i, t] > 0]
+    m.uc_self_schedule = pyo.Constraint(
+        pyo.Set(initialize=ss_idx, dimen=2, ordered=True),
+        rule=lambda _m, i, t: _m.pa[i, t] >= min(float(d.self_schedule.at[i, t]),
+                                                 float(d.pmax.at[i, t])) - pmin[i])
+
     # segments: p - Pmin u = sum of segments, each <= width * u (tight)
     no_bid = [i for i in G if not d.supply_bids.get(i)]
     for i in no_bid:

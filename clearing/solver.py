@@ -38,7 +38,20 @@ class PersistentHighs:
     solver: Highs = field(default_factory=Highs)
     records: list = field(default_factory=list)
 
-    def solve(self, m: pyo.ConcreteModel, mip: bool = True, label: str = "") -> SolveRecord:
+    def __post_init__(self) -> None:
+        # Between solves only rows/slacks are added (lazy rounds) or binaries fixed (pricing):
+        # skip Pyomo's re-scan of every existing constraint and expression.
+        au = self.solver.config.auto_updates
+        au.update_constraints = False
+        au.update_named_expressions = False
+        au.update_parameters = False
+        au.check_for_new_or_removed_params = False
+        au.update_vars = False
+
+    def solve(self, m: pyo.ConcreteModel, mip: bool = True, label: str = "",
+              vars_changed: bool = False) -> SolveRecord:
+        """Solve (or re-solve) `m`; `vars_changed` when bounds/domains/fixing changed."""
+        self.solver.config.auto_updates.update_vars = vars_changed
         t0 = time.perf_counter()
         opts = {"mip_rel_gap": self.gap, "random_seed": 0, "threads": 1}
         try:

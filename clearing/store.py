@@ -95,10 +95,11 @@ def _parameter_files_digest(scenario) -> str | None:
         return "missing:" + str(value)
 
 
-def run_id_for(scenario) -> str:
-    """The id of the run of `scenario` (a `Scenario` with its parameters in force)."""
+def run_id_for(scenario, input_hash: str | None = None) -> str:
+    """The id of the run of `scenario` (a `Scenario` with its parameters in force);
+    `input_hash` may pass `scenario.input_hash()` when it is already known."""
     params = parameters_dict(scenario.parameters)
-    key = {"input_hash": scenario.input_hash(), "parameters": params,
+    key = {"input_hash": input_hash or scenario.input_hash(), "parameters": params,
            "phase": params.get("phase"), "parameter_files": _parameter_files_digest(scenario)}
     return hashlib.sha256(canonical_json(key).encode()).hexdigest()[:RUN_ID_LENGTH]
 
@@ -107,12 +108,20 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
+    """Write `path` through a temporary file renamed into place (mode 0666 less the umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -219,6 +228,10 @@ class Store:
             manifest.update(extra_manifest)
         out = write_run(RunResult(tables=result.tables, manifest=manifest), self.run_dir(run_id),
                         fmt)
+        try:  # write_run's temporary folder is created 0700: let other readers in
+            out.chmod(0o777 & ~_umask())
+        except OSError:
+            pass
         self.clear_failure(run_id)
         return out
 

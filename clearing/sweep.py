@@ -21,9 +21,9 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import itertools
-import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import time
@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 import yaml
 
-from clearing.store import Store, canonical_json, parameters_dict, rebuild_catalogue, run_id_for
+from clearing.store import Store, canonical_json, rebuild_catalogue, run_id_for
 from scenarios.errors import Problem, ScenarioError
 from scenarios.parameters import MarketParameters
 
@@ -396,6 +396,11 @@ def _load_source_scenario(source: Source, store: Store, col: _Collector, index: 
         folder = store.scenarios_dir / f"rts_gmlc-{source.ref}-{made.input_hash()[:10]}"
         if not (folder / "scenario.yaml").is_file():
             write_scenario(made, folder)
+            folder.chmod(0o755)  # the writer's temporary folder is created 0700
+            from scenarios.importers import rts_gmlc
+            notice = Path(getattr(rts_gmlc, "BUNDLED_DATA_DIR", "")) / "NOTICE.md"
+            if notice.is_file():  # the data's notice travels with every copy
+                shutil.copyfile(notice, folder / "NOTICE.md")
     sc = load_scenario(folder)
     return sc, {"kind": "dir", "path": str(folder),
                 "origin": {"importer": source.kind, "date": source.ref}}
@@ -414,6 +419,7 @@ def plan(sweep: Sweep, store: Store) -> list[RunSpec]:
         base, src = _load_source_scenario(source, store, col, index)
         if base is None:
             continue
+        base_hash = base.input_hash()
         for point in sweep.points:
             overrides = {**sweep.fixed, **point}
             try:
@@ -423,13 +429,13 @@ def plan(sweep: Sweep, store: Store) -> list[RunSpec]:
                     col.add(("scenarios", index), f"{base.name}: {p.found}", p.expected)
                 continue
             sc = replace(base, parameters=params)
-            rid = run_id_for(sc)
+            rid = run_id_for(sc, base_hash)
             if rid in seen:
                 continue
             seen.add(rid)
             specs.append(RunSpec(run_id=rid, source=src, overrides=overrides, point=dict(point),
                                  scenario=base.name, trade_date=base.trade_date, hours=base.hours,
-                                 input_hash=base.input_hash(), parameters=params.to_dict(),
+                                 input_hash=base_hash, parameters=params.to_dict(),
                                  format=sweep.format, sweep=sweep.name))
     if col.problems:
         raise ScenarioError(col.problems)
@@ -566,7 +572,7 @@ def run_sweep(sweep: Sweep | str | Path, store: Store | str | Path, workers: int
     in this process, one after the other, without Dask (debugging)."""
     from rich.console import Console
 
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, soft_wrap=True)
     sweep = sweep if isinstance(sweep, Sweep) else parse_sweep(sweep)
     store = store if isinstance(store, Store) else Store(store)
     store.init()
@@ -708,12 +714,17 @@ def sweep_command(sweep_file, store, workers: int | None = None,
     130 interrupted (run the same command again to finish)."""
     from rich.console import Console
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     try:
         outcome = run_sweep(sweep_file, store, workers=workers, scheduler=scheduler,
                             console=console)
     except ScenarioError as exc:
         console.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        return 2
+    except (OSError, TimeoutError) as exc:  # e.g. the scheduler cannot be reached
+        where = f"Dask scheduler {scheduler}" if scheduler else "local Dask cluster"
+        console.print(f"[red]error:[/] {where}: {type(exc).__name__}: {_one_line(str(exc))}",
+                      highlight=False)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")

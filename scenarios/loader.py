@@ -151,7 +151,7 @@ def _yaml_lines(text: str) -> dict[tuple, int]:
     for k, v in root.value:
         if not isinstance(k, yaml.ScalarNode):
             continue
-        out.setdefault((k.value,), k.start_mark.line + 1)
+        out[(k.value,)] = k.start_mark.line + 1  # a repeated key: the last wins, as in PyYAML
         if k.value == "parameters" and isinstance(v, yaml.MappingNode):
             for pk, _ in v.value:
                 if isinstance(pk, yaml.ScalarNode):
@@ -409,6 +409,10 @@ def check_semantics(tables: dict[str, pd.DataFrame], hours: int) -> list[Problem
             elif not lo <= e0 <= hi:
                 p.append(Problem("storage.csv", row, "soc_initial_mwh", f"{e0:g}",
                                  f"a value in [{lo:g}, {hi:g}] MWh"))
+            end = st["soc_end_min_mwh"].iat[i]
+            if end == end and end > hi:  # blank (NaN) = no end-of-day requirement
+                p.append(Problem("storage.csv", row, "soc_end_min_mwh", f"{end:g}",
+                                 f"a value <= soc_max_mwh {hi:g} MWh"))
     th = tables.get("thermal")
     if th is not None:
         pmin = dict(zip(res["resource"], res["pmin_mw"]))
@@ -568,7 +572,8 @@ def _check_parameter_files(root: Path, params: MarketParameters,
         s = line.split("#")[0].strip()
         if s and s not in known:
             p.append(Problem(f.name, n, None, f"unknown constraint id '{s}'",
-                             "a branch id of branches.csv"))
+                             "a branch id of branches.csv (file named by the parameter "
+                             "deployment_constraint_set)"))
     return p
 
 

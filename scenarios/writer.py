@@ -58,6 +58,7 @@ def write_scenario(scenario: Scenario, path: str | Path, *, only_changed_paramet
             text = pd.DataFrame({c.name: [_cell(v, c.kind) for v in df[c.name]]
                                  for c in t.columns}, columns=t.column_names)
             text.to_csv(tmp / t.file, index=False, lineterminator="\n")
+        _copy_side_files(scenario, tmp)
         if out.exists():
             old = out.with_name(out.name + ".old")
             os.replace(out, old)
@@ -69,3 +70,26 @@ def write_scenario(scenario: Scenario, path: str | Path, *, only_changed_paramet
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _copy_side_files(scenario: Scenario, out: Path) -> None:
+    """Copy the files the scenario names relative to its folder: the deployment constraint
+    file (parameter deployment_constraint_set), without which the copy would not load, and
+    the data's notice file (metadata 'notice', e.g. the RTS-GMLC NOTICE.md)."""
+    if not scenario.source_dir:
+        return
+    names = []
+    dcs = scenario.parameters.deployment_constraint_set
+    if dcs not in ("none", "base", "all"):
+        names.append(dcs)
+    if isinstance(scenario.metadata.get("notice"), str):
+        names.append(scenario.metadata["notice"])
+    for name in names:
+        rel = Path(name)
+        if rel.is_absolute() or ".." in rel.parts or rel.suffix == ".csv" \
+                or rel.name == "scenario.yaml":
+            continue
+        src = Path(scenario.source_dir) / rel
+        if src.is_file():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, out / rel)

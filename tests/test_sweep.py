@@ -22,7 +22,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -524,6 +523,21 @@ _api.solve = solve
 '''
 
 
+def _listening(procs) -> list:
+    """Listening TCP addresses of processes (psutil.Process or Popen) and their children."""
+    import psutil
+    out = []
+    for p in procs:
+        try:
+            root = p if isinstance(p, psutil.Process) else psutil.Process(p.pid)
+            for q in [root, *root.children(recursive=True)]:
+                out += [c.laddr for c in q.net_connections(kind="inet")
+                        if c.status == psutil.CONN_LISTEN]
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
 def _kill_group(p: subprocess.Popen, sig=signal.SIGKILL) -> None:
     try:
         os.killpg(p.pid, sig)
@@ -566,9 +580,11 @@ class _Cluster:
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def start(self) -> None:
+        # --no-dashboard still serves distributed's HTTP routes, on 0.0.0.0:8787 unless told
         self.scheduler = self._spawn(["scheduler", "--host", "127.0.0.1", "--port", "0",
                                       "--scheduler-file", str(self.scheduler_file),
-                                      "--no-dashboard"], "scheduler.log")
+                                      "--no-dashboard", "--dashboard-address", "127.0.0.1:0"],
+                                     "scheduler.log")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.scheduler.poll() is not None:
@@ -580,13 +596,16 @@ class _Cluster:
                 time.sleep(0.2)
         assert self.address.startswith("tcp://127.0.0.1:"), self.address
         self.ensure_workers(2)
+        listening = _listening([self.scheduler, *self.workers.values()])
+        assert listening and all(a.ip == "127.0.0.1" for a in listening), listening
 
     def start_worker(self) -> None:
         name = f"w{self._n}"
         self._n += 1
         self.workers[name] = self._spawn(
             ["worker", "--scheduler-file", str(self.scheduler_file), "--nthreads", "1",
-             "--no-dashboard", "--host", "127.0.0.1", "--name", name,
+             "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--host", "127.0.0.1",
+             "--name", name,
              "--local-directory", str(self.root / name), "--preload", str(self.preload)],
             f"{name}.log")
 
@@ -764,8 +783,12 @@ list:
 @pytest.mark.dask
 @pytest.mark.timeout(900)
 def test_default_local_cluster_loopback_no_dashboard(tmp_path):
+    import psutil
+
     from clearing.sweep import _client, _close
 
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
     client, cluster = _client(2, None)
     try:
         info = client.scheduler_info()
@@ -778,11 +801,10 @@ def test_default_local_cluster_loopback_no_dashboard(tmp_path):
                   cluster.scheduler.http_application.default_router.rules
                   for r in getattr(r.target, "rules", [r])]
         assert not any(r.startswith("/status") for r in routes), routes  # bokeh's pages
-        import psutil
-        me = psutil.Process()
-        listening = [c.laddr for p in [me, *me.children(recursive=True)]
-                     for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
-        assert listening and all(a.ip == "127.0.0.1" for a in listening), listening
+        ours = [p for p in me.children(recursive=True) if p.pid not in before]
+        listening = [c.laddr for c in me.net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN] + _listening(ours)
+        assert len(listening) >= 3 and all(a.ip == "127.0.0.1" for a in listening), listening
     finally:
         _close(client, cluster)
     f = _sweep_file(tmp_path, f"""

@@ -1,0 +1,625 @@
+"""Benchmark harness: public instances and synthetic footprints, and how cost grows with size.
+
+    python -m benchmarks [--cases rts_day,pglib:rts_gmlc/2020-07-06,tiled:3,tiled:6,...]
+                         [--repeat N] [--gap G] [--time-limit S] [--hours H] [--seed S]
+                         [--with-reference] [--budget S] [--memory separate|inline|off]
+                         [--out benchmarks/results]
+    edam bench ...        # the same
+
+Cases (benchmarks/README.md, "Harness and scaling"):
+
+* `rts_day` — the bundled RTS-GMLC three-BAA day (`scenarios/rts_gmlc_edam`), every product,
+  IFM + RUC, full network;
+* `pglib:<instance>` — a bundled pglib-uc instance (`benchmarks/instances/pglib-uc/`), imported
+  by `benchmarks.pglib_uc.import_pglib_uc` (one bus, one BAA, EDAM products off);
+* `tiled:<K>` — `benchmarks.scaling.tiled_footprint(K, seed)`: K BAAs tiled from the day.
+
+Each run of each case is a fresh Python process (`python -m benchmarks --worker ...`), so the
+process's peak resident memory (`resource.getrusage(...).ru_maxrss`) is that run's alone;
+tracemalloc records the peak of Python allocations; it slows Pyomo down up to 5x (measured:
+tiled:3 on 2 hours, 5.7 s -> 32 s), so by default it runs in one extra run per case whose
+timings are left out (`--memory separate`; `inline`: in every run; `off`).
+
+Writes `bench.csv` (one row per run), `bench.json` (the rows, per-case medians, the reference comparison, the command, machine and versions)
+and `scaling.html` (time and memory against model size; plus `scaling.png` only when kaleido
+is installed) to `--out`, and prints a table.
+
+Timings of our engine split its wall time without overlap: `input_s` (load, generate or
+import the scenario), `prepare_s`, `build_s` (Pyomo model construction, IFM + RUC),
+`handoff_s` (Pyomo -> HiGHS: Pyomo's persistent HiGHS interface loading the model at the
+first solve, `set_instance`, plus its incremental `update` before every later lazy round and
+the pricing LP; measured with the timer Pyomo hands back in each solve's results),
+`solve_s` (HiGHS run time of the MIP solves incl. lazy rounds, IFM + RUC), `pricing_s` (HiGHS
+run time of the fixed-commitment pricing LPs), `other_s` (the rest: MPM, lazy-row search,
+solution loading, result tables, RSE); `wall_s` is their sum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+DEFAULT_CASES = ("rts_day,pglib:rts_gmlc/2020-07-06,pglib:ca/2014-09-01_reserves_0,"
+                 "tiled:3,tiled:6,tiled:12")
+
+#: one row per run, in this order (bench.csv)
+COLUMNS = [
+    "case", "engine", "run", "timed", "status", "hours", "baas", "buses", "branches", "resources",
+    "thermal_units", "variables", "constraints", "binaries", "lazy_rows",
+    "input_s", "prepare_s", "build_s", "handoff_s", "handoff_initial_s", "solve_s",
+    "pricing_s", "other_s", "wall_s", "objective", "objective_lp", "bound", "gap",
+    "termination", "ruc_objective", "mip_rel_gap", "time_limit_s",
+    "maxrss_mb", "peak_python_mb", "tracemalloc",
+    "pyomo", "highspy", "highs", "python", "load_avg_start", "error",
+]
+NUMERIC = tuple(c for c in COLUMNS if c.endswith(("_s", "_mb")) or c in (
+    "objective", "objective_lp", "bound", "gap", "ruc_objective", "mip_rel_gap"))
+TIME_COLUMNS = ("input_s", "prepare_s", "build_s", "handoff_s", "solve_s", "pricing_s",
+                "other_s", "wall_s")
+
+
+# ------------------------------------------------------------------------------- cases --
+def parse_cases(text: str) -> list[str]:
+    """Split and check a --cases list ('rts_day', 'pglib:<instance>', 'tiled:<K>')."""
+    from benchmarks.pglib_reference import instance_path
+    cases = [c.strip() for c in text.split(",") if c.strip()]
+    for c in cases:
+        kind, _, arg = c.partition(":")
+        if kind == "rts_day" and not arg:
+            continue
+        if kind == "pglib" and arg:
+            instance_path(arg)  # FileNotFoundError names the bundled ones
+            continue
+        if kind == "tiled" and arg.isdigit() and int(arg) >= 3 and int(arg) % 3 == 0:
+            continue
+        raise ValueError(f"unknown case '{c}' (rts_day, pglib:<instance>, tiled:<K>, K a "
+                         "multiple of 3)")
+    if len(set(cases)) != len(cases):
+        raise ValueError("a case is listed twice")
+    return cases
+
+
+def load_case(case: str, hours: int | None, seed: int):
+    """The Scenario of `case`, truncated to `hours` (None: the case's own horizon)."""
+    from benchmarks.scaling import tiled_footprint, truncate_hours
+    kind, _, arg = case.partition(":")
+    if kind == "rts_day":
+        from scenarios import DEFAULT_SCENARIO, load_scenario
+        return truncate_hours(load_scenario(DEFAULT_SCENARIO), hours)
+    if kind == "pglib":
+        from benchmarks.pglib_reference import instance_path
+        from benchmarks.pglib_uc import import_pglib_uc
+        return truncate_hours(import_pglib_uc(instance_path(arg)), hours)
+    if kind == "tiled":
+        return tiled_footprint(int(arg), seed=seed, hours=hours or 24)
+    raise ValueError(case)
+
+
+def truncate_pglib(data: dict, hours: int | None) -> dict:
+    """A pglib-uc instance (loaded JSON) on its first `hours` periods (for the reference model,
+    matching `truncate_hours` of the imported scenario)."""
+    n = int(data["time_periods"])
+    if hours is None or hours >= n:
+        return data
+    out = dict(data, time_periods=hours, demand=list(data["demand"])[:hours])
+    if data.get("reserves") is not None:
+        out["reserves"] = list(data["reserves"])[:hours]
+    out["renewable_generators"] = {
+        w: dict(g, power_output_minimum=list(g["power_output_minimum"])[:hours],
+                power_output_maximum=list(g["power_output_maximum"])[:hours])
+        for w, g in (data.get("renewable_generators") or {}).items()}
+    return out
+
+
+# ------------------------------------------------------------------------ worker side --
+def _timer_total(timer, name: str) -> float:
+    try:
+        return float(timer.get_total_time(name))
+    except (KeyError, AttributeError):
+        return 0.0
+
+
+def install_handoff_probe() -> list[dict]:
+    """Record, for every HiGHS solve the engine makes, the Pyomo -> HiGHS hand-off
+    (`set_instance` at the first solve of a model, `update` before later ones) and the HiGHS
+    run time, from the HierarchicalTimer Pyomo's persistent HiGHS returns in each result.
+    Wraps clearing.solver.PersistentHighs.solve in this (worker) process only."""
+    from clearing import solver as S
+    log: list[dict] = []
+    orig = S.PersistentHighs.solve
+
+    def solve(self, m, mip=True, label=""):
+        rec = orig(self, m, mip=mip, label=label)
+        ti = self._last.timing_info
+        timer = getattr(ti, "timer", None)
+        # (timing_info.highs_time is not used: it is HiGHS's run time summed over the life
+        # of the instance, not this solve's)
+        log.append(dict(label=label, wall_s=rec.seconds,
+                        set_instance_s=_timer_total(timer, "set_instance"),
+                        update_s=_timer_total(timer, "update"),
+                        optimize_s=_timer_total(timer, "optimize"),
+                        load_solution_s=_timer_total(timer, "load solution")))
+        return rec
+
+    S.PersistentHighs.solve = solve
+    return log
+
+
+def _size(sc) -> dict:
+    t = sc.tables
+    res = t["resources"]
+    return dict(hours=sc.hours, baas=len(t["baas"]), buses=len(t["buses"]),
+                branches=len(t["branches"]), resources=len(res),
+                thermal_units=int((res["type"] == "thermal").sum()))
+
+
+def _memory(trace: bool) -> dict:
+    import resource
+    import tracemalloc
+    peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else math.nan
+    if trace:
+        tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    rss_mb = rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+    return dict(peak_python_mb=peak, maxrss_mb=rss_mb, tracemalloc=trace)
+
+
+def run_engine(case: str, hours: int | None, seed: int, gap: float, time_limit: float,
+               trace: bool) -> dict:
+    """One run of our engine on `case` in this process (the worker)."""
+    import tracemalloc
+    if trace:
+        tracemalloc.start()
+    probe = install_handoff_probe()
+    from clearing.api import solve
+    t0 = time.perf_counter()
+    sc = load_case(case, hours, seed).with_parameters(mip_rel_gap=gap, time_limit_s=time_limit)
+    input_s = time.perf_counter() - t0
+    res = solve(sc)
+    mem = _memory(trace)
+    m = res.manifest
+    tm, sv, ruc = m["timings"], m["solver"], m.get("ruc") or {}
+    mip = [r for r in probe if "pricing LP" not in r["label"]]
+    lp = [r for r in probe if "pricing LP" in r["label"]]
+    handoff = sum(r["set_instance_s"] + r["update_s"] for r in probe)
+    row = dict(
+        case=case, engine="edam", status="ok", **_size(sc), **m["counts"],
+        lazy_rows=sv.get("lazy", {}).get("constraints_added", 0)
+        + (ruc.get("lazy", {}).get("constraints_added", 0) if ruc else 0),
+        input_s=input_s, prepare_s=tm.get("prepare_s", 0.0),
+        build_s=tm.get("build_s", 0.0) + tm.get("ruc_build_s", 0.0),
+        handoff_s=handoff, handoff_initial_s=sum(r["set_instance_s"] for r in probe),
+        solve_s=sum(r["optimize_s"] for r in mip), pricing_s=sum(r["optimize_s"] for r in lp),
+        objective=sv.get("objective_mip"), objective_lp=sv.get("objective_lp"),
+        bound=sv.get("bound_mip"), gap=sv.get("mip_gap"), termination=sv.get("termination"),
+        ruc_objective=ruc.get("objective_mip", math.nan) if ruc else math.nan,
+        mip_rel_gap=gap, time_limit_s=time_limit, **mem,
+        **{k: m["versions"].get(k) for k in ("pyomo", "highspy", "highs", "python")})
+    row["wall_s"] = input_s + tm["total_s"]
+    row["other_s"] = row["wall_s"] - sum(row[k] for k in ("input_s", "prepare_s", "build_s",
+                                                          "handoff_s", "solve_s", "pricing_s"))
+    detail = dict(manifest_timings=tm, solves=probe, counts=m["counts"],
+                  ruc_counts=ruc.get("counts", {}), input_hash=m.get("input_hash"))
+    return dict(row=row, detail=detail)
+
+
+def run_reference(case: str, hours: int | None, seed: int, gap: float, time_limit: float,
+                  trace: bool) -> dict:
+    """One solve of the pglib-uc reference model (benchmarks/pglib_reference.py)."""
+    import tracemalloc
+    from benchmarks.pglib_reference import instance_path, load_instance, solve_reference
+    from clearing.manifest import versions
+    if trace:
+        tracemalloc.start()
+    kind, _, arg = case.partition(":")
+    t0 = time.perf_counter()
+    data = truncate_pglib(load_instance(instance_path(arg)), hours)
+    read_s = time.perf_counter() - t0
+    r = solve_reference(data, gap, time_limit)
+    mem = _memory(trace)
+    v = versions()
+    row = dict(
+        case=case, engine="pglib_reference", status="ok", hours=r["hours"], baas=1, buses=1,
+        branches=0, resources=r["thermal_units"] + r["renewable_units"],
+        thermal_units=r["thermal_units"], variables=r["n_vars"],
+        constraints=r["n_constraints"], binaries=r["n_binaries"], lazy_rows=0,
+        input_s=read_s, prepare_s=math.nan, build_s=r["build_s"], handoff_s=r["handoff_s"],
+        handoff_initial_s=r["handoff_s"], solve_s=r["solve_s"], pricing_s=math.nan,
+        other_s=r["other_s"], wall_s=read_s + r["wall_s"], objective=r["objective"],
+        objective_lp=math.nan, bound=r["bound"], gap=r["gap"], termination=r["status"],
+        ruc_objective=math.nan, mip_rel_gap=gap, time_limit_s=time_limit, **mem,
+        **{k: v.get(k) for k in ("pyomo", "highspy", "highs", "python")})
+    return dict(row=row, detail=dict(reference=r))
+
+
+def worker(spec: dict, out: Path) -> int:
+    """Entry point of the per-run process: run one spec, write its result to `out`."""
+    fn = run_reference if spec["engine"] == "pglib_reference" else run_engine
+    try:
+        res = fn(spec["case"], spec["hours"], spec["seed"], spec["gap"], spec["time_limit"],
+                 spec["tracemalloc"])
+    except Exception as exc:  # recorded as a failed run; the harness carries on
+        res = dict(row=dict(case=spec["case"], engine=spec["engine"], status="error",
+                            error=f"{type(exc).__name__}: {exc}"),
+                   detail=dict(traceback=traceback.format_exc()))
+    out.write_text(json.dumps(res, default=_json_default))
+    return 0
+
+
+# ------------------------------------------------------------------------ parent side --
+def _json_default(o):
+    if hasattr(o, "item"):
+        return o.item()
+    return str(o)
+
+
+def _finite(o):
+    """NaN and infinities as null: bench.json stays standard JSON."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
+
+
+def run_in_subprocess(spec: dict, timeout: float | None) -> dict:
+    """Run one spec in a fresh interpreter (so maxrss is this run's alone)."""
+    with tempfile.TemporaryDirectory(prefix="edam-bench-") as tmp:
+        out = Path(tmp) / "result.json"
+        env = dict(os.environ)
+        env.setdefault("PYTHONHASHSEED", "0")
+        root = str(HERE.parent)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        cmd = [sys.executable, "-m", "benchmarks", "--worker", json.dumps(spec),
+               "--worker-out", str(out)]
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, env=env, cwd=root, timeout=timeout,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except subprocess.TimeoutExpired:
+            return dict(row=dict(case=spec["case"], engine=spec["engine"], status="timeout",
+                                 error=f"killed after {timeout:.0f} s"), detail={})
+        if proc.returncode != 0 or not out.exists():
+            return dict(row=dict(case=spec["case"], engine=spec["engine"], status="error",
+                                 error=f"worker exit code {proc.returncode}"),
+                        detail=dict(stderr=proc.stderr[-4000:]))
+        res = json.loads(out.read_text())
+        res["detail"]["process_wall_s"] = time.perf_counter() - t0
+        return res
+
+
+def _num(x) -> float:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Per (case, engine): the median of each numeric column over the successful timed runs;
+    peak_python_mb from the runs with tracemalloc (the memory run when --memory separate)."""
+    out = []
+    keys = list(dict.fromkeys((r["case"], r["engine"]) for r in rows))
+    text = ("case", "engine", "run", "timed", "status", "termination", "error", "pyomo",
+            "highspy", "highs", "python", "tracemalloc")
+
+    def med(rs: list[dict], c: str) -> float:
+        vals = [v for v in (_num(r.get(c)) for r in rs) if not math.isnan(v)]
+        return statistics.median(vals) if vals else math.nan
+
+    for case, engine in keys:
+        mine = [r for r in rows if (r["case"], r["engine"]) == (case, engine)]
+        ok = [r for r in mine if r["status"] == "ok" and r["timed"]]
+        traced = [r for r in mine if r["status"] == "ok" and r["tracemalloc"]]
+        s: dict = dict(case=case, engine=engine, runs=len(ok),
+                       failed=sum(1 for r in mine if r["status"] != "ok"))
+        if ok:
+            for c in COLUMNS:
+                if c in text:
+                    s[c] = ok[-1].get(c)
+                elif c == "peak_python_mb":
+                    s[c] = med(traced, c)
+                else:
+                    s[c] = med(ok, c)
+            s["wall_s_min"] = min(_num(r["wall_s"]) for r in ok)
+        out.append(s)
+    return out
+
+
+def compare(summary: list[dict]) -> list[dict]:
+    """Side by side: our engine and the pglib-uc reference on each pglib case."""
+    by = {(s["case"], s["engine"]): s for s in summary}
+    out = []
+    for (case, engine), ref in by.items():
+        ours = by.get((case, "edam"))
+        if engine != "pglib_reference" or not ours or not ours["runs"] or not ref["runs"]:
+            continue
+        rel = (ours["objective"] - ref["objective"]) / abs(ref["objective"]) \
+            if ref["objective"] else math.nan
+        out.append(dict(
+            case=case, ours_wall_s=ours["wall_s"], reference_wall_s=ref["wall_s"],
+            speedup=ref["wall_s"] / ours["wall_s"] if ours["wall_s"] else math.nan,
+            ours_build_plus_handoff_s=ours["build_s"] + ours["handoff_s"],
+            reference_build_plus_handoff_s=ref["build_s"] + ref["handoff_s"],
+            ours_solve_s=ours["solve_s"], reference_solve_s=ref["solve_s"],
+            solve_speedup=ref["solve_s"] / ours["solve_s"] if ours["solve_s"] else math.nan,
+            ours_objective=ours["objective"], reference_objective=ref["objective"],
+            objective_rel_diff=rel, ours_gap=ours["gap"], reference_gap=ref["gap"]))
+    return out
+
+
+def machine() -> dict:
+    from benchmarks.rts_day import machine as _m
+    out = _m()
+    try:
+        out["load_average"] = list(os.getloadavg())
+    except OSError:
+        pass
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                out["mem_gb"] = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return out
+
+
+def command_line(argv: list[str]) -> str:
+    prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    head = ["edam", "bench"] if prog == "edam" else ["python", "-m", "benchmarks"]
+    return shlex.join(head + list(argv))
+
+
+# ---------------------------------------------------------------------------- outputs --
+def write_csv(rows: list[dict], path: Path) -> None:
+    import csv
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: ("" if r.get(c) is None else r.get(c)) for c in COLUMNS})
+
+
+def _fmt(x, spec: str = ".2f") -> str:
+    f = _num(x)
+    if math.isnan(f):
+        return "-"
+    return format(f, spec)
+
+
+def print_table(summary: list[dict], comparisons: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    con = Console(width=None if sys.stdout.isatty() else 200)
+    t = Table(title="benchmarks (median over runs; seconds)")
+    for c in ("case", "engine", "runs", "vars", "bins", "rows", "build", "hand-off", "solve",
+              "pricing", "other", "wall", "objective", "gap", "maxrss MB", "py peak MB"):
+        t.add_column(c, justify="left" if c in ("case", "engine") else "right")
+    for s in summary:
+        if not s["runs"]:
+            t.add_row(s["case"], s["engine"], "0", *["-"] * 13)
+            continue
+        t.add_row(s["case"], s["engine"], str(s["runs"]), _fmt(s["variables"], ",.0f"),
+                  _fmt(s["binaries"], ",.0f"), _fmt(s["constraints"], ",.0f"),
+                  _fmt(s["build_s"]), _fmt(s["handoff_s"]), _fmt(s["solve_s"]),
+                  _fmt(s["pricing_s"]), _fmt(s["other_s"]), _fmt(s["wall_s"]),
+                  _fmt(s["objective"], ",.0f"), _fmt(s["gap"], ".2e"), _fmt(s["maxrss_mb"], ".0f"),
+                  _fmt(s["peak_python_mb"], ".0f"))
+    con.print(t)
+    if comparisons:
+        c = Table(title="pglib-uc: our engine vs the reference model (speed-up = reference / ours)")
+        for h in ("case", "ours wall", "ref wall", "speed-up", "ours solve", "ref solve",
+                  "ours obj", "ref obj", "rel diff"):
+            c.add_column(h, justify="left" if h == "case" else "right")
+        for r in comparisons:
+            c.add_row(r["case"], _fmt(r["ours_wall_s"]), _fmt(r["reference_wall_s"]),
+                      _fmt(r["speedup"]), _fmt(r["ours_solve_s"]), _fmt(r["reference_solve_s"]),
+                      _fmt(r["ours_objective"], ",.0f"), _fmt(r["reference_objective"], ",.0f"),
+                      _fmt(r["objective_rel_diff"], ".2e"))
+        con.print(c)
+
+
+def draw_chart(rows: list[dict], summary: list[dict], out_dir: Path, title: str) -> list[Path]:
+    """Time and memory against model size (variables), log-log: scaling.html (+ .png when
+    kaleido is installed)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    ok = [s for s in summary if s["runs"]]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("time vs model size",
+                                                        "peak memory vs model size"))
+    metrics = (("wall_s", "wall"), ("build_s", "build"), ("handoff_s", "hand-off"),
+               ("solve_s", "solve (HiGHS MIP)"), ("pricing_s", "pricing LP"))
+    colours = dict(wall_s="#222222", build_s="#1f77b4", handoff_s="#ff7f0e",
+                   solve_s="#2ca02c", pricing_s="#9467bd")
+    for engine, symbol, dash in (("edam", "circle", "solid"), ("pglib_reference", "diamond", "dot")):
+        pts = sorted((s for s in ok if s["engine"] == engine), key=lambda s: _num(s["variables"]))
+        if not pts:
+            continue
+        for col, name in metrics:
+            xs = [_num(s["variables"]) for s in pts]
+            ys = [_num(s[col]) for s in pts]
+            keep = [(x, y, s["case"]) for x, y, s in zip(xs, ys, pts) if y > 0 and not math.isnan(y)]
+            if not keep:
+                continue
+            fig.add_trace(go.Scatter(
+                x=[k[0] for k in keep], y=[k[1] for k in keep], text=[k[2] for k in keep],
+                mode="lines+markers", name=f"{name} ({engine})", legendgroup=engine,
+                line=dict(color=colours[col], dash=dash), marker=dict(symbol=symbol, size=9),
+                hovertemplate="%{text}<br>%{x:,.0f} variables<br>%{y:.2f} s"), row=1, col=1)
+        for col, name, mdash in (("maxrss_mb", "max RSS", dash), ("peak_python_mb",
+                                                                  "tracemalloc peak", "dash")):
+            keep = [(_num(s["variables"]), _num(s[col]), s["case"]) for s in pts
+                    if not math.isnan(_num(s[col]))]
+            if keep:
+                fig.add_trace(go.Scatter(
+                    x=[k[0] for k in keep], y=[k[1] for k in keep], text=[k[2] for k in keep],
+                    mode="lines+markers", name=f"{name} ({engine})", legendgroup=engine,
+                    line=dict(dash=mdash), marker=dict(symbol=symbol, size=9),
+                    hovertemplate="%{text}<br>%{x:,.0f} variables<br>%{y:.0f} MB"), row=1, col=2)
+    # label each case once, at its wall time
+    for s in ok:
+        if s["engine"] == "edam":
+            fig.add_annotation(x=math.log10(max(_num(s["variables"]), 1)),
+                               y=math.log10(max(_num(s["wall_s"]), 1e-3)), text=s["case"],
+                               showarrow=False, yshift=12, font=dict(size=10), row=1, col=1)
+    fig.update_xaxes(type="log", title_text="variables (at build, before lazy rows)")
+    fig.update_yaxes(type="log", title_text="seconds", row=1, col=1)
+    fig.update_yaxes(type="log", title_text="MB", row=1, col=2)
+    fig.update_layout(title=title, template="plotly_white", height=560, width=1250)
+    html = out_dir / "scaling.html"
+    fig.write_html(html, include_plotlyjs=True, full_html=True)
+    written = [html]
+    try:
+        import kaleido  # noqa: F401  (optional: only if already installed)
+        fig.write_image(out_dir / "scaling.png")
+        written.append(out_dir / "scaling.png")
+    except Exception:
+        pass
+    return written
+
+
+# ------------------------------------------------------------------------------- main --
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks",
+                                 description="benchmark harness (benchmarks/README.md)")
+    ap.add_argument("--cases", default=DEFAULT_CASES,
+                    help="comma-separated: rts_day, pglib:<instance>, tiled:<K> "
+                         "(default: %(default)s)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per case (time allowing)")
+    ap.add_argument("--gap", type=float, default=0.001, help="relative MIP gap")
+    ap.add_argument("--time-limit", type=float, default=600.0,
+                    help="time limit of each MIP solve, s (engine and reference)")
+    ap.add_argument("--hours", type=int, default=None,
+                    help="truncate every case to hours 1..H (smoke runs; default: own horizon)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the tiled footprints")
+    ap.add_argument("--with-reference", action="store_true",
+                    help="also solve the pglib-uc reference model of each pglib case")
+    ap.add_argument("--budget", type=float, default=3600.0,
+                    help="wall seconds per case after which no further repeat is started "
+                         "(the first run always happens)")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="kill a run after this many seconds (default 4 x time limit + 900)")
+    ap.add_argument("--memory", choices=("separate", "inline", "off"), default="separate",
+                    help="tracemalloc peak: 'separate' (default) one extra run per case with "
+                         "tracemalloc, kept out of the timings (tracemalloc slows Pyomo up to "
+                         "5x); 'inline' in every run (timings inflated); 'off' (NaN)")
+    ap.add_argument("--out", default=str(RESULTS), help="output folder (default: %(default)s)")
+    ap.add_argument("--quiet", action="store_true", help="no table, no progress lines")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-out", help=argparse.SUPPRESS)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:  # `edam bench -- --cases ...` (argparse.REMAINDER keeps the "--")
+        argv = argv[1:]
+    a = build_parser().parse_args(argv)
+    if a.worker:
+        return worker(json.loads(a.worker), Path(a.worker_out))
+    try:
+        cases = parse_cases(a.cases)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if a.repeat < 1 or (a.hours is not None and a.hours < 1):
+        print("error: --repeat and --hours must be >= 1", file=sys.stderr)
+        return 2
+    timeout = a.timeout if a.timeout is not None else 4 * a.time_limit + 900
+    say = (lambda s: None) if a.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    rows, details = [], []
+
+    def one(case: str, engine: str, k: int, trace: bool, timed: bool) -> dict:
+        spec = dict(case=case, engine=engine, hours=a.hours, seed=a.seed, gap=a.gap,
+                    time_limit=a.time_limit, tracemalloc=trace)
+        load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+        res = run_in_subprocess(spec, timeout)
+        row = {c: None for c in COLUMNS}
+        row.update(res["row"])
+        row.update(run=k, timed=timed, load_avg_start=round(load0, 2), tracemalloc=trace)
+        for c in NUMERIC:
+            if row[c] is None:
+                row[c] = math.nan
+        rows.append(row)
+        details.append(dict(case=case, engine=engine, run=k, timed=timed, **res.get("detail", {})))
+        what = f"{case} [{engine}] run {k}" + ("" if timed else " (memory, tracemalloc)")
+        if row["status"] == "ok":
+            say(f"{what}: {row['variables']:,} vars, build {row['build_s']:.2f} s, "
+                f"hand-off {row['handoff_s']:.2f} s, solve {row['solve_s']:.2f} s, "
+                f"pricing {_fmt(row['pricing_s'])} s, wall {row['wall_s']:.2f} s, "
+                f"objective {row['objective']:,.2f}, max RSS {row['maxrss_mb']:.0f} MB"
+                + (f", tracemalloc peak {row['peak_python_mb']:.0f} MB" if trace else ""))
+        else:
+            say(f"{what}: {row['status']}: {row.get('error')}")
+        return row
+
+    for case in cases:
+        engines = ["edam"] + (["pglib_reference"] if a.with_reference
+                              and case.startswith("pglib:") else [])
+        for engine in engines:
+            t_case = time.perf_counter()
+            last, done, ok = 0.0, 0, False
+            for k in range(1, a.repeat + 1):
+                used = time.perf_counter() - t_case
+                if k > 1 and used + last > a.budget:
+                    say(f"{case} [{engine}]: budget {a.budget:.0f} s reached after "
+                        f"{done} of {a.repeat} runs")
+                    break
+                t0 = time.perf_counter()
+                row = one(case, engine, k, trace=a.memory == "inline", timed=True)
+                last, done = time.perf_counter() - t0, k
+                ok = row["status"] == "ok"
+                if not ok:
+                    break  # a failing case fails again; do not spend the budget on it
+            if a.memory == "separate" and ok:
+                one(case, engine, done + 1, trace=True, timed=False)
+    summary = summarise(rows)
+    comparisons = compare(summary)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(rows, out / "bench.csv")
+    ok_rows = [r for r in rows if r["status"] == "ok"]
+    doc = dict(
+        description="benchmark harness (benchmarks/__main__.py; benchmarks/README.md, "
+                    "'Harness and scaling')",
+        command=command_line(argv), argv=argv, cwd=os.getcwd(), started=started,
+        finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        options=dict(cases=cases, repeat=a.repeat, gap=a.gap, time_limit_s=a.time_limit,
+                     hours=a.hours, seed=a.seed, with_reference=a.with_reference,
+                     budget_s=a.budget, timeout_s=timeout, memory=a.memory,
+                     pythonhashseed=os.environ.get("PYTHONHASHSEED", "0")),
+        machine=machine(),
+        versions={k: ok_rows[0][k] for k in ("pyomo", "highspy", "highs", "python")}
+        if ok_rows else {},
+        columns=COLUMNS, runs=rows, summary=summary, comparisons=comparisons, details=details)
+    (out / "bench.json").write_text(json.dumps(_finite(doc), indent=2, default=_json_default,
+                                               allow_nan=False) + "\n")
+    charts = draw_chart(rows, summary, out, f"EDAM clearing engine: cost vs size "
+                                            f"({doc['machine'].get('cpu', '')}, "
+                                            f"{started[:10]})")
+    if not a.quiet:
+        print_table(summary, comparisons)
+        print("written " + ", ".join(str(p) for p in [out / "bench.csv", out / "bench.json",
+                                                       *charts]))
+    return 0 if all(r["status"] == "ok" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
