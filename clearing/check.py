@@ -95,9 +95,9 @@ def classify_relaxation(requirement: str) -> tuple[str, str | None]:
     from the row's `branch`, `constraint` or `baa` column), `deployment` (deployment-scenario
     overload), `ruc_branch` (RUC overload), `as` (detail ru/sr/nr/rd),
     `ir` (iru/ird), `rc` (rcu/rcd), `other`."""
-    r = str(requirement).strip().lower()
-    head, _, tail = r.partition(":")
-    tail = tail.strip() or None
+    head, _, tail = str(requirement).strip().partition(":")
+    head = head.lower()
+    tail = tail.strip() or None  # an id keeps its case
     words = set(head.replace("-", "_").replace(" ", "_").split("_"))
 
     def sign() -> str | None:

@@ -133,6 +133,8 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]
     soc = {(r, t): _v(m.soc[r, t]) for (r, t) in m.ST_}
     up = {(r, t): _v(sum(b.up_reserve[(r, t)])) if b.up_reserve.get((r, t)) else 0.0
           for r in res.index for t in T}
+    for (r, t) in m.NR_OFF:  # off-line non-spin needs headroom once RUC commits the unit
+        up[(r, t)] += _v(m.nr_offline[r, t])
     dn = {(r, t): _v(sum(b.down_reserve[(r, t)])) if b.down_reserve.get((r, t)) else 0.0
           for r in res.index for t in T}
     x = {(k, t): _v(m.x[k, t]) for (k, t) in m.KT}
@@ -319,6 +321,13 @@ def extract_ruc(d: MarketData, sm: SolvedModel, ptdf: PTDF, ifm: dict, tables: d
     p = d.params
     rcu = {(r, t): _v(m.rcu[r, t]) for (r, t) in m.RCU_IDX}
     rcd = {(r, t): _v(m.rcd[r, t]) for (r, t) in m.RCD_IDX}
+    # one product per resource-hour (spec §5.11): without the ζ binaries, net the two; with bid
+    # prices ≥ 0 both are positive at an optimum only when both are free, so netting keeps the
+    # schedule r and the cost
+    for key in set(rcu) & set(rcd):
+        both = min(rcu[key], rcd[key])
+        rcu[key] -= both
+        rcd[key] -= both
     uR = {(i, t): round(_v(m.uR[i, t])) for (i, t) in m.GT}
     sch = tables["schedules"]
     key = list(zip(sch["resource"], sch["hour"]))

@@ -54,8 +54,11 @@ class PersistentHighs:
         self.solver.config.auto_updates.update_vars = vars_changed
         t0 = time.perf_counter()
         opts = {"mip_rel_gap": self.gap, "random_seed": 0, "threads": 1}
+        # HiGHS's run clock is cumulative over one instance's life: give each solve its own
+        # `time_limit` on top of what earlier solves (lazy rounds, the MIP) already used.
+        used = sum(r.seconds for _, r in self.records)
         try:
-            res = self.solver.solve(m, rel_gap=self.gap, time_limit=self.time_limit,
+            res = self.solver.solve(m, rel_gap=self.gap, time_limit=self.time_limit + used,
                                     load_solutions=False, raise_exception_on_nonoptimal_result=False,
                                     solver_options=opts)
         except Exception as exc:  # highspy/pyomo failures become one clear error

@@ -64,6 +64,10 @@ class MarketParameters:
                                          "Hours a storage AS award must be sustainable (h^AS)", lo=0)
     storage_mode_binary: bool = _p(False, "-", "§5.10", "A",
                                    "Use a binary to forbid simultaneous charge and discharge")
+    rc_exclusivity_binary: bool = _p(False, "-", "§3, §5.11", "A",
+                                     "Enforce one of RCU/RCD per resource-hour with a binary ζ; "
+                                     "off: the LP's RCU and RCD are netted (exact for bid "
+                                     "prices >= 0)")
     mpm_mode: str = _p("ir_rc", "-", "§5.12", "A",
                        "Market power mitigation of IRU/RCU bids: off, ir_rc (three-pivotal-supplier "
                        "test per BAA and hour on the IR/RC requirement), cap_all (mitigate every bid)",

@@ -270,7 +270,7 @@ def test_classify_engine_relaxation_names():
     assert classify_relaxation("power_balance_under") == ("pb", "under")
     assert classify_relaxation("power_balance_over") == ("pb", "over")
     assert classify_relaxation("ruc_under") == ("ruc", "under")
-    assert classify_relaxation("branch_base:L12") == ("branch", "l12".lower())
+    assert classify_relaxation("branch_base:L12") == ("branch", "L12")
     assert classify_relaxation("branch_dep_up:7")[0] == "deployment"
     assert classify_relaxation("branch_ruc:7")[0] == "ruc_branch"
     assert classify_relaxation("as_ru") == ("as", "ru")

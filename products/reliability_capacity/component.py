@@ -46,7 +46,7 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
                     bounds=lambda _m, r, t: (0, d.avail[(r, "rcu")][0]))
     m.rcd = pyo.Var(m.RCD_IDX, within=pyo.NonNegativeReals,
                     bounds=lambda _m, r, t: (0, d.avail[(r, "rcd")][0]))
-    both = sorted(set(rc_idx["rcu"]) & set(rc_idx["rcd"]))
+    both = sorted(set(rc_idx["rcu"]) & set(rc_idx["rcd"])) if p.rc_exclusivity_binary else []
     m.BOTH = pyo.Set(initialize=both, dimen=2, ordered=True)
     m.zeta = pyo.Var(m.BOTH, within=pyo.Binary)
     b.binaries.append(m.zeta)
