@@ -33,8 +33,9 @@ offer prices are clipped to the energy bid cap ($1000/MWh; some ferc peakers hav
 $1046.89/MWh); a non-convex cost curve is replaced by its lower convex envelope (what
 pglib-uc's convex-combination cost model computes anyway: exact); more than 10 segments are
 merged (the two adjacent segments with the closest prices first, keeping the cost at the kept
-break points); start-up costs that fall with a longer downtime are raised to the cheapest
-colder tier's suffix minimum (exact: pglib-uc's coldest category is always allowed).
+break points); a start-up category costlier than the coldest is given the coldest's cost
+(exact: pglib-uc always allows the coldest category; if costs then still fall with downtime,
+the hotter tiers are lowered to the suffix minimum, an approximation).
 
     python -m benchmarks.pglib_uc           # (re)write benchmarks/instances/scenarios/*
 """
@@ -121,18 +122,24 @@ def cost_segments(points: list[dict]) -> tuple[float, list[tuple[float, float]],
 def startup_tiers(startup: list[dict]) -> tuple[list[tuple[int, float]], list[str]]:
     """[(after_offline_h, cost)] from pglib-uc start-up categories (hottest first).
 
-    pglib-uc lets any start-up use its coldest category, and a hotter one only when the unit
-    has been off for that category's lag window; so the cost paid after a downtime is the
-    cheapest of its category and the colder ones: the suffix minimum."""
+    pglib-uc lets any start-up use its coldest category, and a hotter one only after a downtime
+    in that category's lag window; so a category costlier than the coldest is in effect the
+    coldest's cost (exact). If costs still fall with downtime after that (a cheap intermediate
+    category), they are lowered to the suffix minimum, which our non-decreasing tiers need
+    (an approximation, noted)."""
     notes = []
     st = sorted(startup, key=lambda s: s["lag"])
     costs = [float(s["cost"]) for s in st]
-    suffix = costs[:]
-    for i in range(len(costs) - 2, -1, -1):
-        suffix[i] = min(costs[i], suffix[i + 1])
-    if suffix != costs:
-        notes.append("start-up cost falling with downtime: hotter tiers lowered to the "
-                      "cheapest colder tier (exact)")
+    eff = [min(c, costs[-1]) for c in costs]
+    if eff != costs:
+        notes.append("start-up category costlier than the coldest: lowered to the coldest's "
+                     "cost (exact)")
+    suffix = eff[:]
+    for i in range(len(eff) - 2, -1, -1):
+        suffix[i] = min(eff[i], suffix[i + 1])
+    if suffix != eff:
+        notes.append("start-up cost falling with downtime to an intermediate category: hotter "
+                     "tiers lowered to it (approximation)")
     return [(max(1, int(s["lag"])), c) for s, c in zip(st, suffix)], notes
 
 

@@ -113,7 +113,14 @@ def cmd_check(a) -> int:
 
 def cmd_compare(a) -> int:
     from clearing.compare import compare_command
-    return compare_command(a.run_dir, a.reference_dir, a.tolerances, a.out)
+    return compare_command(a.run_dir, a.reference_dir, a.tolerances, a.out, scenario=a.scenario,
+                           partial_reference=a.partial_reference,
+                           strict_reference=a.strict_reference)
+
+
+def cmd_import_oasis(a) -> int:
+    from clearing.oasis import oasis_command
+    return oasis_command(a.csv, a.out, a.trade_date, a.timezone, a.market_run)
 
 
 def cmd_phases(a) -> int:
@@ -181,9 +188,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("compare", help="compare a run with reference results")
     s.add_argument("run_dir")
     s.add_argument("reference_dir")
-    s.add_argument("--tolerances")
-    s.add_argument("--out")
+    s.add_argument("--tolerances", help="YAML of per-column tolerances (table.column: abs)")
+    s.add_argument("--out", help="report folder (default RUN_DIR/compare)")
+    s.add_argument("--scenario", help="scenario folder to vet the reference with the checker")
+    s.add_argument("--partial-reference", action="store_true",
+                   help="the reference covers only some rows (e.g. a few buses)")
+    s.add_argument("--strict-reference", action="store_true",
+                   help="fail when the checker finds violations in the reference")
     s.set_defaults(fn=cmd_compare)
+    s = sub.add_parser("import-oasis", help="import OASIS-style long CSVs as reference tables")
+    s.add_argument("csv", nargs="+")
+    s.add_argument("--out", required=True)
+    s.add_argument("--trade-date", required=True)
+    s.add_argument("--timezone", default="America/Los_Angeles")
+    s.add_argument("--market-run", default="DAM")
+    s.set_defaults(fn=cmd_import_oasis)
     s = sub.add_parser("phases", help="run phases 1, 2, 3 and compare them")
     s.add_argument("scenario")
     s.add_argument("--out", required=True)

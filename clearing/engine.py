@@ -133,8 +133,7 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]
     soc = {(r, t): _v(m.soc[r, t]) for (r, t) in m.ST_}
     up = {(r, t): _v(sum(b.up_reserve[(r, t)])) if b.up_reserve.get((r, t)) else 0.0
           for r in res.index for t in T}
-    for (r, t) in m.NR_OFF:  # off-line non-spin needs headroom once RUC commits the unit
-        up[(r, t)] += _v(m.nr_offline[r, t])
+    nr_off = {(r, t): _v(m.nr_offline[r, t]) for (r, t) in m.NR_OFF}
     dn = {(r, t): _v(sum(b.down_reserve[(r, t)])) if b.down_reserve.get((r, t)) else 0.0
           for r in res.index for t in T}
     x = {(k, t): _v(m.x[k, t]) for (k, t) in m.KT}
@@ -310,7 +309,7 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]
         [dict(baa=a, hour=t, energy_price=float(pi.at[a, t]),
               transfer_component=float(pi.at[a, t]) - float(pi.at[d.reference_baa, t]),
               elap_price=float(elap[(a, t)]), ruc_price=np.nan) for a in d.baas for t in T])
-    ifm_vals = dict(u=u, g=g, up=up, dn=dn, x=x, yU=yU, yD=yD, soc=soc)
+    ifm_vals = dict(u=u, g=g, up=up, dn=dn, x=x, yU=yU, yD=yD, soc=soc, nr_off=nr_off)
     return tables, ifm_vals
 
 

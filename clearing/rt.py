@@ -368,7 +368,7 @@ class RTPlan:
     as_up: np.ndarray            # DA RU+SR+NR held in RT
     as_dn: np.ndarray            # DA RD held in RT
     u_fixed: np.ndarray          # commitment of fixed-commitment thermal units (1 elsewhere)
-    forced: dict                 # (r, k) -> 0/1 for fast-start units
+    forced: dict                 # (r, hour) -> 0/1 for short-start units
     ramp_up: np.ndarray          # allowed rise from k-1 to k (inf: none)
     ramp_dn: np.ndarray
     p0: dict                     # resource -> (output, on) before interval 1 (thermal)
@@ -478,21 +478,21 @@ def _plan(scenario: Scenario, d: MarketData, da: RunResult, inp: RTInputs) -> RT
             continue
         i = pos[r]
         ut, dt_, h0 = int(th.at[r, "min_up_h"]), int(th.at[r, "min_down_h"]), int(th.at[r, "initial_hours"])
-        for k in range(1, K + 1):
-            h = (k - 1) // INTERVALS_PER_HOUR + 1
+        for h in hours:
             f = None
-            if on0 and k <= INTERVALS_PER_HOUR * (ut - h0):
+            if on0 and h <= ut - h0:
                 f = 1
-            if (not on0) and k <= INTERVALS_PER_HOUR * (dt_ - h0):
+            if (not on0) and h <= dt_ - h0:
                 f = 0
-            if f is None and (bool(th.at[r, "must_run"]) or ss[i, k - 1] > 0):
+            if f is None and (bool(th.at[r, "must_run"]) or
+                              np.nan_to_num(ss[i, INTERVALS_PER_HOUR * (h - 1)]) > 0):
                 f = 1
             if f is None and ucom[i, h - 1] > 0.5 and awards_any[i, h - 1] > 1e-6:
                 f = 1
             if f is None and cap_h[i, h - 1] < pmin[i, 0] - 1e-9:
                 f = 0
             if f is not None:
-                forced[(r, k)] = f
+                forced[(r, h)] = f
     # ramp limits within 15 minutes, widened at hour boundaries to the DA schedule's step
     rr_up = res["ramp_up_mw_per_min"].to_numpy(float)[:, None] * RAMP_MINUTES
     rr_dn = res["ramp_down_mw_per_min"].to_numpy(float)[:, None] * RAMP_MINUTES
@@ -591,21 +591,30 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
                    bounds=lambda _m, r, k: (0.0, float(st.at[r, "charge_max_mw"])))
     m.soc = pyo.Var(m.S_IDX, bounds=lambda _m, r, k: (float(st.at[r, "soc_min_mwh"]),
                                                        float(st.at[r, "soc_max_mwh"])))
-    m.F_IDX = pyo.Set(initialize=[(r, k) for r in F_res for k in ks], dimen=2, ordered=True)
+    # short-start units: commitment decided per hour (u, v, w), output per interval (pa) [A]
+    hours = sorted(set(int(h) for h in plan.hour_of))
+    hour_of = {k: int(plan.hour_of[k - 1]) for k in ks}
+    first = {k: k == 1 or hour_of[k] != hour_of[k - 1] for k in ks}
+    m.F_IDX = pyo.Set(initialize=[(r, h) for r in F_res for h in hours], dimen=2, ordered=True)
     m.u = pyo.Var(m.F_IDX, within=pyo.Binary)
     m.v = pyo.Var(m.F_IDX, within=pyo.Binary)
     m.w = pyo.Var(m.F_IDX, within=pyo.Binary)
-    m.pa = pyo.Var(m.F_IDX, within=pyo.NonNegativeReals)
+    m.PA_IDX = pyo.Set(initialize=[(r, k) for r in F_res for k in ks], dimen=2, ordered=True)
+    m.pa = pyo.Var(m.PA_IDX, within=pyo.NonNegativeReals)
     b.binaries += [m.u, m.v, m.w]
     for key, val in plan.forced.items():
         m.u[key].fix(val)
+
+    def U(r, k):
+        """The commitment of short-start unit r in interval k (its hour's)."""
+        return m.u[r, hour_of[k]]
     g: dict = {}
     for r in plan.R:
         i = pos[r]
         c = cls[r]
         for k in ks:
             if c == "fast_thermal":
-                g[(r, k)] = float(pmin[r]) * m.u[r, k] + m.pa[r, k]
+                g[(r, k)] = float(pmin[r]) * U(r, k) + m.pa[r, k]
             elif r in S_res:
                 g[(r, k)] = m.dis[r, k] - m.ch[r, k]
             elif c in ("fixed_thermal", "ver", "range"):
@@ -661,15 +670,15 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     fast_seg = [(r, s, k) for (r, s, k) in sup if cls[r] == "fast_thermal"]
     m.seg_on = pyo.Constraint(pyo.Set(initialize=fast_seg, dimen=3, ordered=True),
                               rule=lambda _m, r, s, k: _m.seg_s[r, s, k]
-                              <= d.supply_bids[r][s - 1][0] * _m.u[r, k])
+                              <= d.supply_bids[r][s - 1][0] * U(r, k))
     # commitment costs: min-load ($/h) and start-ups ($ per start = ×4 in $/h of one interval)
     def su_cost(r):
         tiers = d.startup_tiers.get(r)
         return tiers[0][1] if tiers else float(th.at[r, "startup_cost_usd"])
     mlc = {r: float(th.at[r, "min_load_cost_usd_per_h"]) for r in plan.R
            if res.at[r, "type"] == "thermal"}
-    b.costs.append(sum(mlc[r] * m.u[r, k] for (r, k) in m.F_IDX)
-                   + sum(su_cost(r) / DT_H * m.v[r, k] for (r, k) in m.F_IDX))
+    b.costs.append(sum(INTERVALS_PER_HOUR * mlc[r] * m.u[r, h] for (r, h) in m.F_IDX)
+                   + sum(su_cost(r) / DT_H * m.v[r, h] for (r, h) in m.F_IDX))
     const = 0.0
     for r in plan.R:
         if cls[r] != "fixed_thermal":
@@ -685,15 +694,19 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     # --- fast-start commitment logic in intervals ------------------------------------------------
     def u_prev(r, k):
         return m.u[r, k - 1] if k > 1 else plan.p0[r][1]
-    m.uc_logic = pyo.Constraint(m.F_IDX, rule=lambda _m, r, k: _m.u[r, k] - u_prev(r, k)
-                                == _m.v[r, k] - _m.w[r, k])
+    m.uc_logic = pyo.Constraint(m.F_IDX, rule=lambda _m, r, h: _m.u[r, h] - u_prev(r, h)
+                                == _m.v[r, h] - _m.w[r, h])
 
     def min_up(_m, r, k):
-        n = INTERVALS_PER_HOUR * int(th.at[r, "min_up_h"])
+        n = int(th.at[r, "min_up_h"])
+        if n <= 1:
+            return pyo.Constraint.Skip
         return sum(_m.v[r, j] for j in range(max(1, k - n + 1), k + 1)) <= _m.u[r, k]
 
     def min_dn(_m, r, k):
-        n = INTERVALS_PER_HOUR * int(th.at[r, "min_down_h"])
+        n = int(th.at[r, "min_down_h"])
+        if n <= 1:
+            return _m.v[r, k] + _m.w[r, k] <= 1
         return sum(_m.w[r, j] for j in range(max(1, k - n + 1), k + 1)) <= 1 - _m.u[r, k]
     m.uc_min_up = pyo.Constraint(m.F_IDX, rule=min_up)
     m.uc_min_down = pyo.Constraint(m.F_IDX, rule=min_dn)
@@ -730,7 +743,7 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     def prev_out(r, k):
         """(output, commitment) in the interval before k."""
         if k > 1:
-            return g[(r, k - 1)], (m.u[r, k - 1] if cls[r] == "fast_thermal"
+            return g[(r, k - 1)], (U(r, k - 1) if cls[r] == "fast_thermal"
                                    else float(plan.u_fixed[pos[r], k - 2]))
         return plan.p0[r][0], float(plan.p0[r][1])
 
@@ -752,7 +765,9 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
         pp, up = prev_out(r, k)
         if cls[r] == "fast_thermal":
             su = max(float(pmin[r]), R_)
-            return g[(r, k)] - pp <= R_ * up + su * _m.v[r, k]
+            if not first[k]:  # inside an hour the commitment does not change
+                return g[(r, k)] - pp <= R_ * U(r, k)
+            return g[(r, k)] - pp <= R_ * up + su * _m.v[r, hour_of[k]]
         if fixed_skip(r, k, True):
             return pyo.Constraint.Skip
         return g[(r, k)] - pp <= R_
@@ -763,7 +778,9 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
         pp, up = prev_out(r, k)
         if cls[r] == "fast_thermal":
             sd = max(float(pmin[r]), R_)
-            return pp - g[(r, k)] <= R_ * _m.u[r, k] + sd * _m.w[r, k]
+            if not first[k]:
+                return pp - g[(r, k)] <= R_ * U(r, k)
+            return pp - g[(r, k)] <= R_ * U(r, k) + sd * _m.w[r, hour_of[k]]
         if fixed_skip(r, k, False):
             return pyo.Constraint.Skip
         return pp - g[(r, k)] <= R_
@@ -817,11 +834,11 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
         cd = frp.FRP_RAMP_MINUTES * float(rr_d[r]) if t not in ("ver", "storage") else math.inf
         for k in ks:
             if cls[r] == "fast_thermal":
-                if plan.forced.get((r, k)) == 0:
+                if plan.forced.get((r, hour_of[k])) == 0:
                     continue
                 elig[(r, k)] = (cu, cd)
-                if (r, k) not in plan.forced:
-                    on[(r, k)] = m.u[r, k]
+                if (r, hour_of[k]) not in plan.forced:
+                    on[(r, k)] = U(r, k)
             elif hi[i, k - 1] - lo[i, k - 1] > 1e-6:
                 elig[(r, k)] = (cu, cd)
     frp.add_to_model(b, reqs, elig, on)
@@ -833,7 +850,7 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
         i = pos[r]
         extra = sum(up[(r, k)]) if up.get((r, k)) else 0.0
         if cls[r] == "fast_thermal":
-            return g[(r, k)] + extra <= float(hi[i, k - 1]) * _m.u[r, k]
+            return g[(r, k)] + extra <= float(hi[i, k - 1]) * U(r, k)
         if r not in S_res and not up.get((r, k)):
             return pyo.Constraint.Skip  # the variable bound is the row
         return g[(r, k)] + extra <= float(hi[i, k - 1])
@@ -842,7 +859,7 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
         i = pos[r]
         extra = sum(dn[(r, k)]) if dn.get((r, k)) else 0.0
         if cls[r] == "fast_thermal":
-            return g[(r, k)] - extra >= float(lo[i, k - 1]) * _m.u[r, k]
+            return g[(r, k)] - extra >= float(lo[i, k - 1]) * U(r, k)
         if r not in S_res and not dn.get((r, k)):
             return pyo.Constraint.Skip
         return g[(r, k)] - extra >= float(lo[i, k - 1])
@@ -918,7 +935,7 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
         if c == "fixed_thermal":
             U[i] = plan.u_fixed[i]
         elif c == "fast_thermal":
-            U[i] = [round(_v(m.u[r, k])) for k in ks]
+            U[i] = [round(_v(m.u[r, int(plan.hour_of[k - 1])])) for k in ks]
         elif res.at[r, "type"] not in ("ver", "hydro", "storage", "import"):
             U[i] = 0.0
     FRU = np.zeros((len(R), K))

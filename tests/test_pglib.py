@@ -173,6 +173,9 @@ def test_cost_curve_conversions():
     assert segs == [(1, 1000.0)] and notes
     tiers, notes = startup_tiers([{"lag": 1, "cost": 50}, {"lag": 4, "cost": 30}])
     assert tiers == [(1, 30.0), (4, 30.0)] and notes
+    tiers, notes = startup_tiers([{"lag": 1, "cost": 20}, {"lag": 2, "cost": 40},
+                                  {"lag": 4, "cost": 30}])
+    assert tiers == [(1, 20.0), (2, 30.0), (4, 30.0)] and len(notes) == 1
 
 
 def test_recorded_reference_is_complete():

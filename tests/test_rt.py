@@ -18,8 +18,9 @@ Hour: G1 FMMSS = mean(160, 170, 165, 155) = 162.5; metered load = mean RT demand
 split pro rata to the DA loads (fixed 140, D1 10 of 150): D1 metered 10 × 163.75/150 = 10.9167,
 UIE = 10 − 10.9167 < 0 (a load consuming more than scheduled: negative, glossary sign);
 LSE_A metered 140 × 163.75/150 = 152.8333. Generators are metered at their FMM schedule: UIE 0.
-With a fast-start unit G3 (0..50 MW @ $50, min-load cost $10/h, off in DA) the RT run starts G3
-at k2 for its FRU headroom; then k2's LMP is G2's bid, $30, and the FRU price is 0.
+With a short-start unit G3 (0..50 MW @ $50, min-load cost $10/h, off in DA) the RT run commits
+G3 for the hour (short-start commitment is hourly) for its FRU head-room ($10/h instead of 5 MW
+of FRU short at $247); then k2's LMP is G2's bid, $30, and the FRU price is 0.
 """
 
 from __future__ import annotations
@@ -196,14 +197,16 @@ def test_rt_commits_a_fast_start_unit_and_prices_its_bid(tmp_path):
     r = solve(sc)
     assert r.schedules.set_index("resource").at["G3", "committed"] == 0
     rs = r.rt_schedules
-    np.testing.assert_array_equal(_by_k(rs, "committed", resource="G3"), [0, 1, 1, 1])
+    # short-start commitment is decided per hour: G3 is on for the whole hour
+    np.testing.assert_array_equal(_by_k(rs, "committed", resource="G3"), [1, 1, 1, 1])
     np.testing.assert_allclose(_by_k(rs, "energy_mw", resource="G2"), [0, 5, 0, 0], atol=1e-6)
     lmp = _by_k(r.rt_prices, "lmp", bus="a1")
     np.testing.assert_allclose(lmp, [20.0, 30.0, 20.0, 20.0], atol=1e-6)  # k2: G2's bid
     np.testing.assert_allclose(_by_k(r.rt_product_prices, "price_usd_per_mwh", product="fru"),
                                [0.0] * 4, atol=1e-6)
     si = r.settlement_inputs.set_index("resource")
-    assert si.at["G3", "fmm_uel_mw"] == pytest.approx(50.0 * 3 / 4)   # on line 3 of 4 intervals
+    assert si.at["G3", "fmm_uel_mw"] == pytest.approx(50.0)
+    assert si.at["G3", "daen_mw"] == pytest.approx(0.0)
 
 
 # --- RT inputs ---------------------------------------------------------------------------------

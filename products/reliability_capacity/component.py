@@ -108,7 +108,9 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
         typ = res.at[r, "type"]
         cap = float(d.pmax.at[r, t])
         if typ == "thermal":
-            return r_expr(r, t) + ifm["up"][(r, t)] <= cap * _m.uR[r, t]
+            # off-line non-spin of a fast-start unit becomes on-line reserve if RUC commits it
+            off = ifm.get("nr_off", {}).get((r, t), 0.0)
+            return r_expr(r, t) + ifm["up"][(r, t)] <= (cap - off) * _m.uR[r, t]
         return r_expr(r, t) + ifm["up"][(r, t)] <= cap
 
     def lower(_m, r, t):
