@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="edam-sweep-bench-"))
+    load_before = os.getloadavg()  # other jobs on the machine skew every number here
     rows = []
     try:
         for w in a.workers:
@@ -149,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     meta = {"benchmark": "sweep_throughput", "scenario": Path(a.scenario).name, "runs": a.runs,
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                        "loadavg_1_5_15_before": load_before,
+                        "loadavg_1_5_15_after": os.getloadavg()},
             "versions": _versions(), "results": rows}
     (out / "sweep_throughput.json").write_text(json.dumps(meta, indent=2) + "\n")
     with (out / "sweep_throughput.csv").open("w", newline="") as fh:

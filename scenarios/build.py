@@ -21,6 +21,8 @@ def normalise_table(name: str, df: pd.DataFrame | list[dict]) -> pd.DataFrame:
     """Columns in schema order with defaults filled and canonical dtypes, sorted by key."""
     t = TABLES_BY_NAME[name]
     df = pd.DataFrame(df).copy()
+    if df.empty and not len(df.columns):  # an empty list: an empty table with the schema's columns
+        df = pd.DataFrame(columns=[c.name for c in t.columns if c.required])
     unknown = [c for c in df.columns if c not in t.column_names]
     if unknown:
         raise KeyError(f"{name}: unknown columns {unknown}")
