@@ -64,6 +64,31 @@ def _seg_sum(m, d, r, t, side="supply"):
 
 
 # ---------------------------------------------------------------------------------------------
+def add_commitment_logic(m: pyo.ConcreteModel, index: pyo.Set, th, u, v, w, prefix: str) -> None:
+    """3-binary start/stop logic and minimum up/down times (spec §5.4) on (u, v, w), with the
+    initial status carried in from `th` (thermal table): rows `<prefix>_logic`, `_min_up`,
+    `_min_down`. Used by the IFM (u) and the RUC (u^R)."""
+
+    def logic(_m, i, t):
+        prev = u[i, t - 1] if t > 1 else (1 if th.at[i, "initial_on"] else 0)
+        return u[i, t] - prev == v[i, t] - w[i, t]
+
+    def min_up(_m, i, t):
+        ut = int(th.at[i, "min_up_h"])
+        if ut <= 1:
+            return pyo.Constraint.Skip
+        return sum(v[i, k] for k in range(max(1, t - ut + 1), t + 1)) <= u[i, t]
+
+    def min_down(_m, i, t):
+        dt = int(th.at[i, "min_down_h"])
+        if dt <= 1:
+            return v[i, t] + w[i, t] <= 1
+        return sum(w[i, k] for k in range(max(1, t - dt + 1), t + 1)) <= 1 - u[i, t]
+    setattr(m, f"{prefix}_logic", pyo.Constraint(index, rule=logic))
+    setattr(m, f"{prefix}_min_up", pyo.Constraint(index, rule=min_up))
+    setattr(m, f"{prefix}_min_down", pyo.Constraint(index, rule=min_down))
+
+
 def _add_thermal(b: ModelBundle) -> None:
     """3-binary unit commitment (spec §5.4) with tight start-up/shut-down capacity limits and
     downtime-dependent start-up costs (start-up type binaries)."""
@@ -103,24 +128,7 @@ def _add_thermal(b: ModelBundle) -> None:
 
     m.p = pyo.Expression(m.GT, rule=lambda _m, i, t: pmin[i] * _m.u[i, t] + _m.pa[i, t])
 
-    def logic(_m, i, t):
-        prev = _m.u[i, t - 1] if t > 1 else u0(i)
-        return _m.u[i, t] - prev == _m.v[i, t] - _m.w[i, t]
-    m.uc_logic = pyo.Constraint(m.GT, rule=logic)
-
-    def min_up(_m, i, t):
-        ut = int(th.at[i, "min_up_h"])
-        if ut <= 1:
-            return pyo.Constraint.Skip
-        return sum(_m.v[i, tau] for tau in range(max(1, t - ut + 1), t + 1)) <= _m.u[i, t]
-    m.uc_min_up = pyo.Constraint(m.GT, rule=min_up)
-
-    def min_down(_m, i, t):
-        dt = int(th.at[i, "min_down_h"])
-        if dt <= 1:
-            return _m.v[i, t] + _m.w[i, t] <= 1
-        return sum(_m.w[i, tau] for tau in range(max(1, t - dt + 1), t + 1)) <= 1 - _m.u[i, t]
-    m.uc_min_down = pyo.Constraint(m.GT, rule=min_down)
+    add_commitment_logic(m, m.GT, th, m.u, m.v, m.w, "uc")
 
     # self-schedules: output at least the self-scheduled MW (u is fixed on above)
     ss_idx = [(i, t) for (i, t) in idx if d.self_schedule.at[i, t] > 0]

@@ -16,6 +16,7 @@ import pyomo.environ as pyo
 
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData
+from clearing.resources import add_commitment_logic
 from products.ancillary_services import eligible
 
 RUC_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export")
@@ -77,27 +78,7 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
         elif not d.avail.get((i, "rcu")):
             m.uR[i, t].fix(0)  # no RCU bid: RUC cannot use it
 
-    def u0(i):
-        return 1 if th.at[i, "initial_on"] else 0
-
-    def logic(_m, i, t):
-        prev = _m.uR[i, t - 1] if t > 1 else u0(i)
-        return _m.uR[i, t] - prev == _m.vR[i, t] - _m.wR[i, t]
-    m.ruc_logic = pyo.Constraint(m.GT, rule=logic)
-
-    def min_up(_m, i, t):
-        ut = int(th.at[i, "min_up_h"])
-        if ut <= 1:
-            return pyo.Constraint.Skip
-        return sum(_m.vR[i, k] for k in range(max(1, t - ut + 1), t + 1)) <= _m.uR[i, t]
-    m.ruc_min_up = pyo.Constraint(m.GT, rule=min_up)
-
-    def min_dn(_m, i, t):
-        dt = int(th.at[i, "min_down_h"])
-        if dt <= 1:
-            return _m.vR[i, t] + _m.wR[i, t] <= 1
-        return sum(_m.wR[i, k] for k in range(max(1, t - dt + 1), t + 1)) <= 1 - _m.uR[i, t]
-    m.ruc_min_down = pyo.Constraint(m.GT, rule=min_dn)
+    add_commitment_logic(m, m.GT, th, m.uR, m.vR, m.wR, "ruc")
 
     pmin = res["pmin_mw"]
     # capacity stacks on the RUC schedule r = g^IFM + RCU − RCD
