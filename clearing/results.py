@@ -41,6 +41,10 @@ RESULT_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "baa_prices": (("baa", "hour"), ("energy_price", "transfer_component", "elap_price",
                                      "ruc_price")),
     "ruc_transfers": (("interface", "hour"), ("from_baa", "to_baa", "mw", "rc_transfer_mw")),
+    "mpm_test": (("baa", "product", "hour"), ("requirement_mw", "residual_supply_mw", "competitive",
+                                               "pivotal_suppliers")),
+    "mpm_mitigations": (("resource", "product"), ("sc", "baa", "original_price_usd_per_mwh",
+                                                  "mitigated_price_usd_per_mwh", "reason")),
 }
 
 
