@@ -141,8 +141,8 @@ def install_handoff_probe() -> list[dict]:
     log: list[dict] = []
     orig = S.PersistentHighs.solve
 
-    def solve(self, m, mip=True, label=""):
-        rec = orig(self, m, mip=mip, label=label)
+    def solve(self, m, mip=True, label="", **kwargs):
+        rec = orig(self, m, mip=mip, label=label, **kwargs)
         ti = self._last.timing_info
         timer = getattr(ti, "timer", None)
         # (timing_info.highs_time is not used: it is HiGHS's run time summed over the life

@@ -98,7 +98,7 @@ import pyomo.environ as pyo
 
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData, prepare
-from clearing.ifm import SolvedModel, dual, ranged_shadow, solve_lazy
+from clearing.ifm import SolvedModel, dual, ranged_shadow
 from clearing.results import RunResult
 from clearing.solver import PersistentHighs, fix_binaries
 from network.ptdf import PTDF, scenario_ptdf
@@ -878,32 +878,67 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     return b
 
 
+def _lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mip: bool, label: str,
+          vars_changed: bool) -> list[dict]:
+    """Solve, add violated network rows, re-solve until none is violated (spec §5.3), as
+    clearing.ifm.solve_lazy, telling the persistent solver when variable domains changed."""
+    p = b.d.params
+    rounds = []
+    for k in range(p.lazy_max_rounds):
+        rec = solver.solve(b.m, mip=mip, label=f"{label} round {k + 1}",
+                           vars_changed=vars_changed and k == 0)
+        new = monitor.violations(p.flow_tolerance_mw)
+        rounds.append(dict(round=k + 1, mip=mip, seconds=rec.seconds, objective=rec.objective,
+                           gap=rec.gap, termination=rec.termination, rows_added=len(new),
+                           stage=label))
+        if not new:
+            break
+        monitor.add_rows(new)
+        b.m.obj.expr = b.objective_expr()
+    else:
+        rounds[-1]["unresolved"] = True
+    return rounds
+
+
 def solve_rt(b: ModelBundle, ptdf: PTDF, seed_rows: list) -> SolvedModel:
-    """MIP (short-start commitments) with lazy network rows seeded by `seed_rows`, then the
-    fixed-commitment pricing LP (spec §6), on one persistent HiGHS."""
+    """Network rows first on the LP relaxation (cheap rounds), then the MIP (short-start
+    commitments; normally one round), then the fixed-commitment pricing LP (spec §6), on one
+    persistent HiGHS. The lazy rows start from `seed_rows` (branches binding in the DA run)."""
     from clearing.manifest import model_counts
     p = b.d.params
     solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s)
     monitor = make_monitor(b, ptdf, ("base",))
-    seed = sorted(set(key for key in seed_rows if key[1] in set(monitor.sets.get("base", []))))
-    if seed and p.lazy_transmission:
-        monitor.add_rows(seed)
+    base = set(monitor.sets.get("base", []))
+    if not p.lazy_transmission:
+        keys = [("base", l, k) for l in sorted(base) for k in b.T]
+    else:
+        keys = sorted(set(key for key in seed_rows if key[1] in base))
+    if keys:
+        monitor.add_rows(keys)
         b.m.obj.expr = b.objective_expr()
     b.info["counts"] = model_counts(b.m)
-    b.info["seeded_rows"] = len(seed)
+    b.info["seeded_rows"] = len(keys)
+    free = [v for c in b.binaries for v in c.values() if not v.fixed]
     t0 = time.perf_counter()
-    has_int = any(len(c) for c in b.binaries) and any(
-        not v.fixed for c in b.binaries for v in c.values())
-    mip_rounds = solve_lazy(b, solver, monitor, mip=has_int, label="FMM MIP")
+    rounds = []
+    if free:
+        for v in free:  # LP relaxation: find the binding network rows cheaply
+            v.domain = pyo.UnitInterval
+        rounds += _lazy(b, solver, monitor, mip=False, label="FMM relaxation", vars_changed=True)
+        for v in free:
+            v.domain = pyo.Binary
+        rounds += _lazy(b, solver, monitor, mip=True, label="FMM MIP", vars_changed=True)
+    else:
+        rounds += _lazy(b, solver, monitor, mip=False, label="FMM LP", vars_changed=False)
     t1 = time.perf_counter()
     mip_rec = solver.records[-1][1]
     fix_binaries(b.binaries)
-    lp_rounds = solve_lazy(b, solver, monitor, mip=False, label="FMM pricing LP")
+    rounds += _lazy(b, solver, monitor, mip=False, label="FMM pricing LP", vars_changed=True)
     t2 = time.perf_counter()
     lp_rec = solver.records[-1][1]
     sm = SolvedModel(bundle=b, solver=solver, monitor=monitor, mip=mip_rec, lp=lp_rec,
                      duals=solver.duals(), timings={"solve_s": t1 - t0, "pricing_s": t2 - t1})
-    b.lazy_rounds = mip_rounds + lp_rounds
+    b.lazy_rounds = rounds
     return sm
 
 
@@ -1236,6 +1271,8 @@ def _manifest_block(scenario, b, sm, plan, inp, tm, tables) -> dict:
         "long_start_units_fixed": sum(1 for r in plan.R if plan.cls[r] == "fixed_thermal"),
         "lazy": {"rounds": len([r for r in b.lazy_rounds if r["mip"]]),
                  "lp_rounds": len([r for r in b.lazy_rounds if not r["mip"]]),
+                 "relaxation_rounds": len([r for r in b.lazy_rounds
+                                           if r.get("stage") == "FMM relaxation"]),
                  "seeded_rows": b.info.get("seeded_rows", 0),
                  "constraints_added": len(sm.monitor.rows), "round_log": b.lazy_rounds},
         "branch_overloads": len(b.info.get("branch_overloads", [])),
