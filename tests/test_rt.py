@@ -25,6 +25,8 @@ of FRU short at $247); then k2's LMP is G2's bid, $30, and the FRU price is 0.
 
 from __future__ import annotations
 
+import json
+
 import math
 
 import numpy as np
@@ -256,10 +258,44 @@ def test_rt_folder_errors(tmp_path, files, message):
 
 # --- the bundled RTS-GMLC day ------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def rts_phase3_run():
-    """ONE phase-3 solve of the bundled RTS-GMLC day (with its rt/ folder of RT wind)."""
+def rts_phase3_run(rts_day_run):
+    """ONE phase-3 run of the bundled RTS-GMLC day (with its rt/ folder of RT wind). Phase 3's
+    day-ahead part is the phase-2 DA market, so the shared DA run is reused (copied: the RT run
+    adds tables) and only the real-time follow-up is solved here."""
+    from clearing.results import RunResult
+    from clearing.rt import run_phase3
+    _, da = rts_day_run
     sc = load_scenario(DEFAULT_SCENARIO, {"phase": 3})
-    return sc, solve(sc)
+    copy = RunResult(tables={k: v.copy() for k, v in da.tables.items()},
+                     manifest=json.loads(json.dumps(da.manifest, default=str)))
+    return sc, run_phase3(sc, copy)
+
+
+@pytest.mark.slow
+def test_bundled_day_settlement_conserves(rts_phase3_run):
+    """Issue 7 on the bundled day: per BAA, hour and product, tier 1 + tier 2 = requirement cost
+    (to the cent) whenever the cost is ≥ 0; the tier lines of the settlement table carry exactly
+    those amounts; RC payments to resources equal what the RC allocations collect."""
+    from clearing.settle import settle
+    sc, r = rts_phase3_run
+    st = settle(sc, r, r.settlement_inputs, r.metered_load, r.rse, r.rse_distribution)
+    baa = st.details["baa"]
+    assert len(baa) > 0
+    pos = baa[baa["cost_usd"] >= 0]
+    np.testing.assert_allclose((pos["tier1_usd"] + pos["tier2_usd"]).round(2),
+                               pos["cost_usd"].round(2), atol=0.011)
+    t = st.table
+    for prod in sorted(set(baa["product"])):
+        lines = t[t["charge"].isin([f"{prod}_tier1", f"{prod}_tier2"])]
+        got = lines.groupby(["baa", "hour"])["amount_usd"].sum()
+        want = baa[baa["product"] == prod].set_index(["baa", "hour"])
+        want = (want["tier1_usd"] + want["tier2_usd"])
+        common = want.index.intersection(got.index)
+        np.testing.assert_allclose(-got.loc[common].to_numpy(), want.loc[common].to_numpy(),
+                                   atol=0.011)
+    rc = t[t["charge"].str.startswith(("rcu_", "rcd_"))]
+    net = rc.groupby(["baa", "hour"])["amount_usd"].sum()
+    assert np.abs(net.to_numpy()).max() < 0.05
 
 
 @pytest.mark.slow
