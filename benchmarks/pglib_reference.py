@@ -52,7 +52,8 @@ def instance_path(name: str) -> Path:
     """Path of a bundled instance, e.g. 'rts_gmlc/2020-07-06' -> .../rts_gmlc/2020-07-06.json.gz."""
     p = INSTANCE_DIR / f"{name}.json.gz"
     if not p.exists():
-        raise FileNotFoundError(f"no bundled pglib-uc instance '{name}' (have: {', '.join(BUNDLED)})")
+        raise FileNotFoundError(f"no bundled pglib-uc instance '{name}' "
+                                f"(have: {', '.join(BUNDLED)})")
     return p
 
 
@@ -231,11 +232,11 @@ def solve_reference(path: str | Path | dict, gap: float = 0.001, time_limit: flo
                     joint_reserve_ramp: bool = True) -> dict[str, Any]:
     """Build and solve the pglib-uc reference model of the instance at `path` with HiGHS.
 
-    Returns timings in seconds (build_s: JSON read + Pyomo model; handoff_s: Pyomo -> highspy
-    (`set_instance`); solve_s: HiGHS run; wall_s: all of it; the same as CPU seconds of this
-    process in *_cpu_s), the status, objective (best
-    integer solution), bound (HiGHS's dual bound) and gap ((objective - bound) / |objective|,
-    HiGHS's definition), and the model size.
+    Returns timings in seconds (build_s: JSON read + Pyomo model; handoff_s: Pyomo -> highspy,
+    `set_instance`; solve_s: HiGHS `run`; wall_s: all of it; the same as CPU seconds of this
+    process in *_cpu_s), the status, objective (best integer solution, None if none), bound
+    (HiGHS's dual bound), gap ((objective - bound) / |objective|) and the model size. `path`
+    may also be an already loaded instance (a dict).
     """
     t0, c0 = time.perf_counter(), time.process_time()
     data = load_instance(path)
