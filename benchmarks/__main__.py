@@ -20,15 +20,19 @@ tracemalloc records the peak of Python allocations; it slows Pyomo down up to 5x
 tiled:3 on 2 hours, 5.7 s -> 32 s), so by default it runs in one extra run per case whose
 timings are left out (`--memory separate`; `inline`: in every run; `off`).
 
-Writes `bench.csv` (one row per run), `bench.json` (the rows, per-case medians, the reference comparison, the command, machine and versions)
-and `scaling.html` (time and memory against model size; plus `scaling.png` only when kaleido
-is installed) to `--out`, and prints a table.
+Writes to `--out`: `bench.csv` (one row per run), `bench.json` (the rows, per-case medians,
+the comparisons with the pglib-uc reference, the command, machine and versions), `bench.md`
+(the command, machine, stack and the median table; for `pglib:` cases our objective against
+the recorded reference, `benchmarks/reference_match.py`), `scaling.html` (time and memory
+against model size) and `scaling.png` (the same chart: kaleido if installed, else headless
+Chromium, else none); and prints the tables.
 
 Timings of our engine split its wall time without overlap: `input_s` (load, generate or
 import the scenario), `prepare_s`, `build_s` (Pyomo model construction, IFM + RUC),
-`handoff_s` (Pyomo -> HiGHS: Pyomo's persistent HiGHS interface loading the model at the
-first solve, `set_instance`, plus its incremental `update` before every later lazy round and
-the pricing LP; measured with the timer Pyomo hands back in each solve's results),
+`handoff_s` (Pyomo -> HiGHS: `clearing.solver.PersistentHighs` passing the whole model to
+highspy at the first solve of a model, plus its incremental update (new rows and columns,
+objective, bound and integrality re-sync) before every later lazy round and the pricing LP;
+`handoff_initial_s` is the first part alone; read from each solve's `SolveRecord.handoff_s`),
 `solve_s` (HiGHS run time of the MIP solves incl. lazy rounds, IFM + RUC), `pricing_s` (HiGHS
 run time of the fixed-commitment pricing LPs), `other_s` (the rest: MPM, lazy-row search,
 solution loading, result tables, RSE); `wall_s` is their sum.
@@ -49,6 +53,10 @@ import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
+
+from benchmarks.machine import machine_info
+from benchmarks.outputs import html_to_png, matches_table, write_markdown
+from benchmarks.reference_match import recorded_matches
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -125,33 +133,23 @@ def truncate_pglib(data: dict, hours: int | None) -> dict:
 
 
 # ------------------------------------------------------------------------ worker side --
-def _timer_total(timer, name: str) -> float:
-    try:
-        return float(timer.get_total_time(name))
-    except (KeyError, AttributeError):
-        return 0.0
-
-
 def install_handoff_probe() -> list[dict]:
-    """Record, for every HiGHS solve the engine makes, the Pyomo -> HiGHS hand-off
-    (`set_instance` at the first solve of a model, `update` before later ones) and the HiGHS
-    run time, from the HierarchicalTimer Pyomo's persistent HiGHS returns in each result.
-    Wraps clearing.solver.PersistentHighs.solve in this (worker) process only."""
+    """Record, for every HiGHS solve the engine makes, the Pyomo -> HiGHS hand-off (the whole
+    model at the first solve of a `PersistentHighs`, `set_instance_s`; the incremental update
+    before later ones, `update_s`), the HiGHS run time and the solution loading, from the
+    `SolveRecord` each solve returns. Wraps clearing.solver.PersistentHighs.solve in this
+    (worker) process only."""
     from clearing import solver as S
     log: list[dict] = []
     orig = S.PersistentHighs.solve
 
     def solve(self, m, mip=True, label="", **kwargs):
+        first = not self.records
         rec = orig(self, m, mip=mip, label=label, **kwargs)
-        ti = self._last.timing_info
-        timer = getattr(ti, "timer", None)
-        # (timing_info.highs_time is not used: it is HiGHS's run time summed over the life
-        # of the instance, not this solve's)
         log.append(dict(label=label, wall_s=rec.seconds,
-                        set_instance_s=_timer_total(timer, "set_instance"),
-                        update_s=_timer_total(timer, "update"),
-                        optimize_s=_timer_total(timer, "optimize"),
-                        load_solution_s=_timer_total(timer, "load solution")))
+                        set_instance_s=rec.handoff_s if first else 0.0,
+                        update_s=0.0 if first else rec.handoff_s,
+                        optimize_s=rec.optimize_s, load_solution_s=rec.load_s))
         return rec
 
     S.PersistentHighs.solve = solve
@@ -364,22 +362,6 @@ def compare(summary: list[dict]) -> list[dict]:
     return out
 
 
-def machine() -> dict:
-    from benchmarks.rts_day import machine as _m
-    out = _m()
-    try:
-        out["load_average"] = list(os.getloadavg())
-    except OSError:
-        pass
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                out["mem_gb"] = round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return out
-
-
 def command_line(argv: list[str]) -> str:
     prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
     head = ["edam", "bench"] if prog == "edam" else ["python", "-m", "benchmarks"]
@@ -436,8 +418,8 @@ def print_table(summary: list[dict], comparisons: list[dict]) -> None:
 
 
 def draw_chart(rows: list[dict], summary: list[dict], out_dir: Path, title: str) -> list[Path]:
-    """Time and memory against model size (variables), log-log: scaling.html (+ .png when
-    kaleido is installed)."""
+    """Time and memory against model size (variables), log-log: scaling.html and, when kaleido
+    or Chromium is there, scaling.png."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     ok = [s for s in summary if s["runs"]]
@@ -485,12 +467,19 @@ def draw_chart(rows: list[dict], summary: list[dict], out_dir: Path, title: str)
     html = out_dir / "scaling.html"
     fig.write_html(html, include_plotlyjs=True, full_html=True)
     written = [html]
+    png = out_dir / "scaling.png"
     try:
         import kaleido  # noqa: F401  (optional: only if already installed)
-        fig.write_image(out_dir / "scaling.png")
-        written.append(out_dir / "scaling.png")
+        fig.write_image(png)
+        written.append(png)
     except Exception:
-        pass
+        # no kaleido: a headless-Chromium screenshot of a static copy (benchmarks/outputs.py)
+        static = out_dir / ".scaling_static.html"
+        fig.write_html(static, include_plotlyjs=True, full_html=True,
+                       config={"staticPlot": True})
+        if html_to_png(static, png, width=1250, height=560):
+            written.append(png)
+        static.unlink(missing_ok=True)
     return written
 
 
@@ -592,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
                 one(case, engine, done + 1, trace=True, timed=False)
     summary = summarise(rows)
     comparisons = compare(summary)
+    matches = recorded_matches(summary)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, out / "bench.csv")
@@ -605,19 +595,25 @@ def main(argv: list[str] | None = None) -> int:
                      hours=a.hours, seed=a.seed, with_reference=a.with_reference,
                      budget_s=a.budget, timeout_s=timeout, memory=a.memory,
                      pythonhashseed=os.environ.get("PYTHONHASHSEED", "0")),
-        machine=machine(),
+        machine=machine_info(),
         versions={k: ok_rows[0][k] for k in ("pyomo", "highspy", "highs", "python")}
         if ok_rows else {},
-        columns=COLUMNS, runs=rows, summary=summary, comparisons=comparisons, details=details)
+        columns=COLUMNS, runs=rows, summary=summary, comparisons=comparisons,
+        reference_matches=matches, details=details)
     (out / "bench.json").write_text(json.dumps(_finite(doc), indent=2, default=_json_default,
                                                allow_nan=False) + "\n")
     charts = draw_chart(rows, summary, out, f"EDAM clearing engine: cost vs size "
                                             f"({doc['machine'].get('cpu', '')}, "
                                             f"{started[:10]})")
+    write_markdown(out / "bench.md", command=doc["command"], machine=doc["machine"],
+                   versions=doc["versions"], started=started, summary=summary, matches=matches,
+                   options=doc["options"])
     if not a.quiet:
         print_table(summary, comparisons)
+        if matches:
+            print(matches_table(matches))
         print("written " + ", ".join(str(p) for p in [out / "bench.csv", out / "bench.json",
-                                                       *charts]))
+                                                       out / "bench.md", *charts]))
     return 0 if all(r["status"] == "ok" for r in rows) else 1
 
 

@@ -30,16 +30,16 @@ import gzip
 import json
 import math
 import os
-import platform
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pyomo.environ as pyo
 from pyomo.common.timing import HierarchicalTimer
 from pyomo.contrib.solver.solvers.highs import Highs
+
+from benchmarks.machine import machine_info, versions
 
 HERE = Path(__file__).resolve().parent
 INSTANCE_DIR = HERE / "instances" / "pglib-uc"
@@ -280,30 +280,6 @@ def solve_reference(path: str | Path | dict, gap: float = 0.001, time_limit: flo
 
 
 # -------------------------------------------------------------------------------- records --
-def machine_info() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor()
-    mem_gb = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem_gb = round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return dict(nproc=os.cpu_count(), cpu_model=model, mem_gb=mem_gb,
-                platform=platform.platform(), python=platform.python_version())
-
-
-def versions() -> dict[str, str]:
-    return {p: metadata.version(p) for p in ("pyomo", "highspy")}
-
-
 def load_reference(instance: str, gap: float = 0.001, *, joint_reserve_ramp: bool = True,
                    path: Path = RESULTS_FILE) -> dict | None:
     """The recorded reference run of `instance` at `gap` (from results/pglib_reference.json)."""

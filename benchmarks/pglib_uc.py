@@ -15,7 +15,7 @@ with one BAA and one bus, whose market clearing (all EDAM products off) is the p
 | later points | `energy_bids` segments above Pmin, price = slope between points |
 | `startup` [{lag, cost}] | `startup_costs` tiers: `after_offline_h = lag`, `cost_usd = cost` |
 | `ramp_up_limit`, `ramp_down_limit` (MW/h) | `resources.ramp_up/down_mw_per_min` = value / 60 |
-| `ramp_startup_limit`, `ramp_shutdown_limit` | `thermal.startup_ramp_mw`, `shutdown_ramp_mw` |
+| `ramp_startup_limit`, `ramp_shutdown_limit` | `thermal.startup_ramp_mw` (min(SU, Pmin + RU)), `shutdown_ramp_mw` |
 | `time_up_minimum`, `time_down_minimum` | `thermal.min_up_h`, `min_down_h` |
 | `must_run` | `thermal.must_run` |
 | `unit_on_t0`, `time_up_t0`/`time_down_t0`, `power_output_t0` | `thermal.initial_on`, `initial_hours`, `initial_mw` |
@@ -23,10 +23,27 @@ with one BAA and one bus, whose market clearing (all EDAM products off) is the p
 | spinning reserve (free, limited by headroom) | an `sr` availability bid at $0 for Pmax - Pmin per thermal unit |
 
 Parameters: phase 1, `run_ruc = false`, `mpm_mode = off`, no IRU/IRD/RU/RD/NR requirements,
-`as_ramp_minutes = .inf` (pglib-uc has no 10-minute AS ramp limit; its reserve shares the
-*hourly* ramp with energy instead, see benchmarks/README.md), and the power-balance and spin
+`as_ramp_minutes = .inf` (pglib-uc has no 10-minute AS ramp limit), `as_in_hourly_ramp = true`
+(pglib-uc's reserve shares the *hourly* ramp-up with energy, `p~(t) + r(t) - p~(t-1) <= RU`
+on output above Pmin, equations (8) and (19) of its MODEL.tex: this parameter adds the unit's
+spin award to our thermal ramp-up row; it is off in EDAM), and the power-balance and spin
 shortfall penalties raised to `PENALTY_USD_PER_MWH` (pglib-uc has no slacks: its demand and
 reserve constraints are hard, and some of its offers exceed our $1000/MWh default penalty).
+
+Why `as_in_hourly_ramp` matters: without it our market is a relaxation of pglib-uc that lets a
+unit ramp its energy by RU in an hour *and* hold spinning reserve on top. On rts_gmlc that is
+worth < 1e-4 of the objective, but not on ferc/2015-01-01_lw (934 units, many with RU well
+below Pmax - Pmin). Without it, ferc on its first 12 hours cleared at 21,684,987.63, 2.5 %
+below the reference's bound 22,232,498.59 (the reference model *without* reserve in the ramp
+gives 21,687,481.54; our schedule, fixed in the reference model, breaks only its ramp-up rows
+(8) and (19), and costs exactly our objective there), and on all 48 hours at 84,189,148.52,
+0.71 % below the bound 84,785,676.85. With it (HiGHS 1.15.1, gap 1e-3): ferc 12 h
+22,241,739.24 (bound 22,232,527.30) vs the reference 22,235,240.81 (bound 22,232,498.59);
+ferc 48 h 84,796,912.99 (bound 84,786,101.17, gap 1.3e-4, 647 s of HiGHS: the joint ramp makes
+ferc harder, the run without it took about 5 minutes in all) vs the
+reference 84,792,631.01 (bound 84,785,676.85); rts_gmlc 3,729,983.53 (bound 3,726,436.72)
+vs 3,729,194.92. `tests/test_pglib.py::test_tiny_joint_reserve_ramp_by_hand` pins the
+effect on a hand-solved instance ($3400 with the joint ramp, $2500 without).
 
 Differences forced by the scenario format (each recorded in `metadata.import_notes`):
 offer prices are clipped to the energy bid cap ($1000/MWh; some ferc peakers have slopes up to
@@ -143,6 +160,37 @@ def startup_tiers(startup: list[dict]) -> tuple[list[tuple[int, float]], list[st
     return [(max(1, int(s["lag"])), c) for s, c in zip(st, suffix)], notes
 
 
+def startup_shutdown_ramps(gen: dict) -> tuple[float, float, list[str]]:
+    """(SU, SD, notes): `thermal.startup_ramp_mw`, `shutdown_ramp_mw` of a pglib-uc unit.
+
+    pglib-uc's ramp limits act on output above Pmin, which is 0 while the unit is off, so in a
+    start-up hour its output plus reserve is limited by both SU (17) and Pmin + RU (19): the
+    importer gives SU' = min(SU, Pmin + RU) (exact, with `as_in_hourly_ramp`). The hour before
+    a shut-down has output plus reserve <= SD (18) and output <= Pmin + RD (20); SD is kept
+    (a unit with SD > Pmin + RD is approximated: noted). SU < Pmin forbids any start-up in
+    pglib-uc, our engine raises SU to Pmin (noted). None of these occur in the bundled
+    instances (every unit has Pmin <= SU <= Pmin + RU and Pmin <= SD <= Pmin + RD)."""
+    pmin = float(gen["power_output_minimum"])
+    su, sd = float(gen["ramp_startup_limit"]), float(gen["ramp_shutdown_limit"])
+    ru, rd = float(gen["ramp_up_limit"]), float(gen["ramp_down_limit"])
+    notes = []
+    if su > pmin + ru:
+        notes.append(f"start-up ramp {su:.6g} MW above Pmin + ramp-up = {pmin + ru:.6g} MW: "
+                     "lowered to it (exact)")
+        su = pmin + ru
+    if su < pmin:
+        notes.append(f"start-up ramp {su:.6g} MW below Pmin {pmin:.6g} MW: pglib-uc forbids "
+                     "start-ups, our engine allows them at Pmin (approximation)")
+    if sd > pmin + rd:
+        notes.append(f"shut-down ramp {sd:.6g} MW above Pmin + ramp-down = {pmin + rd:.6g} MW: "
+                     "pglib-uc also limits the output before a shut-down to Pmin + ramp-down, "
+                     "not modelled (approximation)")
+    if sd < pmin:
+        notes.append(f"shut-down ramp {sd:.6g} MW below Pmin {pmin:.6g} MW: pglib-uc forbids "
+                     "shut-downs, our engine allows them from Pmin (approximation)")
+    return su, sd, notes
+
+
 def import_pglib_uc(path: str | Path, *, name: str | None = None,
                     penalty_usd_per_mwh: float = PENALTY_USD_PER_MWH) -> Scenario:
     """Convert the pglib-uc instance at `path` (.json or .json.gz) into a validated Scenario."""
@@ -170,8 +218,9 @@ def import_pglib_uc(path: str | Path, *, name: str | None = None,
         pmin, pmax = float(gen["power_output_minimum"]), float(gen["power_output_maximum"])
         c0, segs, n1 = cost_segments(gen["piecewise_production"])
         tiers, n2 = startup_tiers(gen["startup"])
-        if n1 + n2:
-            notes[g] = n1 + n2
+        su, sd, n3 = startup_shutdown_ramps(gen)
+        if n1 + n2 + n3:
+            notes[g] = n1 + n2 + n3
         resources.append(dict(resource=g, type="thermal", bus=BUS, pmin_mw=pmin, pmax_mw=pmax,
                               ramp_up_mw_per_min=float(gen["ramp_up_limit"]) / 60.0,
                               ramp_down_mw_per_min=float(gen["ramp_down_limit"]) / 60.0))
@@ -183,8 +232,7 @@ def import_pglib_uc(path: str | Path, *, name: str | None = None,
             initial_on=on,
             initial_hours=int(gen["time_up_t0"] if on else gen["time_down_t0"]),
             initial_mw=float(gen["power_output_t0"]) if on else 0.0,
-            startup_ramp_mw=float(gen["ramp_startup_limit"]),
-            shutdown_ramp_mw=float(gen["ramp_shutdown_limit"]),
+            startup_ramp_mw=su, shutdown_ramp_mw=sd,
             must_run=bool(gen["must_run"])))
         for k, (lag, cost) in enumerate(tiers, start=1):
             sc_rows.append(dict(resource=g, tier=k, after_offline_h=lag, cost_usd=cost))
@@ -218,6 +266,7 @@ def import_pglib_uc(path: str | Path, *, name: str | None = None,
     if rh_rows:
         tables["resource_hours"] = rh_rows
     params = dict(phase=1, run_ruc=False, mpm_mode="off", as_ramp_minutes=math.inf,
+                  as_in_hourly_ramp=True,
                   penalty_power_balance_under_usd_per_mwh=penalty_usd_per_mwh,
                   penalty_power_balance_over_usd_per_mwh=penalty_usd_per_mwh,
                   penalty_spin_usd_per_mwh=penalty_usd_per_mwh)

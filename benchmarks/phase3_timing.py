@@ -11,35 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks.machine import machine_info, versions
 from clearing.engine import run_day_ahead
 from clearing.rt import run_phase3
 from clearing.settle import settle
 from scenarios import DEFAULT_SCENARIO, load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def machine() -> dict:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = None
-    return {"cpus": os.cpu_count(), "cpu": model, "platform": platform.platform(),
-            "load_average_at_start": load}
 
 
 def run_once(scenario_dir: Path, overrides: dict) -> dict:
@@ -107,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['settlement']['seconds']:.1f} s | RT/DA {r['rt_over_da_wall']:.2f}")
     out = {"case": f"{Path(a.scenario).name}: phase 3 (DA then 96-interval FMM)",
            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "machine": machine(),
+           "machine": machine_info(), "versions": versions(),
            "command": "python -m benchmarks.phase3_timing " + " ".join(argv or []), "runs": runs}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=2, default=str))

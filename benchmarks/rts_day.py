@@ -9,28 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 import tracemalloc
 from pathlib import Path
 
+from benchmarks.machine import machine_info, versions
 from clearing.engine import run_day_ahead
 from scenarios import DEFAULT_SCENARIO, load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def machine() -> dict:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpus": os.cpu_count(), "cpu": model, "platform": platform.platform()}
 
 
 def run_once(overrides: dict) -> dict:
@@ -78,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
               f"objective {r['objective_mip']:,.0f} gap {r['mip_gap']:.4%}; "
               f"{r['counts']['variables']} vars, {r['counts']['binaries']} binaries, "
               f"{r['counts']['constraints']} rows (+{r['rows_added']} lazy)")
-    out = {"case": "rts_gmlc_edam (bundled day, all products, network)", "machine": machine(),
+    out = {"case": "rts_gmlc_edam (bundled day, all products, network)", "machine": machine_info(), "versions": versions(),
            "command": "python -m benchmarks.rts_day " + " ".join(argv or []), "runs": runs}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=2, default=str))

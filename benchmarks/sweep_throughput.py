@@ -28,7 +28,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -37,18 +36,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks.machine import machine_info, versions
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
-
-
-def _versions() -> dict:
-    out = {"python": platform.python_version()}
-    for mod in ("dask", "distributed", "duckdb", "pyomo", "highspy", "pandas"):
-        try:
-            out[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001
-            out[mod] = None
-    return out
 
 
 def _sweep_yaml(scenario: Path, runs: int, path: Path) -> Path:
@@ -150,10 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     meta = {"benchmark": "sweep_throughput", "scenario": Path(a.scenario).name, "runs": a.runs,
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                        "loadavg_1_5_15_before": load_before,
+            "machine": {**machine_info(), "loadavg_1_5_15_before": load_before,
                         "loadavg_1_5_15_after": os.getloadavg()},
-            "versions": _versions(), "results": rows}
+            "versions": versions(("dask", "distributed", "duckdb")), "results": rows}
     (out / "sweep_throughput.json").write_text(json.dumps(meta, indent=2) + "\n")
     with (out / "sweep_throughput.csv").open("w", newline="") as fh:
         wr = csv.DictWriter(fh, fieldnames=["scenario", "runs", *cols])

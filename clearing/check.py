@@ -46,7 +46,8 @@ RULES: dict[str, str] = {
     "self_schedule": "supply resources produce at least min(self-schedule, Pmax_t) (§5.4)",
     "ramp": "hourly ramps: p_t − p_t−1 ≤ 60 RR^up u_t−1 + SU v_t, p_t−1 − p_t ≤ 60 RR^dn u_t + "
             "SD w_t (SU/SD = start-up/shut-down ramp, default Pmax), initial output from "
-            "thermal.csv (§5.4)",
+            "thermal.csv; with as_in_hourly_ramp, an on-line thermal unit's RU + SR + NR are "
+            "added to p_t in the ramp-up (§5.4)",
     "min_up": "on-line runs last at least min_up_h, initial conditions from thermal.csv (§5.4)",
     "min_down": "off-line runs last at least min_down_h, initial conditions from thermal.csv "
                 "(§5.4)",
@@ -562,6 +563,11 @@ class _Checker:
         e = self.sched["energy_mw"]
         u = self.commitment()
         H = len(self.hours)
+        # parameter as_in_hourly_ramp: a thermal unit's online RU + SR + NR count in its ramp-up
+        as_up = None
+        if getattr(self.p, "as_in_hourly_ramp", False):
+            S = self.sched
+            as_up = (S["reg_up_mw"] + S["spin_mw"] + S["nonspin_mw"]) * u
         for r in self.by_type(*RAMP_TYPES):
             rr_up = 60.0 * _finite(self.res.at[r, "ramp_up_mw_per_min"])
             rr_dn = 60.0 * _finite(self.res.at[r, "ramp_down_mw_per_min"])
@@ -574,23 +580,28 @@ class _Checker:
                 su = _nan_to(th["startup_ramp_mw"] if th is not None else np.nan, pmax)
                 sd = _nan_to(th["shutdown_ramp_mw"] if th is not None else np.nan, pmax)
                 uu = u.loc[r].to_numpy(float)
+                a = as_up.loc[r].to_numpy(float) if as_up is not None else np.zeros(H)
                 prev_p, prev_u = p0, float(on0)
                 for j in range(H):
                     v = max(0.0, uu[j] - prev_u)
                     w = max(0.0, prev_u - uu[j])
                     up_lim = rr_up * prev_u + su * v
                     dn_lim = rr_dn * uu[j] + sd * w
-                    self._ramp_flag(r, self.hours[j], p[j] - prev_p, up_lim, dn_lim, v, w)
+                    self._ramp_flag(r, self.hours[j], p[j] - prev_p, up_lim, dn_lim, v, w,
+                                    as_up=a[j])
                     prev_p, prev_u = p[j], uu[j]
             else:
                 for j in range(1, H):
                     self._ramp_flag(r, self.hours[j], p[j] - p[j - 1], rr_up, rr_dn, 0, 0)
 
-    def _ramp_flag(self, r, h, d, up_lim, dn_lim, v, w) -> None:
+    def _ramp_flag(self, r, h, d, up_lim, dn_lim, v, w, as_up: float = 0.0) -> None:
         note = " (start-up hour)" if v else " (shut-down hour)" if w else ""
-        if d - up_lim > self.tol:
-            self.add("ramp", "schedules", "resource", r, h, d, up_lim,
-                     f"up-ramp {d:.6g} MW above the limit {up_lim:.6g}{note} by {d - up_lim:.6g}")
+        du = d + as_up
+        if du - up_lim > self.tol:
+            what = "up-ramp + RU + SR + NR" if as_up else "up-ramp"
+            self.add("ramp", "schedules", "resource", r, h, du, up_lim,
+                     f"{what} {du:.6g} MW above the limit {up_lim:.6g}{note} by "
+                     f"{du - up_lim:.6g}")
         if -d - dn_lim > self.tol:
             self.add("ramp", "schedules", "resource", r, h, -d, dn_lim,
                      f"down-ramp {-d:.6g} MW above the limit {dn_lim:.6g}{note} by "

@@ -6,6 +6,7 @@ capacity stacks that the product components fill through the bundle's reserve re
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 
 import pyomo.environ as pyo
 
@@ -228,6 +229,7 @@ def _add_thermal(b: ModelBundle) -> None:
     m.uc_ramp_down = pyo.Constraint(m.GT, rule=ramp_down)
     b.info["thermal_su_limit"] = su_limit
     b.info["thermal_sd_limit"] = sd_limit
+    b.info["thermal_p_prev"] = p_prev
     # the capacity stacks are added by add_capacity_stacks() once products registered awards
 
 
@@ -424,3 +426,27 @@ def add_capacity_stacks(b: ModelBundle) -> None:
     m.AS_RT = kset
     m.as_ramp_up = pyo.Constraint(m.AS_RT, rule=as_ramp_up)
     m.as_ramp_down = pyo.Constraint(m.AS_RT, rule=as_ramp_dn)
+
+    # AS in the hourly ramp-up (parameter as_in_hourly_ramp, off by default): a thermal unit's
+    # online up-AS awards (RU, SR, NR; not the off-line non-spin of fast-start units) share its
+    # hourly ramp-up with energy, p_t + RU_t + SR_t + NR_t - p_t-1 <= 60 RR^up u_t-1 + SU v_t
+    # (pglib-uc's joint energy+reserve ramp). Skipped where 60 RR^up >= Pmax - Pmin: the
+    # capacity stacks imply it there.
+    if d.params.as_in_hourly_ramp and hasattr(m, "as_award"):
+        p_prev = b.info["thermal_p_prev"]
+        online: dict = defaultdict(list)
+        for (r, a, t) in m.AS_IDX:
+            if a in ("ru", "sr", "nr") and r in th.index and res.at[r, "type"] == "thermal":
+                online[(r, t)].append(m.as_award[r, a, t])
+
+        def as_hourly_ramp(_m, i, t):
+            rr = d.ramp_up(i)
+            if not online.get((i, t)) or not _finite(rr) \
+                    or 60 * rr >= d.pmax.at[i, t] - pmin[i]:
+                return pyo.Constraint.Skip
+            pp, up_ = p_prev(_m, i, t)
+            return _m.p[i, t] + sum(online[(i, t)]) - pp <= 60 * rr * up_ + su_limit(i, t) * _m.v[i, t]
+        m.uc_ramp_up_as = pyo.Constraint(m.GT, rule=as_hourly_ramp)
+        for k in m.uc_ramp_up_as:  # the energy-only ramp-up row is implied (awards >= 0)
+            if k in m.uc_ramp_up:
+                m.uc_ramp_up[k].deactivate()

@@ -18,7 +18,10 @@ RT inputs (spec §2.7; module section "RT inputs")
     BAA or VER the folder does not list keeps its baseline. Without an ``rt/`` folder a seeded
     deviation generator perturbs the baselines (`generate_rt_forecasts`). Baselines: the BAA demand
     forecast D^F of the hour (`baa_hours.demand_forecast_mw`, the load RUC covers) and the VER's
-    DA forecast of the hour, held over the hour's four intervals.
+    DA forecast of the hour, held over the hour's four intervals. The FMM's fixed demand of a BAA
+    is its RT load minus its price-sensitive demand resources (held at their DA schedule), spread
+    over buses by the hour's DA fixed-demand shares (LDF where the BAA has none). The rt/ files are
+    not part of `Scenario.input_hash()`; the manifest's ``rt.inputs.files`` lists their SHA-256.
 
 DA awards become RT obligations [S PO plan, as spec §10; engine form A]
     Each resource may be dispatched, at its DA energy bid prices, within its RT range:
@@ -26,12 +29,16 @@ DA awards become RT obligations [S PO plan, as spec §10; engine form A]
       [DAEN − IRD − RCD, DAEN + IRU + RCU] ∩ physical limits (an "economic RT bid up to the IR/RC
       awards"); the physical limits are [Pmin + RD, Pmax − RU − SR − NR] for thermal and hydro
       (the DA AS awards stay held in RT), [−Pch + RD, Pdis − RU − SR − NR] for storage. A resource
-      without IR/RC awards therefore keeps its DA schedule (an RT self-schedule at the DA award).
+      without IR/RC awards therefore keeps its DA schedule (an RT self-schedule at the DA award),
+      and a BAA whose DA run bought no IRD/RCD has no downward range but its VERs and short-start
+      units (spec example 11.2 in RT: load below DA is over-supply at the −$150 penalty).
       Their commitment is the DA one (`schedules.ruc_committed`: IFM plus RUC commitments), fixed.
     - short-start thermal units (long_start false) bid their DA curve over the whole physical range
-      and the RT run re-commits them (binaries per interval, min up/down times in intervals,
-      start-up and min-load costs as in DA), except that a unit committed in DA stays on in every
-      hour in which it holds a DA AS, IR or RC award (the award is an RT obligation).
+      and the RT run re-commits them: one commitment decision per unit and hour (binaries u, v, w
+      per hour, min up/down times in hours, start-up and min-load costs as in DA; output per
+      interval) [A: the real FMM may start a unit in any interval], except that a unit committed
+      in DA stays on in every hour in which it holds a DA AS, IR or RC award (the award is an RT
+      obligation).
     - VERs bid their RT forecast: [0, forecast] (dispatchable) or exactly the forecast (must-take);
       spec FMMMaxExCap = the forecast.
     - price-sensitive demand, exports and hourly (not 15-minute) imports: fixed at their DA
@@ -54,11 +61,16 @@ Market
     demand curve capped at `penalty_fru_usd_per_mwh`). Objective in $/h per interval (the sum over
     intervals × ¼ h is the RT cost in $, reported as ``objective_usd``).
 
-Prices
+Solve and prices
     As the DA (spec §6): solve the MIP (only the short-start commitments are binary; the gap is
-    `mip_rel_gap`), fix the binaries, re-solve the LP, read duals: FMM LMP per bus and interval =
-    the BAA balance dual plus congestion (energy = the reference BAA's price, congestion = LMP −
-    energy, loss = 0); FMM FRU/FRD prices per BAA and interval.
+    `mip_rel_gap`; each MIP round is capped at min(`time_limit_s`, RT_MIP_TIME_LIMIT_S = 90 s),
+    after which the incumbent is priced and the manifest records its gap [A: keeps the RT run
+    near two minutes on the bundled day, where closing 0.1 % took 1.5-3.5 min on a shared
+    2-core machine]), fix the binaries (through their bounds, `clearing.solver.fix_binaries`),
+    re-solve the LP, read duals; one persistent HiGHS throughout. The lazy network rounds run first on the LP
+    relaxation (cheap), then the MIP normally needs one round (`solve_rt`). Prices: FMM LMP per
+    bus and interval = the BAA balance dual plus congestion (energy = the reference BAA's price,
+    congestion = LMP − energy, loss = 0); FMM FRU/FRD prices per BAA and interval.
 
 Settlement inputs (spec §2.7, §8) per resource and hour, 15-minute values averaged to the hour
     daen_mw: DA energy in the resource's own direction (imports/exports positive MW in the
@@ -115,6 +127,7 @@ INTERVAL_MINUTES = 15
 DT_H = INTERVAL_MINUTES / 60.0
 RAMP_MINUTES = 15.0          # ramp within one FMM interval
 FIVE_MINUTE_RAMP = 5.0       # IRU5 / IRD5 = min(award, 5·RR) [D]
+RT_MIP_TIME_LIMIT_S = 90.0   # cap on each FMM MIP round (also capped by time_limit_s) [A]
 RT_DIR = "rt"
 RT_FILES = {
     "ver_forecast.csv": ("resource", "hour", "interval", "forecast_mw"),
@@ -901,12 +914,13 @@ def _lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mip: bo
 
 
 def solve_rt(b: ModelBundle, ptdf: PTDF, seed_rows: list) -> SolvedModel:
-    """Network rows first on the LP relaxation (cheap rounds), then the MIP (short-start
-    commitments; normally one round), then the fixed-commitment pricing LP (spec §6), on one
-    persistent HiGHS. The lazy rows start from `seed_rows` (branches binding in the DA run)."""
+    """On one persistent HiGHS: the network rows first on the LP relaxation (cheap rounds), then
+    the MIP (short-start commitments; normally one round, capped at RT_MIP_TIME_LIMIT_S), then
+    the fixed-commitment pricing LP (spec §6). The lazy rows start from `seed_rows` (branches
+    binding in the DA run). Between stages only variable domains and bounds change (see
+    `clearing.solver.fix_binaries`)."""
     from clearing.manifest import model_counts
     p = b.d.params
-    solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s)
     monitor = make_monitor(b, ptdf, ("base",))
     base = set(monitor.sets.get("base", []))
     if not p.lazy_transmission:
@@ -919,21 +933,25 @@ def solve_rt(b: ModelBundle, ptdf: PTDF, seed_rows: list) -> SolvedModel:
     b.info["counts"] = model_counts(b.m)
     b.info["seeded_rows"] = len(keys)
     free = [v for c in b.binaries for v in c.values() if not v.fixed]
+    solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s)
     t0 = time.perf_counter()
     rounds = []
     if free:
         for v in free:  # LP relaxation: find the binding network rows cheaply
             v.domain = pyo.UnitInterval
-        rounds += _lazy(b, solver, monitor, mip=False, label="FMM relaxation", vars_changed=True)
+        rounds += _lazy(b, solver, monitor, mip=False, label="FMM relaxation", vars_changed=False)
         for v in free:
             v.domain = pyo.Binary
+        solver.time_limit = min(p.time_limit_s, RT_MIP_TIME_LIMIT_S)
         rounds += _lazy(b, solver, monitor, mip=True, label="FMM MIP", vars_changed=True)
     else:
         rounds += _lazy(b, solver, monitor, mip=False, label="FMM LP", vars_changed=False)
     t1 = time.perf_counter()
     mip_rec = solver.records[-1][1]
+    changed = bool(free) or any(len(c) for c in b.binaries)
     fix_binaries(b.binaries)
-    rounds += _lazy(b, solver, monitor, mip=False, label="FMM pricing LP", vars_changed=True)
+    solver.time_limit = p.time_limit_s
+    rounds += _lazy(b, solver, monitor, mip=False, label="FMM pricing LP", vars_changed=changed)
     t2 = time.perf_counter()
     lp_rec = solver.records[-1][1]
     sm = SolvedModel(bundle=b, solver=solver, monitor=monitor, mip=mip_rec, lp=lp_rec,
@@ -1265,6 +1283,7 @@ def _manifest_block(scenario, b, sm, plan, inp, tm, tables) -> dict:
         "objective_usd": sm.mip.objective * DT_H,
         "objective_unit": "objective_mip/lp: sum over intervals of $/h; objective_usd = × 0.25 h",
         "time_limit_hit": sm.mip.termination == "maxTimeLimit",
+        "mip_time_limit_s": min(scenario.parameters.time_limit_s, RT_MIP_TIME_LIMIT_S),
         "timings": tm,
         "counts": counts,
         "short_start_units_recommitted": len(fast),
@@ -1287,7 +1306,9 @@ def _manifest_block(scenario, b, sm, plan, inp, tm, tables) -> dict:
                         "DAEN+IRU+RCU] ∩ physical limits (DA AS awards held); short-start thermal: "
                         "full range, re-committed; VER: [0, RT forecast]; demand, exports, hourly "
                         "imports: fixed at DAEN; virtuals liquidated",
-            "commitment": "long-start units fixed at schedules.ruc_committed (IFM + RUC)",
+            "commitment": "long-start units fixed at schedules.ruc_committed (IFM + RUC); "
+                          "short-start units re-committed per hour (binaries), kept on in hours "
+                          "with DA AS/IR/RC awards",
             "frp_requirement": f"{frp.FRP_SHARE_OF_IR:g} × the hour's DA IRU/IRD requirement per "
                                "BAA, one demand-curve segment at penalty_fru_usd_per_mwh",
             "ramp": f"{RAMP_MINUTES:g}·RR per interval, widened to the DA schedule's step at hour "

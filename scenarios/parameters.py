@@ -60,6 +60,11 @@ class MarketParameters:
     as_ramp_minutes: float = _p(10.0, "min", "§5.6", "A",
                                 "AS ramp horizon: RU+SR+NR <= as_ramp_minutes x RR^up (10-minute "
                                 "products); .inf disables it", lo=0)
+    as_in_hourly_ramp: bool = _p(False, "-", "§5.4, §5.6", "A",
+                                 "Count a thermal unit's RU+SR+NR awards in its hourly ramp-up "
+                                 "limit: p_t + RU_t + SR_t + NR_t - p_t-1 <= 60 RR^up u_t-1 + "
+                                 "SU v_t (pglib-uc's joint energy+reserve ramp; off in EDAM, "
+                                 "set by the pglib-uc importer)")
     storage_as_sustain_hours: float = _p(0.5, "h", "§2.6, §5.10", "A",
                                          "Hours a storage AS award must be sustainable (h^AS)", lo=0)
     storage_mode_binary: bool = _p(False, "-", "§5.10", "A",

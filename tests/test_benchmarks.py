@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -187,6 +188,12 @@ def test_cli_smoke_tiled3(tmp_path):
     assert doc["summary"][0]["runs"] == 1 and doc["machine"]["cpus"]
     html = (out / "scaling.html").read_text()
     assert "plotly" in html.lower() and len(html) > 100_000  # plotly.js inlined
+    md = (out / "bench.md").read_text()
+    assert doc["command"] in md
+    (line,) = [ln for ln in md.splitlines() if ln.startswith("| tiled:3 | edam |")]
+    assert f"| {float(r['wall_s']):.2f} |" in line
+    if shutil.which("chromium"):  # CI installs it: the PNG chart is a screenshot of the HTML
+        assert (out / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the time split adds up to the wall time
     parts = sum(float(r[c]) for c in ("input_s", "prepare_s", "build_s", "handoff_s", "solve_s",
                                       "pricing_s", "other_s"))
@@ -200,3 +207,35 @@ def test_memory_probe_reports_tracemalloc_and_rss():
     mem = bench._memory(True)
     assert mem["peak_python_mb"] > 0 and mem["maxrss_mb"] > 10 and mem["tracemalloc"] is True
     assert not tracemalloc.is_tracing()
+
+
+_MODEL_FINGERPRINT = """
+import hashlib, sys, tempfile, os
+from benchmarks.scaling import base_day, truncate_hours
+from clearing.data import prepare
+from clearing.ifm import build_ifm
+from network.ptdf import scenario_ptdf
+from network.transmission import make_monitor
+sc = truncate_hours(base_day(), 3)
+b = build_ifm(prepare(sc))
+mon = make_monitor(b, scenario_ptdf(sc), ("base", "dep_up", "dep_down"))
+mon.add_rows([(k, l, t) for k in mon.kinds for l in mon.sets.get(k, [])[:20] for t in b.T])
+b.m.obj.expr = b.objective_expr()
+fn = os.path.join(tempfile.mkdtemp(), "ifm.lp")
+b.m.write(fn, io_options={"symbolic_solver_labels": True})
+print(hashlib.sha256(open(fn, "rb").read()).hexdigest())
+"""
+
+
+def test_model_is_independent_of_the_hash_seed():
+    """Issue 10: the engine builds the same model (same rows, columns, order and coefficients,
+    hence the same HiGHS path) whatever Python's hash seed: the LP file Pyomo writes of the
+    bundled day's IFM (3 hours, with network rows of every kind) is byte-identical under two
+    seeds."""
+    digests = set()
+    for seed in ("1", "4242"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        out = subprocess.run([sys.executable, "-c", _MODEL_FINGERPRINT], cwd=ROOT, env=env,
+                             capture_output=True, text=True, check=True)
+        digests.add(out.stdout.strip().splitlines()[-1])
+    assert len(digests) == 1

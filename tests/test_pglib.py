@@ -197,3 +197,77 @@ def test_engine_matches_reference_rts_gmlc():
     # both are feasible values within their MIP gap of the same optimum
     gap = max(ref["mip_rel_gap"], sc.parameters.mip_rel_gap)
     assert abs(obj - ref["objective"]) <= gap * abs(ref["objective"])
+
+
+# --------------------------------------------------------------------------------------------
+# pglib-uc's reserve shares the hourly ramp-up with energy (MODEL.tex (8), (19)); the importer
+# sets `as_in_hourly_ramp` so that our market does the same. Hand-solved:
+#
+# Unit A: on at t0 at 100 MW, Pmin 50, Pmax 200, $500 at Pmin + $10/MWh above, RU = RD = 50.
+# Unit B: off for 1 h, Pmin 10, Pmax 100, $1000 at Pmin + $50/MWh above, free start-up,
+#   SU 100 MW (lowered by the importer to Pmin + RU = 40: pglib-uc limits a start-up hour's
+#   output above Pmin, plus reserve, by RU too).
+# Demand 100, 150 MW; spinning reserve 0, 30 MW.
+#
+# Hour 1: A alone at 100 MW: $500 + 50 x $10 = $1000 (B at Pmin would only displace cheap MW).
+# Hour 2, joint ramp: A's output above Pmin plus reserve may rise by RU = 50 only, to 100 MW;
+#   serving 150 MW alone (100 above Pmin) leaves A no reserve, so B must start: B at Pmin
+#   10 MW ($1000) holds reserve (up to 40 - 10 = 30 MW), A at 140 MW ($500 + 900) holds 10 MW:
+#   $2400. Total $3400.
+# Without reserve in the ramp (our market before the fix, the reference's variant): A ramps
+#   to 150 MW ($1500) and holds the 30 MW reserve in its headroom: total $2500.
+JOINT = {
+    "time_periods": 2,
+    "demand": [100.0, 150.0],
+    "reserves": [0.0, 30.0],
+    "thermal_generators": {
+        "A": {"must_run": 0, "power_output_minimum": 50.0, "power_output_maximum": 200.0,
+              "ramp_up_limit": 50.0, "ramp_down_limit": 50.0, "ramp_startup_limit": 200.0,
+              "ramp_shutdown_limit": 200.0, "time_up_minimum": 1, "time_down_minimum": 1,
+              "power_output_t0": 100.0, "unit_on_t0": 1, "time_up_t0": 5, "time_down_t0": 0,
+              "startup": [{"lag": 1, "cost": 0.0}],
+              "piecewise_production": [{"mw": 50.0, "cost": 500.0},
+                                       {"mw": 200.0, "cost": 2000.0}], "name": "A"},
+        "B": {"must_run": 0, "power_output_minimum": 10.0, "power_output_maximum": 100.0,
+              "ramp_up_limit": 30.0, "ramp_down_limit": 100.0, "ramp_startup_limit": 100.0,
+              "ramp_shutdown_limit": 100.0, "time_up_minimum": 1, "time_down_minimum": 1,
+              "power_output_t0": 0.0, "unit_on_t0": 0, "time_up_t0": 0, "time_down_t0": 1,
+              "startup": [{"lag": 1, "cost": 0.0}],
+              "piecewise_production": [{"mw": 10.0, "cost": 1000.0},
+                                       {"mw": 100.0, "cost": 5500.0}], "name": "B"},
+    },
+    "renewable_generators": {},
+}
+
+
+def test_tiny_joint_reserve_ramp_by_hand(tmp_path):
+    from clearing.api import solve
+    f = tmp_path / "joint.json"
+    f.write_text(json.dumps(JOINT))
+    r = solve_reference(f, gap=1e-6, time_limit=60)
+    assert r["objective"] == pytest.approx(3400.0, abs=1e-6)
+    r2 = solve_reference(f, gap=1e-6, time_limit=60, joint_reserve_ramp=False)
+    assert r2["objective"] == pytest.approx(2500.0, abs=1e-6)
+    sc = import_pglib_uc(f)
+    assert sc.parameters.as_in_hourly_ramp is True
+    th = sc.thermal.set_index("resource")
+    assert th.at["B", "startup_ramp_mw"] == 40.0 and th.at["A", "startup_ramp_mw"] == 100.0
+    assert "start-up ramp" in " ".join(sc.metadata["import_notes"]["B"])
+    res = solve(sc.with_parameters(mip_rel_gap=1e-6))
+    assert res.manifest["solver"]["objective_mip"] == pytest.approx(3400.0, abs=1e-4)
+    s = res.tables["schedules"].set_index(["resource", "hour"])
+    assert s.at[("B", 2), "committed"] == 1 and s.at[("B", 2), "energy_mw"] == pytest.approx(10.0)
+    assert s.at[("A", 2), "energy_mw"] + s.at[("A", 2), "spin_mw"] <= 150.0 + 1e-6
+    # the old behaviour (reserve outside the hourly ramp): the reference's relaxed variant
+    old = solve(sc.with_parameters(mip_rel_gap=1e-6, as_in_hourly_ramp=False))
+    assert old.manifest["solver"]["objective_mip"] == pytest.approx(2500.0, abs=1e-4)
+    # the solution checker applies the same rule: the fixed run passes, the old one breaks
+    # A's joint ramp in hour 2 (100 MW above Pmin + 30 MW reserve vs 50 + 50)
+    from clearing.check import check_run
+    v = check_run(sc, res)
+    assert not (v["rule"] == "ramp").any(), v.to_string()
+    assert not (check_run(sc, old)["rule"] == "ramp").any()
+    old.manifest["parameters"]["as_in_hourly_ramp"] = True
+    v = check_run(sc, old)
+    bad = v[v["rule"] == "ramp"]
+    assert list(zip(bad["id"], bad["hour"])) == [("A", 2)], v.to_string()
