@@ -74,7 +74,9 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
         if commitment is not None:
             fix_commitment(rb, commitment, "ruc_committed", prefix="R")
         timings["ruc_build_s"] = time.perf_counter() - t0
-        ruc = solve_and_price(rb, ptdf, ("ruc",), "RUC")
+        seed = ([("ruc", l, t) for (kind, l, t) in ifm.monitor.rows if kind == "base"]
+                if d.params.ruc_seed_ifm_rows else None)
+        ruc = solve_and_price(rb, ptdf, ("ruc",), "RUC", seed_rows=seed)
         timings["ruc_solve_s"] = ruc.timings["solve_s"]
         timings["ruc_pricing_s"] = ruc.timings["pricing_s"]
         extract_ruc(d, ruc, ptdf, ifm_vals, tables)

@@ -16,7 +16,7 @@ from clearing.data import MarketData
 from clearing.solver import PersistentHighs, fix_binaries
 from network import transfers
 from network.ptdf import PTDF
-from network.transmission import FlowMonitor, make_monitor
+from network.transmission import RELAXATION_NEAR_BINDING, FlowMonitor, make_monitor
 from products import ancillary_services, energy
 from products import imbalance_reserves
 
@@ -59,13 +59,32 @@ def build_ifm(d: MarketData) -> ModelBundle:
 
 def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mip: bool,
                label: str) -> list[dict]:
-    """Solve, add violated network rows, re-solve until none is violated (spec §5.3)."""
+    """Solve, add violated network rows, re-solve until none is violated (spec §5.3).
+
+    A MIP first runs up to `lazy_lp_rounds` rounds on its LP relaxation: each adds the rows
+    its flows violate or load to `RELAXATION_NEAR_BINDING` of their limit, and stops early when
+    there is none. They only pick rows (the MIP rounds then
+    check their own flows, so the result does not depend on them) and spare MIP rounds, which
+    cost far more than LPs on the larger footprints (benchmarks/README.md)."""
     p = b.d.params
     rounds = []
     if not p.lazy_transmission and not monitor.rows:
         keys = [(k, l, t) for k in monitor.kinds for l in monitor.sets.get(k, []) for t in b.T]
         monitor.add_rows(keys)
         b.m.obj.expr = b.objective_expr()
+    monitored = any(monitor.sets.get(k) for k in monitor.kinds)
+    if mip and p.lazy_transmission and monitored:
+        for k in range(p.lazy_lp_rounds):
+            rec = solver.solve(b.m, mip=False, relax=True,
+                               label=f"{label} LP-relaxation round {k + 1}")
+            new = monitor.violations(p.flow_tolerance_mw, near_any_hour=RELAXATION_NEAR_BINDING)
+            rounds.append(dict(round=k + 1, mip=False, relaxation=True, seconds=rec.seconds,
+                               objective=rec.objective, gap=rec.gap,
+                               termination=rec.termination, rows_added=len(new)))
+            if not new:
+                break
+            monitor.add_rows(new)
+            b.m.obj.expr = b.objective_expr()
     for k in range(p.lazy_max_rounds):
         rec = solver.solve(b.m, mip=mip, label=f"{label} round {k + 1}",
                            vars_changed=(k == 0 and not mip))
@@ -81,11 +100,22 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
     return rounds
 
 
-def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: str) -> SolvedModel:
-    """MIP with lazy rows, then the pricing LP at the fixed commitment (spec §6)."""
+def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: str,
+                    seed_rows: list | None = None) -> SolvedModel:
+    """MIP with lazy rows, then the pricing LP at the fixed commitment (spec §6).
+
+    `seed_rows`: (kind, branch, hour) rows to enforce from the start (the RUC takes the
+    IFM's); rows of kinds or branches this model does not monitor are ignored."""
     p = b.d.params
     solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s)
     monitor = make_monitor(b, ptdf, kinds)
+    if seed_rows:
+        allowed = {k: set(monitor.sets.get(k, [])) for k in kinds}
+        keys = sorted({key for key in seed_rows if key[1] in allowed.get(key[0], ())})
+        if keys:
+            monitor.add_rows(keys)
+            b.m.obj.expr = b.objective_expr()
+        b.info["seeded_rows"] = len(keys)
     from clearing.manifest import model_counts
     b.info["counts"] = model_counts(b.m)
     t0 = time.perf_counter()

@@ -45,7 +45,11 @@ def _solve_block(sm) -> dict:
             "time_limit_hit": sm.mip.termination == "maxTimeLimit",
             "objective_lp": sm.lp.objective, "lp_termination": sm.lp.termination,
             "lazy": {"rounds": len([r for r in sm.bundle.lazy_rounds if r["mip"]]),
-                     "lp_rounds": len([r for r in sm.bundle.lazy_rounds if not r["mip"]]),
+                     "relaxation_rounds": len([r for r in sm.bundle.lazy_rounds
+                                               if r.get("relaxation")]),
+                     "lp_rounds": len([r for r in sm.bundle.lazy_rounds
+                                       if not r["mip"] and not r.get("relaxation")]),
+                     "seeded_rows": sm.bundle.info.get("seeded_rows", 0),
                      "constraints_added": len(sm.monitor.rows),
                      "round_log": sm.bundle.lazy_rounds},
             "counts": sm.bundle.info.get("counts", {})}

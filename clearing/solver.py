@@ -313,8 +313,11 @@ class PersistentHighs:
 
     # ----------------------------------------------------------------------- solve --
     def solve(self, m: pyo.ConcreteModel, mip: bool = True, label: str = "",
-              vars_changed: bool = False) -> SolveRecord:
-        """Solve (or re-solve) `m`; `vars_changed` when bounds/domains/fixing changed."""
+              vars_changed: bool = False, relax: bool = False) -> SolveRecord:
+        """Solve (or re-solve) `m`; `vars_changed` when bounds/domains/fixing changed.
+
+        `relax`: solve the LP relaxation (every column continuous for this run only; the
+        integrality stays recorded and is restored for the next solve)."""
         t0 = time.perf_counter()
         what = label or "model"
         try:
@@ -330,24 +333,33 @@ class PersistentHighs:
             h = self._h
             # The LP clock is cumulative over the instance, the MIP's is per run (docstring)
             has_int = bool(self._integ.any())
+            if relax and has_int:
+                n = len(self._integ)
+                _ok(h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                            np.zeros(n, dtype=np.uint8)), "the LP relaxation")
+                has_int = False
             limit = self.time_limit if has_int else h.getRunTime() + self.time_limit
             for key, val in (("mip_rel_gap", self.gap), ("random_seed", 0), ("threads", 1),
                              ("time_limit", float(limit))):
                 h.setOptionValue(key, val)
             h.run()
             t2 = time.perf_counter()
+            status = h.getModelStatus()
+            info = h.getInfo()
+            sol = h.getSolution()
+            if relax and self._integ.any():  # after reading: a model change resets them
+                n = len(self._integ)
+                _ok(h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), self._integ),
+                    "the integrality after the LP relaxation")
         except Exception as exc:  # hand-off/highspy failures become one clear error
             raise SolverError(f"HiGHS failed on the {what}: {exc}") from exc
-        status = h.getModelStatus()
         tc = _TERMINATION.get(status, TerminationCondition.unknown)
-        info = h.getInfo()
         feasible = info.primal_solution_status == 2
         if tc not in OK or not feasible:
             raise SolverError(f"HiGHS found no solution for the {what}: {tc.name}"
                               " (the market relaxes every requirement at its penalty, so this "
                               "points at inconsistent hard limits such as Pmin > Pmax after "
                               "derates, ETSR base transfers above limits, or a numerical issue)")
-        sol = h.getSolution()
         for v, x in zip(self._cols, sol.col_value):
             v.set_value(x, skip_validation=True)
         StaleFlagManager.mark_all_as_stale(delayed=True)

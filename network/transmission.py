@@ -22,6 +22,10 @@ from clearing.bundle import ModelBundle
 from network.ptdf import PTDF, ldf_ptdf
 
 NEAR_BINDING = 0.99
+#: LP-relaxation rounds (clearing/ifm.solve_lazy) also add rows loaded at least this share of
+#: their limit in any hour: the MIP's flows differ from the relaxation's, and an extra slack
+#: row costs far less than another MIP round
+RELAXATION_NEAR_BINDING = 0.9
 
 
 @dataclass
@@ -70,8 +74,11 @@ class FlowMonitor:
                 out[kind] = f + delta * dep if kind == "dep_up" else f - delta * dep
         return out
 
-    def violations(self, tol: float) -> list[tuple[str, str, int]]:
-        """Rows to add: violated (and near-binding in a violated hour) and not yet added."""
+    def violations(self, tol: float, near_any_hour: float | None = None) -> list[tuple[str, str, int]]:
+        """Rows to add: violated (and near-binding in a violated hour) and not yet added.
+
+        `near_any_hour`: also rows loaded at least this share of their limit in any hour, and
+        this even when nothing is violated (the LP-relaxation rounds)."""
         d = self.b.d
         T = d.hours
         fl = self.flows()
@@ -85,6 +92,8 @@ class FlowMonitor:
             f = np.abs(fl[kind][li])
             lim = rating[li]
             viol = f > lim + tol
+            if near_any_hour is not None:
+                viol |= (f >= near_any_hour * lim) & (lim > 0)
             if not viol.any():
                 continue
             hours_v = viol.any(axis=0)

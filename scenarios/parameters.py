@@ -92,6 +92,11 @@ class MarketParameters:
     lazy_transmission: bool = _p(True, "-", "§5.3", "A",
                                  "Add violated branch limits in rounds instead of all at once")
     lazy_max_rounds: int = _p(20, "-", "§5.3", "A", "Maximum lazy transmission rounds", lo=1)
+    lazy_lp_rounds: int = _p(3, "-", "§5.3", "A",
+                             "LP-relaxation rounds that add violated branch rows before the "
+                             "first MIP round", lo=0)
+    ruc_seed_ifm_rows: bool = _p(True, "-", "§5.11", "A",
+                                 "RUC starts with the branch rows the IFM added (for L^ruc)")
     flow_tolerance_mw: float = _p(1e-4, "MW", "§5.3", "A",
                                   "A flow above its limit by more than this is a violation", lo=0)
     ptdf_threshold: float = _p(1e-5, "-", "§2.3", "A",

@@ -212,3 +212,19 @@ def test_errors():
     m3.obj = pyo.Objective(expr=m3.x, sense=pyo.maximize)
     with pytest.raises(SolverError, match="minimis"):
         PersistentHighs(gap=0, time_limit=10).solve(m3)
+
+
+def test_relaxed_solve_then_mip_again():
+    """LP relaxation of `_uc_model` by hand: per MW with its no-load spread, g1 costs
+    20 + 50/60 and g2 30 + 10/80, so g1 = 60 (u1 = 1), g2 = 30 at u2 = 30/80 = 0.375;
+    objective 1200 + 50 + 900 + 3.75 + 50 = 2203.75. The next solve is the MIP again (2210)."""
+    m = _uc_model()
+    s = PersistentHighs(gap=1e-9, time_limit=30)
+    rec = s.solve(m, mip=False, relax=True, label="relaxation")
+    assert rec.objective == pytest.approx(2203.75)
+    assert pyo.value(m.u[2]) == pytest.approx(0.375)
+    assert pyo.value(m.g[1]) == pytest.approx(60) and pyo.value(m.g[2]) == pytest.approx(30)
+    rec = s.solve(m, mip=True, label="mip")
+    assert rec.objective == pytest.approx(2210.0)
+    assert pyo.value(m.u[2]) == pytest.approx(1)
+    assert sorted(s._integ.tolist()) == [0, 0, 0, 1, 1]   # integrality restored: u1, u2
