@@ -11,6 +11,7 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from clearing.bundle import ModelBundle
+from clearing.data import Cells
 
 BIG_RAMP = 1e6
 
@@ -22,6 +23,7 @@ def _finite(x: float) -> bool:
 def add_resources(b: ModelBundle) -> None:
     """Energy variables, bid segments and their costs for every resource (spec §3, §4.1)."""
     m, d, T = b.m, b.d, b.T
+    res_c = d.cells("resources")
     res = d.resources
     m.T = pyo.Set(initialize=T, ordered=True)
     # --- bid segments ------------------------------------------------------------------------
@@ -46,7 +48,7 @@ def add_resources(b: ModelBundle) -> None:
     _add_demand_side(b)
 
     def g_rule(_m, r, t):
-        typ = res.at[r, "type"]
+        typ = res_c.at[r, "type"]
         if typ == "thermal":
             return _m.p[r, t]
         if typ == "storage":
@@ -69,6 +71,7 @@ def add_commitment_logic(m: pyo.ConcreteModel, index: pyo.Set, th, u, v, w, pref
     """3-binary start/stop logic and minimum up/down times (spec §5.4) on (u, v, w), with the
     initial status carried in from `th` (thermal table): rows `<prefix>_logic`, `_min_up`,
     `_min_down`. Used by the IFM (u) and the RUC (u^R)."""
+    th = th if isinstance(th, Cells) else Cells(th)
 
     def logic(_m, i, t):
         prev = u[i, t - 1] if t > 1 else (1 if th.at[i, "initial_on"] else 0)
@@ -94,6 +97,9 @@ def _add_thermal(b: ModelBundle) -> None:
     """3-binary unit commitment (spec §5.4) with tight start-up/shut-down capacity limits and
     downtime-dependent start-up costs (start-up type binaries)."""
     m, d, T = b.m, b.d, b.T
+    pmax_c = d.cells("pmax")
+    ss_c = d.cells("self_schedule")
+    th_c = d.cells("thermal")
     G = d.of_type("thermal")
     th = d.thermal
     res = d.resources
@@ -105,38 +111,38 @@ def _add_thermal(b: ModelBundle) -> None:
     m.w = pyo.Var(m.GT, within=pyo.Binary)
     m.pa = pyo.Var(m.GT, within=pyo.NonNegativeReals)  # output above Pmin
     b.binaries += [m.u, m.v, m.w]
-    pmin = res["pmin_mw"]
+    pmin = dict(zip(res.index, res["pmin_mw"].tolist()))
     H = len(T)
 
     def u0(i):
-        return 1 if th.at[i, "initial_on"] else 0
+        return 1 if th_c.at[i, "initial_on"] else 0
 
     # forced states: initial min up/down carry-over, must-run, self-schedules, derates < Pmin
     for i in G:
-        ut, dt, h0 = int(th.at[i, "min_up_h"]), int(th.at[i, "min_down_h"]), int(th.at[i, "initial_hours"])
+        ut, dt, h0 = int(th_c.at[i, "min_up_h"]), int(th_c.at[i, "min_down_h"]), int(th_c.at[i, "initial_hours"])
         for t in T:
             forced = None
-            if th.at[i, "initial_on"] and t <= ut - h0:
+            if th_c.at[i, "initial_on"] and t <= ut - h0:
                 forced = 1
-            if (not th.at[i, "initial_on"]) and t <= dt - h0:
+            if (not th_c.at[i, "initial_on"]) and t <= dt - h0:
                 forced = 0
-            if th.at[i, "must_run"] or (d.self_schedule.at[i, t] > 0):
+            if th_c.at[i, "must_run"] or (ss_c.at[i, t] > 0):
                 forced = 1 if forced is None else forced
-            if d.pmax.at[i, t] < pmin[i] - 1e-9 and forced is None:
+            if pmax_c.at[i, t] < pmin[i] - 1e-9 and forced is None:
                 forced = 0
             if forced is not None:
                 m.u[i, t].fix(forced)
 
     m.p = pyo.Expression(m.GT, rule=lambda _m, i, t: pmin[i] * _m.u[i, t] + _m.pa[i, t])
 
-    add_commitment_logic(m, m.GT, th, m.u, m.v, m.w, "uc")
+    add_commitment_logic(m, m.GT, th_c, m.u, m.v, m.w, "uc")
 
     # self-schedules: output at least the self-scheduled MW (u is fixed on above)
-    ss_idx = [(i, t) for (i, t) in idx if d.self_schedule.at[i, t] > 0]
+    ss_idx = [(i, t) for (i, t) in idx if ss_c.at[i, t] > 0]
     m.uc_self_schedule = pyo.Constraint(
         pyo.Set(initialize=ss_idx, dimen=2, ordered=True),
-        rule=lambda _m, i, t: _m.pa[i, t] >= min(float(d.self_schedule.at[i, t]),
-                                                 float(d.pmax.at[i, t])) - pmin[i])
+        rule=lambda _m, i, t: _m.pa[i, t] >= min(float(ss_c.at[i, t]),
+                                                 float(pmax_c.at[i, t])) - pmin[i])
 
     # segments: p - Pmin u = sum of segments, each <= width * u (tight)
     no_bid = [i for i in G if not d.supply_bids.get(i)]
@@ -155,13 +161,13 @@ def _add_thermal(b: ModelBundle) -> None:
         rule=lambda _m, i, s, t: _m.seg_s[i, s, t] <= d.supply_bids[i][s - 1][0] * _m.u[i, t])
 
     # costs: min-load, start-up (downtime dependent where tiers are given)
-    b.costs.append(sum(float(th.at[i, "min_load_cost_usd_per_h"]) * m.u[i, t] for (i, t) in idx))
+    b.costs.append(sum(float(th_c.at[i, "min_load_cost_usd_per_h"]) * m.u[i, t] for (i, t) in idx))
     tiered = [i for i in G if len(d.startup_tiers.get(i, [])) > 1]
     flat = [i for i in G if i not in set(tiered)]
 
     def su_cost(i):
         tiers = d.startup_tiers.get(i)
-        return tiers[0][1] if tiers else float(th.at[i, "startup_cost_usd"])
+        return tiers[0][1] if tiers else float(th_c.at[i, "startup_cost_usd"])
     b.costs.append(sum(su_cost(i) * m.v[i, t] for i in flat for t in T))
     if tiered:
         st_idx = [(i, s, t) for i in tiered for s in range(1, len(d.startup_tiers[i]) + 1) for t in T]
@@ -173,7 +179,7 @@ def _add_thermal(b: ModelBundle) -> None:
             """w at hour tau, including the initial shut-down implied by initial_hours."""
             if tau >= 1:
                 return m.w[i, tau]
-            if not th.at[i, "initial_on"] and tau == 1 - int(th.at[i, "initial_hours"]):
+            if not th_c.at[i, "initial_on"] and tau == 1 - int(th_c.at[i, "initial_hours"]):
                 return 1
             return 0
 
@@ -200,21 +206,21 @@ def _add_thermal(b: ModelBundle) -> None:
 
     # ramps on total output (spec §5.4 [A]); start-up/shut-down limits SU/SD (Pmax when blank)
     def su_limit(i, t):
-        v = th.at[i, "startup_ramp_mw"]
-        return max(float(pmin[i]), float(v)) if _finite(v) else float(d.pmax.at[i, t])
+        v = th_c.at[i, "startup_ramp_mw"]
+        return max(float(pmin[i]), float(v)) if _finite(v) else float(pmax_c.at[i, t])
 
     def sd_limit(i, t):
-        v = th.at[i, "shutdown_ramp_mw"]
-        return max(float(pmin[i]), float(v)) if _finite(v) else float(d.pmax.at[i, t])
+        v = th_c.at[i, "shutdown_ramp_mw"]
+        return max(float(pmin[i]), float(v)) if _finite(v) else float(pmax_c.at[i, t])
 
     def p_prev(_m, i, t):
         if t > 1:
             return _m.p[i, t - 1], _m.u[i, t - 1]
-        return (float(th.at[i, "initial_mw"]) if th.at[i, "initial_on"] else 0.0), u0(i)
+        return (float(th_c.at[i, "initial_mw"]) if th_c.at[i, "initial_on"] else 0.0), u0(i)
 
     def ramp_up(_m, i, t):
         rr = d.ramp_up(i)
-        if not _finite(rr) or 60 * rr >= d.pmax.at[i, t]:
+        if not _finite(rr) or 60 * rr >= pmax_c.at[i, t]:
             return pyo.Constraint.Skip
         pp, up = p_prev(_m, i, t)
         return _m.p[i, t] - pp <= 60 * rr * up + su_limit(i, t) * _m.v[i, t]
@@ -222,7 +228,7 @@ def _add_thermal(b: ModelBundle) -> None:
 
     def ramp_down(_m, i, t):
         rr = d.ramp_down(i)
-        if not _finite(rr) or 60 * rr >= d.pmax.at[i, t]:
+        if not _finite(rr) or 60 * rr >= pmax_c.at[i, t]:
             return pyo.Constraint.Skip
         pp, _ = p_prev(_m, i, t)
         return pp - _m.p[i, t] <= 60 * rr * _m.u[i, t] + sd_limit(i, t) * _m.w[i, t]
@@ -236,20 +242,24 @@ def _add_thermal(b: ModelBundle) -> None:
 def _add_simple_supply(b: ModelBundle) -> None:
     """VER up to forecast, hydro with daily energy, imports, virtual supply (spec §5.5)."""
     m, d, T = b.m, b.d, b.T
+    pmax_c = d.cells("pmax")
+    ss_c = d.cells("self_schedule")
+    res_c = d.cells("resources")
+    hy_c = d.cells("hydro")
     res = d.resources
     Q = d.of_type("ver", "hydro", "import", "virtual_supply")
     idx = [(r, t) for r in Q for t in T]
 
     def bounds(_m, r, t):
-        typ = res.at[r, "type"]
-        hi = float(d.pmax.at[r, t])
+        typ = res_c.at[r, "type"]
+        hi = float(pmax_c.at[r, t])
         lo = 0.0
         if typ == "hydro":
-            lo = min(float(res.at[r, "pmin_mw"]), hi)
-        ss = d.self_schedule.at[r, t]
+            lo = min(float(res_c.at[r, "pmin_mw"]), hi)
+        ss = ss_c.at[r, t]
         if ss == ss and ss > 0:  # not NaN
             lo = max(lo, min(float(ss), hi))
-        if typ == "ver" and not res.at[r, "dispatchable"]:
+        if typ == "ver" and not res_c.at[r, "dispatchable"]:
             lo = hi
         return (lo, hi)
     m.Q = pyo.Set(initialize=idx, dimen=2, ordered=True)
@@ -264,33 +274,35 @@ def _add_simple_supply(b: ModelBundle) -> None:
     if H:
         m.HY = pyo.Set(initialize=H, ordered=True)
         m.hydro_energy = pyo.Constraint(
-            m.HY, rule=lambda _m, r: sum(_m.q[r, t] for t in T) <= float(d.hydro.at[r, "daily_energy_mwh"]))
+            m.HY, rule=lambda _m, r: sum(_m.q[r, t] for t in T) <= float(hy_c.at[r, "daily_energy_mwh"]))
 
 
 def _add_storage(b: ModelBundle) -> None:
     """Storage charge/discharge and state of charge (spec §5.10); the IR envelopes and the AS
     sustain rows are added with the capacity stacks."""
     m, d, T = b.m, b.d, b.T
+    pmax_c = d.cells("pmax")
+    st_c = d.cells("storage")
     S = d.of_type("storage")
     st = d.storage
     idx = [(r, t) for r in S for t in T]
     m.S = pyo.Set(initialize=S, ordered=True)
     m.ST_ = pyo.Set(initialize=idx, dimen=2, ordered=True)
     m.dis = pyo.Var(m.ST_, within=pyo.NonNegativeReals,
-                    bounds=lambda _m, r, t: (0, float(d.pmax.at[r, t])))
+                    bounds=lambda _m, r, t: (0, float(pmax_c.at[r, t])))
     m.ch = pyo.Var(m.ST_, within=pyo.NonNegativeReals,
-                   bounds=lambda _m, r, t: (0, float(st.at[r, "charge_max_mw"])))
-    m.soc = pyo.Var(m.ST_, bounds=lambda _m, r, t: (float(st.at[r, "soc_min_mwh"]),
-                                                     float(st.at[r, "soc_max_mwh"])))
+                   bounds=lambda _m, r, t: (0, float(st_c.at[r, "charge_max_mw"])))
+    m.soc = pyo.Var(m.ST_, bounds=lambda _m, r, t: (float(st_c.at[r, "soc_min_mwh"]),
+                                                     float(st_c.at[r, "soc_max_mwh"])))
 
     def soc_rule(_m, r, t):
-        prev = _m.soc[r, t - 1] if t > 1 else float(st.at[r, "soc_initial_mwh"])
-        return _m.soc[r, t] == prev + float(st.at[r, "charge_efficiency"]) * _m.ch[r, t] \
-            - _m.dis[r, t] / float(st.at[r, "discharge_efficiency"])
+        prev = _m.soc[r, t - 1] if t > 1 else float(st_c.at[r, "soc_initial_mwh"])
+        return _m.soc[r, t] == prev + float(st_c.at[r, "charge_efficiency"]) * _m.ch[r, t] \
+            - _m.dis[r, t] / float(st_c.at[r, "discharge_efficiency"])
     m.storage_soc = pyo.Constraint(m.ST_, rule=soc_rule)
 
     def end_rule(_m, r):
-        e = st.at[r, "soc_end_min_mwh"]
+        e = st_c.at[r, "soc_end_min_mwh"]
         if not _finite(e):
             return pyo.Constraint.Skip
         return _m.soc[r, T[-1]] >= float(e)
@@ -305,21 +317,23 @@ def _add_storage(b: ModelBundle) -> None:
         m.z = pyo.Var(m.ST_, within=pyo.Binary)
         b.binaries.append(m.z)
         m.storage_mode_dis = pyo.Constraint(
-            m.ST_, rule=lambda _m, r, t: _m.dis[r, t] <= float(d.pmax.at[r, t]) * _m.z[r, t])
+            m.ST_, rule=lambda _m, r, t: _m.dis[r, t] <= float(pmax_c.at[r, t]) * _m.z[r, t])
         m.storage_mode_ch = pyo.Constraint(
-            m.ST_, rule=lambda _m, r, t: _m.ch[r, t] <= float(st.at[r, "charge_max_mw"]) * (1 - _m.z[r, t]))
+            m.ST_, rule=lambda _m, r, t: _m.ch[r, t] <= float(st_c.at[r, "charge_max_mw"]) * (1 - _m.z[r, t]))
 
 
 def _add_demand_side(b: ModelBundle) -> None:
     """Exports, price-sensitive demand, virtual demand: withdrawal wd ≤ bid MW (spec §5.5)."""
     m, d, T = b.m, b.d, b.T
+    pmax_c = d.cells("pmax")
+    ss_c = d.cells("self_schedule")
     W = d.of_type("export", "demand", "virtual_demand")
     res = d.resources
     idx = [(r, t) for r in W for t in T]
 
     def bounds(_m, r, t):
-        hi = float(d.pmax.at[r, t])
-        ss = d.self_schedule.at[r, t]
+        hi = float(pmax_c.at[r, t])
+        ss = ss_c.at[r, t]
         lo = min(float(ss), hi) if ss == ss and ss > 0 else 0.0
         return (lo, hi)
     m.W = pyo.Set(initialize=idx, dimen=2, ordered=True)
@@ -334,31 +348,34 @@ def add_capacity_stacks(b: ModelBundle) -> None:
     """Upward/downward capacity stacks with every registered award (spec §5.4, §5.5, §5.10),
     storage IR envelopes and AS sustain rows, and the AS 10-minute ramp limits (§5.6)."""
     m, d, T = b.m, b.d, b.T
+    pmax_c = d.cells("pmax")
+    res_c = d.cells("resources")
+    st_c = d.cells("storage")
     res = d.resources
     th = d.thermal
-    pmin = res["pmin_mw"]
+    pmin = dict(zip(res.index, res["pmin_mw"].tolist()))
     up, dn = b.up_reserve, b.down_reserve
     su_limit, sd_limit = b.info["thermal_su_limit"], b.info["thermal_sd_limit"]
     H = T[-1]
 
     def thermal_up(_m, i, t):
-        return _m.pa[i, t] + sum(up[(i, t)]) <= (float(d.pmax.at[i, t]) - pmin[i]) * _m.u[i, t]
+        return _m.pa[i, t] + sum(up[(i, t)]) <= (float(pmax_c.at[i, t]) - pmin[i]) * _m.u[i, t]
     m.stack_up_thermal = pyo.Constraint(m.GT, rule=thermal_up)
 
     def thermal_su(_m, i, t):
         su = su_limit(i, t)
-        if su >= d.pmax.at[i, t] - 1e-9:
+        if su >= pmax_c.at[i, t] - 1e-9:
             return pyo.Constraint.Skip
-        return _m.pa[i, t] + sum(up[(i, t)]) <= (float(d.pmax.at[i, t]) - pmin[i]) * _m.u[i, t] \
-            - (float(d.pmax.at[i, t]) - su) * _m.v[i, t]
+        return _m.pa[i, t] + sum(up[(i, t)]) <= (float(pmax_c.at[i, t]) - pmin[i]) * _m.u[i, t] \
+            - (float(pmax_c.at[i, t]) - su) * _m.v[i, t]
     m.stack_up_startup = pyo.Constraint(m.GT, rule=thermal_su)
 
     def thermal_sd(_m, i, t):
         sd = sd_limit(i, t)
-        if t == H or sd >= d.pmax.at[i, t] - 1e-9:
+        if t == H or sd >= pmax_c.at[i, t] - 1e-9:
             return pyo.Constraint.Skip
-        return _m.pa[i, t] + sum(up[(i, t)]) <= (float(d.pmax.at[i, t]) - pmin[i]) * _m.u[i, t] \
-            - (float(d.pmax.at[i, t]) - sd) * _m.w[i, t + 1]
+        return _m.pa[i, t] + sum(up[(i, t)]) <= (float(pmax_c.at[i, t]) - pmin[i]) * _m.u[i, t] \
+            - (float(pmax_c.at[i, t]) - sd) * _m.w[i, t + 1]
     m.stack_up_shutdown = pyo.Constraint(m.GT, rule=thermal_sd)
     m.stack_down_thermal = pyo.Constraint(
         m.GT, rule=lambda _m, i, t: (_m.pa[i, t] - sum(dn[(i, t)]) >= 0) if dn.get((i, t))
@@ -367,13 +384,13 @@ def add_capacity_stacks(b: ModelBundle) -> None:
     def q_up(_m, r, t):
         if not up.get((r, t)):
             return pyo.Constraint.Skip
-        return _m.q[r, t] + sum(up[(r, t)]) <= float(d.pmax.at[r, t])
+        return _m.q[r, t] + sum(up[(r, t)]) <= float(pmax_c.at[r, t])
     m.stack_up_q = pyo.Constraint(m.Q, rule=q_up)
 
     def q_dn(_m, r, t):
         if not dn.get((r, t)):
             return pyo.Constraint.Skip
-        lo = float(pmin[r]) if res.at[r, "type"] == "hydro" else 0.0
+        lo = float(pmin[r]) if res_c.at[r, "type"] == "hydro" else 0.0
         return _m.q[r, t] - sum(dn[(r, t)]) >= lo
     m.stack_down_q = pyo.Constraint(m.Q, rule=q_dn)
     st = d.storage
@@ -381,13 +398,13 @@ def add_capacity_stacks(b: ModelBundle) -> None:
     def s_up(_m, r, t):
         if not up.get((r, t)):
             return pyo.Constraint.Skip
-        return _m.dis[r, t] - _m.ch[r, t] + sum(up[(r, t)]) <= float(d.pmax.at[r, t])
+        return _m.dis[r, t] - _m.ch[r, t] + sum(up[(r, t)]) <= float(pmax_c.at[r, t])
     m.stack_up_storage = pyo.Constraint(m.ST_, rule=s_up)
 
     def s_dn(_m, r, t):
         if not dn.get((r, t)):
             return pyo.Constraint.Skip
-        return _m.dis[r, t] - _m.ch[r, t] - sum(dn[(r, t)]) >= -float(st.at[r, "charge_max_mw"])
+        return _m.dis[r, t] - _m.ch[r, t] - sum(dn[(r, t)]) >= -float(st_c.at[r, "charge_max_mw"])
     m.stack_down_storage = pyo.Constraint(m.ST_, rule=s_dn)
 
     # AS sustain on storage (spec §5.10 [A])
@@ -396,15 +413,15 @@ def add_capacity_stacks(b: ModelBundle) -> None:
     def sustain_up(_m, r, t):
         if not b.as_up.get((r, t)) or h <= 0:
             return pyo.Constraint.Skip
-        prev = _m.soc[r, t - 1] if t > 1 else float(st.at[r, "soc_initial_mwh"])
-        return prev - h * sum(b.as_up[(r, t)]) / float(st.at[r, "discharge_efficiency"]) >= float(st.at[r, "soc_min_mwh"])
+        prev = _m.soc[r, t - 1] if t > 1 else float(st_c.at[r, "soc_initial_mwh"])
+        return prev - h * sum(b.as_up[(r, t)]) / float(st_c.at[r, "discharge_efficiency"]) >= float(st_c.at[r, "soc_min_mwh"])
     m.storage_sustain_up = pyo.Constraint(m.ST_, rule=sustain_up)
 
     def sustain_dn(_m, r, t):
         if not b.as_down.get((r, t)) or h <= 0:
             return pyo.Constraint.Skip
-        prev = _m.soc[r, t - 1] if t > 1 else float(st.at[r, "soc_initial_mwh"])
-        return prev + h * float(st.at[r, "charge_efficiency"]) * sum(b.as_down[(r, t)]) <= float(st.at[r, "soc_max_mwh"])
+        prev = _m.soc[r, t - 1] if t > 1 else float(st_c.at[r, "soc_initial_mwh"])
+        return prev + h * float(st_c.at[r, "charge_efficiency"]) * sum(b.as_down[(r, t)]) <= float(st_c.at[r, "soc_max_mwh"])
     m.storage_sustain_down = pyo.Constraint(m.ST_, rule=sustain_dn)
 
     # AS ramp (10-minute products, spec §5.6)
@@ -436,13 +453,13 @@ def add_capacity_stacks(b: ModelBundle) -> None:
         p_prev = b.info["thermal_p_prev"]
         online: dict = defaultdict(list)
         for (r, a, t) in m.AS_IDX:
-            if a in ("ru", "sr", "nr") and r in th.index and res.at[r, "type"] == "thermal":
+            if a in ("ru", "sr", "nr") and r in th.index and res_c.at[r, "type"] == "thermal":
                 online[(r, t)].append(m.as_award[r, a, t])
 
         def as_hourly_ramp(_m, i, t):
             rr = d.ramp_up(i)
             if not online.get((i, t)) or not _finite(rr) \
-                    or 60 * rr >= d.pmax.at[i, t] - pmin[i]:
+                    or 60 * rr >= pmax_c.at[i, t] - pmin[i]:
                 return pyo.Constraint.Skip
             pp, up_ = p_prev(_m, i, t)
             return _m.p[i, t] + sum(online[(i, t)]) - pp <= 60 * rr * up_ + su_limit(i, t) * _m.v[i, t]

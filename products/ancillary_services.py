@@ -33,19 +33,21 @@ def add_to_model(b: ModelBundle) -> list:
     """AS awards, the cumulative requirements with shortfall slacks (spec §5.6)."""
     m, d, T = b.m, b.d, b.T
     p = d.params
+    res_c = d.cells("resources")
     idx = [(r, a, t) for (r, a) in sorted(d.avail) if a in ("ru", "rd", "sr", "nr")
            and d.avail[(r, a)][0] > 0 and eligible(d, r) for t in T]
     m.AS_IDX = pyo.Set(initialize=idx, dimen=3, ordered=True)
     m.as_award = pyo.Var(m.AS_IDX, within=pyo.NonNegativeReals,
                          bounds=lambda _m, r, a, t: (0, d.avail[(r, a)][0]))
     th = d.thermal
-    off = [(r, t) for (r, a, t) in idx if a == "nr" and r in th.index and th.at[r, "fast_start"]
-           and th.at[r, "nonspin_offline_mw"] > 0]
+    th_c = d.cells("thermal")
+    off = [(r, t) for (r, a, t) in idx if a == "nr" and r in th.index and th_c.at[r, "fast_start"]
+           and th_c.at[r, "nonspin_offline_mw"] > 0]
     m.NR_OFF = pyo.Set(initialize=off, dimen=2, ordered=True)
     m.nr_offline = pyo.Var(m.NR_OFF, within=pyo.NonNegativeReals)
     m.nr_offline_limit = pyo.Constraint(
         m.NR_OFF, rule=lambda _m, r, t: _m.nr_offline[r, t]
-        <= float(th.at[r, "nonspin_offline_mw"]) * (1 - _m.u[r, t]))
+        <= float(th_c.at[r, "nonspin_offline_mw"]) * (1 - _m.u[r, t]))
     m.nr_total_limit = pyo.Constraint(
         m.NR_OFF, rule=lambda _m, r, t: _m.as_award[r, "nr", t] + _m.nr_offline[r, t]
         <= d.avail[(r, "nr")][0])
@@ -75,9 +77,9 @@ def add_to_model(b: ModelBundle) -> list:
     m.s_as = pyo.Var(m.AS_REQ, within=pyo.NonNegativeReals)
     by_baa: dict = {}
     for (r, a, t) in idx:
-        by_baa.setdefault((d.resources.at[r, "baa"], a, t), []).append(m.as_award[r, a, t])
+        by_baa.setdefault((res_c.at[r, "baa"], a, t), []).append(m.as_award[r, a, t])
     for (r, t) in off:
-        by_baa.setdefault((d.resources.at[r, "baa"], "nr", t), []).append(m.nr_offline[r, t])
+        by_baa.setdefault((res_c.at[r, "baa"], "nr", t), []).append(m.nr_offline[r, t])
 
     def req_rule(_m, a, prod, t):
         prods = ("rd",) if prod == "rd" else CUMULATIVE[prod]

@@ -15,6 +15,7 @@ def add_to_model(b: ModelBundle) -> list:
     m, d, T = b.m, b.d, b.T
     p = d.params
     res = d.resources
+    res_c = d.cells("resources")
     awards = {}
     for prod in ("iru", "ird"):
         rs = [r for r in d.bids_product(prod) if eligible(d, r)]
@@ -27,10 +28,10 @@ def add_to_model(b: ModelBundle) -> list:
                     bounds=lambda _m, r, t: (0, d.avail[(r, "ird")][0]))
     for (r, t) in awards["iru"]:
         b.up_reserve[(r, t)].append(m.iru[r, t])
-        b.ir_credit_up[(res.at[r, "baa"], t)].append(m.iru[r, t])
+        b.ir_credit_up[(res_c.at[r, "baa"], t)].append(m.iru[r, t])
     for (r, t) in awards["ird"]:
         b.down_reserve[(r, t)].append(m.ird[r, t])
-        b.ir_credit_down[(res.at[r, "baa"], t)].append(m.ird[r, t])
+        b.ir_credit_down[(res_c.at[r, "baa"], t)].append(m.ird[r, t])
 
     # ramp-capability limits (spec §5.8 [A])
     t1, t2 = p.ir_ramp_minutes, p.ir_as_ramp_minutes
