@@ -69,12 +69,14 @@ COLUMNS = [
     "thermal_units", "variables", "constraints", "binaries", "lazy_rows",
     "input_s", "prepare_s", "build_s", "handoff_s", "handoff_initial_s", "solve_s",
     "pricing_s", "other_s", "wall_s", "objective", "objective_lp", "bound", "gap",
-    "termination", "ruc_objective", "mip_rel_gap", "time_limit_s",
+    "termination", "ruc_objective", "ruc_bound", "ruc_gap", "ruc_termination", "ruc_solve_s",
+    "mip_rel_gap", "time_limit_s",
     "maxrss_mb", "peak_python_mb", "tracemalloc",
     "pyomo", "highspy", "highs", "python", "load_avg_start", "error",
 ]
 NUMERIC = tuple(c for c in COLUMNS if c.endswith(("_s", "_mb")) or c in (
-    "objective", "objective_lp", "bound", "gap", "ruc_objective", "mip_rel_gap"))
+    "objective", "objective_lp", "bound", "gap", "ruc_objective", "ruc_bound", "ruc_gap",
+    "mip_rel_gap"))
 TIME_COLUMNS = ("input_s", "prepare_s", "build_s", "handoff_s", "solve_s", "pricing_s",
                 "other_s", "wall_s")
 
@@ -204,6 +206,10 @@ def run_engine(case: str, hours: int | None, seed: int, gap: float, time_limit: 
         objective=sv.get("objective_mip"), objective_lp=sv.get("objective_lp"),
         bound=sv.get("bound_mip"), gap=sv.get("mip_gap"), termination=sv.get("termination"),
         ruc_objective=ruc.get("objective_mip", math.nan) if ruc else math.nan,
+        ruc_bound=ruc.get("bound_mip", math.nan) if ruc else math.nan,
+        ruc_gap=ruc.get("mip_gap", math.nan) if ruc else math.nan,
+        ruc_termination=ruc.get("termination") if ruc else None,
+        ruc_solve_s=sum(r["optimize_s"] for r in mip if r["label"].startswith("RUC")),
         mip_rel_gap=gap, time_limit_s=time_limit, **mem,
         **{k: m["versions"].get(k) for k in ("pyomo", "highspy", "highs", "python")})
     row["wall_s"] = input_s + tm["total_s"]
@@ -238,7 +244,8 @@ def run_reference(case: str, hours: int | None, seed: int, gap: float, time_limi
         handoff_initial_s=r["handoff_s"], solve_s=r["solve_s"], pricing_s=math.nan,
         other_s=r["other_s"], wall_s=read_s + r["wall_s"], objective=r["objective"],
         objective_lp=math.nan, bound=r["bound"], gap=r["gap"], termination=r["status"],
-        ruc_objective=math.nan, mip_rel_gap=gap, time_limit_s=time_limit, **mem,
+        ruc_objective=math.nan, ruc_bound=math.nan, ruc_gap=math.nan, ruc_termination=None,
+        ruc_solve_s=math.nan, mip_rel_gap=gap, time_limit_s=time_limit, **mem,
         **{k: v.get(k) for k in ("pyomo", "highspy", "highs", "python")})
     return dict(row=row, detail=dict(reference=r))
 
@@ -314,7 +321,8 @@ def summarise(rows: list[dict]) -> list[dict]:
     peak_python_mb from the runs with tracemalloc (the memory run when --memory separate)."""
     out = []
     keys = list(dict.fromkeys((r["case"], r["engine"]) for r in rows))
-    text = ("case", "engine", "run", "timed", "status", "termination", "error", "pyomo",
+    text = ("case", "engine", "run", "timed", "status", "termination", "ruc_termination",
+            "error", "pyomo",
             "highspy", "highs", "python", "tracemalloc")
 
     def med(rs: list[dict], c: str) -> float:
