@@ -181,6 +181,12 @@ def test_cli_smoke_tiled3(tmp_path):
     for c in ("build_s", "handoff_s", "solve_s", "pricing_s", "wall_s", "maxrss_mb"):
         assert float(r[c]) > 0, c
     assert float(r["objective"]) > 0 and 0 <= float(r["gap"]) <= 0.001 + 1e-12
+    # the RUC is a MIP of its own: its gap, bound and share of the HiGHS time are recorded
+    assert r["ruc_termination"] == "convergenceCriteriaSatisfied"
+    assert 0 <= float(r["ruc_gap"]) <= 0.001 + 1e-12
+    assert float(r["ruc_bound"]) <= float(r["ruc_objective"]) + 1e-6
+    assert 0 < float(r["ruc_solve_s"]) < float(r["solve_s"])
+    assert "RUC gap" in (out / "bench.md").read_text()
     assert r["pyomo"] == metadata.version("pyomo") and r["highspy"] == metadata.version("highspy")
     doc = json.loads((out / "bench.json").read_text())
     assert "python -m benchmarks --cases tiled:3 --hours 2" in doc["command"]
