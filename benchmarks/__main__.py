@@ -434,9 +434,10 @@ def draw_chart(rows: list[dict], summary: list[dict], out_dir: Path, title: str)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("time vs model size",
                                                         "peak memory vs model size"))
     metrics = (("wall_s", "wall"), ("build_s", "build"), ("handoff_s", "hand-off"),
-               ("solve_s", "solve (HiGHS MIP)"), ("pricing_s", "pricing LP"))
+               ("solve_s", "solve (HiGHS MIP)"), ("ruc_solve_s", "of which RUC"),
+               ("pricing_s", "pricing LP"))
     colours = dict(wall_s="#222222", build_s="#1f77b4", handoff_s="#ff7f0e",
-                   solve_s="#2ca02c", pricing_s="#9467bd")
+                   solve_s="#2ca02c", ruc_solve_s="#d62728", pricing_s="#9467bd")
     for engine, symbol, dash in (("edam", "circle", "solid"), ("pglib_reference", "diamond", "dot")):
         pts = sorted((s for s in ok if s["engine"] == engine), key=lambda s: _num(s["variables"]))
         if not pts:
@@ -491,6 +492,30 @@ def draw_chart(rows: list[dict], summary: list[dict], out_dir: Path, title: str)
     return written
 
 
+def redraw(out: Path, argv: list[str]) -> int:
+    """Redraw `out`'s chart and bench.md from its bench.json (same runs; bench.md names both
+    the command that made the runs and this one)."""
+    try:
+        doc = json.loads((out / "bench.json").read_text())
+    except (OSError, ValueError) as exc:
+        print(f"error: {out / 'bench.json'}: {exc}", file=sys.stderr)
+        return 2
+    rows = [{c: (math.nan if r.get(c) is None and c in NUMERIC else r.get(c)) for c in COLUMNS}
+            for r in doc["runs"]]
+    summary = summarise(rows)
+    started = doc.get("started", "")
+    charts = draw_chart(rows, summary, out, f"EDAM clearing engine: cost vs size "
+                                            f"({doc['machine'].get('cpu', '')}, "
+                                            f"{started[:10]})")
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_markdown(out / "bench.md", command=doc["command"], machine=doc["machine"],
+                   versions=doc["versions"], started=started, summary=summary,
+                   matches=doc.get("reference_matches") or [], options=doc["options"],
+                   redrawn=f"`{command_line(argv)}` on {now}")
+    print("written " + ", ".join(str(p) for p in [out / "bench.md", *charts]))
+    return 0
+
+
 # ------------------------------------------------------------------------------- main --
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m benchmarks",
@@ -518,6 +543,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "5x); 'inline' in every run (timings inflated); 'off' (NaN)")
     ap.add_argument("--out", default=str(RESULTS), help="output folder (default: %(default)s)")
     ap.add_argument("--quiet", action="store_true", help="no table, no progress lines")
+    ap.add_argument("--redraw", metavar="DIR",
+                    help="no runs: redraw the chart and bench.md of DIR from its bench.json")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", help=argparse.SUPPRESS)
     return ap
@@ -530,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     if a.worker:
         return worker(json.loads(a.worker), Path(a.worker_out))
+    if a.redraw:
+        return redraw(Path(a.redraw), argv)
     try:
         cases = parse_cases(a.cases)
     except (ValueError, FileNotFoundError) as exc:

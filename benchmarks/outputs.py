@@ -69,12 +69,15 @@ def matches_table(matches: list[dict]) -> str:
 
 
 def write_markdown(path: Path, *, command: str, machine: dict, versions: dict, started: str,
-                   summary: list[dict], matches: list[dict], options: dict) -> None:
+                   summary: list[dict], matches: list[dict], options: dict,
+                   redrawn: str | None = None) -> None:
     """`bench.md`: what ran, where, with which stack, and the tables."""
     load = machine.get("load_average")
     text = [
         "# Benchmark results", "",
-        f"Made by `{command}` on {started} (UTC).", "",
+        f"Made by `{command}` on {started} (UTC)."
+        + (f" Table and chart redrawn from bench.json by {redrawn} (UTC)." if redrawn else ""),
+        "",
         f"Machine: {machine.get('cpus')} CPUs ({machine.get('cpu')}), "
         f"{machine.get('mem_gb')} GB, Python {machine.get('python')}; load average at the end "
         f"{load}. Stack: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v) + ". "

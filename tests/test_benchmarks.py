@@ -194,6 +194,14 @@ def test_cli_smoke_tiled3(tmp_path):
     assert doc["summary"][0]["runs"] == 1 and doc["machine"]["cpus"]
     html = (out / "scaling.html").read_text()
     assert "plotly" in html.lower() and len(html) > 100_000  # plotly.js inlined
+    # --redraw rebuilds bench.md and the chart from bench.json alone: the same table
+    table = [ln for ln in (out / "bench.md").read_text().splitlines() if ln.startswith("| tiled")]
+    (out / "scaling.html").unlink()
+    assert bench.main(["--redraw", str(out)]) == 0
+    md = (out / "bench.md").read_text()
+    assert "redrawn from bench.json" in md and "--cases tiled:3" in md
+    assert [ln for ln in md.splitlines() if ln.startswith("| tiled")] == table
+    assert "of which RUC" in (out / "scaling.html").read_text()
     md = (out / "bench.md").read_text()
     assert doc["command"] in md
     (line,) = [ln for ln in md.splitlines() if ln.startswith("| tiled:3 | edam |")]
