@@ -209,7 +209,8 @@ def run_engine(case: str, hours: int | None, seed: int, gap: float, time_limit: 
         ruc_bound=ruc.get("bound_mip", math.nan) if ruc else math.nan,
         ruc_gap=ruc.get("mip_gap", math.nan) if ruc else math.nan,
         ruc_termination=ruc.get("termination") if ruc else None,
-        ruc_solve_s=sum(r["optimize_s"] for r in mip if r["label"].startswith("RUC")),
+        ruc_solve_s=(sum(r["optimize_s"] for r in mip if r["label"].startswith("RUC"))
+                     if ruc else math.nan),
         mip_rel_gap=gap, time_limit_s=time_limit, **mem,
         **{k: m["versions"].get(k) for k in ("pyomo", "highspy", "highs", "python")})
     row["wall_s"] = input_s + tm["total_s"]
@@ -502,6 +503,9 @@ def redraw(out: Path, argv: list[str]) -> int:
         return 2
     rows = [{c: (math.nan if r.get(c) is None and c in NUMERIC else r.get(c)) for c in COLUMNS}
             for r in doc["runs"]]
+    for r in rows:  # records made before the harness left ruc_solve_s empty without a RUC
+        if r.get("ruc_termination") is None:
+            r["ruc_solve_s"] = math.nan
     summary = summarise(rows)
     started = doc.get("started", "")
     charts = draw_chart(rows, summary, out, f"EDAM clearing engine: cost vs size "
