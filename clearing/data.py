@@ -37,6 +37,10 @@ class Cells:
     def at(self) -> "Cells":
         return self
 
+    def column(self, col: str) -> dict:
+        """{row: value} of one column (shared: do not modify)."""
+        return self._cols[col]
+
     def __getitem__(self, key: tuple):
         row, col = key
         return self._cols[col][row]

@@ -71,7 +71,6 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
     if not p.lazy_transmission and not monitor.rows:
         keys = [(k, l, t) for k in monitor.kinds for l in monitor.sets.get(k, []) for t in b.T]
         monitor.add_rows(keys)
-        b.m.obj.expr = b.objective_expr()
     monitored = any(monitor.sets.get(k) for k in monitor.kinds)
     if mip and p.lazy_transmission and monitored:
         for k in range(p.lazy_lp_rounds):
@@ -84,7 +83,6 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
             if not new:
                 break
             monitor.add_rows(new)
-            b.m.obj.expr = b.objective_expr()
     for k in range(p.lazy_max_rounds):
         rec = solver.solve(b.m, mip=mip, label=f"{label} round {k + 1}",
                            vars_changed=(k == 0 and not mip))
@@ -94,7 +92,6 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
         if not new:
             break
         monitor.add_rows(new)
-        b.m.obj.expr = b.objective_expr()
     else:
         rounds[-1]["unresolved"] = True
     return rounds
@@ -110,12 +107,7 @@ def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: s
     solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s)
     monitor = make_monitor(b, ptdf, kinds)
     if seed_rows:
-        allowed = {k: set(monitor.sets.get(k, [])) for k in kinds}
-        keys = sorted({key for key in seed_rows if key[1] in allowed.get(key[0], ())})
-        if keys:
-            monitor.add_rows(keys)
-            b.m.obj.expr = b.objective_expr()
-        b.info["seeded_rows"] = len(keys)
+        b.info["seeded_rows"] = monitor.seed(seed_rows)
     from clearing.manifest import model_counts
     b.info["counts"] = model_counts(b.m)
     t0 = time.perf_counter()

@@ -101,8 +101,6 @@ def _add_thermal(b: ModelBundle) -> None:
     ss_c = d.cells("self_schedule")
     th_c = d.cells("thermal")
     G = d.of_type("thermal")
-    th = d.thermal
-    res = d.resources
     idx = [(i, t) for i in G for t in T]
     m.G = pyo.Set(initialize=G, ordered=True)
     m.GT = pyo.Set(initialize=idx, dimen=2, ordered=True)
@@ -111,8 +109,7 @@ def _add_thermal(b: ModelBundle) -> None:
     m.w = pyo.Var(m.GT, within=pyo.Binary)
     m.pa = pyo.Var(m.GT, within=pyo.NonNegativeReals)  # output above Pmin
     b.binaries += [m.u, m.v, m.w]
-    pmin = dict(zip(res.index, res["pmin_mw"].tolist()))
-    H = len(T)
+    pmin = d.cells("resources").column("pmin_mw")
 
     def u0(i):
         return 1 if th_c.at[i, "initial_on"] else 0
@@ -246,7 +243,6 @@ def _add_simple_supply(b: ModelBundle) -> None:
     ss_c = d.cells("self_schedule")
     res_c = d.cells("resources")
     hy_c = d.cells("hydro")
-    res = d.resources
     Q = d.of_type("ver", "hydro", "import", "virtual_supply")
     idx = [(r, t) for r in Q for t in T]
 
@@ -284,7 +280,6 @@ def _add_storage(b: ModelBundle) -> None:
     pmax_c = d.cells("pmax")
     st_c = d.cells("storage")
     S = d.of_type("storage")
-    st = d.storage
     idx = [(r, t) for r in S for t in T]
     m.S = pyo.Set(initialize=S, ordered=True)
     m.ST_ = pyo.Set(initialize=idx, dimen=2, ordered=True)
@@ -328,7 +323,6 @@ def _add_demand_side(b: ModelBundle) -> None:
     pmax_c = d.cells("pmax")
     ss_c = d.cells("self_schedule")
     W = d.of_type("export", "demand", "virtual_demand")
-    res = d.resources
     idx = [(r, t) for r in W for t in T]
 
     def bounds(_m, r, t):
@@ -351,9 +345,8 @@ def add_capacity_stacks(b: ModelBundle) -> None:
     pmax_c = d.cells("pmax")
     res_c = d.cells("resources")
     st_c = d.cells("storage")
-    res = d.resources
     th = d.thermal
-    pmin = dict(zip(res.index, res["pmin_mw"].tolist()))
+    pmin = d.cells("resources").column("pmin_mw")
     up, dn = b.up_reserve, b.down_reserve
     su_limit, sd_limit = b.info["thermal_su_limit"], b.info["thermal_sd_limit"]
     H = T[-1]
@@ -393,7 +386,6 @@ def add_capacity_stacks(b: ModelBundle) -> None:
         lo = float(pmin[r]) if res_c.at[r, "type"] == "hydro" else 0.0
         return _m.q[r, t] - sum(dn[(r, t)]) >= lo
     m.stack_down_q = pyo.Constraint(m.Q, rule=q_dn)
-    st = d.storage
 
     def s_up(_m, r, t):
         if not up.get((r, t)):

@@ -907,7 +907,6 @@ def _lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mip: bo
         if not new:
             break
         monitor.add_rows(new)
-        b.m.obj.expr = b.objective_expr()
     else:
         rounds[-1]["unresolved"] = True
     return rounds
@@ -922,16 +921,13 @@ def solve_rt(b: ModelBundle, ptdf: PTDF, seed_rows: list) -> SolvedModel:
     from clearing.manifest import model_counts
     p = b.d.params
     monitor = make_monitor(b, ptdf, ("base",))
-    base = set(monitor.sets.get("base", []))
     if not p.lazy_transmission:
-        keys = [("base", l, k) for l in sorted(base) for k in b.T]
-    else:
-        keys = sorted(set(key for key in seed_rows if key[1] in base))
-    if keys:
+        keys = [("base", l, k) for l in sorted(monitor.sets.get("base", [])) for k in b.T]
         monitor.add_rows(keys)
-        b.m.obj.expr = b.objective_expr()
+        b.info["seeded_rows"] = len(keys)
+    else:
+        b.info["seeded_rows"] = monitor.seed(seed_rows)
     b.info["counts"] = model_counts(b.m)
-    b.info["seeded_rows"] = len(keys)
     free = [v for c in b.binaries for v in c.values() if not v.fixed]
     solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s)
     t0 = time.perf_counter()

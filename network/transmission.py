@@ -163,6 +163,16 @@ class FlowMonitor:
             pen = (p.penalty_deployment_transmission_usd_per_mwh if kind.startswith("dep")
                    else p.penalty_transmission_usd_per_mwh)
             b.costs.append(pen * (sp_ + sm_))
+        if keys and hasattr(m, "obj"):   # the new slacks' penalties enter the objective
+            m.obj.expr = b.objective_expr()
+
+    def seed(self, keys) -> int:
+        """Enforce from the start the rows of `keys` (kind, branch, hour) that this monitor
+        checks (other kinds and branches are ignored), in sorted order; how many were added."""
+        allowed = {k: set(self.sets.get(k, [])) for k in self.kinds}
+        keys = sorted({key for key in keys if key[1] in allowed.get(key[0], ())})
+        self.add_rows(keys)
+        return len(keys)
 
 
 def make_monitor(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...]) -> FlowMonitor:

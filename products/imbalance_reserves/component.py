@@ -14,7 +14,6 @@ def add_to_model(b: ModelBundle) -> list:
     """IR awards, demand curves, requirement rows, ramp limits and storage envelopes."""
     m, d, T = b.m, b.d, b.T
     p = d.params
-    res = d.resources
     res_c = d.cells("resources")
     awards = {}
     for prod in ("iru", "ird"):
