@@ -19,7 +19,7 @@ import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -782,15 +782,103 @@ KEY_METRICS = ("avg_lmp", "iru_cleared_mw", "iru_relaxed_mw", "ird_cleared_mw",
                "settlement_charges_usd")
 
 
-def build_store_report(store) -> str:
-    """The HTML of a store's report (rebuilds the catalogue first)."""
+_METRIC_LABELS = {
+    "avg_lmp": "average LMP ($/MWh)", "max_lmp": "highest LMP ($/MWh)",
+    "objective": "IFM objective ($)", "objective_lp": "IFM pricing LP objective ($)",
+    "transfer_mwh": "EDAM transfers, Σ|MW| over hours (MWh)",
+    "congested_interface_hours": "congested ETSR-hours (count)",
+    "rse_failures": "RSE failed tests (count of BAA-test-hours)",
+    # settlement_core: amount_usd > 0 is paid TO the party; this metric sums those
+    "settlement_charges_usd": "settlement: Σ positive amounts, paid to parties ($)",
+    "settlement_net_usd": "settlement: net, paid to parties ($)",
+    "mip_gap": "MIP gap (%)", "total_s": "solve time (s)", "wall_s": "wall time in the store (s)",
+    "build_s": "model build (s)", "solve_s": "HiGHS solve (s)", "pricing_s": "pricing LP (s)",
+    "overhead_s": "overhead outside the solve (s)", "run_id": "run id", "status": "status",
+    "scenario": "scenario", "trade_date": "trade date", "phase": "phase", "hours": "hours",
+    "sweep": "sweep", "error": "error", "termination": "solver outcome",
+}
+
+
+def metric_label(col: str) -> str:
+    """A catalogue column's plain name with its unit. The catalogue's reserve columns
+    (`iru_cleared_mw`, ...) are sums over hours and BAAs, so their unit is MWh."""
+    if col in _METRIC_LABELS:
+        return _METRIC_LABELS[col]
+    from scenarios.parameters import MarketParameters
+
+    units = {d["name"]: d["unit"] for d in MarketParameters.describe()}
+    if col in units:
+        return col if units[col] in ("-", "", None) else f"{col} ({units[col]})"
+    for p in RESERVES:
+        for kind in ("requirement", "cleared", "relaxed"):
+            head = f"{p}_{kind}_mw"
+            if col == head or col.startswith(head + "_"):
+                baa = col[len(head) + 1:]
+                return (f"{p.upper()} {kind}, Σ over hours" + (f", {baa}" if baa else "")
+                        + " (MWh)")
+    if col.startswith("avg_lmp_"):
+        return f"average LMP, {col[len('avg_lmp_'):]} ($/MWh)"
+    if col.startswith("avg_") and "_price" in col:
+        prod, _, baa = col[len("avg_"):].partition("_price")
+        return f"average {prod.upper()} price" + (f", {baa.lstrip('_')}" if baa else "") + \
+            " ($/MWh)"
+    if col.startswith("rse_failures_"):
+        return f"RSE failed tests, {col[len('rse_failures_'):]} (count)"
+    return col
+
+
+def discrete_parameter(name: str, values: pd.Series) -> bool:
+    """A parameter plotted on a categorical axis: `phase`, and any non-numeric one (choices
+    such as `mpm_mode`, booleans)."""
+    if name == "phase":
+        return True
+    v = values.dropna()
+    return bool(len(v)) and not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                    for x in v)
+
+
+def series_style(i: int) -> dict:
+    """Colour (48 distinct: plotly's Dark24 then Light24), then dash, for series number i."""
+    from plotly.colors import qualitative
+
+    colours = list(qualitative.Dark24) + list(qualitative.Light24)
+    return dict(color=colours[i % len(colours)],
+                dash=_DASHES[(i // len(colours)) % len(_DASHES)])
+
+
+def _runs_table_html(runs: pd.DataFrame, cols: list[str], table_id: str = "runs-table") -> str:
+    """The runs table: labelled headers (plain names, units), click to sort, a filter box."""
+    head = "".join(f'<th onclick="edamSort(this)" title="{html.escape(c)}">'
+                   f"{html.escape(metric_label(c))}</th>" for c in cols)
+    rows = []
+    for rec in runs[cols].itertuples(index=False):
+        cells = []
+        for c, v in zip(cols, rec):
+            num = _is_num(v)
+            cls = ' class="num"' if num else ""
+            if c == "status":
+                cls = ' class="good"' if v == "done" else ' class="bad"' if v == "failed" else ""
+            text = _pct(v) if (c == "mip_gap" and num) else _fmt(v)
+            dv = f' data-v="{float(v)!r}"' if num else ""
+            cells.append(f"<td{cls}{dv}>{html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<input class="filter" type="search" placeholder="filter rows (any text)" '
+            f'oninput="edamFilter(this, \'{table_id}\')">'
+            f'<div class="scroll"><table class="data sortable" id="{table_id}"><thead><tr>{head}'
+            f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def build_store_report(store, progress: Callable[[str], None] | None = None) -> str:
+    """The HTML of a store's report (the catalogue is refreshed first if the store changed)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     from clearing.store import Store, connect
 
+    say = progress or (lambda msg: None)
     st = store if isinstance(store, Store) else Store(store)
-    con = connect(st, rebuild=True)
+    say("catalogue")
+    con = connect(st, refresh=True, progress=progress)
     try:
         runs = con.execute("SELECT * FROM runs ORDER BY run_id").df()
         lmp_baa = con.execute("SELECT run_id, baa, value FROM run_metrics "
@@ -809,16 +897,25 @@ def build_store_report(store) -> str:
     n_failed = int((runs["status"] == "failed").sum())
     page = _Page(f"EDAM run store: {len(runs)} runs",
                  f"{st.root} · {len(done)} done, {n_failed} failed")
+    if n_failed:
+        page.alerts.append(f"{n_failed} of {len(runs)} runs failed: see the runs table "
+                           "(status 'failed', error).")
+
+    # the scenarios (scenario · trade date) the store holds: one filter entry each
+    key_cols = [c for c in ("scenario", "trade_date") if c in done.columns]
+    done["_case"] = (done[key_cols].astype(str).agg(" · ".join, axis=1) if key_cols
+                     else "runs")
+    cases = sorted(done["_case"].unique())
 
     overview = [("store", str(st.root)), ("runs", len(runs)), ("done", len(done)),
                 ("failed", n_failed), ("swept parameters", ", ".join(swept) or "none"),
+                ("scenarios", ", ".join(cases) or "none"),
                 ("catalogue", str(st.catalogue_path))]
     body = _kv_table(overview)
     if len(sweeps):
         body += "<h2>Sweeps</h2>" + _data_table(sweeps)
     page.section("Store", body)
 
-    # metric columns present
     # metrics that carry information: present, and not zero in every run
     metrics = [m for m in KEY_METRICS if m in done.columns and done[m].notna().any()
                and not (done[m].fillna(0) == 0).all()]
@@ -830,75 +927,107 @@ def build_store_report(store) -> str:
         done = done.drop(columns=[c for c in lmp_cols if c in done.columns]).merge(
             wide, left_on="run_id", right_index=True, how="left")
 
-    group_cols = [c for c in ("scenario", "trade_date") if c in done.columns
-                  and done[c].nunique(dropna=True) > 1]
-    for p in swept:
+    for n_p, p in enumerate(swept):
         if not len(done) or done[p].nunique(dropna=True) < 1:
             continue
-        others = [q for q in swept if q != p] + group_cols
+        say(f"figure: key metrics against {p} ({n_p + 1} of {len(swept)})")
+        others = [q for q in swept if q != p]
         panels = (["avg_lmp"] if "avg_lmp" in metrics else []) + \
             [m for m in metrics if m != "avg_lmp"]
         if not panels:
             continue
+        categorical = discrete_parameter(p, done[p])
         ncols = 3 if len(panels) > 4 else 2 if len(panels) > 1 else 1
         nrows = math.ceil(len(panels) / ncols)
         fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=[
-            ("average LMP per BAA" if m == "avg_lmp" and lmp_cols else m) for m in panels],
+            ("average LMP per BAA ($/MWh)" if m == "avg_lmp" and lmp_cols else metric_label(m))
+            for m in panels],
             horizontal_spacing=0.07, vertical_spacing=min(0.12, 0.6 / max(1, nrows)))
-        groups = list(done.groupby(others, dropna=False, sort=True)) if others else [((), done)]
+        groups = list(done.groupby(["_case", *others], dropna=False, sort=True))
+        series: dict[str, int] = {}
+        trace_case: list[str] = []
         shown: set[str] = set()
         for k, m in enumerate(panels):
             r, c = k // ncols + 1, k % ncols + 1
             ys = lmp_cols if (m == "avg_lmp" and lmp_cols) else [m]
-            for gi, (gkey, g) in enumerate(groups):
-                g = g.sort_values(p)
+            for gkey, g in groups:
                 gkey = gkey if isinstance(gkey, tuple) else (gkey,)
-                glabel = ", ".join(f"{o}={_fmt(v)}" for o, v in zip(others, gkey)) or "runs"
-                for yi, y in enumerate(ys):
-                    # colour = the combination of other values (as in every panel), dash = BAA
+                case, rest = gkey[0], gkey[1:]
+                g = g.sort_values(p)
+                glabel = ", ".join(f"{o}={_fmt(v)}" for o, v in zip(others, rest))
+                if len(cases) > 1:
+                    glabel = f"{case}" + (f", {glabel}" if glabel else "")
+                glabel = glabel or "runs"
+                for y in ys:
                     label = glabel if len(ys) == 1 else f"{y.removeprefix('avg_lmp_')} · {glabel}"
+                    idx = series.setdefault(label, len(series))
+                    style = series_style(idx)
+                    x = g[p].map(_fmt) if categorical else g[p]
                     fig.add_trace(go.Scatter(
-                        x=g[p], y=g[y], mode="lines+markers", name=label, legendgroup=label,
-                        showlegend=label not in shown,
-                        line=dict(color=_PALETTE[gi % 10], dash=_DASHES[yi % len(_DASHES)]),
-                        marker=dict(symbol=_SYMBOLS[yi % len(_SYMBOLS)]),
+                        x=x, y=g[y], mode="lines+markers", name=label, legendgroup=label,
+                        showlegend=label not in shown, line=style,
+                        marker=dict(symbol=_SYMBOLS[idx % len(_SYMBOLS)], color=style["color"]),
                         customdata=g[["run_id"]].to_numpy(),
-                        hovertemplate=f"{p}=%{{x}}<br>{y}=%{{y:.4g}}<br>run %{{customdata[0]}}"
+                        hovertemplate=f"{p}=%{{x}}<br>{html.escape(metric_label(y))}="
+                                      f"%{{y:.4g}}<br>run %{{customdata[0]}}"
                                       f"<br>{html.escape(label)}<extra></extra>"), row=r, col=c)
+                    trace_case.append(case)
                     shown.add(label)
-            fig.update_xaxes(title_text=p if r == nrows else None, row=r, col=c)
-        fig.update_layout(title=f"Key metrics against {p}", height=int(120 + 260 * nrows),
-                          legend=dict(font=dict(size=10)))
-        page.section(f"Metrics vs {p}", page.figure(fig),
-                     "One line per combination of the other swept values; hover for the run id.")
+            axis = dict(title_text=metric_label(p) if r == nrows else None, row=r, col=c)
+            if categorical:
+                axis.update(type="category", categoryorder="array",
+                            categoryarray=[_fmt(v) for v in sorted(done[p].dropna().unique())])
+            fig.update_xaxes(**axis)
+        layout = dict(title=f"Key metrics against {metric_label(p)}",
+                      height=int(140 + 260 * nrows), legend=dict(font=dict(size=10)))
+        if len(cases) > 1:  # a filter: one scenario at a time, or all
+            buttons = [dict(label="all scenarios", method="restyle",
+                            args=[{"visible": [True] * len(trace_case)}])]
+            buttons += [dict(label=cs, method="restyle",
+                             args=[{"visible": [tc == cs for tc in trace_case]}])
+                        for cs in cases]
+            layout["updatemenus"] = [dict(buttons=buttons, direction="down", x=1.0, y=1.08,
+                                          xanchor="right", yanchor="bottom", showactive=True)]
+        fig.update_layout(**layout)
+        note = ("One line per combination of the other swept values"
+                + (" and scenario (menu at the top right: one scenario at a time)"
+                   if len(cases) > 1 else "")
+                + "; hover for the run id. Reserve MWh are sums over hours and BAAs."
+                + (f" {p} is discrete: its axis is categorical." if categorical else ""))
+        page.section(f"Metrics vs {p}", page.figure(fig), note)
     if not swept and len(done):
         cols = [m for m in metrics if m != "objective"][:6]
         if cols:
-            fig = make_subplots(rows=1, cols=len(cols), subplot_titles=cols)
+            fig = make_subplots(rows=1, cols=len(cols),
+                                subplot_titles=[metric_label(m) for m in cols])
             for i, m in enumerate(cols, start=1):
-                fig.add_trace(go.Bar(x=done["run_id"], y=done[m], name=m, showlegend=False),
-                              row=1, col=i)
+                fig.add_trace(go.Bar(x=done["run_id"], y=done[m], name=metric_label(m),
+                                     showlegend=False), row=1, col=i)
             fig.update_layout(title="Key metrics by run", height=380)
             page.section("Metrics by run", page.figure(fig))
 
+    say("runs table")
     table_cols = [c for c in ["run_id", "status", "scenario", "trade_date", "phase", *swept,
                               "objective", "mip_gap", "total_s", "wall_s", "avg_lmp",
-                              "iru_relaxed_mw", "ird_relaxed_mw", "error"]
+                              *lmp_cols, "iru_relaxed_mw", "ird_relaxed_mw", "error"]
                   if c in runs.columns]
     table_cols = list(dict.fromkeys(table_cols))
-    page.section("Runs", _data_table(runs[table_cols]))
+    page.section("Runs", _runs_table_html(runs, table_cols),
+                 "Click a column heading to sort (again to reverse); type in the box to "
+                 "filter. Reserve MWh are sums over hours and BAAs.")
     return page.render()
 
 
 # ------------------------------------------------------------------------------------------
-def write_report(path: str | Path, out: str | Path | None = None) -> Path:
+def write_report(path: str | Path, out: str | Path | None = None,
+                 progress: Callable[[str], None] | None = None) -> Path:
     """Write the report of a run folder or a store; returns the HTML file written."""
     p = Path(path)
     if (p / "manifest.json").is_file():
         text = build_run_report(p)
         default = p / "report.html"
     elif (p / "runs").is_dir():
-        text = build_store_report(p)
+        text = build_store_report(p, progress)
         default = p / "report.html"
     else:
         from scenarios.errors import Problem, ScenarioError
@@ -918,9 +1047,11 @@ def report_command(path, out=None) -> int:
 
     from scenarios.errors import ScenarioError
 
+    from clearing.progress import step_printer
+
     err = Console(stderr=True)
     try:
-        target = write_report(path, out)
+        target = write_report(path, out, step_printer("edam report"))
     except ScenarioError as exc:
         err.print(f"[red]error:[/] {exc.problems[0] if exc.problems else exc}", highlight=False)
         return 2
