@@ -62,11 +62,13 @@ window.addEventListener('load', function () {
     var figs = document.querySelectorAll('div.plotly-graph-div');
     var pending = 0;
     figs.forEach(function (gd) {
-      if (!gd.data || !gd._fullLayout) { pending++; return; }
+      if (!gd._fullData || !gd._fullLayout) { pending++; return; }
       var n = 0;
-      gd.data.forEach(function (tr) {
-        var pts = ['x', 'y', 'z'].map(function (k) { return tr[k] ? tr[k].length : 0; });
-        if (Math.max.apply(null, pts) > 0) n++;
+      (gd._fullData || []).forEach(function (tr) {
+        // points Plotly found in the trace (typed arrays decoded): _length, or z's rows
+        var pts = tr._length || 0;
+        if (!pts && tr.z && tr.z.length) pts = tr.z.length;
+        if (pts > 0 && tr.visible !== false) n++;
       });
       gd.setAttribute('data-traces-with-data', String(n));
       gd.setAttribute('data-trace-nodes',
