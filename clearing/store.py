@@ -30,12 +30,19 @@ temporary file that is renamed over the old one, so it always matches the folder
 - `run_metrics`: the key metrics in long form (run_id, metric, baa, value; baa = 'ALL' for
   totals over the footprint);
 - `sweeps`, `sweep_runs`: the sweeps recorded in the store and the runs each asked for;
+- `catalogue_info`: key/value (fingerprint, format, built_at), see below;
 - one view per results table (`nodal_prices`, `schedules`, ...) over every done run's CSV or
   Parquet file, with a `run_id` column, so that
   `SELECT ... FROM nodal_prices JOIN runs USING (run_id)` works across runs.
 
 The views name the run files by absolute path: after moving a store, rebuild its catalogue
 (`edam runs STORE` does).
+
+`catalogue_info` records the fingerprint of what the catalogue was built from
+(`store_fingerprint`: the store's path, the done runs' manifests, the failure and sweep
+records, `CATALOGUE_FORMAT`); `refresh_catalogue` rebuilds only when it no longer matches, so
+`edam runs` and `edam report STORE` on an unchanged store just read it. `query_runs` filters
+and orders the `runs` table for `edam runs --where/--sort` in a sandboxed in-memory DuckDB.
 """
 
 from __future__ import annotations
