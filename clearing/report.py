@@ -671,6 +671,12 @@ def _alerts_html(alerts: list[str]) -> str:
             f'{len(alerts)} warning{"s" if len(alerts) != 1 else ""}</strong><ul>{items}</ul></div>')
 
 
+def _outcome_text(block: dict) -> str:
+    if block.get("time_limit_hit"):
+        return f"stopped at its time limit ({_fmt(block.get('termination'))})"
+    return _termination_text(block.get("termination"))
+
+
 def _termination_text(term: Any) -> str:
     plain = {"convergenceCriteriaSatisfied": "optimal within the MIP gap",
              "optimal": "optimal", "maxTimeLimit": "stopped at the time limit",
@@ -690,14 +696,14 @@ def run_summary_items(manifest: dict) -> list[tuple[str, str]]:
     items = [("scenario", _fmt(sc.get("name"))), ("trade date", _fmt(sc.get("trade_date"))),
              ("hours", _fmt(sc.get("hours"))),
              ("phase", phase_names.get(phase, _fmt(phase))),
-             ("IFM: solver outcome", _termination_text(solver.get("termination"))),
+             ("IFM: solver outcome", _outcome_text(solver)),
              ("IFM: total bid cost, MIP objective ($)", _usd(solver.get("objective_mip"))),
              ("IFM: pricing LP objective, commitment fixed ($)",
               _usd(solver.get("objective_lp"))),
              ("IFM: MIP gap (%)", _pct(solver.get("mip_gap"))),
              ("IFM: proven lower bound ($)", _usd(solver.get("bound_mip")))]
     if ruc:
-        items += [("RUC: solver outcome", _termination_text(ruc.get("termination"))),
+        items += [("RUC: solver outcome", _outcome_text(ruc)),
                   ("RUC: MIP objective ($)", _usd(ruc.get("objective_mip"))),
                   ("RUC: MIP gap (%)", _pct(ruc.get("mip_gap")))]
     if _is_num(params.get("mip_rel_gap")):

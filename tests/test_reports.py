@@ -150,6 +150,11 @@ def test_run_table_plain_names_and_units():
     assert items["IFM: model build (s)"] == "0.98" and items["total wall time (s)"] == "41.33"
     assert items["phase"].startswith("2: day-ahead with economic transfer")
     assert items["MIP gap asked for (%)"] == "0.1 %"
+    assert items["IFM: solver outcome"] == \
+        "optimal within the MIP gap (convergenceCriteriaSatisfied)"
+    m["ruc"] = {"termination": "convergenceCriteriaSatisfied", "time_limit_hit": True}
+    assert dict(run_summary_items(m))["RUC: solver outcome"].startswith(
+        "stopped at its time limit")
 
 
 def test_warnings_and_completion_shown_first(tmp_path, tiny_case):
