@@ -667,8 +667,9 @@ def _alerts_html(alerts: list[str]) -> str:
     if not alerts:
         return ""
     items = "".join(f"<li>{html.escape(a)}</li>" for a in alerts)
+    plural = "s" if len(alerts) != 1 else ""
     return (f'<div class="alert" id="alerts" role="alert"><strong>Read this first: '
-            f'{len(alerts)} warning{"s" if len(alerts) != 1 else ""}</strong><ul>{items}</ul></div>')
+            f'{len(alerts)} warning{plural}</strong><ul>{items}</ul></div>')
 
 
 def _outcome_text(block: dict) -> str:

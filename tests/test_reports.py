@@ -113,7 +113,7 @@ def test_rc_requirement_covered_by_rc_transfers():
     assert "no ruc_transfers" in note
 
 
-def test_settlement_sign_label_matches_settlement_core():
+def test_settlement_sign_label_matches_settlement_core(tiny_case):
     """settlement_core: amount_usd > 0 is paid TO the party. The tiny run's 8 energy lines
     (2 BAAs x 4 hours) are +2,000 each: paid 16,000, charged 0; a -500 line added: charged
     500, net 15,500."""
@@ -121,9 +121,7 @@ def test_settlement_sign_label_matches_settlement_core():
 
     assert "``amount_usd > 0`` is a payment TO the party" in core.__doc__
     assert SETTLEMENT_SIGN.startswith("positive = paid to the party")
-    from tests.conftest import _tiny_run
-
-    st = _tiny_run().tables["settlement"]
+    st = tiny_case[1].tables["settlement"]
     st = pd.concat([st, pd.DataFrame([dict(charge="no_pay", party="SC_A", baa="A", hour=1,
                                            quantity=5.0, price=100.0, amount_usd=-500.0)])])
     fig, totals = _settlement(st)
