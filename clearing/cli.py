@@ -135,7 +135,7 @@ def cmd_sweep(a) -> int:
 
 def cmd_runs(a) -> int:
     from clearing.sweep import runs_command
-    return runs_command(a.store)
+    return runs_command(a.store, sort=a.sort, where=a.where, fmt=a.format, rebuild=a.rebuild)
 
 
 def cmd_report(a) -> int:
@@ -216,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_sweep)
     s = sub.add_parser("runs", help="list the runs of a store")
     s.add_argument("store")
+    s.add_argument("--sort", metavar="COLS",
+                   help="catalogue columns, comma-separated, '-' for descending: phase,-objective")
+    s.add_argument("--where", metavar="COND",
+                   help="DuckDB SQL condition on the runs table: \"phase = 2 AND avg_lmp > 30\"")
+    s.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table (default), or csv/json with every catalogue column")
+    s.add_argument("--rebuild", action="store_true",
+                   help="rebuild the catalogue even if the store did not change")
     s.set_defaults(fn=cmd_runs)
     s = sub.add_parser("report", help="self-contained HTML report of a run or a store")
     s.add_argument("path")

@@ -160,8 +160,11 @@ def _markdown(scenario: Scenario, report: PhasesReport) -> str:
 
 
 def run_phases(scenario: Scenario, out_dir: str | Path, *, phases=PHASES,
-               solve: Callable[[Scenario], RunResult] | None = None) -> PhasesReport:
-    """Solve each phase on the same inputs, write DIR/phase<k>, phases.csv and phases.md."""
+               solve: Callable[[Scenario], RunResult] | None = None,
+               progress: Callable[[str], None] | None = None) -> PhasesReport:
+    """Solve each phase on the same inputs, write DIR/phase<k>, phases.csv and phases.md.
+    `progress(message)` is called before each step (clearing.progress)."""
+    say = progress or (lambda message: None)
     if solve is None:
         from clearing.api import solve as api_solve
         solve = api_solve
@@ -176,6 +179,7 @@ def run_phases(scenario: Scenario, out_dir: str | Path, *, phases=PHASES,
             if not ok:
                 notes.append(f"phase 3 skipped: {why}")
                 continue
+        say(f"phase {k} ({PHASE_NAMES[k]}): solving")
         try:
             result = solve(scenario.with_parameters(phase=k))
         except Exception as exc:
@@ -185,6 +189,7 @@ def run_phases(scenario: Scenario, out_dir: str | Path, *, phases=PHASES,
             continue
         runs[k] = result
         dirs[k] = write_run(result, out / f"phase{k}")
+    say("comparison: phases.csv, phases.md")
     report = PhasesReport(out, runs, dirs, _side_by_side(scenario, runs), notes)
     report.csv_path = out / "phases.csv"
     report.table.to_csv(report.csv_path, index=False, lineterminator="\n", float_format="%.10g")
@@ -196,8 +201,12 @@ def run_phases(scenario: Scenario, out_dir: str | Path, *, phases=PHASES,
 def phases_command(scenario_path, out, overrides: dict | None = None) -> int:
     """`edam phases SCENARIO --out DIR [--set name=value ...]`."""
     from scenarios import load_scenario
+    from clearing.progress import step_printer
+
+    progress = step_printer("edam phases")
+    progress(f"load {scenario_path}")
     scenario = load_scenario(scenario_path, overrides or None)
-    report = run_phases(scenario, out)
+    report = run_phases(scenario, out, progress=progress)
     for k in report.runs:
         print(f"phase {k} ({PHASE_NAMES[k]}): total cost {report.total_cost(k):,.2f} "
               f"-> {report.dirs[k]}")

@@ -30,12 +30,19 @@ temporary file that is renamed over the old one, so it always matches the folder
 - `run_metrics`: the key metrics in long form (run_id, metric, baa, value; baa = 'ALL' for
   totals over the footprint);
 - `sweeps`, `sweep_runs`: the sweeps recorded in the store and the runs each asked for;
+- `catalogue_info`: key/value (fingerprint, format, built_at), see below;
 - one view per results table (`nodal_prices`, `schedules`, ...) over every done run's CSV or
   Parquet file, with a `run_id` column, so that
   `SELECT ... FROM nodal_prices JOIN runs USING (run_id)` works across runs.
 
 The views name the run files by absolute path: after moving a store, rebuild its catalogue
 (`edam runs STORE` does).
+
+`catalogue_info` records the fingerprint of what the catalogue was built from
+(`store_fingerprint`: the store's path, the done runs' manifests, the failure and sweep
+records, `CATALOGUE_FORMAT`); `refresh_catalogue` rebuilds only when it no longer matches, so
+`edam runs` and `edam report STORE` on an unchanged store just read it. `query_runs` filters
+and orders the `runs` table for `edam runs --where/--sort` in a sandboxed in-memory DuckDB.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
@@ -443,65 +450,68 @@ def _run_rows(store: Store) -> list[dict]:
 _TIMING_COLUMNS = ("build_s", "solve_s", "pricing_s", "total_s")
 
 _METRICS_SQL = {
-    # metric name -> SQL returning (run_id, metric, baa, value) rows; baa 'ALL' = footprint
+    # table -> SQL returning (run_id, metric, baa, value) rows; baa 'ALL' = footprint; {src} is
+    # the table read once into a temporary table (each part would otherwise re-read every file)
     "nodal_prices": """
         SELECT run_id, 'avg_lmp' AS metric, baa, avg(lmp) AS value
-          FROM nodal_prices GROUP BY run_id, baa
+          FROM {src} GROUP BY run_id, baa
         UNION ALL
-        SELECT run_id, 'avg_lmp', 'ALL', avg(lmp) FROM nodal_prices GROUP BY run_id
+        SELECT run_id, 'avg_lmp', 'ALL', avg(lmp) FROM {src} GROUP BY run_id
         UNION ALL
-        SELECT run_id, 'max_lmp', 'ALL', max(lmp) FROM nodal_prices GROUP BY run_id""",
+        SELECT run_id, 'max_lmp', 'ALL', max(lmp) FROM {src} GROUP BY run_id""",
     "product_prices": """
         SELECT run_id, 'avg_' || lower(product) || '_price', baa, avg(price_usd_per_mwh)
-          FROM product_prices GROUP BY run_id, product, baa
+          FROM {src} GROUP BY run_id, product, baa
         UNION ALL
         SELECT run_id, 'avg_' || lower(product) || '_price', 'ALL', avg(price_usd_per_mwh)
-          FROM product_prices GROUP BY run_id, product""",
+          FROM {src} GROUP BY run_id, product""",
     "transfers": """
-        SELECT run_id, 'transfer_mwh', 'ALL', sum(abs(mw)) FROM transfers GROUP BY run_id
+        SELECT run_id, 'transfer_mwh', 'ALL', sum(abs(mw)) FROM {src} GROUP BY run_id
         UNION ALL
         SELECT run_id, 'congested_interface_hours', 'ALL',
                sum(CASE WHEN abs(coalesce(shadow_price, 0)) > 1e-6 THEN 1 ELSE 0 END)
-          FROM transfers GROUP BY run_id""",
+          FROM {src} GROUP BY run_id""",
     "rse": """
         SELECT run_id, 'rse_failures', baa,
                sum(CASE WHEN lower(CAST(passed AS VARCHAR)) IN ('false', '0', 'f', 'no')
                         THEN 1 ELSE 0 END)
-          FROM rse GROUP BY run_id, baa
+          FROM {src} GROUP BY run_id, baa
         UNION ALL
         SELECT run_id, 'rse_failures', 'ALL',
                sum(CASE WHEN lower(CAST(passed AS VARCHAR)) IN ('false', '0', 'f', 'no')
                         THEN 1 ELSE 0 END)
-          FROM rse GROUP BY run_id""",
+          FROM {src} GROUP BY run_id""",
     "settlement": """
         SELECT run_id, 'settlement_charges_usd', 'ALL',
                sum(CASE WHEN amount_usd > 0 THEN amount_usd ELSE 0 END)
-          FROM settlement GROUP BY run_id
+          FROM {src} GROUP BY run_id
         UNION ALL
         SELECT run_id, 'settlement_net_usd', 'ALL', sum(amount_usd)
-          FROM settlement GROUP BY run_id""",
+          FROM {src} GROUP BY run_id""",
 }
 
 
-def _baa_summary_metrics_sql(columns: set[str]) -> str | None:
+def _baa_summary_metrics_sql(columns: set[str], src: str = "baa_summary") -> str | None:
     parts = []
     for p in RESERVE_PRODUCTS:
         for kind in ("requirement", "cleared", "relaxed"):
             col = f"{p}_{kind}_mw"
             if col in columns:
-                parts.append(f"SELECT run_id, '{col}', baa, sum({col}) FROM baa_summary "
+                parts.append(f"SELECT run_id, '{col}', baa, sum({col}) FROM {src} "
                              f"GROUP BY run_id, baa")
-                parts.append(f"SELECT run_id, '{col}', 'ALL', sum({col}) FROM baa_summary "
+                parts.append(f"SELECT run_id, '{col}', 'ALL', sum({col}) FROM {src} "
                              f"GROUP BY run_id")
     return " UNION ALL ".join(parts) if parts else None
 
 
-def _fill_catalogue(con, store: Store) -> None:
+def _fill_catalogue(con, store: Store, progress: Callable[[str], None] | None = None) -> None:
     """Create the catalogue's tables and views on an open DuckDB connection."""
     import pyarrow as pa
 
+    say = progress or (lambda msg: None)
     # 1. views over the results tables of the done runs
     done = store.done_ids()
+    say(f"catalogue: views over the results of {len(done)} runs")
     files = _table_files(store, done)
     tables_present = []
     for table in sorted(files):
@@ -510,8 +520,21 @@ def _fill_catalogue(con, store: Store) -> None:
             con.execute(sql)
             tables_present.append(table)
 
-    # 2. key metrics, long form
+    # 2. key metrics, long form. Each results table is read from its files once, into a
+    # temporary table (dropped below, never saved): the metric queries scan it several times,
+    # and scanning the views instead re-read every run's file per query (2.6 s of 3.7 s on a
+    # store of 40 small runs).
+    say("catalogue: key metrics")
     metric_parts = []
+    sources: list[str] = []
+
+    def source(table: str, columns: set[str]) -> str:
+        src = _quote(f"_metrics_{table}")
+        cols = ", ".join(_quote(c) for c in sorted(columns | {"run_id"}))
+        con.execute(f"CREATE TEMP TABLE {src} AS SELECT {cols} FROM {_quote(table)}")
+        sources.append(src)
+        return src
+
     for table, sql in _METRICS_SQL.items():
         if table in tables_present:
             cols = {r[0] for r in con.execute(f"DESCRIBE {_quote(table)}").fetchall()}
@@ -520,13 +543,15 @@ def _fill_catalogue(con, store: Store) -> None:
                       "transfers": {"mw", "shadow_price"}, "rse": {"passed", "baa"},
                       "settlement": {"amount_usd"}}[table]
             if needed <= cols:
-                metric_parts.append(sql)
+                metric_parts.append(sql.replace("{src}", source(table, needed)))
     if "baa_summary" in tables_present:
         cols = {r[0] for r in con.execute("DESCRIBE baa_summary").fetchall()}
         if "baa" in cols:
-            s = _baa_summary_metrics_sql(cols)
-            if s:
-                metric_parts.append(s)
+            reserve_cols = {f"{p}_{k}_mw" for p in RESERVE_PRODUCTS
+                            for k in ("requirement", "cleared", "relaxed")} & cols
+            if reserve_cols:
+                src = source("baa_summary", reserve_cols | {"baa"})
+                metric_parts.append(_baa_summary_metrics_sql(cols, src))
     if metric_parts:
         con.execute("CREATE TABLE run_metrics AS SELECT run_id::VARCHAR AS run_id, "
                     "metric::VARCHAR AS metric, baa::VARCHAR AS baa, value::DOUBLE AS value "
@@ -535,9 +560,12 @@ def _fill_catalogue(con, store: Store) -> None:
     else:
         con.execute("CREATE TABLE run_metrics (run_id VARCHAR, metric VARCHAR, baa VARCHAR, "
                     "value DOUBLE)")
+    for src in sources:
+        con.execute(f"DROP TABLE {src}")
     metrics = con.execute("SELECT run_id, metric, baa, value FROM run_metrics").df()
 
     # 3. runs
+    say("catalogue: runs table")
     rows = _run_rows(store)
     swept = swept_parameters(store, rows)
     wide: dict[str, dict[str, float]] = {}
@@ -630,12 +658,74 @@ def _arrow_safe(v: Any) -> Any:
     return v
 
 
-def rebuild_catalogue(store: Store | str | Path) -> Path:
-    """Rebuild `STORE/catalogue.duckdb` from the run folders (driver only; atomic rename)."""
+#: bump when the catalogue's tables or metrics change: an older catalogue is then rebuilt
+CATALOGUE_FORMAT = 2
+
+
+def store_fingerprint(store: Store) -> str:
+    """A digest of what the catalogue is built from: the store's path (the views name files by
+    absolute path), the done runs (name, manifest size and mtime: a run folder is written once,
+    atomically), the failure records and the sweep records, and `CATALOGUE_FORMAT`. Only
+    directory listings and `stat` calls: cheap next to a rebuild."""
+    lines = [f"format {CATALOGUE_FORMAT}", f"root {store.root}"]
+
+    def stat_line(kind: str, name: str, path: Path) -> None:
+        try:
+            st = path.stat()
+        except OSError:
+            return
+        lines.append(f"{kind} {name} {st.st_size} {st.st_mtime_ns}")
+
+    for rid in store.done_ids():
+        stat_line("run", rid, store.run_dir(rid) / "manifest.json")
+    for rid in store.failed_ids():
+        stat_line("failed", rid, store.failed_path(rid))
+    if store.sweeps_dir.is_dir():
+        for p in sorted(store.sweeps_dir.glob("*.json")):
+            if not p.name.startswith("."):
+                stat_line("sweep", p.name, p)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def catalogue_is_fresh(store: Store | str | Path) -> bool:
+    """True when `catalogue.duckdb` exists and was built from the store as it is now."""
+    import duckdb
+
+    store = store if isinstance(store, Store) else Store(store)
+    if not store.catalogue_path.is_file():
+        return False
+    try:
+        con = duckdb.connect(str(store.catalogue_path), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        row = con.execute("SELECT value FROM catalogue_info WHERE key = 'fingerprint'").fetchone()
+    except duckdb.Error:  # an older catalogue, without catalogue_info
+        return False
+    finally:
+        con.close()
+    return bool(row) and row[0] == store_fingerprint(store)
+
+
+def refresh_catalogue(store: Store | str | Path,
+                      progress: Callable[[str], None] | None = None) -> tuple[Path, bool]:
+    """Rebuild the catalogue only if the store changed since it was built:
+    (catalogue path, whether it was rebuilt)."""
+    store = store if isinstance(store, Store) else Store(store)
+    if catalogue_is_fresh(store):
+        return store.catalogue_path, False
+    return rebuild_catalogue(store, progress), True
+
+
+def rebuild_catalogue(store: Store | str | Path,
+                      progress: Callable[[str], None] | None = None) -> Path:
+    """Rebuild `STORE/catalogue.duckdb` from the run folders (driver only; atomic rename).
+    `progress(message)` is called before each step."""
     import duckdb
 
     store = store if isinstance(store, Store) else Store(store)
     store.init()
+    fingerprint = store_fingerprint(store)  # before reading: a run added meanwhile => stale
     target = store.catalogue_path
     fd, tmp_name = tempfile.mkstemp(prefix=f".{CATALOGUE}.", suffix=".tmp", dir=store.root)
     os.close(fd)
@@ -644,7 +734,10 @@ def rebuild_catalogue(store: Store | str | Path) -> Path:
     try:
         con = duckdb.connect(str(tmp))
         try:
-            _fill_catalogue(con, store)
+            _fill_catalogue(con, store, progress)
+            con.execute("CREATE TABLE catalogue_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            con.execute("INSERT INTO catalogue_info VALUES ('fingerprint', ?), ('format', ?), "
+                        "('built_at', ?)", [fingerprint, str(CATALOGUE_FORMAT), _now()])
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -665,12 +758,94 @@ def rebuild_catalogue(store: Store | str | Path) -> Path:
     return target
 
 
-def connect(store: Store | str | Path, rebuild: bool = False):
+def connect(store: Store | str | Path, rebuild: bool = False, refresh: bool = False,
+            progress: Callable[[str], None] | None = None):
     """A read-only DuckDB connection to the store's catalogue (rebuilt first if asked or
-    missing)."""
+    missing; with `refresh`, rebuilt if the store changed since)."""
     import duckdb
 
     store = store if isinstance(store, Store) else Store(store)
     if rebuild or not store.catalogue_path.exists():
-        rebuild_catalogue(store)
+        rebuild_catalogue(store, progress)
+    elif refresh:
+        refresh_catalogue(store, progress)
     return duckdb.connect(str(store.catalogue_path), read_only=True)
+
+
+# ------------------------------------------------------------------------------------------
+# querying the runs table (`edam runs --where/--sort`)
+def _runs_problem(option: str, found: str, expected: str):
+    from scenarios.errors import Problem, ScenarioError
+    return ScenarioError(Problem(option, None, None, found, expected))
+
+
+def parse_sort(sort: str | None, columns: list[str]) -> list[tuple[str, bool]]:
+    """`--sort` as [(column, descending)]: comma-separated catalogue columns, each optionally
+    prefixed by '-' for descending, e.g. `phase,-objective`."""
+    keys = []
+    for item in (sort or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        desc = item.startswith("-")
+        name = item[1:].strip() if desc else item
+        if name not in columns:
+            raise _runs_problem("--sort", repr(name),
+                                "a column of the catalogue's runs table (" +
+                                ", ".join(columns) + "), '-' before it for descending")
+        keys.append((name, desc))
+    return keys
+
+
+def query_runs(store: Store | str | Path, where: str | None = None, sort: str | None = None,
+               refresh: bool = True, progress: Callable[[str], None] | None = None
+               ) -> pd.DataFrame:
+    """The catalogue's `runs` table, filtered by `where` (a DuckDB SQL condition on its
+    columns) and ordered by `sort` (see `parse_sort`; default run_id).
+
+    The condition is evaluated in a separate in-memory DuckDB holding only a copy of `runs`,
+    with external access disabled and the configuration locked (no files read or written, no
+    extensions loaded), and parsed as one expression (DuckDB's relational `filter`): `--where`
+    can filter, nothing more.
+    A bad condition is a `ScenarioError` naming it and DuckDB's reason."""
+    import duckdb
+
+    store = store if isinstance(store, Store) else Store(store)
+    if refresh:
+        refresh_catalogue(store, progress)
+    elif not store.catalogue_path.exists():
+        rebuild_catalogue(store, progress)
+    with duckdb.connect(str(store.catalogue_path), read_only=True) as con:
+        arrow = con.sql("SELECT * FROM runs ORDER BY run_id").to_arrow_table()
+    columns = list(arrow.schema.names)
+    keys = parse_sort(sort, columns) or [("run_id", False)]
+    order = ", ".join(f"{_quote(c)} {'DESC' if d else 'ASC'} NULLS LAST" for c, d in keys)
+    sandbox = duckdb.connect()
+    try:
+        sandbox.register("_runs_arrow", arrow)
+        sandbox.execute("CREATE TABLE runs AS SELECT * FROM _runs_arrow")
+        sandbox.unregister("_runs_arrow")
+        sandbox.execute("SET enable_external_access = false")
+        sandbox.execute("SET lock_configuration = true")
+        rel = sandbox.table("runs")
+        if where is not None and where.strip():
+            try:  # parsed as ONE expression by DuckDB: no ';', no second statement, no UNION
+                rel = rel.filter(where)
+            except duckdb.Error as exc:
+                raise _where_problem(where, exc, columns) from None
+        try:
+            return rel.order(order).df()
+        except duckdb.Error as exc:
+            raise _where_problem(where, exc, columns) from None
+    finally:
+        sandbox.close()
+
+
+def _where_problem(where: str | None, exc: BaseException, columns: list[str]):
+    return _runs_problem("--where", repr(where), "a DuckDB SQL condition on the columns of the "
+                         f"catalogue's runs table; DuckDB says: {_first_line(exc)} (columns: "
+                         + ", ".join(columns) + ")")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -21,17 +21,21 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import itertools
+import json
 import logging
+import math
 import os
 import shutil
 import signal
 import socket
+import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+import pandas as pd
 import yaml
 
 from clearing.store import Store, canonical_json, rebuild_catalogue, run_id_for
@@ -734,27 +738,91 @@ def sweep_command(sweep_file, store, workers: int | None = None,
     return 1 if outcome.failed else 0
 
 
-def runs_command(store) -> int:
-    """`edam runs STORE`: rebuild the catalogue from the run folders and list the runs."""
+RUNS_FORMATS = ("table", "csv", "json")
+#: columns of the `edam runs` table view (csv/json carry every column of the catalogue's runs)
+RUNS_TABLE_METRICS = ("avg_lmp", "iru_cleared_mw", "iru_relaxed_mw")
+
+
+def runs_table_columns(df: pd.DataFrame) -> list[str]:
+    """The columns `edam runs` shows as a table: identity, swept parameters, outcome."""
+    swept = [c for c in df.columns if c in MarketParameters.names() and c != "phase"]
+    cols = ["run_id", "status", "scenario", "trade_date", "phase", *swept, "objective",
+            "mip_gap", "total_s", *[c for c in RUNS_TABLE_METRICS if c in df.columns], "error"]
+    return [c for c in dict.fromkeys(cols) if c in df.columns]
+
+
+def runs_csv(df: pd.DataFrame) -> str:
+    """Every column of the runs table as CSV (JSON columns as JSON text)."""
+    return df.to_csv(index=False, lineterminator="\n")
+
+
+def runs_json(df: pd.DataFrame) -> str:
+    """Every column of the runs table as a JSON list of objects (JSON columns nested,
+    missing values null)."""
+    records = []
+    for rec in df.to_dict("records"):
+        out = {}
+        for k, v in rec.items():
+            if k in ("parameters", "timings") and isinstance(v, str):
+                try:
+                    v = json.loads(v)
+                except ValueError:
+                    pass
+            elif v is None or (isinstance(v, float) and math.isnan(v)):
+                v = None
+            elif hasattr(v, "item"):  # numpy scalar
+                v = v.item()
+            out[k] = v
+        records.append(out)
+    return json.dumps(records, indent=1, default=str) + "\n"
+
+
+def runs_command(store, sort: str | None = None, where: str | None = None,
+                 fmt: str = "table", rebuild: bool = False) -> int:
+    """`edam runs STORE [--sort COLS] [--where COND] [--format table|csv|json] [--rebuild]`:
+    list the runs of a store from its catalogue (rebuilt only when the store changed since,
+    or when asked). 0 on success, 2 on a bad store, sort column or condition."""
     from rich.console import Console
     from rich.table import Table
 
+    from clearing.progress import step_printer
+    from clearing.store import query_runs
+
+    err = Console(stderr=True, highlight=False)
+    st = Store(store)
+    if not st.exists():
+        err.print(f"[red]error:[/] {store}: not a run store (no runs/ folder)")
+        return 2
+    if fmt not in RUNS_FORMATS:
+        err.print(f"[red]error:[/] --format: found {fmt!r}; expected one of "
+                  f"{', '.join(RUNS_FORMATS)}")
+        return 2
+    progress = step_printer("edam runs")
+    try:
+        if rebuild:
+            progress("rebuilding the catalogue (--rebuild)")
+            rebuild_catalogue(st, progress)
+        df = query_runs(st, where=where, sort=sort, refresh=not rebuild, progress=progress)
+    except ScenarioError as exc:
+        err.print(f"[red]error:[/] {exc.problems[0] if exc.problems else exc}")
+        return 2
+    progress(f"{len(df)} runs listed")
+    if fmt == "csv":
+        sys.stdout.write(runs_csv(df))
+        return 0
+    if fmt == "json":
+        sys.stdout.write(runs_json(df))
+        return 0
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
         console = Console(width=240)
-    st = Store(store)
-    if not st.exists():
-        Console(stderr=True).print(f"[red]error:[/] {store}: not a run store (no runs/ folder)")
-        return 2
-    rebuild_catalogue(st)
-    df = st.runs_frame()
-    swept = [c for c in df.columns if c in MarketParameters.names() and c != "phase"]
-    metric_cols = [c for c in ("avg_lmp", "iru_cleared_mw", "iru_relaxed_mw") if c in df.columns]
-    table = Table(title=f"{len(df)} runs in {st.root} "
-                        f"({int((df['status'] == 'done').sum()) if len(df) else 0} done, "
-                        f"{int((df['status'] == 'failed').sum()) if len(df) else 0} failed)")
-    cols = ["run_id", "status", "scenario", "trade_date", "phase", *swept, "objective",
-            "mip_gap", "total_s", *metric_cols, "error"]
+    n_done = int((df["status"] == "done").sum()) if len(df) else 0
+    n_failed = int((df["status"] == "failed").sum()) if len(df) else 0
+    title = f"{len(df)} runs in {st.root} ({n_done} done, {n_failed} failed)"
+    if where:
+        title += f" where {where}"
+    table = Table(title=title)
+    cols = runs_table_columns(df)
     for c in cols:
         table.add_column(c, overflow="fold", justify="right" if c not in (
             "run_id", "status", "scenario", "trade_date", "error") else "left")

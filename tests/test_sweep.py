@@ -399,8 +399,8 @@ def test_run_and_store_reports_are_self_contained(tmp_path, tiny_case):
         assert _external_refs(text) == []
         assert "Plotly.newPlot" in text and len(text) > 3_000_000  # plotly.js inline
     run_html = (tmp_path / "run.html").read_text()
-    for heading in ("LMP heat map", "BAA prices", "Transfers", "IR / RC", "Reserve prices",
-                    "RSE", "Settlement"):
+    for heading in ("LMP heat map", "BAA prices", "Transfers", "IR: requirement",
+                    "RC: requirement", "Reserve prices", "RSE", "Settlement"):
         assert f">{heading}" in run_html, heading
     store_html = (store.root / "report.html").read_text()
     assert "Metrics vs ir_demand_curve_cap_usd_per_mwh" in store_html
@@ -431,10 +431,38 @@ window.addEventListener('load', function () {
     var figs = document.querySelectorAll('div.plotly-graph-div').length;
     var drawn = document.querySelectorAll('div.js-plotly-plot').length;
     if (drawn < figs && tries++ < 200) { setTimeout(report, 50); return; }
+    if (!document.body.hasAttribute('data-figures-marked') && tries++ < 200) {
+      setTimeout(report, 50); return;
+    }
+    // per figure: the marks the report sets once Plotly has drawn it
+    var perFigure = Array.prototype.map.call(
+      document.querySelectorAll('div.plotly-graph-div'), function (gd) {
+        return {id: gd.id, withData: parseInt(gd.getAttribute('data-traces-with-data') || '0'),
+                nodes: parseInt(gd.getAttribute('data-trace-nodes') || '0'),
+                plotlyTraces: gd.querySelectorAll('.plotly .trace, .plotly g.hm, ' +
+                                                  '.plotly .heatmaplayer image').length};
+      });
+    // the runs table sorts: click the DIR heading twice (ascending, then descending)
+    var sorted = null;
+    var table = document.getElementById('runs-table');
+    if (table) {
+      var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
+      var col = heads.findIndex(function (h) { return h.title === 'ir_deployed_proportion'; });
+      if (col >= 0) {
+        var values = function () {
+          return Array.prototype.map.call(table.tBodies[0].rows, function (r) {
+            var v = r.cells[col].getAttribute('data-v'); return v ? parseFloat(v) : null; });
+        };
+        edamSort(heads[col]); var asc = values();
+        edamSort(heads[col]); var desc = values();
+        sorted = {asc: asc, desc: desc};
+      }
+    }
     var out = document.createElement('pre');
     out.id = '__report_check';
     out.textContent = JSON.stringify({
-      errors: window.__errors, figures: figs, drawn: drawn,
+      errors: window.__errors, figures: figs, drawn: drawn, perFigure: perFigure,
+      sorted: sorted, alerts: !!document.getElementById('alerts'),
       svgs: document.querySelectorAll('svg.main-svg').length,
       traces: document.querySelectorAll('g.trace, g.hm, g.heatmaplayer image').length,
       plotly: typeof window.Plotly !== 'undefined' ? Plotly.version : null,
@@ -468,13 +496,27 @@ def _check_in_browser(report: Path, workdir: Path) -> dict:
     m = re.search(r'<pre id="__report_check">(.*?)</pre>', dom.stdout, re.S)
     assert m, "the page's scripts did not run:\n" + dom.stderr[-3000:]
     check = json.loads(html.unescape(m.group(1)))
+    (workdir / "check.json").write_text(json.dumps(check))
     console = [ln for ln in dom.stderr.splitlines()
                if "CONSOLE" in ln and ("ERROR" in ln or "Uncaught" in ln)]
     shot = workdir / (report.stem + ".png")
     pic = _chromium(report.as_uri(), workdir, f"--screenshot={shot}")
     assert pic.returncode == 0 and shot.stat().st_size > 20_000, pic.stderr[-2000:]
     check["console"] = console
+    check["screenshot"] = _picture_stats(shot)
     return check
+
+
+def _picture_stats(png: Path) -> dict:
+    """Distinct colours and the share of pixels that are not the page background in a
+    screenshot (a blank or unstyled page has a handful of colours and almost no ink)."""
+    PIL = pytest.importorskip("PIL.Image")  # pillow: a dev extra (pyproject)
+    with PIL.open(png) as im:
+        rgb = im.convert("RGB")
+        colours = rgb.getcolors(maxcolors=1 << 20) or []
+    total = sum(n for n, _ in colours)
+    background = max(colours)[0] if colours else total
+    return {"colours": len(colours), "ink": 1 - background / max(1, total)}
 
 
 @pytest.mark.browser
@@ -487,13 +529,26 @@ def test_reports_render_in_headless_chromium(tmp_path, tiny_case):
     store, ids = _fill_store(tmp_path / "store", tiny_case)
     run_html = write_report(store.run_dir(ids[0]), tmp_path / "run.html")
     store_html = write_report(store.root, tmp_path / "store.html")
-    for page, n_min in ((run_html, 7), (store_html, 2)):
+    for page, n_min in ((run_html, 8), (store_html, 2)):
         check = _check_in_browser(page, tmp_path / ("browser-" + page.stem))
         assert check["errors"] == [] and check["console"] == [], check
         assert check["plotly"], check
         assert check["figures"] >= n_min and check["drawn"] == check["figures"], check
         assert check["svgs"] >= check["figures"] and check["traces"] >= check["figures"], check
         assert all(r.startswith(("file:", "data:", "blob:")) for r in check["resources"]), check
+        # every chart has data, and Plotly drew trace elements for it
+        assert len(check["perFigure"]) == check["figures"], check
+        for fig in check["perFigure"]:
+            assert fig["withData"] >= 1 and fig["nodes"] >= 1, fig
+            assert fig["plotlyTraces"] >= 1, fig
+        # a drawn page: many colours (charts, anti-aliasing), a real share of ink
+        assert check["screenshot"]["colours"] > 200 and check["screenshot"]["ink"] > 0.05, \
+            check["screenshot"]
+    # the store page's runs table sorts in the browser: ascending, then descending
+    check = json.loads((tmp_path / "browser-store" / "check.json").read_text())
+    # DIR of the 4 done runs (0.3, 0.6 at each cap) and of the failed one (0.9)
+    assert check["sorted"]["asc"] == [0.3, 0.3, 0.6, 0.6, 0.9], check["sorted"]
+    assert check["sorted"]["desc"] == [0.9, 0.6, 0.6, 0.3, 0.3], check["sorted"]
 
 
 # ==========================================================================================
