@@ -113,8 +113,9 @@ def _tiny_run() -> RunResult:
                   rse=pd.DataFrame([dict(baa=a, test="up", hour=t, requirement_mw=100.0,
                                          capacity_mw=200.0, deficiency_mw=0.0, passed=True, tier=1,
                                          surcharge_usd=0.0) for a in ("A", "B") for t in h]),
-                  settlement=pd.DataFrame([dict(charge="energy", party=f"SC_{a}", baa=a, hour=t,
-                                                quantity=100.0, price=20.0, amount_usd=2000.0)
+                  settlement=pd.DataFrame([dict(charge="energy", party=f"SC_{a}", resource="",
+                                                baa=a, hour=t, quantity=100.0, price=20.0,
+                                                amount_usd=2000.0)
                                            for a in ("A", "B") for t in h]))
     manifest = {"scenario": {"name": "tiny", "trade_date": "2026-06-01", "hours": 4},
                 "parameters": {"phase": 2}, "solver": {"objective_mip": 12345.0}}
