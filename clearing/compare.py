@@ -375,17 +375,15 @@ def _duplicate_problems(name: str, df: pd.DataFrame, keys: list[str], file: str)
     first = {}
     for i, k in enumerate(df[keys].itertuples(index=False, name=None)):
         first.setdefault(k, i)
-    csv = not file.endswith(".parquet")
+    base = 2 if file.endswith(".csv") else 1  # CSV rows as the user sees them (header = 1)
     out = []
     for i in np.flatnonzero(dup)[:MAX_DUPLICATES_LISTED]:
         k = tuple(df[keys].iloc[i])
         shown = ", ".join(f"{c} {v!s}" if str(v) != "" else f"{c} (empty)"
                           for c, v in zip(keys, k))
-        row = int(i) + (2 if csv else 1)
-        out.append(Problem(file, row, ", ".join(keys),
+        out.append(Problem(file, int(i) + base, ", ".join(keys),
                            f"a second row for key ({shown}) (first at row "
-                           f"{first[k] + (2 if csv else 1)}); {int(dup.sum())} repeated key rows "
-                           f"in {name}",
+                           f"{first[k] + base}); {int(dup.sum())} repeated key rows in {name}",
                            f"one row per ({', '.join(keys)}): keys are unique in every table "
                            "(architecture.md, results contract)"))
     return out
