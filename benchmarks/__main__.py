@@ -3,7 +3,7 @@
     python -m benchmarks [--cases rts_day,pglib:rts_gmlc/2020-07-06,tiled:3,tiled:6,...]
                          [--repeat N] [--gap G] [--time-limit S] [--hours H] [--seed S]
                          [--with-reference] [--budget S] [--memory separate|inline|off]
-                         [--out benchmarks/results]
+                         [--out DIR (default ./bench_results)]
     edam bench ...        # the same
 
 Cases (benchmarks/README.md, "Harness and scaling"):
@@ -20,7 +20,8 @@ tracemalloc records the peak of Python allocations; it slows Pyomo down up to 5x
 tiled:3 on 2 hours, 5.7 s -> 32 s), so by default it runs in one extra run per case whose
 timings are left out (`--memory separate`; `inline`: in every run; `off`).
 
-Writes to `--out`: `bench.csv` (one row per run), `bench.json` (the rows, per-case medians,
+Writes to `--out` (default `bench_results/` in the current directory, never the installed
+package's folder): `bench.csv` (one row per run), `bench.json` (the rows, per-case medians,
 the comparisons with the pglib-uc reference, the command, machine and versions), `bench.md`
 (the command, machine, stack and the median table; for `pglib:` cases our objective against
 the recorded reference, `benchmarks/reference_match.py`), `scaling.html` (time and memory
@@ -59,7 +60,7 @@ from benchmarks.outputs import html_to_png, matches_table, write_markdown
 from benchmarks.reference_match import recorded_matches
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+DEFAULT_OUT = "bench_results"  # --out default: relative to the current directory, never the package
 DEFAULT_CASES = ("rts_day,pglib:rts_gmlc/2020-07-06,pglib:ca/2014-09-01_reserves_0,"
                  "tiled:3,tiled:6,tiled:12")
 
@@ -545,7 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="tracemalloc peak: 'separate' (default) one extra run per case with "
                          "tracemalloc, kept out of the timings (tracemalloc slows Pyomo up to "
                          "5x); 'inline' in every run (timings inflated); 'off' (NaN)")
-    ap.add_argument("--out", default=str(RESULTS), help="output folder (default: %(default)s)")
+    ap.add_argument("--out", default=DEFAULT_OUT,
+                    help="output folder (default: %(default)s in the current directory; the "
+                         "project's recorded results live in benchmarks/results)")
     ap.add_argument("--quiet", action="store_true", help="no table, no progress lines")
     ap.add_argument("--redraw", metavar="DIR",
                     help="no runs: redraw the chart and bench.md of DIR from its bench.json")

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from clearing.outputs import OutputPathError
 from scenarios.errors import ScenarioError, SolverError
 
 
@@ -103,7 +104,7 @@ def cmd_rse(a) -> int:
 
 def cmd_settle(a) -> int:
     from clearing.settle import settle_command
-    return settle_command(a.run_dir, a.scenario, a.out)
+    return settle_command(a.run_dir, a.scenario, a.out, overwrite=a.overwrite)
 
 
 def cmd_check(a) -> int:
@@ -115,7 +116,7 @@ def cmd_compare(a) -> int:
     from clearing.compare import compare_command
     return compare_command(a.run_dir, a.reference_dir, a.tolerances, a.out, scenario=a.scenario,
                            partial_reference=a.partial_reference,
-                           strict_reference=a.strict_reference)
+                           strict_reference=a.strict_reference, overwrite=a.overwrite)
 
 
 def cmd_import_oasis(a) -> int:
@@ -140,7 +141,7 @@ def cmd_runs(a) -> int:
 
 def cmd_report(a) -> int:
     from clearing.report import report_command
-    return report_command(a.path, a.out)
+    return report_command(a.path, a.out, overwrite=a.overwrite)
 
 
 def cmd_bench(a) -> int:
@@ -179,7 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("settle", help="settlement allocators on a run")
     s.add_argument("run_dir")
     s.add_argument("--scenario")
-    s.add_argument("--out")
+    s.add_argument("--out", help="settlement folder (default RUN_DIR_settlement beside the run; "
+                                 "the run's folder is never written)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier settlement")
     s.set_defaults(fn=cmd_settle)
     s = sub.add_parser("check", help="independent solution checker")
     s.add_argument("run_dir")
@@ -189,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.add_argument("reference_dir")
     s.add_argument("--tolerances", help="YAML of per-column tolerances (table.column: abs)")
-    s.add_argument("--out", help="report folder (default RUN_DIR/compare)")
+    s.add_argument("--out", help="report folder (default RUN_DIR_compare beside the run)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier comparison")
     s.add_argument("--scenario", help="scenario folder to vet the reference with the checker")
     s.add_argument("--partial-reference", action="store_true",
                    help="the reference covers only some rows (e.g. a few buses)")
@@ -227,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_runs)
     s = sub.add_parser("report", help="self-contained HTML report of a run or a store")
     s.add_argument("path")
-    s.add_argument("--out")
+    s.add_argument("--out", help="HTML file (default PATH_report.html beside the run or store)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it is an earlier report")
     s.set_defaults(fn=cmd_report)
     s = sub.add_parser("bench", help="benchmarks (same as python -m benchmarks)")
     s.add_argument("args", nargs=argparse.REMAINDER)
@@ -249,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     except SolverError as exc:
         print(f"edam {args.verb}: solver error: {exc}", file=sys.stderr)
         return 3
+    except OutputPathError as exc:  # a target we must not write: nothing was written
+        print(f"edam {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # e.g. `edam validate ... | head`
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

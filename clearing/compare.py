@@ -26,7 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clearing.outputs import beside, check_output_target, refuse_inside, write_output_dir
 from clearing.results import RESULT_TABLES, RunResult, read_run
+from scenarios.errors import Problem, ScenarioError
 
 PRICE_COLUMNS = {"lmp", "energy", "congestion", "loss", "price", "shadow_price", "energy_price",
                  "transfer_component", "elap_price", "ruc_price", "baa_transfer",
@@ -107,13 +109,11 @@ class TableComparison:
     matched: int
     only_run: pd.DataFrame
     only_reference: pd.DataFrame
-    duplicates: dict[str, int]
     columns: list[ColumnStat]
 
     def passed(self, partial_reference: bool = False) -> bool:
         return (all(c.passed for c in self.columns) and not len(self.only_reference)
-                and (partial_reference or not len(self.only_run))
-                and not any(self.duplicates.values()))
+                and (partial_reference or not len(self.only_run)))
 
 
 @dataclass
@@ -140,9 +140,6 @@ class CompareReport:
                 out.append(f"{t.name}: {len(t.only_reference)} reference rows missing from the run")
             if len(t.only_run) and not self.partial_reference:
                 out.append(f"{t.name}: {len(t.only_run)} run rows not in the reference")
-            for k, n in t.duplicates.items():
-                if n:
-                    out.append(f"{t.name}: {n} duplicate key rows in the {k}")
             for c in t.columns:
                 if not c.passed:
                     out.append(f"{t.name}.{c.column}: {c.over_tolerance} of {c.compared} rows "
@@ -367,14 +364,46 @@ def _numeric(s: pd.Series) -> pd.Series | None:
     return None
 
 
+MAX_DUPLICATES_LISTED = 20
+
+
+def _duplicate_problems(name: str, df: pd.DataFrame, keys: list[str], file: str) -> list[Problem]:
+    """One `Problem` per row of `df` (keys normalised) whose key repeats an earlier row's."""
+    dup = df.duplicated(keys, keep="first").to_numpy()
+    if not dup.any():
+        return []
+    first = {}
+    for i, k in enumerate(df[keys].itertuples(index=False, name=None)):
+        first.setdefault(k, i)
+    base = 2 if file.endswith(".csv") else 1  # CSV rows as the user sees them (header = 1)
+    out = []
+    for i in np.flatnonzero(dup)[:MAX_DUPLICATES_LISTED]:
+        k = tuple(df[keys].iloc[i])
+        shown = ", ".join(f"{c} {v!s}" if str(v) != "" else f"{c} (empty)"
+                          for c, v in zip(keys, k))
+        out.append(Problem(file, int(i) + base, ", ".join(keys),
+                           f"a second row for key ({shown}) (first at row "
+                           f"{first[k] + base}); {int(dup.sum())} repeated key rows in {name}",
+                           f"one row per ({', '.join(keys)}): keys are unique in every table "
+                           "(architecture.md, results contract)"))
+    return out
+
+
 def compare_table(name: str, run_df: pd.DataFrame, ref_df: pd.DataFrame,
                   tolerances: dict[str, float] | None = None,
-                  keys: list[str] | None = None) -> TableComparison:
-    """Compare one table on its keys (default: the contract keys of `name`)."""
+                  keys: list[str] | None = None, *, run_file: str | None = None,
+                  reference_file: str | None = None) -> TableComparison:
+    """Compare one table on its keys (default: the contract keys of `name`, results.py).
+
+    Keys must be unique on both sides (architecture.md, "Results contract"): a repeated key
+    raises `ScenarioError` naming the file (`run_file`/`reference_file`), the row and the key,
+    rather than matching one of the rows silently."""
     keys = list(keys or RESULT_TABLES[name][0])
     a, b = _norm_keys(run_df, keys), _norm_keys(ref_df, keys)
-    dups = {"run": int(a.duplicated(keys).sum()), "reference": int(b.duplicated(keys).sum())}
-    a, b = a.drop_duplicates(keys), b.drop_duplicates(keys)
+    problems = (_duplicate_problems(name, a, keys, run_file or f"run {name}")
+                + _duplicate_problems(name, b, keys, reference_file or f"reference {name}"))
+    if problems:
+        raise ScenarioError(problems)
     m = a.merge(b, on=keys, how="outer", suffixes=("__run", "__ref"), indicator=True)
     only_run = m.loc[m["_merge"] == "left_only", keys].reset_index(drop=True)
     only_ref = m.loc[m["_merge"] == "right_only", keys].reset_index(drop=True)
@@ -417,7 +446,7 @@ def compare_table(name: str, run_df: pd.DataFrame, ref_df: pd.DataFrame,
             float(rel.max()) if rel.notna().any() else 0.0,
             float(np.sqrt((d ** 2).mean())) if len(d) else 0.0,
             worst.reset_index(drop=True)))
-    return TableComparison(name, keys, len(both), only_run, only_ref, dups, stats)
+    return TableComparison(name, keys, len(both), only_run, only_ref, stats)
 
 
 def _commitment(run: RunResult, ref: RunResult) -> pd.DataFrame | None:
@@ -469,8 +498,31 @@ def _load(x, what: str) -> tuple[RunResult, str]:
         return x, f"<{what} in memory>"
     p = Path(x)
     if not p.is_dir():
-        raise FileNotFoundError(f"{what} folder {p} not found")
+        raise ScenarioError(Problem(str(p), None, None, "no such folder",
+                                    f"a {what} folder (tables as CSV or Parquet)"))
     return read_run(p), str(p)
+
+
+def _table_file(label: str, folder, name: str) -> str:
+    """How the user sees table `name` of one side: its file in the folder, else a label."""
+    if isinstance(folder, RunResult):
+        return f"{label} table {name}"
+    d = Path(folder)
+    ext = "parquet" if (d / f"{name}.parquet").exists() else "csv"
+    return str(d / f"{name}.{ext}")
+
+
+def _check_unique_keys(result: RunResult, label: str, folder) -> list[Problem]:
+    """Problems for every declared table of `result` with a repeated key (results.py)."""
+    problems = []
+    for name in sorted(result.tables):
+        keys = list(RESULT_TABLES.get(name, ((), ()))[0])
+        df = result.tables[name]
+        if not keys or any(k not in df.columns for k in keys):
+            continue
+        problems += _duplicate_problems(name, _norm_keys(df, keys), keys,
+                                        _table_file(label, folder, name))
+    return problems
 
 
 def _find_scenario(scenario, *results: RunResult):
@@ -499,9 +551,16 @@ def compare_runs(run_dir_or_result, reference_dir, tolerances: dict | None = Non
     only in the run are listed but do not fail (a reference that covers some buses/hours only).
     `scenario` (Scenario or folder) vets the reference with the checker; by default the scenario
     named in either manifest is used when it exists. Reference violations fail the comparison only
-    with `fail_on_reference_violations`."""
+    with `fail_on_reference_violations`. Every table's keys must be unique on both sides
+    (`clearing.results.RESULT_TABLES`); a repeated key raises `ScenarioError` naming the file,
+    row and key."""
     run, run_label = _load(run_dir_or_result, "run")
     ref, ref_label = _load(reference_dir, "reference")
+    problems = (_check_unique_keys(run, run_label, run_dir_or_result)
+                + _check_unique_keys(ref, ref_label, reference_dir))
+    if problems:  # a repeated key cannot be matched: an input error, not a silent mismatch
+        raise ScenarioError(problems)
+    files = {"run": run_dir_or_result, "reference": reference_dir}
     tol = dict(tolerances or {})
     report = CompareReport(run_label, ref_label, {}, tol, partial_reference=partial_reference,
                            fail_on_reference_violations=fail_on_reference_violations)
@@ -518,7 +577,10 @@ def compare_runs(run_dir_or_result, reference_dir, tolerances: dict | None = Non
         if lacking:
             report.notes.append(f"table {name}: key columns {lacking} missing: not compared")
             continue
-        report.tables[name] = compare_table(name, run.tables[name], ref.tables[name], tol)
+        report.tables[name] = compare_table(
+            name, run.tables[name], ref.tables[name], tol,
+            run_file=_table_file(run_label, files["run"], name),
+            reference_file=_table_file(ref_label, files["reference"], name))
     report.commitment = _commitment(run, ref)
     report.rse = _rse(run, ref)
     report.settlement = _settlement(run, ref, tolerance_for("settlement", "amount_usd", tol))
@@ -534,15 +596,27 @@ def compare_runs(run_dir_or_result, reference_dir, tolerances: dict | None = Non
     return report
 
 
+COMPARE_SUFFIX = "_compare"  # default output: <run>_compare/ beside the run
+
+
 def compare_command(run_dir, reference_dir, tolerances_file=None, out=None, *, scenario=None,
-                    partial_reference: bool = False, strict_reference: bool = False) -> int:
-    """`edam compare RUN_DIR REFERENCE_DIR [--tolerances FILE] [--out DIR]`: prints the verdict
-    and each failure, writes compare.md and compare.html to `out` (default RUN_DIR/compare).
-    Exit 0 within tolerance, 1 otherwise."""
+                    partial_reference: bool = False, strict_reference: bool = False,
+                    overwrite: bool = False) -> int:
+    """`edam compare RUN_DIR REFERENCE_DIR [--tolerances FILE] [--out DIR] [--overwrite]`:
+    prints the verdict and each failure, writes compare.md and compare.html into `out` (default
+    ``<RUN_DIR>_compare/`` beside the run: the run's own folder is never written). An existing
+    `out` is replaced only if it is an earlier comparison and `overwrite` is set
+    (clearing/outputs.py). Exit 0 within tolerance, 1 otherwise."""
+    target = Path(out) if out else beside(run_dir, COMPARE_SUFFIX)
+    keep = [p for p in (run_dir, reference_dir) if Path(p).is_dir()]
+    refuse_inside(target, keep, "run or reference")
+    check_output_target(target, "compare", overwrite=overwrite, forbid_inside=keep)
     report = compare_runs(run_dir, reference_dir, load_tolerances(tolerances_file),
                           scenario=scenario, partial_reference=partial_reference,
                           fail_on_reference_violations=strict_reference)
-    md, ht = report.write(Path(out) if out else Path(run_dir) / "compare")
+    target = write_output_dir(target, "compare", report.write, overwrite=overwrite,
+                              forbid_inside=keep)
+    md, ht = target / "compare.md", target / "compare.html"
     for f in report.failures:
         print(f"- {f}")
     nv = report.reference_violations
@@ -558,7 +632,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run_dir")
     ap.add_argument("reference_dir")
     ap.add_argument("--tolerances", default=None, help="YAML: table.column: absolute tolerance")
-    ap.add_argument("--out", default=None, help="report folder (default RUN_DIR/compare)")
+    ap.add_argument("--out", default=None,
+                    help="report folder (default RUN_DIR_compare beside the run)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace --out if it holds an earlier comparison")
     ap.add_argument("--scenario", default=None, help="scenario folder to vet the reference")
     ap.add_argument("--partial-reference", action="store_true",
                     help="rows only in the run are listed, not failed")
@@ -567,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     return compare_command(a.run_dir, a.reference_dir, a.tolerances, a.out, scenario=a.scenario,
                            partial_reference=a.partial_reference,
-                           strict_reference=a.strict_reference)
+                           strict_reference=a.strict_reference, overwrite=a.overwrite)
 
 
 if __name__ == "__main__":  # pragma: no cover

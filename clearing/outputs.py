@@ -206,3 +206,23 @@ def write_output_file(path: str | Path, kind: str, data: str | bytes, *, signatu
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return out
+
+
+def beside(path: str | Path, suffix: str) -> Path:
+    """The default output of a command that analyses the run (or store) at `path`: a sibling
+    named ``<name><suffix>`` (e.g. ``runs/day_settlement``), so the run stays a record
+    (issue "Runs are records": analysis never writes into the run's folder)."""
+    p = Path(os.path.abspath(Path(path).expanduser()))
+    return p.parent / f"{p.name}{suffix}"
+
+
+def refuse_inside(path: str | Path, folders: Iterable[str | Path], what: str = "run") -> None:
+    """Raise `OutputPathError` if `path` is one of `folders` or inside one: the records an
+    analysis reads (a run, a reference, a store) are never written into."""
+    target = Path(os.path.abspath(Path(path).expanduser())).resolve()
+    for folder in folders:
+        f = Path(folder).expanduser().resolve()
+        if target == f or _inside(target, f):
+            raise OutputPathError(f"output {str(path)!r} is inside the {what} folder "
+                                  f"{str(folder)!r}, which is a record and is never written; "
+                                  "write beside it (the default) or elsewhere")

@@ -1028,41 +1028,66 @@ def build_store_report(store, progress: Callable[[str], None] | None = None) -> 
 
 
 # ------------------------------------------------------------------------------------------
+REPORT_SUFFIX = "_report.html"  # default output: <run or store>_report.html beside it
+REPORT_SIGNATURE = "<!-- edam-clearing report -->"  # marks a file as ours (clearing/outputs.py)
+
+
+def _signed(text: str) -> str:
+    """The page with our signature near its top (after the doctype line, if any)."""
+    if REPORT_SIGNATURE in text[:4096]:
+        return text
+    if text.startswith("<!DOCTYPE"):
+        head, _, rest = text.partition("\n")
+        return f"{head}\n{REPORT_SIGNATURE}\n{rest}"
+    return f"{REPORT_SIGNATURE}\n{text}"
+
+
 def write_report(path: str | Path, out: str | Path | None = None,
-                 progress: Callable[[str], None] | None = None) -> Path:
-    """Write the report of a run folder or a store; returns the HTML file written."""
+                 progress: Callable[[str], None] | None = None, *,
+                 overwrite: bool = False) -> Path:
+    """Write the report of a run folder or a store; returns the HTML file written.
+
+    Default target: ``<path>_report.html`` beside the run or store, whose own folder is never
+    written (runs are records). An existing file is replaced only if it is an earlier report
+    (it carries `REPORT_SIGNATURE`) and `overwrite` is set (clearing/outputs.py)."""
+    from clearing.outputs import beside, check_output_target, refuse_inside, write_output_file
+    from scenarios.errors import Problem, ScenarioError
+
     p = Path(path)
     if (p / "manifest.json").is_file():
-        text = build_run_report(p)
-        default = p / "report.html"
+        build = build_run_report
     elif (p / "runs").is_dir():
-        text = build_store_report(p, progress)
-        default = p / "report.html"
+        build = lambda q: build_store_report(q, progress)  # noqa: E731
     else:
-        from scenarios.errors import Problem, ScenarioError
         raise ScenarioError(Problem(str(p), None, None, "neither a run folder nor a store",
                                     "a run folder (with manifest.json) or a run store "
                                     "(with runs/)"))
-    from clearing.store import _atomic_write_text
+    target = Path(out) if out else beside(p, REPORT_SUFFIX)
+    refuse_inside(target, [p], "run or store")
+    sig = REPORT_SIGNATURE.encode()
+    check_output_target(target, "report", overwrite=overwrite, is_file=True, signature=sig)
+    text = _signed(build(p))
+    return write_output_file(target, "report", text, signature=sig, overwrite=overwrite)
 
-    target = Path(out) if out else default
-    _atomic_write_text(target, text)
-    return target
 
-
-def report_command(path, out=None) -> int:
-    """`edam report RUN_DIR|STORE [--out FILE]`: 0 on success, 2 on a bad path."""
+def report_command(path, out=None, overwrite: bool = False) -> int:
+    """`edam report RUN_DIR|STORE [--out FILE] [--overwrite]`: 0 on success, 2 on a bad path
+    or a refused target."""
     from rich.console import Console
 
+    from clearing.outputs import OutputPathError
     from scenarios.errors import ScenarioError
 
     from clearing.progress import step_printer
 
     err = Console(stderr=True)
     try:
-        target = write_report(path, out, step_printer("edam report"))
+        target = write_report(path, out, step_printer("edam report"), overwrite=overwrite)
     except ScenarioError as exc:
         err.print(f"[red]error:[/] {exc.problems[0] if exc.problems else exc}", highlight=False)
+        return 2
+    except OutputPathError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
         return 2
     Console().print(f"report written to {target}")
     return 0

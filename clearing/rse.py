@@ -22,8 +22,10 @@ the hourly self-schedule; ``UP = min(cap_t, offered)``. A supply resource with n
 (of positive width) is a $0 price taker up to Pmax in the clearing engine (clearing/resources.py)
 and a non-dispatchable VER is fixed at its forecast, so both count at cap_t.
 AS: ``min(bid MW, T^AS*RR, cap_t)`` per product, T^AS = `parameters.as_ramp_minutes` (10; the
-10-minute products of §5.6); the cumulative groups {RU,SR}, {RU,SR,NR} also respect the joint limit
-of §5.6 (``min(sum of the group, T^AS*RR^up, cap_t)``). IR: ``min(bid MW, T^IR*RR, cap_t)`` with
+10-minute products of §5.6); the cumulative groups {RU,SR}, {RU,SR,NR} are the sums of their
+products' capabilities (§7.2 S2: Σ_{a∈g} CapAS^a). With `rse_as_group_joint_cap` [A] (off by
+default) a group also respects the joint limit of §5.6 per resource
+(``min(sum of the group, T^AS*RR^up, cap_t)``), which §7.1-§7.2 do not state. IR: ``min(bid MW, T^IR*RR, cap_t)`` with
 T^IR = `parameters.ir_ramp_minutes`. IR only from dispatchable VERs; AS/IR from imports only when
 `fifteen_minute` (§5.5). Downward products of storage may use discharge + charge range
 (cap_t + charge_max_mw). MinGen (§7.2 S6) = min(cap_t, max(Pmin if must-run, self-schedule)).
@@ -31,8 +33,9 @@ T^IR = `parameters.ir_ramp_minutes`. IR only from dispatchable VERs; AS/IR from 
 Tests (§7.2), one row each per EDAM BAA and hour in the `rse` table (column `test`):
 ``energy`` S1 (D^F vs S^RSE = sum UP + NSI); the AS groups as three rows ``as_ru``, ``as_ru_sr``,
 ``as_ru_sr_nr`` (S2 is their max); ``iru`` S3; ``combined_up`` S4 with requirement
-D^F + Req^RU + Req^SR + Req^NR + R^IRU + AM (AM = `additional_margin_mw`, switch it off with
-``include_additional_margin=False``); ``as_down`` S2d; ``ird`` S5; ``oversupply`` S6, where
+D^F + Req^RU + Req^SR + Req^NR + R^IRU as §7.2 states (the additional margin AM =
+`additional_margin_mw` belongs to the NEC, §5.2; `rse_combined_includes_am` [A], off by default,
+adds it to S4); ``as_down`` S2d; ``ird`` S5; ``oversupply`` S6, where
 requirement_mw is the most inflexible supply the BAA can absorb (D^F - Req^RD) and capacity_mw the
 inflexible supply (MinGen + NSI), deficiency = max(0, capacity - requirement). Then the overall
 ``up`` (DEF^up = max of S1..S4) and ``down`` (DEF^dn = max of S2d, S5, S6) rows; their
@@ -304,8 +307,12 @@ def rse_capability(scenario: Scenario) -> pd.DataFrame:
     f["sr_mw"] = np.where(as_ok, lim(bid_of("sr"), up10, f["cap_mw"]), z)
     f["nr_mw"] = np.where(as_ok, lim(bid_of("nr"), up10, f["cap_mw"]), z)
     f["rd_mw"] = np.where(as_ok, lim(bid_of("rd"), dn10, cap_dn), z)
-    f["ru_sr_mw"] = lim(f["ru_mw"] + f["sr_mw"], up10, f["cap_mw"])
-    f["ru_sr_nr_mw"] = lim(f["ru_mw"] + f["sr_mw"] + f["nr_mw"], up10, f["cap_mw"])
+    if scenario.parameters.rse_as_group_joint_cap:  # [A]: the joint 10-minute limit of §5.6
+        f["ru_sr_mw"] = lim(f["ru_mw"] + f["sr_mw"], up10, f["cap_mw"])
+        f["ru_sr_nr_mw"] = lim(f["ru_mw"] + f["sr_mw"] + f["nr_mw"], up10, f["cap_mw"])
+    else:  # §7.2 S2: a group's capability is the sum of its products' CapAS
+        f["ru_sr_mw"] = f["ru_mw"] + f["sr_mw"]
+        f["ru_sr_nr_mw"] = f["ru_mw"] + f["sr_mw"] + f["nr_mw"]
     f["iru_mw"] = np.where(ir_ok, lim(bid_of("iru"), upir, f["cap_mw"]), z)
     f["ird_mw"] = np.where(ir_ok, lim(bid_of("ird"), dnir, cap_dn), z)
     out = f[cols].sort_values(["resource", "hour"], kind="stable").reset_index(drop=True)
@@ -404,19 +411,19 @@ def _surcharge_prices(scenario: Scenario, f: pd.DataFrame,
 # -- evaluation (§7.2-§7.5) ---------------------------------------------------------------------
 def evaluate_rse(scenario: Scenario, prices: pd.DataFrame | None = None,
                  transfers: pd.DataFrame | None = None, *,
-                 include_additional_margin: bool = True,
                  ciso_baa: str | None = None) -> RseResult:
     """Run the RSE (§7): per EDAM BAA and hour the tests of §7.2, deficiencies, tiers and
     surcharges (§7.3, §7.4 with the run's `nodal_prices` as `prices`), the pool distribution by
     the run's `transfers` (§7.5) and the CISO sub-allocation. Without transfers nobody has a net
-    export/import, so any pool is reported undistributed."""
+    export/import, so any pool is reported undistributed. The [A] options
+    `rse_combined_includes_am` and `rse_as_group_joint_cap` come from `scenario.parameters`."""
     f = _baa_hours_frame(scenario)
     n = len(f)
     df_ = f["demand_forecast_mw"].astype(float).to_numpy()
     req = {a: f[f"{a}_requirement_mw"].to_numpy(dtype=float)
            for a in ("ru", "sr", "nr", "rd", "iru", "ird")}
-    am = (f["additional_margin_mw"].to_numpy(dtype=float) if include_additional_margin
-          else np.zeros(n))
+    am = (f["additional_margin_mw"].to_numpy(dtype=float)
+          if scenario.parameters.rse_combined_includes_am else np.zeros(n))  # [A], §7.2 S4
     s = f["supply_mw"].to_numpy(dtype=float)
     nsi = f["rse_net_import_mw"].to_numpy(dtype=float)
     tests: dict[str, tuple[np.ndarray, np.ndarray]] = {

@@ -64,8 +64,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +71,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clearing.outputs import beside, check_output_target, refuse_inside, write_output_dir
 from clearing.results import RunResult, ordered, read_run
 from products.flexible_ramp.settlement import fru_uncertainty_lines
 from products.imbalance_reserves.settlement import settle_imbalance_reserves
@@ -83,7 +82,7 @@ from products.settlement_core import (RESOURCE_FRAME_COLUMNS, SettlementOptions,
 from scenarios.errors import Problem, ScenarioError
 from scenarios.scenario import Scenario
 
-__all__ = ["SettlementResult", "settle", "settle_command", "build_resource_frame",
+__all__ = ["SettlementResult", "settle", "settle_command", "run_format", "build_resource_frame",
            "derive_metered_load", "SETTLEMENT_INPUT_COLUMNS", "METERED_LOAD_COLUMNS"]
 
 AWARD_COLUMNS = ("energy_mw", "reg_up_mw", "reg_down_mw", "spin_mw", "nonspin_mw", "iru_mw",
@@ -497,43 +496,56 @@ def _find(run_dir: Path, name: str) -> Path | None:
     return None
 
 
-def _write_atomic(files: dict[Path, str]) -> None:
-    """Write every file under a temporary name, then rename them all into place."""
-    tag = uuid.uuid4().hex[:8]
-    staged = []
-    try:
-        for final, text in files.items():
-            tmp = final.parent / f".{final.name}.{tag}.tmp"
-            tmp.write_text(text, encoding="utf-8")
-            staged.append((tmp, final))
-        for tmp, final in staged:
-            os.replace(tmp, final)
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
+SETTLEMENT_SUFFIX = "_settlement"  # default output: <run>_settlement/ beside the run
+
+
+def run_format(run_dir: Path, manifest: dict | None = None) -> str:
+    """The format a run folder was written in: the manifest's ``format``, else parquet when its
+    tables are Parquet files, else csv."""
+    fmt = (manifest or {}).get("format")
+    if fmt in ("csv", "parquet"):
+        return fmt
+    has_parquet = any(run_dir.glob("*.parquet"))
+    return "parquet" if has_parquet and not any(run_dir.glob("*.csv")) else "csv"
+
+
+def _write_tables(folder: Path, tables: dict[str, pd.DataFrame], fmt: str) -> None:
+    """Tables as the results contract orders them (`ordered`), in the run's format."""
+    for name, df in tables.items():
+        df = ordered(name, df)
+        if fmt == "parquet":
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+        else:
+            df.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n",
+                      float_format="%.10g")
 
 
 def settle_command(run_dir: str, scenario: str | None = None, out: str | None = None, *,
                    settlement_inputs: str | None = None, metered_load: str | None = None,
                    overrides: dict[str, Any] | None = None,
-                   options: dict[str, Any] | None = None) -> int:
-    """`edam settle RUN_DIR [--scenario DIR] [--out DIR]`: settle a written run.
+                   options: dict[str, Any] | None = None, overwrite: bool = False) -> int:
+    """`edam settle RUN_DIR [--scenario DIR] [--out DIR] [--overwrite]`: settle a written run.
 
     Reads the run's tables (`read_run`); the scenario is `scenario` or the manifest's
     ``scenario_dir`` (relative paths: to the working directory, then to the run directory), with
     the manifest's ``parameters`` and then `overrides` applied. Settlement inputs and metered load
     come from the given CSV paths, else from the run's ``settlement_inputs`` / ``metered_load``
-    tables when present, else as scheduled / derived. Writes ``settlement.csv`` and
-    ``statement.csv`` into the run directory (and records the options under
-    ``settlement_options`` in its manifest.json), or into `out` (with ``settlement_options.json``),
-    every file renamed into place only when all were written. Returns 0; bad input raises
-    `ScenarioError` (the CLI prints it)."""
+    tables when present, else as scheduled / derived.
+
+    Writes ``settlement`` and ``statement`` (in the run's format: CSV, or Parquet for a Parquet
+    run) and ``settlement_options.json`` (every option used) into `out`, by default
+    ``<RUN_DIR>_settlement/`` beside the run; the run's own folder is never written (runs are
+    records). The folder appears whole or not at all; an existing one is replaced only if it is
+    an earlier settlement and `overwrite` is set (clearing/outputs.py). Returns 0; bad input
+    raises `ScenarioError`, a refused target `OutputPathError` (the CLI prints either)."""
     from scenarios import load_scenario
 
     rd = Path(run_dir)
     if not rd.is_dir():
         raise ScenarioError(Problem(str(rd), None, None, "no such folder", "a run directory"))
+    target = Path(out) if out else beside(rd, SETTLEMENT_SUFFIX)
+    refuse_inside(target, [rd], "run")
+    check_output_target(target, "settlement", overwrite=overwrite)
     run = read_run(rd)
     for name in list(run.tables):  # re-read with string ids
         p = _find(rd, name)
@@ -566,24 +578,17 @@ def settle_command(run_dir: str, scenario: str | None = None, out: str | None = 
     si = table_or_file(settlement_inputs, "settlement_inputs")
     ml = table_or_file(metered_load, "metered_load")
     res = settle(scen, run, si, ml, options=options)
+    fmt = run_format(rd, manifest)
 
-    target = Path(out) if out else rd
-    target.mkdir(parents=True, exist_ok=True)
-    files = {target / "settlement.csv": ordered("settlement", res.table).to_csv(
-                 index=False, lineterminator="\n", float_format="%.10g"),
-             target / "statement.csv": res.statement.to_csv(
-                 index=False, lineterminator="\n", float_format="%.10g")}
-    if out:
-        files[target / "settlement_options.json"] = json.dumps(res.options, indent=2,
-                                                               sort_keys=True, default=str)
-    else:
-        m = dict(manifest)
-        m["settlement_options"] = res.options
-        tables = set(m.get("tables", [])) | {"settlement", "statement"}
-        m["tables"] = sorted(tables)
-        files[rd / "manifest.json"] = json.dumps(m, indent=2, sort_keys=True, default=str)
-    _write_atomic(files)
-    print(_summary(res, target))
+    def fill(tmp: Path) -> None:
+        _write_tables(tmp, res.tables(), fmt)
+        (tmp / "settlement_options.json").write_text(
+            json.dumps(res.options, indent=2, sort_keys=True, default=str))
+
+    written = write_output_dir(target, "settlement", fill, overwrite=overwrite,
+                               forbid_inside=[rd, sp],
+                               marker_extra={"run": str(rd.resolve()), "format": fmt})
+    print(_summary(res, written))
     return 0
 
 

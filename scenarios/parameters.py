@@ -86,6 +86,18 @@ class MarketParameters:
     rse_surcharge_price_basis: str = _p("max", "-", "§7.4", "A",
                                         "Price the RSE surcharge uses: lmp, hub or the max of both",
                                         choices=("lmp", "hub", "max"))
+    rse_combined_includes_am: bool = _p(False, "-", "§7.2 S4, §5.2", "A",
+                                        "Add the additional margin AM (baa_hours."
+                                        "additional_margin_mw) to the requirement of the RSE's "
+                                        "combined upward test S4; off (the spec): S4 = D^F + "
+                                        "Req^RU + Req^SR + Req^NR + R^IRU - S^RSE, AM enters "
+                                        "only the NEC of §5.2")
+    rse_as_group_joint_cap: bool = _p(False, "-", "§7.1, §7.2 S2, §5.6", "A",
+                                      "Cap a resource's RSE capability for the cumulative AS "
+                                      "groups {RU,SR} and {RU,SR,NR} at min(group sum, "
+                                      "as_ramp_minutes x RR^up, Pmax_t) (the joint 10-minute "
+                                      "limit of §5.6); off (the spec): a group's capability is "
+                                      "the sum of its per-product CapAS")
     transfer_revenue_share_from: float = _p(0.5, "fraction", "§6.1", "A",
                                             "Share of ETSR transfer revenue to the from-BAA",
                                             lo=0, hi=1)

@@ -4,9 +4,13 @@
   results contract, for the checker and comparison tests (no solver needed).
 - `rts_day_run`: ONE session-scoped solve of the bundled RTS-GMLC day, (scenario, RunResult),
   shared by every slow end-to-end test.
+- `rts_phase3_run`: ONE session-scoped phase-3 run of the same day (the DA run above plus the
+  real-time follow-up), (scenario, RunResult).
 """
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import pytest
@@ -113,8 +117,9 @@ def _tiny_run() -> RunResult:
                   rse=pd.DataFrame([dict(baa=a, test="up", hour=t, requirement_mw=100.0,
                                          capacity_mw=200.0, deficiency_mw=0.0, passed=True, tier=1,
                                          surcharge_usd=0.0) for a in ("A", "B") for t in h]),
-                  settlement=pd.DataFrame([dict(charge="energy", party=f"SC_{a}", baa=a, hour=t,
-                                                quantity=100.0, price=20.0, amount_usd=2000.0)
+                  settlement=pd.DataFrame([dict(charge="energy", party=f"SC_{a}", resource="",
+                                                baa=a, hour=t, quantity=100.0, price=20.0,
+                                                amount_usd=2000.0)
                                            for a in ("A", "B") for t in h]))
     manifest = {"scenario": {"name": "tiny", "trade_date": "2026-06-01", "hours": 4},
                 "parameters": {"phase": 2}, "solver": {"objective_mip": 12345.0}}
@@ -134,3 +139,17 @@ def rts_day_run():
     from scenarios import DEFAULT_SCENARIO, load_scenario
     scenario = load_scenario(DEFAULT_SCENARIO)
     return scenario, api.solve(scenario)
+
+
+@pytest.fixture(scope="session")
+def rts_phase3_run(rts_day_run):
+    """ONE phase-3 run of the bundled RTS-GMLC day (with its rt/ folder of RT wind). Phase 3's
+    day-ahead part is the phase-2 DA market, so the shared DA run is reused (copied: the RT run
+    adds tables) and only the real-time follow-up is solved here."""
+    from clearing.rt import run_phase3
+    from scenarios import DEFAULT_SCENARIO, load_scenario
+    _, da = rts_day_run
+    sc = load_scenario(DEFAULT_SCENARIO, {"phase": 3})
+    copy = RunResult(tables={k: v.copy() for k, v in da.tables.items()},
+                     manifest=json.loads(json.dumps(da.manifest, default=str)))
+    return sc, run_phase3(sc, copy)

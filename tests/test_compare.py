@@ -45,8 +45,9 @@ def test_run_against_itself(run_dirs, capsys):
     assert rep.settlement["diff_usd"].eq(0).all()
     assert rep.reference_violations is not None and rep.reference_violations.empty
     assert compare_command(run, ref) == 0
-    assert (run / "compare" / "compare.md").exists()
-    html = (run / "compare" / "compare.html").read_text()
+    cmp = run.parent / "run_compare"  # beside the run: the run's folder is a record
+    assert (cmp / "compare.md").exists()
+    html = (cmp / "compare.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "PASS" in html
     assert "http" not in html and "<script" not in html  # self-contained, no network
     assert "PASS" in capsys.readouterr().out
@@ -83,7 +84,7 @@ def test_tolerance_file_overrides(run_dirs, tmp_path):
     assert load_tolerances(f) == {"nodal_prices.lmp": 1.0}
     assert compare_command(run, ref, tolerances_file=f) == 0
     f.write_text("nodal_prices:\n  lmp: 0.1\n")
-    assert compare_command(run, ref, tolerances_file=f) == 1
+    assert compare_command(run, ref, tolerances_file=f, overwrite=True) == 1
 
 
 def test_default_tolerances():

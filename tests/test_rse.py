@@ -366,20 +366,28 @@ def test_additional_margin_and_nec():
     pace = bh["baa"] == "PACE"
     bh.loc[pace, "additional_margin_mw"] = 30.0
     sc2 = sc.with_tables(baa_hours=bh)
-    # PACE h4: combined requirement 560 + 40 + 30 = 630 vs 600 -> 30 short (tier 3: > 20)
+    # the spec (§7.2 S4 has no AM): PACE h4 combined requirement 560 + 40 = 600 vs S 600 -> passes
+    assert not sc2.parameters.rse_combined_includes_am
     res = evaluate_rse(sc2)
     c = _row(res, "PACE", "combined_up", 4)
+    assert c["requirement_mw"] == 600.0 and c["deficiency_mw"] == 0.0 and c["passed"]
+    assert _row(res, "PACE", "up", 4)["passed"]
+    # [A] rse_combined_includes_am: 560 + 40 + 30 = 630 vs 600 -> 30 short (tier 3: > 20)
+    res_am = evaluate_rse(sc2.with_parameters(rse_combined_includes_am=True))
+    c = _row(res_am, "PACE", "combined_up", 4)
     assert c["requirement_mw"] == 630.0 and c["deficiency_mw"] == 30.0
-    assert _row(res, "PACE", "up", 4)["surcharge_usd"] == 30.0 * 60.0 * 2.0
-    assert _row(res, "PACE", "energy", 4)["passed"]
-    res_no_am = evaluate_rse(sc2, include_additional_margin=False)
-    assert _row(res_no_am, "PACE", "up", 4)["passed"]
-    # NEC (§5.2): max(0, S - (D + RU + SR + NR + CF * R^IRU + AM)); CF 0.5 for PACE
+    assert _row(res_am, "PACE", "up", 4)["surcharge_usd"] == 30.0 * 60.0 * 2.0
+    assert _row(res_am, "PACE", "energy", 4)["passed"]
+    # NEC (§5.2): max(0, S - (D + RU + SR + NR + CF * R^IRU + AM)); CF 0.5 for PACE. AM is in the
+    # NEC whatever the RSE option says
     baas = sc2.baas.copy()
     baas.loc[baas["baa"] == "PACE", "confidence_factor"] = 0.5
     baas.loc[baas["baa"] == "PACE", "nec_enabled"] = True
     bh.loc[(bh["baa"] == "CISO") & (bh["hour"] == 2), "nec_mw"] = 75.0
-    nec = net_export_limit(sc2.with_tables(baas=baas, baa_hours=bh)).set_index(["baa", "hour"])
+    sc3 = sc2.with_tables(baas=baas, baa_hours=bh)
+    nec = net_export_limit(sc3).set_index(["baa", "hour"])
+    nec_am = net_export_limit(sc3.with_parameters(rse_combined_includes_am=True))
+    pd.testing.assert_frame_equal(nec.reset_index(), nec_am)
     s_pace = [500.0 + f for f in VER_FORECAST]
     for h in range(1, 5):
         expect = max(0.0, s_pace[h - 1] - (DF_PACE[h - 1] + 0.5 * 40.0 + 30.0))
@@ -389,6 +397,66 @@ def test_additional_margin_and_nec():
     assert nec.loc[("CISO", 1), "nec_mw"] == 1000.0 - 650.0
     assert nec.loc[("CISO", 2), "nec_mw"] == 75.0 and nec.loc[("CISO", 2), "source"] == "submitted"
     assert not nec.loc[("CISO", 1), "enabled"]
+
+
+def _as_groups(joint_cap: bool):
+    """One BAA, one thermal unit (Pmax 1000, ramp 5 MW/min: 50 MW in 10 minutes) bidding 40 MW
+    each of RU, SR and NR; requirements RU 30, SR 30, NR 30; demand 10 MW; hub $50."""
+    return _scenario(
+        {"CISO": dict(is_reference=True)},
+        [dict(resource="g", type="thermal", bus="ciso", pmax_mw=1000.0, ramp_up_mw_per_min=5.0,
+              ramp_down_mw_per_min=5.0)],
+        [dict(resource="g", segment=1, mw=1000.0, price_usd_per_mwh=20.0)],
+        {"CISO": dict(demand_forecast_mw=10.0, ru_requirement_mw=30.0, sr_requirement_mw=30.0,
+                      nr_requirement_mw=30.0, hub_price_usd_per_mwh=50.0)},
+        1, availability=[dict(resource="g", product=p, mw=40.0, price_usd_per_mwh=1.0)
+                         for p in ("ru", "sr", "nr")],
+        parameters={"rse_surcharge_price_basis": "hub", "rse_as_group_joint_cap": joint_cap})
+
+
+def test_as_groups_sum_their_products_by_default():
+    """§7.1-§7.2: CapAS^a = min(bid 40, 10 x 5 = 50) = 40 per product; the groups are sums:
+    {RU} 40 >= 30, {RU,SR} 80 >= 60, {RU,SR,NR} 120 >= 90 -> all pass."""
+    sc = _as_groups(joint_cap=False)
+    cap = rse_capability(sc).iloc[0]
+    assert (cap["ru_mw"], cap["sr_mw"], cap["nr_mw"]) == (40.0, 40.0, 40.0)
+    assert (cap["ru_sr_mw"], cap["ru_sr_nr_mw"]) == (80.0, 120.0)
+    res = evaluate_rse(sc)
+    for test, req, capacity in (("as_ru", 30.0, 40.0), ("as_ru_sr", 60.0, 80.0),
+                                ("as_ru_sr_nr", 90.0, 120.0)):
+        r = _row(res, "CISO", test, 1)
+        assert (r["requirement_mw"], r["capacity_mw"], r["passed"]) == (req, capacity, True)
+    assert _row(res, "CISO", "up", 1)["surcharge_usd"] == 0.0
+
+
+def test_as_group_joint_cap_option():
+    """[A] rse_as_group_joint_cap: a group is also capped per resource at min(sum, 10 x RR^up,
+    Pmax) = min(80 or 120, 50, 1000) = 50. {RU,SR}: 60 - 50 = 10 short; {RU,SR,NR}: 90 - 50 =
+    40 short -> DEF^up = 40; R^IRU = 0 so DM = max(10, 0) = 10 < 40 and 40 > 0.5 x 0 -> tier 3:
+    40 x $50 x 2.0 = $4,000."""
+    sc = _as_groups(joint_cap=True)
+    cap = rse_capability(sc).iloc[0]
+    assert (cap["ru_sr_mw"], cap["ru_sr_nr_mw"]) == (50.0, 50.0)
+    res = evaluate_rse(sc)
+    assert _row(res, "CISO", "as_ru", 1)["passed"]
+    assert _row(res, "CISO", "as_ru_sr", 1)["deficiency_mw"] == 10.0
+    assert _row(res, "CISO", "as_ru_sr_nr", 1)["deficiency_mw"] == 40.0
+    up = _row(res, "CISO", "up", 1)
+    assert up["binding_test"] == "as_ru_sr_nr" and up["tier"] == 3
+    assert up["surcharge_usd"] == 40.0 * 50.0 * 2.0
+
+
+def test_rse_options_are_named_assumptions_in_the_manifest(tmp_path):
+    """Both RSE options are [A] parameters: settable with --set and listed in the manifest."""
+    from clearing.api import solve
+    from scenarios import bundled
+    from scenarios.parameters import MarketParameters
+    rows = {r["name"]: r for r in MarketParameters.describe()}
+    for name in ("rse_combined_includes_am", "rse_as_group_joint_cap"):
+        assert rows[name]["default"] is False and rows[name]["tag"] == "A"
+    r = solve(bundled("example_11_1"), {"rse_combined_includes_am": "true"})
+    opts = r.manifest["assumption_options"]
+    assert opts["rse_combined_includes_am"] is True and opts["rse_as_group_joint_cap"] is False
 
 
 def test_downward_tests():
@@ -577,7 +645,7 @@ def test_rts_gmlc_pacw_thermal_halved():
     supply = s + bh["rse_net_import_mw"]  # S^RSE = sum UP + NSI
     energy_def = (bh["demand_forecast_mw"] - supply).clip(lower=0.0)
     comb_def = (bh["demand_forecast_mw"] + bh["ru_requirement_mw"] + bh["sr_requirement_mw"]
-                + bh["nr_requirement_mw"] + bh["iru_requirement_mw"] + bh["additional_margin_mw"]
+                + bh["nr_requirement_mw"] + bh["iru_requirement_mw"]  # §7.2 S4: no AM
                 - supply).clip(lower=0.0)
     fail_hours = sorted(int(h) for h in comb_def.index[comb_def > 1e-6])
     assert 0 < len(fail_hours) < sc.hours  # some hours fail, others pass

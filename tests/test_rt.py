@@ -25,7 +25,6 @@ of FRU short at $247); then k2's LMP is G2's bid, $30, and the FRU price is 0.
 
 from __future__ import annotations
 
-import json
 
 import math
 
@@ -257,18 +256,7 @@ def test_rt_folder_errors(tmp_path, files, message):
 
 
 # --- the bundled RTS-GMLC day ------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def rts_phase3_run(rts_day_run):
-    """ONE phase-3 run of the bundled RTS-GMLC day (with its rt/ folder of RT wind). Phase 3's
-    day-ahead part is the phase-2 DA market, so the shared DA run is reused (copied: the RT run
-    adds tables) and only the real-time follow-up is solved here."""
-    from clearing.results import RunResult
-    from clearing.rt import run_phase3
-    _, da = rts_day_run
-    sc = load_scenario(DEFAULT_SCENARIO, {"phase": 3})
-    copy = RunResult(tables={k: v.copy() for k, v in da.tables.items()},
-                     manifest=json.loads(json.dumps(da.manifest, default=str)))
-    return sc, run_phase3(sc, copy)
+# `rts_phase3_run` (tests/conftest.py): the shared phase-3 run of the bundled day
 
 
 @pytest.mark.slow

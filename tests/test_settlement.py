@@ -595,17 +595,18 @@ def test_settle_command_writes_tables(tmp_path, capsys):
     rdir = write_run(RunResult(tables=run, manifest={"scenario_dir": str(sdir)}),
                      tmp_path / "run")
     assert settle_command(str(rdir), None, None) == 0
-    t = pd.read_csv(rdir / "settlement.csv")
-    assert list(t.columns)[:7] == ["charge", "party", "baa", "hour", "quantity", "price",
-                                   "amount_usd"]
+    sdir_out = tmp_path / "run_settlement"  # beside the run (runs are records)
+    t = pd.read_csv(sdir_out / "settlement.csv")
+    assert list(t.columns)[:8] == ["charge", "party", "resource", "baa", "hour", "quantity",
+                                   "price", "amount_usd"]
     # payments 60; tier 1 10 MW x min(3, 6) = 30; tier 2 30 to LSE_A
     got = t.groupby(["charge", "party"])["amount_usd"].sum().to_dict()
     assert got == pytest.approx({("rcu_award", "GEN"): 60.0, ("rcu_tier1", "TRADER"): -30.0,
                                  ("rcu_tier2", "LSE_A"): -30.0})
-    s = pd.read_csv(rdir / "statement.csv")
+    s = pd.read_csv(sdir_out / "statement.csv")
     assert set(s["party"]) == {"GEN", "TRADER", "LSE_A"}
-    m = json.loads((rdir / "manifest.json").read_text())
-    assert m["settlement_options"]["iru_import_tier1"] == "directional"
+    m = json.loads((sdir_out / "settlement_options.json").read_text())
+    assert m["iru_import_tier1"] == "directional"
     out = tmp_path / "out"
     assert settle_command(str(rdir), str(sdir), str(out)) == 0
     assert (out / "settlement.csv").exists() and (out / "settlement_options.json").exists()

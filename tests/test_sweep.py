@@ -394,7 +394,8 @@ def test_run_and_store_reports_are_self_contained(tmp_path, tiny_case):
     store, ids = _fill_store(tmp_path / "store", tiny_case)
     assert report_command(store.run_dir(ids[0]), tmp_path / "run.html") == 0
     assert report_command(store.root) == 0
-    for f in (tmp_path / "run.html", store.root / "report.html"):
+    store_page = tmp_path / "store_report.html"  # beside the store, not inside it
+    for f in (tmp_path / "run.html", store_page):
         text = f.read_text()
         assert _external_refs(text) == []
         assert "Plotly.newPlot" in text and len(text) > 3_000_000  # plotly.js inline
@@ -402,7 +403,7 @@ def test_run_and_store_reports_are_self_contained(tmp_path, tiny_case):
     for heading in ("LMP heat map", "BAA prices", "Transfers", "IR: requirement",
                     "RC: requirement", "Reserve prices", "RSE", "Settlement"):
         assert f">{heading}" in run_html, heading
-    store_html = (store.root / "report.html").read_text()
+    store_html = store_page.read_text()
     assert "Metrics vs ir_demand_curve_cap_usd_per_mwh" in store_html
     assert "Metrics vs ir_deployed_proportion" in store_html
     assert report_command(tmp_path / "nowhere") == 2
