@@ -67,17 +67,37 @@ def _summary(con, result, out: Path) -> None:
     con.print(f"[bold green]cleared[/] objective ${s['objective_mip']:,.2f} (pricing LP "
               f"${s['objective_lp']:,.2f}), MIP gap {s['mip_gap']:.4%}, "
               f"{tm['total_s']:.1f} s total → {out}")
-    np_ = result.tables["nodal_prices"]
-    bs = result.tables["baa_summary"]
-    t = Table("BAA", "avg LMP $/MWh", "IRU req/cleared MW", "IRD req/cleared MW",
-              "RCU cleared MW", "RCD cleared MW")
-    for baa, g in bs.groupby("baa"):
-        lmp = np_.loc[np_["baa"] == baa, "lmp"].mean()
-        t.add_row(str(baa), f"{lmp:.2f}",
-                  f"{g['iru_requirement_mw'].sum():.0f}/{g['iru_cleared_mw'].sum():.0f}",
-                  f"{g['ird_requirement_mw'].sum():.0f}/{g['ird_cleared_mw'].sum():.0f}",
-                  f"{g['rcu_cleared_mw'].sum():.0f}", f"{g['rcd_cleared_mw'].sum():.0f}")
+    headers, rows = summary_rows(result)
+    t = Table(*headers)
+    for row in rows:
+        t.add_row(*row)
     con.print(t)
+
+
+#: the solve summary's columns: (label, table, column(s), aggregate over the BAA's hours).
+#: A sum of hourly MW over the day is MWh; a mean of $/MWh prices stays $/MWh.
+SUMMARY_COLUMNS = (
+    ("avg LMP $/MWh", "nodal_prices", ("lmp",), "mean"),
+    ("IRU req/cleared MWh", "baa_summary", ("iru_requirement_mw", "iru_cleared_mw"), "sum"),
+    ("IRD req/cleared MWh", "baa_summary", ("ird_requirement_mw", "ird_cleared_mw"), "sum"),
+    ("RCU cleared MWh", "baa_summary", ("rcu_cleared_mw",), "sum"),
+    ("RCD cleared MWh", "baa_summary", ("rcd_cleared_mw",), "sum"),
+)
+
+
+def summary_rows(result) -> tuple[list[str], list[list[str]]]:
+    """(headers, one row per BAA) of the solve summary, as SUMMARY_COLUMNS declares."""
+    headers = ["BAA"] + [label for label, *_ in SUMMARY_COLUMNS]
+    rows = []
+    for baa in sorted(result.tables["baa_summary"]["baa"].astype(str).unique()):
+        row = [baa]
+        for _label, table, cols, agg in SUMMARY_COLUMNS:
+            df = result.tables[table]
+            g = df[df["baa"].astype(str) == baa]
+            vals = [getattr(g[c], agg)() for c in cols]
+            row.append("/".join(f"{v:.2f}" if agg == "mean" else f"{v:.0f}" for v in vals))
+        rows.append(row)
+    return headers, rows
 
 
 def cmd_validate(a) -> int:

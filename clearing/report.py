@@ -373,9 +373,9 @@ def build_run_report(run_dir: str | Path) -> str:
 
 # ------------------------------------------------------------------------------------------
 # a store
-KEY_METRICS = ("avg_lmp", "iru_cleared_mw", "iru_relaxed_mw", "ird_cleared_mw",
-               "ird_relaxed_mw", "rcu_cleared_mw", "rcu_relaxed_mw", "rcd_cleared_mw",
-               "rcd_relaxed_mw", "avg_iru_price", "avg_ird_price", "avg_rcu_price",
+KEY_METRICS = ("avg_lmp", "iru_cleared_mwh", "iru_relaxed_mwh", "ird_cleared_mwh",
+               "ird_relaxed_mwh", "rcu_cleared_mwh", "rcu_relaxed_mwh", "rcd_cleared_mwh",
+               "rcd_relaxed_mwh", "avg_iru_price", "avg_ird_price", "avg_rcu_price",
                "avg_rcd_price", "objective", "transfer_mwh", "rse_failures",
                "settlement_charges_usd")
 
@@ -481,7 +481,7 @@ def build_store_report(store) -> str:
 
     table_cols = [c for c in ["run_id", "status", "scenario", "trade_date", "phase", *swept,
                               "objective", "mip_gap", "total_s", "wall_s", "avg_lmp",
-                              "iru_relaxed_mw", "ird_relaxed_mw", "error"]
+                              "iru_relaxed_mwh", "ird_relaxed_mwh", "error"]
                   if c in runs.columns]
     table_cols = list(dict.fromkeys(table_cols))
     page.section("Runs", _data_table(runs[table_cols]))

@@ -28,7 +28,9 @@ temporary file that is renamed over the old one, so it always matches the folder
 - `runs`: one row per run (done or failed): identity, every swept parameter as a column, the full
   parameters as JSON, status, error, solver outcome, timings and key metrics;
 - `run_metrics`: the key metrics in long form (run_id, metric, baa, value; baa = 'ALL' for
-  totals over the footprint);
+  totals over the footprint); a metric's name carries its unit: `_mwh` for sums of MW over
+  the run's hours, `_mw` for an hourly mean or maximum, `_usd`, `_usd_per_mwh`/`avg_*_price`/
+  `*_lmp` for prices in $/MWh, `_hours`/`_failures` for counts;
 - `sweeps`, `sweep_runs`: the sweeps recorded in the store and the runs each asked for;
 - one view per results table (`nodal_prices`, `schedules`, ...) over every done run's CSV or
   Parquet file, with a `run_id` column, so that
@@ -55,7 +57,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from clearing.results import RESULT_TABLES, RunResult, write_run
+from clearing.results import COLUMN_TYPES, KIND_DUCKDB, RunResult, write_run
 from scenarios.parameters import MarketParameters
 
 RUN_ID_LENGTH = 16
@@ -63,10 +65,8 @@ CATALOGUE = "catalogue.duckdb"
 #: products whose requirement / cleared / relaxed MW `baa_summary` carries
 RESERVE_PRODUCTS = ("iru", "ird", "rcu", "rcd")
 
-# Column types of the results tables in the catalogue views (others are auto-detected).
-_TEXT_COLUMNS = {"resource", "baa", "bus", "product", "interface", "from_baa", "to_baa",
-                 "constraint", "kind", "test", "charge", "party", "requirement"}
-_UNTYPED = {"committed", "passed", "tier"}
+# Column types of the results tables in the catalogue views: clearing.results.COLUMN_TYPES
+# (declared once; undeclared columns are auto-detected).
 
 
 # ------------------------------------------------------------------------------------------
@@ -339,15 +339,8 @@ def _view_sql(table: str, files: dict[str, list[Path]]) -> str | None:
             for c in _csv_header(f):
                 if c not in cols:
                     cols.append(c)
-        types = {}
-        keys, vals = RESULT_TABLES.get(table, ((), ()))
-        for c in cols:
-            if c == "hour":
-                types[c] = "INTEGER"
-            elif c in _TEXT_COLUMNS:
-                types[c] = "VARCHAR"
-            elif c in vals and c not in _UNTYPED:
-                types[c] = "DOUBLE"
+        kinds = COLUMN_TYPES.get(table, {})
+        types = {c: KIND_DUCKDB[kinds[c]] for c in cols if c in kinds}
         file_list = "[" + ", ".join(_sql_str(str(f)) for f in files["csv"]) + "]"
         type_sql = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in types.items()) + "}"
         opts = "header = true, union_by_name = true, filename = true"
@@ -360,7 +353,21 @@ def _view_sql(table: str, files: dict[str, list[Path]]) -> str | None:
                      f"FROM read_parquet({file_list}, union_by_name = true, filename = true)")
     if not parts:
         return None
-    return f"CREATE VIEW {_quote(table)} AS " + " UNION ALL BY NAME ".join(parts)
+    return " UNION ALL BY NAME ".join(parts)
+
+
+def _create_view(con, table: str, select_sql: str) -> None:
+    """CREATE VIEW `table` over `select_sql`, every declared column cast to its COLUMN_TYPES
+    type (Parquet files of older runs may carry another type; a column's type is the same in
+    every store, whatever the files' format)."""
+    con.execute(f"CREATE VIEW {_quote(table)} AS {select_sql}")
+    kinds = COLUMN_TYPES.get(table, {})
+    have = {r[0]: r[1] for r in con.execute(f"DESCRIBE {_quote(table)}").fetchall()}
+    casts = [f"CAST({_quote(c)} AS {KIND_DUCKDB[k]}) AS {_quote(c)}" for c, k in kinds.items()
+             if c in have and have[c] != KIND_DUCKDB[k]]
+    if casts:
+        con.execute(f"CREATE OR REPLACE VIEW {_quote(table)} AS SELECT * REPLACE ("
+                    + ", ".join(casts) + f") FROM ({select_sql})")
 
 
 _PARAM_TYPES = {f.name: ("BOOLEAN" if isinstance(f.default, bool) else
@@ -488,10 +495,11 @@ def _baa_summary_metrics_sql(columns: set[str]) -> str | None:
     for p in RESERVE_PRODUCTS:
         for kind in ("requirement", "cleared", "relaxed"):
             col = f"{p}_{kind}_mw"
-            if col in columns:
-                parts.append(f"SELECT run_id, '{col}', baa, sum({col}) FROM baa_summary "
+            if col in columns:  # a sum over the run's hours of MW: MWh (named so)
+                name = f"{p}_{kind}_mwh"
+                parts.append(f"SELECT run_id, '{name}', baa, sum({col}) FROM baa_summary "
                              f"GROUP BY run_id, baa")
-                parts.append(f"SELECT run_id, '{col}', 'ALL', sum({col}) FROM baa_summary "
+                parts.append(f"SELECT run_id, '{name}', 'ALL', sum({col}) FROM baa_summary "
                              f"GROUP BY run_id")
     return " UNION ALL ".join(parts) if parts else None
 
@@ -507,7 +515,7 @@ def _fill_catalogue(con, store: Store) -> None:
     for table in sorted(files):
         sql = _view_sql(table, files[table])
         if sql:
-            con.execute(sql)
+            _create_view(con, table, sql)
             tables_present.append(table)
 
     # 2. key metrics, long form

@@ -749,7 +749,7 @@ def runs_command(store) -> int:
     rebuild_catalogue(st)
     df = st.runs_frame()
     swept = [c for c in df.columns if c in MarketParameters.names() and c != "phase"]
-    metric_cols = [c for c in ("avg_lmp", "iru_cleared_mw", "iru_relaxed_mw") if c in df.columns]
+    metric_cols = [c for c in ("avg_lmp", "iru_cleared_mwh", "iru_relaxed_mwh") if c in df.columns]
     table = Table(title=f"{len(df)} runs in {st.root} "
                         f"({int((df['status'] == 'done').sum()) if len(df) else 0} done, "
                         f"{int((df['status'] == 'failed').sum()) if len(df) else 0} failed)")
