@@ -190,6 +190,31 @@ class RunResult:
     def write(self, out_dir: str | Path, fmt: str = "csv") -> Path:
         return write_run(self, out_dir, fmt)
 
+    @property
+    def objective(self) -> float | None:
+        """The IFM objective in $ (the MIP's; manifest solver.objective_mip)."""
+        v = (self.manifest.get("solver") or {}).get("objective_mip")
+        return None if v is None else float(v)
+
+    @property
+    def status(self) -> str | None:
+        """The solver's termination of the IFM (manifest solver.termination)."""
+        return (self.manifest.get("solver") or {}).get("termination")
+
+    def __repr__(self) -> str:
+        sc = self.manifest.get("scenario") or {}
+        head = f"RunResult({sc.get('name', '?')}"
+        if sc.get("trade_date"):
+            head += f" {sc['trade_date']}"
+        phase = (self.manifest.get("parameters") or {}).get("phase")
+        head += f", phase {phase}" if phase is not None else ""
+        obj = self.objective
+        head += f", objective ${obj:,.2f}" if obj is not None else ""
+        head += f", status {self.status})" if self.status else ")"
+        width = max((len(n) for n in self.tables), default=0)
+        lines = [f"  {n:<{width}}  {len(df):>7,} rows" for n, df in sorted(self.tables.items())]
+        return "\n".join([head + f" with {len(self.tables)} tables:"] + lines)
+
 
 def ordered(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Contract columns first (keys, then values), extra columns after; rows sorted by key;
