@@ -323,6 +323,8 @@ def build_run_report(run_dir: str | Path) -> str:
     solver = m.get("solver") or {}
     params = m.get("parameters") or {}
     run_id = m.get("run_id") or (m.get("store") or {}).get("run_id") or Path(run_dir).name
+    if (m.get("store") or {}).get("label"):  # a sweep point's label names the run
+        run_id = f"{run_id} ({m['store']['label']})"
     page = _Page(f"EDAM run {run_id}: {sc.get('name', '')} {sc.get('trade_date', '')}".strip(),
                  f"{Path(run_dir).resolve()}")
 
@@ -474,12 +476,14 @@ def build_store_report(store) -> str:
         if cols:
             fig = make_subplots(rows=1, cols=len(cols), subplot_titles=cols)
             for i, m in enumerate(cols, start=1):
-                fig.add_trace(go.Bar(x=done["run_id"], y=done[m], name=m, showlegend=False),
+                names = done["run_id"] if "label" not in done else done["label"].fillna(
+                    done["run_id"])
+                fig.add_trace(go.Bar(x=names, y=done[m], name=m, showlegend=False),
                               row=1, col=i)
             fig.update_layout(title="Key metrics by run", height=380)
             page.section("Metrics by run", page.figure(fig))
 
-    table_cols = [c for c in ["run_id", "status", "scenario", "trade_date", "phase", *swept,
+    table_cols = [c for c in ["run_id", "label", "status", "scenario", "trade_date", "phase", *swept,
                               "objective", "mip_gap", "total_s", "wall_s", "avg_lmp",
                               "iru_relaxed_mwh", "ird_relaxed_mwh", "error"]
                   if c in runs.columns]

@@ -423,7 +423,8 @@ def _run_rows(store: Store) -> list[dict]:
                "mip_gap": solver.get("mip_gap"), "error_type": None, "error": None,
                "attempts": None, "finished_at": stor.get("finished_at"),
                "wall_s": stor.get("wall_s"), "timings": timings,
-               "run_dir": str(store.run_dir(rid))}
+               "run_dir": str(store.run_dir(rid)), "label": stor.get("label"),
+               **_variation_cells(stor.get("variations"))}
         rows.append(row)
     done_set = set(done)
     for rid in store.failed_ids():
@@ -441,13 +442,25 @@ def _run_rows(store: Store) -> list[dict]:
                      "input_hash": spec.get("input_hash"), "format": spec.get("format"),
                      "error_type": f.get("error_type"), "error": f.get("error"),
                      "attempts": f.get("attempts"), "finished_at": f.get("failed_at"),
-                     "timings": {}, "run_dir": None})
+                     "timings": {}, "run_dir": None, "label": spec.get("label"),
+                     **_variation_cells(spec.get("variations"))})
     for r in rows:
         r["sweep"] = ",".join(n for n in sweep_names.get(r["run_id"], []) if n) or None
     return rows
 
 
 _TIMING_COLUMNS = ("build_s", "solve_s", "pricing_s", "total_s")
+#: a sweep point's input variations (clearing.sweep.VARIATIONS) as `runs` columns
+_VARIATION_COLUMNS = (("without_resource", "VARCHAR"), ("scale_load", "DOUBLE"),
+                      ("scale_etsr", "DOUBLE"))
+
+
+def _variation_cells(variations: dict | None) -> dict:
+    """{column: value} of a run's input variations (resources out as 'G1,G2')."""
+    v = dict(variations or {})
+    if isinstance(v.get("without_resource"), list):
+        v["without_resource"] = ",".join(v["without_resource"]) or None
+    return {c: v[c] for c, _ in _VARIATION_COLUMNS if v.get(c) is not None}
 
 _METRICS_SQL = {
     # metric name -> SQL returning (run_id, metric, baa, value) rows; baa 'ALL' = footprint
@@ -561,8 +574,9 @@ def _fill_catalogue(con, store: Store) -> None:
     base_cols: list[tuple[str, str]] = [
         ("run_id", "VARCHAR"), ("status", "VARCHAR"), ("scenario", "VARCHAR"),
         ("trade_date", "VARCHAR"), ("hours", "BIGINT"), ("phase", "BIGINT"),
-        ("sweep", "VARCHAR")]
+        ("sweep", "VARCHAR"), ("label", "VARCHAR")]
     base_cols += [(n, _PARAM_TYPES[n]) for n in swept]
+    base_cols += [(c, t) for c, t in _VARIATION_COLUMNS if any(c in r for r in rows)]
     base_cols += [("parameters", "JSON"), ("input_hash", "VARCHAR"),
                   ("termination", "VARCHAR"), ("objective", "DOUBLE"),
                   ("objective_lp", "DOUBLE"), ("mip_gap", "DOUBLE")]
