@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 # table -> (key columns, value columns). Contract tables first, then the engine's extra tables.
@@ -75,8 +76,8 @@ def _floats(names: str) -> str:
 
 #: table -> column -> kind ('str', 'int', 'float', 'bool') of every table a run, `edam rse` or
 #: `edam settle` writes (contract columns and the engine's extra columns). Ids are text even
-#: when they look like numbers; hours and intervals are integers; flags are booleans; missing
-#: text is the empty string. A column not declared here is read with pandas' inference.
+#: when they look like numbers (and 'NA' is a name, not a missing value); hours and intervals
+#: are integers; flags are booleans; missing text is NaN. Undeclared columns: pandas' inference.
 COLUMN_TYPES: dict[str, dict[str, str]] = {name: _kinds(spec) for name, spec in {
     "schedules": "resource:str hour:int baa:str bus:str committed:int ruc_committed:int "
                  "type:str sc:str " + _floats(_SCHEDULE_FLOATS),
@@ -154,14 +155,15 @@ def _as_bool(values: pd.Series) -> pd.Series:
 
 def typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """`df` with every declared column cast to its COLUMN_TYPES kind: text ids as str (missing
-    = ''), hours as int64, flags as bool, quantities as float64 with -0.0 made 0.0."""
+    or empty text = NaN, as a CSV cannot tell them apart), hours as int64, flags as bool,
+    quantities as float64 with -0.0 made 0.0."""
     kinds = COLUMN_TYPES.get(name, {})
     out = df.copy()
     for c in out.columns:
         kind = kinds.get(c)
         if kind == "str":
-            out[c] = out[c].map(lambda v: "" if v is None or (isinstance(v, float) and v != v)
-                                else str(v)).astype("str")
+            out[c] = out[c].map(lambda v: np.nan if v is None or v == "" or (
+                isinstance(v, float) and v != v) else str(v)).astype("str")
         elif kind == "int":
             num = pd.to_numeric(out[c])
             out[c] = num.astype("int64" if not num.isna().any() else "Int64")
@@ -279,8 +281,8 @@ def read_run(run_dir: str | Path) -> RunResult:
 
 
 def read_table_csv(name: str, path: str | Path) -> pd.DataFrame:
-    """One results CSV with its declared column types (text ids stay text: bus '1' is '1',
-    empty text is ''); undeclared columns are inferred by pandas."""
+    """One results CSV with its declared column types (text ids stay text: bus '1' is '1', a
+    BAA called 'NA' is 'NA'; an empty cell is NaN); undeclared columns are inferred by pandas."""
     kinds = COLUMN_TYPES.get(name, {})
     header = pd.read_csv(path, nrows=0).columns
     na = {c: ["", "nan", "NaN", "NA"] for c in header if kinds.get(c) != "str"}

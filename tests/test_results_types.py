@@ -40,7 +40,7 @@ def _dtype_kind(s: pd.Series) -> str:
         return "int"
     if pd.api.types.is_float_dtype(s):
         return "float"
-    if pd.api.types.is_string_dtype(s) and s.map(lambda v: isinstance(v, str)).all():
+    if pd.api.types.is_string_dtype(s) and s.map(lambda v: isinstance(v, str) or v != v).all():
         return "str"
     return f"other:{s.dtype}"
 
@@ -94,13 +94,16 @@ def test_no_negative_zero_in_csv(tmp_path):
 
 
 def test_csv_flags_read_as_bool(tmp_path):
-    """A CSV's True/False text is read back as bool (not object); hand-made two-row table."""
+    """A CSV's True/False text is read back as bool (not object); ids stay text, 'NA' too (a
+    name, not a missing value); an empty text cell is NaN; hand-made three-row table."""
     (tmp_path / "rse_distribution.csv").write_text(
         "direction,hour,baa,pool_usd,net_transfer_mw,share,credit_usd,undistributed_usd,"
-        "eligible\nup,1,10,0,5,1,0,0,True\nup,1,20,0,0,0,0,0,False\n")
+        "eligible\nup,1,10,0,5,1,0,0,True\nup,1,NA,0,0,0,0,0,False\n,2,20,,0,0,0,0,False\n")
     back = read_run(tmp_path).tables["rse_distribution"]
-    assert back["eligible"].dtype == bool and list(back["eligible"]) == [True, False]
-    assert list(back["baa"]) == ["10", "20"] and back["pool_usd"].dtype == np.float64
+    assert back["eligible"].dtype == bool and list(back["eligible"]) == [True, False, False]
+    assert list(back["baa"]) == ["10", "NA", "20"] and back["pool_usd"].dtype == np.float64
+    assert back["direction"].isna().tolist() == [False, False, True]
+    assert np.isnan(back["pool_usd"].iloc[2]) and back["hour"].dtype == np.int64
 
 
 def test_store_views_have_declared_types_in_every_store(full_run, tmp_path):
