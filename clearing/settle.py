@@ -571,7 +571,7 @@ def settle_command(run_dir: str, scenario: str | None = None, out: str | None = 
     target.mkdir(parents=True, exist_ok=True)
     files = {target / "settlement.csv": ordered("settlement", res.table).to_csv(
                  index=False, lineterminator="\n", float_format="%.10g"),
-             target / "statement.csv": res.statement.to_csv(
+             target / "statement.csv": ordered("statement", res.statement).to_csv(
                  index=False, lineterminator="\n", float_format="%.10g")}
     if out:
         files[target / "settlement_options.json"] = json.dumps(res.options, indent=2,

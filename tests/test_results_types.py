@@ -171,3 +171,23 @@ def test_solve_summary_labels_and_values(full_run):
     # tiny scenario: BAA A's IRU requirement is 20 MW in each of 4 hours = 80 MWh
     assert row_a["IRU req/cleared MWh"].split("/")[0] == "80"
     assert row_a["IRU req/cleared MWh"].split("/")[1] == f"{a['iru_cleared_mw'].sum():.0f}"
+
+
+def test_no_negative_zero_in_rse_files(full_run, tmp_path):
+    """`edam rse` (write_rse) writes through the same typing: a -0.0 put in every float column
+    of the four RSE tables comes out as 0."""
+    from clearing.rse import RseResult, write_rse
+    t = full_run.tables
+
+    def neg0(df):
+        df = df.copy()
+        for c in df.columns:
+            if df[c].dtype == float:
+                df[c] = -0.0
+        return df
+    res = RseResult(table=neg0(t["rse"]), distribution=neg0(t["rse_distribution"]),
+                    ciso_suballocation=neg0(t["rse_ciso_suballocation"]), nec=neg0(t["rse_nec"]))
+    files = write_rse(res, tmp_path / "rse")
+    assert len(files) == 4
+    for f in files:
+        assert not re.search(r"(^|,)-0(\.0*)?(,|$)", f.read_text(), flags=re.M), f.name

@@ -41,6 +41,9 @@ def test_bundled_inputs_sweep_runs_with_labels(tmp_path, capsys):
     assert runs_command(store.root) == 0
     listed = capsys.readouterr().out
     assert "label" in listed and "load +10%" in listed and "ETSR halved" in listed
+    from clearing.report import build_store_report
+    html = build_store_report(store.root)
+    assert "ETSR halved, load +10%" in html
 
 
 def test_grid_of_resources_out_and_run_ids(tmp_path):
