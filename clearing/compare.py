@@ -51,7 +51,8 @@ def default_tolerance(column: str) -> tuple[float, str]:
     return 1e-6, "-"
 
 
-_TOLERANCE_KEYS = "table.column, table.*, *.column or column of the results tables (docs/results.md)"
+_TOLERANCE_KEYS = ("table.column, table.*, *.column or column of the results tables "
+                   "(docs/results.md)")
 
 
 def _tolerance_key_problem(key: str) -> str | None:

@@ -483,7 +483,8 @@ def build_store_report(store) -> str:
             fig.update_layout(title="Key metrics by run", height=380)
             page.section("Metrics by run", page.figure(fig))
 
-    table_cols = [c for c in ["run_id", "label", "status", "scenario", "trade_date", "phase", *swept,
+    table_cols = [c for c in ["run_id", "label", "status", "scenario", "trade_date", "phase",
+                              *swept,
                               "objective", "mip_gap", "total_s", "wall_s", "avg_lmp",
                               "iru_relaxed_mwh", "ird_relaxed_mwh", "error"]
                   if c in runs.columns]

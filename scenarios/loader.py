@@ -680,7 +680,8 @@ def validate_scenario(scenario: Scenario) -> Scenario:
         if not problems:
             problems += check_semantics(tables, hours)
     ref_bus = scenario.reference_bus
-    if ref_bus is not None and "buses" in tables and str(ref_bus) not in set(tables["buses"]["bus"]):
+    known_buses = set(tables["buses"]["bus"]) if "buses" in tables else None
+    if ref_bus is not None and known_buses is not None and str(ref_bus) not in known_buses:
         problems.append(Problem("scenario.yaml", None, "reference_bus",
                                 f"unknown bus '{ref_bus}'", "a bus id of buses.csv"))
     if not problems:

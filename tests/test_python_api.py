@@ -68,7 +68,8 @@ def test_bundled_scenario_by_name_from_any_directory(tmp_path, monkeypatch):
 def test_readme_python_example_runs_from_any_folder(tmp_path, monkeypatch):
     """The README's Python block, executed as written in an empty folder: §11.2 with the IR
     cap at $15 clears; it writes runs/cap15 there."""
-    block = re.search(r"From Python[^\n]*:\s*```python\n(.*?)```", README.read_text(), re.S).group(1)
+    block = re.search(r"From Python[^\n]*:\s*```python\n(.*?)```", README.read_text(),
+                      re.S).group(1)
     monkeypatch.chdir(tmp_path)
     ns: dict = {}
     exec(compile(block, "README.md", "exec"), ns)  # noqa: S102 - the project's own README
