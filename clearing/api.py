@@ -2,8 +2,12 @@
 
 >>> from scenarios import load_scenario
 >>> from clearing.api import solve
->>> result = solve(load_scenario("scenarios/example_11_1"))
+>>> result = solve(load_scenario("example_11_1"))      # a bundled scenario's name, or a folder
+>>> result                                             # objective, status, tables and row counts
 >>> result.nodal_prices.head()
+>>> solve(load_scenario("example_11_1").scale_load(1.1)).objective   # a what-if, no CSV written
+
+See docs/python-api.md.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ def solve(scenario: Scenario | str | Path | None = None, overrides: dict | None 
           progress=None, commitment_from: RunResult | str | Path | None = None) -> RunResult:
     """Clear the day-ahead market (phases 1–2) or DA followed by RT (phase 3).
 
-    `scenario` is a loaded Scenario or a scenario folder (default: the bundled RTS-GMLC day);
+    `scenario` is a loaded Scenario (validated first if it was changed with `with_tables` or
+    an edit), a scenario folder or a bundled scenario's name (default: the bundled RTS-GMLC day);
     `overrides` are parameter updates (names of MarketParameters); `commitment_from` (a run or
     a run folder) fixes the IFM/RUC commitment at that run's for a what-if re-solve."""
     if scenario is None:
@@ -28,6 +33,8 @@ def solve(scenario: Scenario | str | Path | None = None, overrides: dict | None 
         scenario = load_scenario(scenario, overrides)
     elif overrides:
         scenario = scenario.with_parameters(**overrides)
+    if not scenario.validated:  # edited in code: the loader's rules and messages (ScenarioError)
+        scenario = scenario.validate()
     from clearing.engine import run_day_ahead
     commitment = None
     if commitment_from is not None:

@@ -6,20 +6,36 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from clearing.outputs import OutputPathError
 from scenarios.errors import ScenarioError, SolverError
 
 
-def _overrides(items: list[str] | None) -> dict:
-    out = {}
+def _overrides(items: list[str] | None, names: list[str] | None = None,
+               what: str = "a parameter of scenarios/parameters.py") -> dict:
+    """`--set NAME=VALUE` items as a dict; an unknown name is an error that suggests the
+    closest known names (difflib), e.g. "did you mean 'ir_deployed_proportion'?"."""
+    import difflib
+
+    from scenarios.errors import Problem
+    from scenarios.parameters import MarketParameters
+    known = list(names) if names is not None else list(MarketParameters.names())
+    out, problems = {}, []
     for it in items or []:
         if "=" not in it:
-            raise ScenarioError([__import__("scenarios.errors", fromlist=["Problem"]).Problem(
-                "--set", None, it, repr(it), "name=value")])
-        k, v = it.split("=", 1)
-        out[k.strip()] = v.strip()
+            problems.append(Problem("--set", None, it, repr(it), "name=value"))
+            continue
+        k, v = (x.strip() for x in it.split("=", 1))
+        if k not in known:
+            close = difflib.get_close_matches(k, known, n=3, cutoff=0.6)
+            hint = "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?" if close else ""
+            problems.append(Problem("--set", None, k, f"unknown name '{k}'", what + hint))
+            continue
+        out[k] = v
+    if problems:
+        raise ScenarioError(problems)
     return out
 
 
@@ -68,17 +84,37 @@ def _summary(con, result, out: Path) -> None:
     con.print(f"[bold green]cleared[/] objective ${s['objective_mip']:,.2f} (pricing LP "
               f"${s['objective_lp']:,.2f}), MIP gap {s['mip_gap']:.4%}, "
               f"{tm['total_s']:.1f} s total → {out}")
-    np_ = result.tables["nodal_prices"]
-    bs = result.tables["baa_summary"]
-    t = Table("BAA", "avg LMP $/MWh", "IRU req/cleared MW", "IRD req/cleared MW",
-              "RCU cleared MW", "RCD cleared MW")
-    for baa, g in bs.groupby("baa"):
-        lmp = np_.loc[np_["baa"] == baa, "lmp"].mean()
-        t.add_row(str(baa), f"{lmp:.2f}",
-                  f"{g['iru_requirement_mw'].sum():.0f}/{g['iru_cleared_mw'].sum():.0f}",
-                  f"{g['ird_requirement_mw'].sum():.0f}/{g['ird_cleared_mw'].sum():.0f}",
-                  f"{g['rcu_cleared_mw'].sum():.0f}", f"{g['rcd_cleared_mw'].sum():.0f}")
+    headers, rows = summary_rows(result)
+    t = Table(*headers)
+    for row in rows:
+        t.add_row(*row)
     con.print(t)
+
+
+#: the solve summary's columns: (label, table, column(s), aggregate over the BAA's hours).
+#: A sum of hourly MW over the day is MWh; a mean of $/MWh prices stays $/MWh.
+SUMMARY_COLUMNS = (
+    ("avg LMP $/MWh", "nodal_prices", ("lmp",), "mean"),
+    ("IRU req/cleared MWh", "baa_summary", ("iru_requirement_mw", "iru_cleared_mw"), "sum"),
+    ("IRD req/cleared MWh", "baa_summary", ("ird_requirement_mw", "ird_cleared_mw"), "sum"),
+    ("RCU cleared MWh", "baa_summary", ("rcu_cleared_mw",), "sum"),
+    ("RCD cleared MWh", "baa_summary", ("rcd_cleared_mw",), "sum"),
+)
+
+
+def summary_rows(result) -> tuple[list[str], list[list[str]]]:
+    """(headers, one row per BAA) of the solve summary, as SUMMARY_COLUMNS declares."""
+    headers = ["BAA"] + [label for label, *_ in SUMMARY_COLUMNS]
+    rows = []
+    for baa in sorted(result.tables["baa_summary"]["baa"].astype(str).unique()):
+        row = [baa]
+        for _label, table, cols, agg in SUMMARY_COLUMNS:
+            df = result.tables[table]
+            g = df[df["baa"].astype(str) == baa]
+            vals = [getattr(g[c], agg)() for c in cols]
+            row.append("/".join(f"{v:.2f}" if agg == "mean" else f"{v:.0f}" for v in vals))
+        rows.append(row)
+    return headers, rows
 
 
 def cmd_validate(a) -> int:
@@ -104,7 +140,12 @@ def cmd_rse(a) -> int:
 
 def cmd_settle(a) -> int:
     from clearing.settle import settle_command
-    return settle_command(a.run_dir, a.scenario, a.out, overwrite=a.overwrite)
+    from products.settlement_core import SettlementOptions
+    options = {f.name: getattr(a, f.name) for f in fields(SettlementOptions)
+               if getattr(a, f.name, None) is not None}
+    return settle_command(a.run_dir, a.scenario, a.out, settlement_inputs=a.settlement_inputs,
+                          metered_load=a.metered_load, overrides=_overrides(a.set) or None,
+                          options=options or None, overwrite=a.overwrite)
 
 
 def cmd_check(a) -> int:
@@ -149,49 +190,102 @@ def cmd_bench(a) -> int:
     return bench_main(a.args)
 
 
+def version() -> str:
+    """The installed package's version (pyproject.toml), or 'unknown' from a bare checkout."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _version
+    try:
+        return _version("edam-clearing")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+_SET_HELP = "override a parameter of scenarios/parameters.py (repeatable; docs/parameters.md)"
+_SCENARIO_HELP = "scenario folder, or a bundled scenario's name (e.g. example_11_1)"
+
+
+def _true_false(v: str) -> bool:
+    low = v.strip().lower()
+    if low not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"found {v!r}; expected true or false")
+    return low == "true"
+
+
+def _settle_options(s: argparse.ArgumentParser) -> None:
+    """One option per [A] settlement choice of products.settlement_core.SettlementOptions
+    (docs/market-model.md §8, §7.5)."""
+    from products.settlement_core import _CHOICES, SettlementOptions
+    for f in fields(SettlementOptions):
+        choices = _CHOICES.get(f.name)
+        flag = "--" + f.name.replace("_", "-")
+        where = "§7.5" if f.name.startswith("rse_") else "§8"
+        text = f"settlement option {f.name} ({where}; default {f.default}"
+        if choices and isinstance(choices[0], bool):
+            s.add_argument(flag, dest=f.name, type=_true_false, metavar="true|false",
+                           help=text + ")")
+        else:
+            s.add_argument(flag, dest=f.name, choices=choices, metavar=None if choices else "BAA",
+                           help=text + ("; auto, none or a BAA id" if not choices else "") + ")")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="edam", description="EDAM/DAME day-ahead market clearing engine")
-    sub = p.add_subparsers(dest="verb", required=True)
+    p = argparse.ArgumentParser(prog="edam", description="EDAM/DAME day-ahead market clearing "
+                                "engine (docs/cli.md; the market model: docs/market-model.md)")
+    p.add_argument("--version", action="version", version=f"edam {version()}",
+                   help="print the version and exit")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="COMMAND",
+                           help="one of the commands below (docs/cli.md)")
     s = sub.add_parser("solve", help="clear the day-ahead market (and RT in phase 3)")
-    s.add_argument("scenario", nargs="?", help="scenario folder (default: bundled RTS-GMLC day)")
+    s.add_argument("scenario", nargs="?",
+                   help=_SCENARIO_HELP + " (default: bundled RTS-GMLC day)")
     s.add_argument("--out", help="run directory (default runs/<scenario name>)")
-    s.add_argument("--phase", type=int, choices=(1, 2, 3))
-    s.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter")
-    s.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    s.add_argument("--phase", type=int, choices=(1, 2, 3),
+                   help="1: no economic transfers, 2: EDAM day-ahead, 3: DA then RT (§10)")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", help=_SET_HELP)
+    s.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                   help="format of the results tables (default csv)")
     s.add_argument("--commitment-from", metavar="RUN_DIR",
                    help="fix the commitment at an earlier run's (what-if re-solve)")
     s.set_defaults(fn=cmd_solve)
     s = sub.add_parser("validate", help="load and validate a scenario, print a summary")
-    s.add_argument("scenario")
-    s.add_argument("--set", action="append", metavar="NAME=VALUE")
+    s.add_argument("scenario", help=_SCENARIO_HELP)
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", help=_SET_HELP)
     s.set_defaults(fn=cmd_validate)
     s = sub.add_parser("import", help="import public data into a scenario folder")
-    s.add_argument("source", help="rts-gmlc")
+    s.add_argument("source", help="the data source: rts-gmlc")
     s.add_argument("--date", required=True, help="trade date, e.g. 2020-07-09")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="scenario folder to write")
     s.add_argument("--data-dir", help="RTS-GMLC folder (default: the bundled copy)")
     s.set_defaults(fn=cmd_import)
     s = sub.add_parser("rse", help="day-ahead resource sufficiency evaluation")
-    s.add_argument("scenario")
+    s.add_argument("scenario", help=_SCENARIO_HELP)
     s.add_argument("--run", help="run directory whose prices/transfers settle the surcharge")
-    s.add_argument("--out", required=True)
-    s.add_argument("--set", action="append", metavar="NAME=VALUE")
+    s.add_argument("--out", required=True, help="folder for the RSE tables")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", help=_SET_HELP)
     s.set_defaults(fn=cmd_rse)
     s = sub.add_parser("settle", help="settlement allocators on a run")
-    s.add_argument("run_dir")
-    s.add_argument("--scenario")
+    s.add_argument("run_dir", help="run directory (edam solve --out)")
+    s.add_argument("--scenario", help="scenario folder (default: the run manifest's scenario_dir)")
     s.add_argument("--out", help="settlement folder (default RUN_DIR_settlement beside the run; "
                                  "the run's folder is never written)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace --out if it holds an earlier settlement")
+    s.add_argument("--settlement-inputs", metavar="CSV",
+                   help="RT settlement inputs per resource-hour (default: the run's "
+                        "settlement_inputs table, else as scheduled)")
+    s.add_argument("--metered-load", metavar="CSV",
+                   help="metered load per sc, baa, hour (default: the run's metered_load "
+                        "table, else derived)")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", help=_SET_HELP)
+    _settle_options(s)
     s.set_defaults(fn=cmd_settle)
     s = sub.add_parser("check", help="independent solution checker")
-    s.add_argument("run_dir")
-    s.add_argument("--scenario")
+    s.add_argument("run_dir", help="run directory to check")
+    s.add_argument("--scenario", help="scenario folder (default: the run manifest's scenario_dir)")
     s.set_defaults(fn=cmd_check)
     s = sub.add_parser("compare", help="compare a run with reference results")
-    s.add_argument("run_dir")
-    s.add_argument("reference_dir")
+    s.add_argument("run_dir", help="run directory")
+    s.add_argument("reference_dir", help="reference results folder (a run, or edam import-oasis)")
     s.add_argument("--tolerances", help="YAML of per-column tolerances (table.column: abs)")
     s.add_argument("--out", help="report folder (default RUN_DIR_compare beside the run)")
     s.add_argument("--overwrite", action="store_true",
@@ -203,25 +297,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fail when the checker finds violations in the reference")
     s.set_defaults(fn=cmd_compare)
     s = sub.add_parser("import-oasis", help="import OASIS-style long CSVs as reference tables")
-    s.add_argument("csv", nargs="+")
-    s.add_argument("--out", required=True)
-    s.add_argument("--trade-date", required=True)
-    s.add_argument("--timezone", default="America/Los_Angeles")
-    s.add_argument("--market-run", default="DAM")
+    s.add_argument("csv", nargs="+", help="OASIS long CSV files (columns: docs/cli.md)")
+    s.add_argument("--out", required=True, help="reference folder to write")
+    s.add_argument("--trade-date", required=True, help="trade date, e.g. 2026-06-01")
+    s.add_argument("--timezone", default="America/Los_Angeles",
+                   help="the market's local time zone, for hour-ending (default %(default)s)")
+    s.add_argument("--market-run", default="DAM",
+                   help="MARKET_RUN_ID rows to keep (default %(default)s)")
     s.set_defaults(fn=cmd_import_oasis)
     s = sub.add_parser("phases", help="run phases 1, 2, 3 and compare them")
-    s.add_argument("scenario")
-    s.add_argument("--out", required=True)
-    s.add_argument("--set", action="append", metavar="NAME=VALUE")
+    s.add_argument("scenario", help=_SCENARIO_HELP)
+    s.add_argument("--out", required=True, help="folder for the three runs and the comparison")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", help=_SET_HELP)
     s.set_defaults(fn=cmd_phases)
     s = sub.add_parser("sweep", help="run a what-if sweep into a run store")
-    s.add_argument("sweep_file")
+    s.add_argument("sweep_file", help="sweep YAML (scenarios/sweeps/README.md)")
     s.add_argument("--out", required=True, help="run store folder")
-    s.add_argument("--workers", type=int)
+    s.add_argument("--workers", type=int,
+                   help="local Dask worker processes (default: the CPUs; 0: in this process)")
     s.add_argument("--scheduler", help="tcp://host:port of an existing Dask scheduler")
     s.set_defaults(fn=cmd_sweep)
     s = sub.add_parser("runs", help="list the runs of a store")
-    s.add_argument("store")
+    s.add_argument("store", help="run store folder (edam sweep --out)")
     s.add_argument("--sort", metavar="COLS",
                    help="catalogue columns, comma-separated, '-' for descending: phase,-objective")
     s.add_argument("--where", metavar="COND",
@@ -232,13 +329,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rebuild the catalogue even if the store did not change")
     s.set_defaults(fn=cmd_runs)
     s = sub.add_parser("report", help="self-contained HTML report of a run or a store")
-    s.add_argument("path")
+    s.add_argument("path", help="a run directory or a run store")
     s.add_argument("--out", help="HTML file (default PATH_report.html beside the run or store)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace --out if it is an earlier report")
     s.set_defaults(fn=cmd_report)
     s = sub.add_parser("bench", help="benchmarks (same as python -m benchmarks)")
-    s.add_argument("args", nargs=argparse.REMAINDER)
+    s.add_argument("args", nargs=argparse.REMAINDER,
+                   help="arguments of python -m benchmarks (benchmarks/README.md)")
     s.set_defaults(fn=cmd_bench)
     return p
 

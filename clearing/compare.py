@@ -53,24 +53,77 @@ def default_tolerance(column: str) -> tuple[float, str]:
     return 1e-6, "-"
 
 
+_TOLERANCE_KEYS = ("table.column, table.*, *.column or column of the results tables "
+                   "(docs/results.md)")
+
+
+def _tolerance_key_problem(key: str) -> str | None:
+    """Why `key` names no results column (None if it does), by clearing.results.COLUMN_TYPES."""
+    from clearing.results import COLUMN_TYPES
+    columns = {c for kinds in COLUMN_TYPES.values() for c in kinds}
+    table, dot, column = key.rpartition(".")
+    if not dot:
+        return None if key in columns else f"unknown column '{key}'"
+    if table == "*":
+        return None if column in columns else f"unknown column '{column}'"
+    if table not in COLUMN_TYPES:
+        return f"unknown table '{table}'"
+    if column != "*" and column not in COLUMN_TYPES[table]:
+        return f"unknown column '{column}' of table {table}"
+    return None
+
+
 def load_tolerances(path: str | Path | None) -> dict[str, float]:
-    """Read a YAML tolerance file into {key: tol} (keys as described in the module doc)."""
+    """Read a YAML tolerance file into {key: tol} (keys as described in the module doc).
+    A bad value or a key naming no results table/column is a `ScenarioError` naming the file,
+    its line and the key (every problem at once)."""
     if path is None:
         return {}
     import yaml
-    raw = yaml.safe_load(Path(path).read_text()) or {}
+
+    from scenarios.errors import Problem, ScenarioError
+    fname = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text) or {}
+    except OSError as exc:
+        raise ScenarioError(Problem(fname, None, None, f"unreadable ({exc.strerror})",
+                                    "a YAML tolerance file")) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError(Problem(fname, None if mark is None else mark.line + 1, None,
+                                    "invalid YAML", "YAML: table.column: absolute tolerance")
+                            ) from None
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a mapping of table.column to absolute tolerance")
-    out: dict[str, float] = {}
+        raise ScenarioError(Problem(fname, None, None, type(raw).__name__,
+                                    "a mapping of table.column to absolute tolerance"))
+    lines: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for kn, vn in node.value:
+            lines[(kn.value,)] = kn.start_mark.line + 1
+            if isinstance(vn, yaml.MappingNode):
+                for kn2, _ in vn.value:
+                    lines[(kn.value, kn2.value)] = kn2.start_mark.line + 1
+    entries = []
     for k, v in raw.items():
         if isinstance(v, dict):
-            for c, tol in v.items():
-                out[f"{k}.{c}"] = float(tol)
+            entries += [(f"{k}.{c}", tol, lines.get((str(k), str(c)))) for c, tol in v.items()]
         else:
-            out[str(k)] = float(v)
-    for k, v in out.items():
-        if not (v >= 0):
-            raise ValueError(f"{path}: tolerance of {k} must be a number >= 0, not {v!r}")
+            entries.append((str(k), v, lines.get((str(k),))))
+    out: dict[str, float] = {}
+    problems = []
+    for key, tol, line in entries:
+        why = _tolerance_key_problem(key)
+        if why:
+            problems.append(Problem(fname, line, key, why, _TOLERANCE_KEYS))
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+            problems.append(Problem(fname, line, key, repr(tol),
+                                    "an absolute tolerance: a number >= 0"))
+        elif not why:
+            out[key] = float(tol)
+    if problems:
+        raise ScenarioError(problems)
     return out
 
 

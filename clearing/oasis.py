@@ -27,8 +27,13 @@ Hour: hour-ending in the trade date's local prevailing time, `hour = floor((star
 midnight of the trade date) / 1 h) + 1`, i.e. the interval's local start hour + 1 on a normal day
 (a 00:00–01:00 PDT interval is hour 1); on the spring-forward day the hours run 1..23 and on the
 fall-back day 1..25, as the engine's hours do (spec: H = 23 or 25). Sub-hourly intervals are
-averaged into their hour. Rows of other trade dates or market runs are dropped (counted in the
-manifest).
+averaged into their hour.
+
+Every input row is accounted for: `rows_read = rows_used + sum(skipped.values())`, where
+`skipped` counts the rows left out by reason (`SKIP_REASONS`: another market run, another trade
+date, an unreadable interval time or hour, a value that is not a number, a GHG component, a
+BAA-level congestion or loss component, or nothing recognised). The counts are in the
+reference's manifest (`import`) and printed by `edam import-oasis`.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from clearing.results import RunResult, write_run
+from scenarios.errors import Problem, ScenarioError
 
 DEFAULT_TIMEZONE = "America/Los_Angeles"
 
@@ -58,6 +64,18 @@ PRODUCTS = {"RU": "ru", "REG_UP": "ru", "RD": "rd", "REG_DOWN": "rd", "REG_DN": 
             "IRD": "ird", "RCU": "rcu", "RCD": "rcd"}
 
 
+#: why an input row was not used (keys of the import statistics' `skipped`)
+SKIP_REASONS = {
+    "other_market_run": "another market run (MARKET_RUN_ID)",
+    "other_date": "outside the trade date",
+    "bad_time": "interval time or hour not readable",
+    "bad_value": "value not a number",
+    "ghg_component": "GHG component (no column in the contract)",
+    "baa_component": "BAA-level congestion/loss component (baa_prices keeps LMP and energy)",
+    "unrecognised": "no node or area with a known price component or product",
+}
+
+
 def _pick(cols: dict[str, str], names: tuple[str, ...]) -> str | None:
     for n in names:
         if n in cols:
@@ -68,7 +86,7 @@ def _pick(cols: dict[str, str], names: tuple[str, ...]) -> str | None:
 def hour_ending(start_utc: pd.Series, trade_date: str, tz: str = DEFAULT_TIMEZONE) -> pd.Series:
     """Hour-ending in local prevailing time of `trade_date` for interval starts given in UTC:
     whole hours since local midnight + 1 (= local start hour + 1 on a normal day)."""
-    start = pd.to_datetime(start_utc, utc=True)
+    start = pd.to_datetime(start_utc, utc=True, errors="coerce")
     midnight = pd.Timestamp(trade_date).tz_localize(tz).tz_convert("UTC")
     return (np.floor((start - midnight) / pd.Timedelta(hours=1)) + 1).astype("Int64")
 
@@ -85,17 +103,22 @@ def read_oasis(csv_paths, trade_date: str, tz: str = DEFAULT_TIMEZONE,
     """Parse OASIS long CSVs into contract tables; returns (tables, import statistics)."""
     if isinstance(csv_paths, (str, Path)):
         csv_paths = [csv_paths]
-    frames, stats = [], {"files": [], "rows_read": 0, "dropped_other_market_run": 0,
-                         "dropped_other_date": 0, "dropped_unrecognised": 0}
+    frames, stats = [], {"files": [], "rows_read": 0}
+    skipped = dict.fromkeys(SKIP_REASONS, 0)
     H = day_hours(trade_date, tz)
     for path in csv_paths:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise ScenarioError(Problem(str(path), None, None, f"unreadable ({exc})",
+                                        "an OASIS CSV file")) from None
         stats["files"].append(str(path))
         stats["rows_read"] += len(df)
         cols = {c.strip().lower(): c for c in df.columns}
         val_col = _pick(cols, VALUE_COLUMNS)
         if val_col is None:
-            raise ValueError(f"{path}: no value column (one of {', '.join(VALUE_COLUMNS)})")
+            raise ScenarioError(Problem(str(path), 1, None, "no value column",
+                                        "one of " + ", ".join(c.upper() for c in VALUE_COLUMNS)))
         out = pd.DataFrame(index=df.index)
         out["value"] = pd.to_numeric(df[val_col], errors="coerce")
         for role, names in (("node", NODE_COLUMNS), ("area", AREA_COLUMNS),
@@ -105,24 +128,33 @@ def read_oasis(csv_paths, trade_date: str, tz: str = DEFAULT_TIMEZONE,
         run_col = _pick(cols, ("market_run_id",))
         if run_col is not None:
             keep = df[run_col].str.strip().str.upper() == market_run.upper()
-            stats["dropped_other_market_run"] += int((~keep).sum())
+            skipped["other_market_run"] += int((~keep).sum())
             out, df = out[keep], df[keep]
         start_col = _pick(cols, ("intervalstarttime_gmt", "interval_start_gmt", "start_time_gmt"))
+        other_day = pd.Series(False, index=out.index)
         if start_col is not None:
             out["hour"] = hour_ending(df[start_col], trade_date, tz)
         elif _pick(cols, ("opr_hr",)) is not None:
-            hr = pd.to_numeric(df[_pick(cols, ("opr_hr",))], errors="coerce").astype("Int64")
+            hr = pd.to_numeric(df[_pick(cols, ("opr_hr",))], errors="coerce")
+            hr = hr.where(hr == hr.round()).astype("Int64")
             dt_col = _pick(cols, ("opr_dt",))
             if dt_col is not None:
-                same = pd.to_datetime(df[dt_col]).dt.strftime("%Y-%m-%d") == \
-                    pd.Timestamp(trade_date).strftime("%Y-%m-%d")
-                hr = hr.where(same)
+                day = pd.to_datetime(df[dt_col], errors="coerce")
+                other_day = day.notna() & (day.dt.strftime("%Y-%m-%d") !=
+                                           pd.Timestamp(trade_date).strftime("%Y-%m-%d"))
+                hr = hr.where(day.notna())
             out["hour"] = hr
         else:
-            raise ValueError(f"{path}: no INTERVALSTARTTIME_GMT (or OPR_HR) column")
-        inday = out["hour"].notna() & (out["hour"] >= 1) & (out["hour"] <= H)
-        stats["dropped_other_date"] += int((~inday).sum())
-        frames.append(out[inday])
+            raise ScenarioError(Problem(str(path), 1, None, "no interval time column",
+                                        "INTERVALSTARTTIME_GMT (or OPR_DT and OPR_HR)"))
+        bad_time = out["hour"].isna() & ~other_day
+        inday = ~bad_time & ~other_day & (out["hour"] >= 1) & (out["hour"] <= H)
+        skipped["bad_time"] += int(bad_time.sum())
+        skipped["other_date"] += int((~inday & ~bad_time).sum())
+        out = out[inday]
+        bad_value = out["value"].isna()
+        skipped["bad_value"] += int(bad_value.sum())
+        frames.append(out[~bad_value])
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["value", "node", "area", "component", "product", "hour"])
     rows["hour"] = rows["hour"].astype(int)
@@ -155,15 +187,26 @@ def read_oasis(csv_paths, trade_date: str, tz: str = DEFAULT_TIMEZONE,
     # BAA-level prices (ELAP)
     is_baa = (rows["node"] == "") & (rows["area"] != "") & comp.isin(COMPONENTS) & (prod == "")
     bp = rows[is_baa].assign(component=comp[is_baa].map(COMPONENTS))
+    baa_component = is_baa & ~comp.map(COMPONENTS).isin(["lmp", "energy"])
+    is_baa = is_baa & ~baa_component
     bp = bp[bp["component"].isin(["lmp", "energy"])]
     if len(bp):
         piv = bp.pivot_table(index=["area", "hour"], columns="component", values="value",
                              aggfunc="mean").reset_index().rename(
             columns={"area": "baa", "lmp": "elap_price", "energy": "energy_price"})
         tables["baa_prices"] = piv
-    used = is_node | is_prod | is_baa | comp.isin(SKIPPED_COMPONENTS)
-    stats["dropped_unrecognised"] += int((~used).sum())
-    stats["rows_used"] = int((is_node | is_prod | is_baa).sum())
+    used = is_node | is_prod | is_baa
+    ghg = ~used & comp.isin(SKIPPED_COMPONENTS)
+    skipped["ghg_component"] += int(ghg.sum())
+    skipped["baa_component"] += int((baa_component & ~used).sum())
+    skipped["unrecognised"] += int((~used & ~ghg & ~baa_component).sum())
+    stats["rows_used"] = int(used.sum())
+    stats["skipped"] = skipped
+    # the names of earlier versions, kept for readers of older manifests
+    stats["dropped_other_market_run"] = skipped["other_market_run"]
+    stats["dropped_other_date"] = skipped["other_date"]
+    stats["dropped_unrecognised"] = skipped["unrecognised"]
+    assert stats["rows_read"] == stats["rows_used"] + sum(skipped.values()), stats
     return tables, stats
 
 
@@ -172,7 +215,10 @@ def import_oasis(csv_paths, out_dir, trade_date: str, tz: str = DEFAULT_TIMEZONE
     """Import OASIS long CSVs into a reference folder `out_dir` (contract tables + manifest)."""
     tables, stats = read_oasis(csv_paths, trade_date, tz, market_run)
     if not tables:
-        raise ValueError("no OASIS rows recognised (see clearing/oasis.py for the columns read)")
+        raise ScenarioError(Problem(", ".join(map(str, stats["files"])), None, None,
+                                    f"no usable row of {stats['rows_read']} ({_skips(stats)})",
+                                    "OASIS price rows of the trade date (columns: "
+                                    "docs/cli.md#import-oasis)"))
     manifest = {"source": "oasis", "trade_date": trade_date, "timezone": tz,
                 "market_run": market_run,
                 "hour_rule": "hour-ending = whole hours since local midnight of the trade date "
@@ -186,10 +232,16 @@ def oasis_command(csv_paths, out_dir, trade_date: str, timezone: str = DEFAULT_T
     out = import_oasis(csv_paths, out_dir, trade_date, timezone, market_run)
     m = json.loads((out / "manifest.json").read_text())
     s = m["import"]
-    print(f"{out}: {', '.join(m['tables'])} from {s['rows_used']} of {s['rows_read']} rows "
-          f"(dropped: {s['dropped_other_market_run']} other market run, "
-          f"{s['dropped_other_date']} other date, {s['dropped_unrecognised']} unrecognised)")
+    print(f"{out}: {', '.join(m['tables'])} from {s['rows_used']} of {s['rows_read']} rows")
+    for reason, n in s["skipped"].items():
+        if n:
+            print(f"  skipped {n} row{'s' if n != 1 else ''}: {SKIP_REASONS[reason]}")
     return 0
+
+
+def _skips(stats: dict) -> str:
+    parts = [f"{n} {SKIP_REASONS[k]}" for k, n in stats["skipped"].items() if n]
+    return "skipped: " + "; ".join(parts) if parts else "empty input"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -734,6 +734,8 @@ def build_run_report(run_dir: str | Path) -> str:
     sc = m.get("scenario") or {}
     params = m.get("parameters") or {}
     run_id = m.get("run_id") or (m.get("store") or {}).get("run_id") or Path(run_dir).name
+    if (m.get("store") or {}).get("label"):  # a sweep point's label names the run
+        run_id = f"{run_id} ({m['store']['label']})"
     page = _Page(f"EDAM run {run_id}: {sc.get('name', '')} {sc.get('trade_date', '')}".strip(),
                  f"{Path(run_dir).resolve()}")
     page.alerts = run_alerts(m)
@@ -784,9 +786,9 @@ def build_run_report(run_dir: str | Path) -> str:
 
 # ------------------------------------------------------------------------------------------
 # a store
-KEY_METRICS = ("avg_lmp", "iru_cleared_mw", "iru_relaxed_mw", "ird_cleared_mw",
-               "ird_relaxed_mw", "rcu_cleared_mw", "rcu_relaxed_mw", "rcd_cleared_mw",
-               "rcd_relaxed_mw", "avg_iru_price", "avg_ird_price", "avg_rcu_price",
+KEY_METRICS = ("avg_lmp", "iru_cleared_mwh", "iru_relaxed_mwh", "ird_cleared_mwh",
+               "ird_relaxed_mwh", "rcu_cleared_mwh", "rcu_relaxed_mwh", "rcd_cleared_mwh",
+               "rcd_relaxed_mwh", "avg_iru_price", "avg_ird_price", "avg_rcu_price",
                "avg_rcd_price", "objective", "transfer_mwh", "rse_failures",
                "settlement_charges_usd")
 
@@ -810,7 +812,7 @@ _METRIC_LABELS = {
 
 def metric_label(col: str) -> str:
     """A catalogue column's plain name with its unit. The catalogue's reserve columns
-    (`iru_cleared_mw`, ...) are sums over hours and BAAs, so their unit is MWh."""
+    (`iru_cleared_mwh`, ...) are sums over hours and BAAs, so their unit is MWh."""
     if col in _METRIC_LABELS:
         return _METRIC_LABELS[col]
     from scenarios.parameters import MarketParameters
@@ -820,7 +822,9 @@ def metric_label(col: str) -> str:
         return col if units[col] in ("-", "", None) else f"{col} ({units[col]})"
     for p in RESERVES:
         for kind in ("requirement", "cleared", "relaxed"):
-            head = f"{p}_{kind}_mw"
+            head = f"{p}_{kind}_mwh"
+            if not (col == head or col.startswith(head + "_")):
+                head = f"{p}_{kind}_mw"  # catalogues written before the _mwh names
             if col == head or col.startswith(head + "_"):
                 baa = col[len(head) + 1:]
                 return (f"{p.upper()} {kind}, Σ over hours" + (f", {baa}" if baa else "")
@@ -1010,15 +1014,18 @@ def build_store_report(store, progress: Callable[[str], None] | None = None) -> 
             fig = make_subplots(rows=1, cols=len(cols),
                                 subplot_titles=[metric_label(m) for m in cols])
             for i, m in enumerate(cols, start=1):
-                fig.add_trace(go.Bar(x=done["run_id"], y=done[m], name=metric_label(m),
-                                     showlegend=False), row=1, col=i)
+                names = done["run_id"] if "label" not in done else done["label"].fillna(
+                    done["run_id"])
+                fig.add_trace(go.Bar(x=names, y=done[m], name=metric_label(m), showlegend=False),
+                              row=1, col=i)
             fig.update_layout(title="Key metrics by run", height=380)
             page.section("Metrics by run", page.figure(fig))
 
     say("runs table")
-    table_cols = [c for c in ["run_id", "status", "scenario", "trade_date", "phase", *swept,
+    table_cols = [c for c in ["run_id", "label", "status", "scenario", "trade_date", "phase",
+                              *swept,
                               "objective", "mip_gap", "total_s", "wall_s", "avg_lmp",
-                              *lmp_cols, "iru_relaxed_mw", "ird_relaxed_mw", "error"]
+                              *lmp_cols, "iru_relaxed_mwh", "ird_relaxed_mwh", "error"]
                   if c in runs.columns]
     table_cols = list(dict.fromkeys(table_cols))
     page.section("Runs", _runs_table_html(runs, table_cols),

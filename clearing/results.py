@@ -99,6 +99,133 @@ def duplicate_key_rows(name: str, df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[dup].assign(_row=np.flatnonzero(dup))
 
 
+# --- column types: declared once, used by write_run, read_run and the DuckDB views -----------
+#: the kinds a results column can have, as pandas dtypes and as DuckDB types
+KIND_PANDAS = {"str": "str", "int": "int64", "float": "float64", "bool": "bool"}
+KIND_DUCKDB = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN"}
+
+
+def _kinds(spec: str) -> dict[str, str]:
+    """'a:str b:int' -> {'a': 'str', 'b': 'int'} (compact declaration, see COLUMN_TYPES)."""
+    return dict(item.split(":") for item in spec.split())
+
+
+_SCHEDULE_FLOATS = ("energy_mw reg_up_mw reg_down_mw spin_mw nonspin_mw iru_mw ird_mw rcu_mw "
+                    "rcd_mw soc_mwh charge_mw discharge_mw")
+_BAA_SUMMARY_FLOATS = " ".join(
+    ["demand_mw", "generation_mw", "net_export_mw", "export_mw", "virtual_net_mw",
+     "power_balance_relaxed_mw", "demand_forecast_mw"]
+    + [f"{p}_{k}_mw" for p in ("iru", "ird", "rcu", "rcd")
+       for k in ("requirement", "cleared", "relaxed")])
+_PRICE_FLOATS = "lmp energy congestion loss baa_transfer network_congestion"
+
+
+def _floats(names: str) -> str:
+    return " ".join(f"{n}:float" for n in names.split())
+
+
+#: table -> column -> kind ('str', 'int', 'float', 'bool') of every table a run, `edam rse` or
+#: `edam settle` writes (contract columns and the engine's extra columns). Ids are text even
+#: when they look like numbers (and 'NA' is a name, not a missing value); hours and intervals
+#: are integers; flags are booleans; missing text is NaN. Undeclared columns: pandas' inference.
+COLUMN_TYPES: dict[str, dict[str, str]] = {name: _kinds(spec) for name, spec in {
+    "schedules": "resource:str hour:int baa:str bus:str committed:int ruc_committed:int "
+                 "type:str sc:str " + _floats(_SCHEDULE_FLOATS),
+    "nodal_prices": "bus:str hour:int baa:str " + _floats(_PRICE_FLOATS),
+    "product_prices": "baa:str product:str hour:int price_usd_per_mwh:float",
+    "transfers": "interface:str hour:int from_baa:str to_baa:str " + _floats(
+        "mw limit_mw shadow_price net_mw base_transfer_mw iru_transfer_mw ird_transfer_mw "
+        "etsr_dual gross_bound_dual"),
+    "baa_summary": "baa:str hour:int " + _floats(_BAA_SUMMARY_FLOATS),
+    "binding_constraints": "constraint:str hour:int kind:str " + _floats(
+        "shadow_price flow_mw limit_mw"),
+    "rse": "baa:str test:str hour:int passed:bool tier:int direction:str price_source:str "
+           "binding_test:str " + _floats(
+               "requirement_mw capacity_mw deficiency_mw surcharge_usd de_minimis_mw "
+               "tier_basis_mw price_usd_per_mwh"),
+    "rse_distribution": "direction:str hour:int baa:str eligible:bool " + _floats(
+        "pool_usd net_transfer_mw share credit_usd undistributed_usd"),
+    "rse_ciso_suballocation": "direction:str hour:int baa:str party:str " + _floats(
+        "metered_demand_mw etc_tor_mw charge_basis_mw charge_usd charge_rate_usd_per_mwh "
+        "credit_basis_mw credit_usd credit_rate_usd_per_mwh"),
+    "rse_nec": "baa:str hour:int enabled:bool source:str " + _floats(
+        "nec_mw supply_mw obligation_mw"),
+    "settlement": "charge:str party:str baa:str hour:int resource:str " + _floats(
+        "quantity price amount_usd"),
+    "statement": "party:str charge:str lines:int " + _floats("quantity amount_usd"),
+    "settlement_inputs": "resource:str hour:int baa:str sc:str type:str " + _floats(
+        "daen_mw fmm_schedule_mw fmm_max_ex_cap_mw fmm_uel_mw fmm_lel_mw uie_mw metered_mw "
+        "etag_mw iru5_mw ird5_mw fmm_fru_price_usd_per_mwh fmm_frd_price_usd_per_mwh "
+        "fru_uncertainty_mw"),
+    "metered_load": "sc:str baa:str hour:int metered_load_mw:float",
+    "resource_prices": "resource:str hour:int baa:str bus:str " + _floats(
+        "iru_usd_per_mwh ird_usd_per_mwh rcu_usd_per_mwh rcd_usd_per_mwh"),
+    "relaxations": "requirement:str baa:str hour:int " + _floats(
+        "relaxed_mw penalty_usd_per_mwh cost_usd"),
+    "baa_prices": "baa:str hour:int " + _floats(
+        "energy_price transfer_component elap_price ruc_price"),
+    "ruc_transfers": "interface:str hour:int from_baa:str to_baa:str " + _floats(
+        "mw rc_transfer_mw"),
+    "mpm_test": "baa:str product:str hour:int is_edam:bool competitive:bool n_suppliers:int "
+                "largest_suppliers:str pivotal_suppliers:str supply_by_supplier:str " + _floats(
+                    "requirement_mw total_supply_mw largest_supply_mw residual_supply_mw"),
+    "mpm_mitigations": "resource:str product:str sc:str baa:str reason:str failing_hours:str "
+                       "iso_inserted:bool " + _floats(
+                           "original_price_usd_per_mwh mitigated_price_usd_per_mwh mw"),
+    "rt_schedules": "resource:str hour:int interval:int baa:str bus:str committed:int type:str "
+                    "sc:str rt_role:str " + _floats(
+                        "energy_mw fru_mw frd_mw uel_mw lel_mw max_ex_cap_mw soc_mwh charge_mw "
+                        "discharge_mw"),
+    "rt_prices": "bus:str hour:int interval:int baa:str " + _floats(_PRICE_FLOATS),
+    "rt_product_prices": "baa:str product:str hour:int interval:int price_usd_per_mwh:float",
+    "rt_transfers": "interface:str hour:int interval:int from_baa:str to_baa:str " + _floats(
+        "mw limit_mw shadow_price net_mw base_transfer_mw"),
+    "rt_baa_summary": "baa:str hour:int interval:int " + _floats(
+        "demand_mw fixed_demand_mw generation_mw load_resources_mw export_mw net_export_mw "
+        "power_balance_relaxed_mw injection_mw fru_requirement_mw fru_cleared_mw "
+        "fru_awarded_mw frd_requirement_mw frd_cleared_mw frd_awarded_mw energy_price "
+        "fru_price frd_price"),
+    "rt_binding_constraints": "constraint:str hour:int interval:int kind:str " + _floats(
+        "shadow_price flow_mw limit_mw"),
+}.items()}
+
+
+def column_kind(table: str, column: str) -> str | None:
+    """The declared kind of `table.column` (COLUMN_TYPES), or None if it is not declared."""
+    return COLUMN_TYPES.get(table, {}).get(column)
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    """Booleans from bool, 0/1 or 'True'/'False' text (CSV)."""
+    if values.dtype == bool:
+        return values
+    text = values.map(lambda v: str(v).strip().lower())
+    return text.isin(("true", "1", "1.0", "t", "yes"))
+
+
+def typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """`df` with every declared column cast to its COLUMN_TYPES kind: text ids as str (missing
+    or empty text = NaN, as a CSV cannot tell them apart), hours as int64, flags as bool,
+    quantities as float64 with -0.0 made 0.0."""
+    kinds = COLUMN_TYPES.get(name, {})
+    out = df.copy()
+    for c in out.columns:
+        kind = kinds.get(c)
+        if kind == "str":
+            out[c] = out[c].map(lambda v: np.nan if v is None or v == "" or (
+                isinstance(v, float) and v != v) else str(v)).astype("str")
+        elif kind == "int":
+            num = pd.to_numeric(out[c])
+            out[c] = num.astype("int64" if not num.isna().any() else "Int64")
+        elif kind == "bool":
+            out[c] = _as_bool(out[c]).astype(bool)
+        elif kind == "float":
+            out[c] = pd.to_numeric(out[c]).astype("float64") + 0.0  # -0.0 + 0.0 == +0.0
+        elif pd.api.types.is_float_dtype(out[c].dtype):
+            out[c] = out[c] + 0.0
+    return out
+
+
 @dataclass
 class RunResult:
     """A finished run: tidy tables (pandas) and the manifest (a JSON-able dict)."""
@@ -115,13 +242,39 @@ class RunResult:
     def write(self, out_dir: str | Path, fmt: str = "csv") -> Path:
         return write_run(self, out_dir, fmt)
 
+    @property
+    def objective(self) -> float | None:
+        """The IFM objective in $ (the MIP's; manifest solver.objective_mip)."""
+        v = (self.manifest.get("solver") or {}).get("objective_mip")
+        return None if v is None else float(v)
+
+    @property
+    def status(self) -> str | None:
+        """The solver's termination of the IFM (manifest solver.termination)."""
+        return (self.manifest.get("solver") or {}).get("termination")
+
+    def __repr__(self) -> str:
+        sc = self.manifest.get("scenario") or {}
+        head = f"RunResult({sc.get('name', '?')}"
+        if sc.get("trade_date"):
+            head += f" {sc['trade_date']}"
+        phase = (self.manifest.get("parameters") or {}).get("phase")
+        head += f", phase {phase}" if phase is not None else ""
+        obj = self.objective
+        head += f", objective ${obj:,.2f}" if obj is not None else ""
+        head += f", status {self.status})" if self.status else ")"
+        width = max((len(n) for n in self.tables), default=0)
+        lines = [f"  {n:<{width}}  {len(df):>7,} rows" for n, df in sorted(self.tables.items())]
+        return "\n".join([head + f" with {len(self.tables)} tables:"] + lines)
+
 
 def ordered(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    """Contract columns first (keys, then values), extra columns after; rows sorted by key."""
+    """Contract columns first (keys, then values), extra columns after; rows sorted by key;
+    every column of its declared type (`typed`: the form in which tables are written)."""
     keys, vals = RESULT_TABLES.get(name, ((), ()))
     first = [c for c in (*keys, *vals) if c in df.columns]
     rest = [c for c in df.columns if c not in first]
-    out = df[first + rest]
+    out = typed(name, df[first + rest])
     if keys and name not in KEEP_ROW_ORDER and all(k in out.columns for k in keys) and len(out):
         out = out.sort_values(list(keys), kind="stable")
     return out.reset_index(drop=True)
@@ -162,13 +315,27 @@ def write_run(result: RunResult, out_dir: str | Path, fmt: str = "csv") -> Path:
 
 
 def read_run(run_dir: str | Path) -> RunResult:
-    """Read a run directory back (CSV or Parquet, whichever is there)."""
+    """Read a run directory back (CSV or Parquet, whichever is there), every declared column
+    with its COLUMN_TYPES dtype, so a run reads back as it was written."""
     d = Path(run_dir)
     manifest = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").exists() else {}
     tables = {}
     for f in sorted(d.iterdir()):
+        if f.name.startswith("."):
+            continue
         if f.suffix == ".csv":
-            tables[f.stem] = pd.read_csv(f)
+            tables[f.stem] = read_table_csv(f.stem, f)
         elif f.suffix == ".parquet":
-            tables[f.stem] = pd.read_parquet(f)
+            tables[f.stem] = typed(f.stem, pd.read_parquet(f))
     return RunResult(tables=tables, manifest=manifest)
+
+
+def read_table_csv(name: str, path: str | Path) -> pd.DataFrame:
+    """One results CSV with its declared column types (text ids stay text: bus '1' is '1', a
+    BAA called 'NA' is 'NA'; an empty cell is NaN); undeclared columns are inferred by pandas."""
+    kinds = COLUMN_TYPES.get(name, {})
+    header = pd.read_csv(path, nrows=0).columns
+    na = {c: ["", "nan", "NaN", "NA"] for c in header if kinds.get(c) != "str"}
+    df = pd.read_csv(path, dtype={c: str for c in header if kinds.get(c) in ("str", "bool")},
+                     keep_default_na=False, na_values=na)
+    return typed(name, df)

@@ -575,6 +575,7 @@ def write_rse(result: RseResult, out_dir: str | os.PathLike, fmt: str = "csv") -
     """Write rse, rse_distribution, rse_ciso_suballocation and rse_nec (CSV or Parquet) into
     `out_dir`: every file goes to a temporary name first and is renamed into place only when all
     were written, so a failure leaves no partial table."""
+    from clearing.results import typed
     if fmt not in ("csv", "parquet"):
         raise ValueError("fmt must be 'csv' or 'parquet'")
     out = Path(out_dir)
@@ -585,6 +586,7 @@ def write_rse(result: RseResult, out_dir: str | os.PathLike, fmt: str = "csv") -
     staged: list[tuple[Path, Path]] = []
     try:
         for name, df in tables.items():
+            df = typed(name, df)  # declared column types, no -0 (clearing.results.COLUMN_TYPES)
             final = out / f"{name}.{fmt}"
             tmp = out / f".{name}.{tag}.tmp"
             if fmt == "csv":

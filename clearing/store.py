@@ -28,7 +28,9 @@ temporary file that is renamed over the old one, so it always matches the folder
 - `runs`: one row per run (done or failed): identity, every swept parameter as a column, the full
   parameters as JSON, status, error, solver outcome, timings and key metrics;
 - `run_metrics`: the key metrics in long form (run_id, metric, baa, value; baa = 'ALL' for
-  totals over the footprint);
+  totals over the footprint); a metric's name carries its unit: `_mwh` for sums of MW over
+  the run's hours, `_mw` for an hourly mean or maximum, `_usd`, `_usd_per_mwh`/`avg_*_price`/
+  `*_lmp` for prices in $/MWh, `_hours`/`_failures` for counts;
 - `sweeps`, `sweep_runs`: the sweeps recorded in the store and the runs each asked for;
 - `catalogue_info`: key/value (fingerprint, format, built_at), see below;
 - one view per results table (`nodal_prices`, `schedules`, ...) over every done run's CSV or
@@ -62,7 +64,7 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from clearing.results import RESULT_TABLES, RunResult, write_run
+from clearing.results import COLUMN_TYPES, KIND_DUCKDB, RunResult, write_run
 from scenarios.parameters import MarketParameters
 
 RUN_ID_LENGTH = 16
@@ -70,10 +72,8 @@ CATALOGUE = "catalogue.duckdb"
 #: products whose requirement / cleared / relaxed MW `baa_summary` carries
 RESERVE_PRODUCTS = ("iru", "ird", "rcu", "rcd")
 
-# Column types of the results tables in the catalogue views (others are auto-detected).
-_TEXT_COLUMNS = {"resource", "baa", "bus", "product", "interface", "from_baa", "to_baa",
-                 "constraint", "kind", "test", "charge", "party", "requirement"}
-_UNTYPED = {"committed", "passed", "tier"}
+# Column types of the results tables in the catalogue views: clearing.results.COLUMN_TYPES
+# (declared once; undeclared columns are auto-detected).
 
 
 # ------------------------------------------------------------------------------------------
@@ -346,15 +346,8 @@ def _view_sql(table: str, files: dict[str, list[Path]]) -> str | None:
             for c in _csv_header(f):
                 if c not in cols:
                     cols.append(c)
-        types = {}
-        keys, vals = RESULT_TABLES.get(table, ((), ()))
-        for c in cols:
-            if c == "hour":
-                types[c] = "INTEGER"
-            elif c in _TEXT_COLUMNS:
-                types[c] = "VARCHAR"
-            elif c in vals and c not in _UNTYPED:
-                types[c] = "DOUBLE"
+        kinds = COLUMN_TYPES.get(table, {})
+        types = {c: KIND_DUCKDB[kinds[c]] for c in cols if c in kinds}
         file_list = "[" + ", ".join(_sql_str(str(f)) for f in files["csv"]) + "]"
         type_sql = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in types.items()) + "}"
         opts = "header = true, union_by_name = true, filename = true"
@@ -367,7 +360,21 @@ def _view_sql(table: str, files: dict[str, list[Path]]) -> str | None:
                      f"FROM read_parquet({file_list}, union_by_name = true, filename = true)")
     if not parts:
         return None
-    return f"CREATE VIEW {_quote(table)} AS " + " UNION ALL BY NAME ".join(parts)
+    return " UNION ALL BY NAME ".join(parts)
+
+
+def _create_view(con, table: str, select_sql: str) -> None:
+    """CREATE VIEW `table` over `select_sql`, every declared column cast to its COLUMN_TYPES
+    type (Parquet files of older runs may carry another type; a column's type is the same in
+    every store, whatever the files' format)."""
+    con.execute(f"CREATE VIEW {_quote(table)} AS {select_sql}")
+    kinds = COLUMN_TYPES.get(table, {})
+    have = {r[0]: r[1] for r in con.execute(f"DESCRIBE {_quote(table)}").fetchall()}
+    casts = [f"CAST({_quote(c)} AS {KIND_DUCKDB[k]}) AS {_quote(c)}" for c, k in kinds.items()
+             if c in have and have[c] != KIND_DUCKDB[k]]
+    if casts:
+        con.execute(f"CREATE OR REPLACE VIEW {_quote(table)} AS SELECT * REPLACE ("
+                    + ", ".join(casts) + f") FROM ({select_sql})")
 
 
 _PARAM_TYPES = {f.name: ("BOOLEAN" if isinstance(f.default, bool) else
@@ -423,7 +430,8 @@ def _run_rows(store: Store) -> list[dict]:
                "mip_gap": solver.get("mip_gap"), "error_type": None, "error": None,
                "attempts": None, "finished_at": stor.get("finished_at"),
                "wall_s": stor.get("wall_s"), "timings": timings,
-               "run_dir": str(store.run_dir(rid))}
+               "run_dir": str(store.run_dir(rid)), "label": stor.get("label"),
+               **_variation_cells(stor.get("variations"))}
         rows.append(row)
     done_set = set(done)
     for rid in store.failed_ids():
@@ -441,13 +449,25 @@ def _run_rows(store: Store) -> list[dict]:
                      "input_hash": spec.get("input_hash"), "format": spec.get("format"),
                      "error_type": f.get("error_type"), "error": f.get("error"),
                      "attempts": f.get("attempts"), "finished_at": f.get("failed_at"),
-                     "timings": {}, "run_dir": None})
+                     "timings": {}, "run_dir": None, "label": spec.get("label"),
+                     **_variation_cells(spec.get("variations"))})
     for r in rows:
         r["sweep"] = ",".join(n for n in sweep_names.get(r["run_id"], []) if n) or None
     return rows
 
 
 _TIMING_COLUMNS = ("build_s", "solve_s", "pricing_s", "total_s")
+#: a sweep point's input variations (clearing.sweep.VARIATIONS) as `runs` columns
+_VARIATION_COLUMNS = (("without_resource", "VARCHAR"), ("scale_load", "DOUBLE"),
+                      ("scale_etsr", "DOUBLE"))
+
+
+def _variation_cells(variations: dict | None) -> dict:
+    """{column: value} of a run's input variations (resources out as 'G1,G2')."""
+    v = dict(variations or {})
+    if isinstance(v.get("without_resource"), list):
+        v["without_resource"] = ",".join(v["without_resource"]) or None
+    return {c: v[c] for c, _ in _VARIATION_COLUMNS if v.get(c) is not None}
 
 _METRICS_SQL = {
     # table -> SQL returning (run_id, metric, baa, value) rows; baa 'ALL' = footprint; {src} is
@@ -496,10 +516,11 @@ def _baa_summary_metrics_sql(columns: set[str], src: str = "baa_summary") -> str
     for p in RESERVE_PRODUCTS:
         for kind in ("requirement", "cleared", "relaxed"):
             col = f"{p}_{kind}_mw"
-            if col in columns:
-                parts.append(f"SELECT run_id, '{col}', baa, sum({col}) FROM {src} "
+            if col in columns:  # a sum over the run's hours of MW: MWh (named so)
+                name = f"{p}_{kind}_mwh"
+                parts.append(f"SELECT run_id, '{name}', baa, sum({col}) FROM {src} "
                              f"GROUP BY run_id, baa")
-                parts.append(f"SELECT run_id, '{col}', 'ALL', sum({col}) FROM {src} "
+                parts.append(f"SELECT run_id, '{name}', 'ALL', sum({col}) FROM {src} "
                              f"GROUP BY run_id")
     return " UNION ALL ".join(parts) if parts else None
 
@@ -517,7 +538,7 @@ def _fill_catalogue(con, store: Store, progress: Callable[[str], None] | None = 
     for table in sorted(files):
         sql = _view_sql(table, files[table])
         if sql:
-            con.execute(sql)
+            _create_view(con, table, sql)
             tables_present.append(table)
 
     # 2. key metrics, long form. Each results table is read from its files once, into a
@@ -581,8 +602,9 @@ def _fill_catalogue(con, store: Store, progress: Callable[[str], None] | None = 
     base_cols: list[tuple[str, str]] = [
         ("run_id", "VARCHAR"), ("status", "VARCHAR"), ("scenario", "VARCHAR"),
         ("trade_date", "VARCHAR"), ("hours", "BIGINT"), ("phase", "BIGINT"),
-        ("sweep", "VARCHAR")]
+        ("sweep", "VARCHAR"), ("label", "VARCHAR")]
     base_cols += [(n, _PARAM_TYPES[n]) for n in swept]
+    base_cols += [(c, t) for c, t in _VARIATION_COLUMNS if any(c in r for r in rows)]
     base_cols += [("parameters", "JSON"), ("input_hash", "VARCHAR"),
                   ("termination", "VARCHAR"), ("objective", "DOUBLE"),
                   ("objective_lp", "DOUBLE"), ("mip_gap", "DOUBLE")]

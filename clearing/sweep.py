@@ -2,8 +2,10 @@
 
 A sweep file (YAML, see `scenarios/sweeps/README.md`) names the scenarios to run -- scenario
 folders and/or RTS-GMLC dates made by the importer -- and the parameter values to run them with:
-a `grid:` (cartesian product) or a `list:` of points over any `MarketParameters` names, optional
-`phases:`, and fixed `set:` values. Every (scenario, point, phase) is one run.
+a `grid:` (cartesian product) or a `list:` of points over any `MarketParameters` names and the
+input variations of `VARIATIONS` (`scale_load`, `scale_etsr`, `without_resource`), optional
+`phases:`, and fixed `set:` values; a `list:` point may carry a `label` naming its run (in
+`edam runs`, the catalogue and reports). Every (scenario, point, phase) is one run.
 
 The driver (`sweep_command`, `run_sweep`) plans the runs, computes each run's id (a hash of its
 inputs and parameters, `clearing.store.run_id_for`), skips the runs already in the store, and
@@ -45,6 +47,14 @@ from scenarios.parameters import MarketParameters
 SWEEP_KEYS = ("name", "description", "scenarios", "importer", "grid", "list", "phases", "set",
               "format")
 IMPORTERS = ("rts_gmlc",)
+#: input variations a point may carry besides parameters (applied with the Scenario edits of
+#: scenarios/scenario.py, in this order): name -> what its value is
+VARIATIONS = {
+    "without_resource": "a resource id or a list of ids taken out (null: none)",
+    "scale_load": "a factor >= 0 on fixed demand and the demand forecast (Scenario.scale_load)",
+    "scale_etsr": "a factor >= 0 on every ETSR limit (Scenario.scale_etsr)",
+}
+LABEL = "label"
 BUNDLED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
@@ -181,11 +191,38 @@ def _dates(spec: Any, col: _Collector, path: tuple) -> list[str]:
     return out
 
 
+def _check_variation(name: str, value: Any, col: _Collector, path: tuple) -> Any:
+    """Coerce and check one input variation (VARIATIONS) or a label."""
+    if name == LABEL:
+        if path[0] != "list":
+            col.add(path, "a label outside a list point", "label: only in a `list:` point")
+        elif not isinstance(value, str) or not value.strip():
+            col.add(path, repr(_plain(value)), "a non-empty text naming the run")
+        else:
+            return value.strip()
+        return None
+    if name == "without_resource":
+        ids = [] if value in (None, "") else value if isinstance(value, list) else [value]
+        if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in ids):
+            col.add(path, repr(_plain(value)), VARIATIONS[name])
+            return None
+        return sorted(str(v) for v in ids)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 \
+            or value == float("inf"):
+        col.add(path, repr(_plain(value)), VARIATIONS[name])
+        return None
+    return float(value)
+
+
 def _check_value(name: str, value: Any, col: _Collector, path: tuple) -> Any:
-    """Coerce and check one parameter value; the problem names the sweep key."""
+    """Coerce and check one parameter value (or input variation, or label); the problem
+    names the sweep key."""
+    if name in VARIATIONS or name == LABEL:
+        return _check_variation(name, value, col, path)
     if name not in MarketParameters.names():
         col.add(path, f"unknown parameter '{name}'",
-                "a MarketParameters name (see scenarios/parameters.py)")
+                "a MarketParameters name (see scenarios/parameters.py), "
+                + ", ".join(VARIATIONS) + " or label")
         return None
     if isinstance(value, (dict, list)):
         col.add(path, repr(_plain(value)), f"one value of {name}")
@@ -294,7 +331,8 @@ def parse_sweep(path: str | Path) -> Sweep:
                 checked = []
                 for i, v in enumerate(values):
                     c = _check_value(str(k), v, col, ("grid", k, i))
-                    if c is not None and c not in checked:
+                    if (c is not None or (k == "without_resource" and v is None)) \
+                            and c not in checked:
                         checked.append(c)
                 axes.append((str(k), checked))
             points = [dict(zip([a for a, _ in axes], combo))
@@ -364,6 +402,8 @@ class RunSpec:
     format: str = "csv"
     sweep: str = ""
     sweep_id: str = ""
+    variations: dict = field(default_factory=dict)  # input variations (VARIATIONS) applied
+    label: str | None = None  # the point's label, if any
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -425,22 +465,28 @@ def plan(sweep: Sweep, store: Store) -> list[RunSpec]:
             continue
         base_hash = base.input_hash()
         for point in sweep.points:
-            overrides = {**sweep.fixed, **point}
+            overrides, variations, label = split_point({**sweep.fixed, **point})
             try:
                 params = base.parameters.with_updates(overrides, sweep.file)
-            except ScenarioError as exc:
-                for p in exc.problems:
-                    col.add(("scenarios", index), f"{base.name}: {p.found}", p.expected)
+                sc = replace(base, parameters=params)
+                if variations:
+                    sc = apply_variations(sc, variations)
+            except (ScenarioError, KeyError) as exc:
+                problems = exc.problems if isinstance(exc, ScenarioError) else [
+                    Problem("", None, None, str(exc).strip("'\""), "")]
+                for p in problems:
+                    col.add(("scenarios", index), f"{base.name} {point}: {p}",
+                            "a point that makes a valid scenario")
                 continue
-            sc = replace(base, parameters=params)
-            rid = run_id_for(sc, base_hash)
+            rid = run_id_for(sc, None if variations else base_hash)
             if rid in seen:
                 continue
             seen.add(rid)
             specs.append(RunSpec(run_id=rid, source=src, overrides=overrides, point=dict(point),
                                  scenario=base.name, trade_date=base.trade_date, hours=base.hours,
-                                 input_hash=base_hash, parameters=params.to_dict(),
-                                 format=sweep.format, sweep=sweep.name))
+                                 input_hash=sc.input_hash() if variations else base_hash,
+                                 parameters=params.to_dict(), format=sweep.format,
+                                 sweep=sweep.name, variations=variations, label=label))
     if col.problems:
         raise ScenarioError(col.problems)
     sweep_id = hashlib.sha256(canonical_json(
@@ -467,7 +513,30 @@ def load_run_scenario(spec: dict):
     src = spec["source"]
     if src.get("kind") != "dir":
         raise ValueError(f"unknown source kind {src.get('kind')!r}")
-    return load_scenario(src["path"], spec.get("overrides") or {})
+    sc = load_scenario(src["path"], spec.get("overrides") or {})
+    return apply_variations(sc, spec.get("variations") or {})
+
+
+def split_point(point: dict) -> tuple[dict, dict, str | None]:
+    """(parameter overrides, input variations, label) of a sweep point."""
+    overrides = {k: v for k, v in point.items() if k not in VARIATIONS and k != LABEL}
+    variations = {k: point[k] for k in VARIATIONS if k in point and point[k] not in (None, [])}
+    return overrides, variations, point.get(LABEL)
+
+
+def apply_variations(scenario, variations: dict):
+    """The scenario with the input variations applied (VARIATIONS order), validated by the
+    loader's rules (scenarios.scenario.Scenario.validate)."""
+    if not variations:
+        return scenario
+    sc = scenario
+    if variations.get("without_resource"):
+        sc = sc.without_resource(*variations["without_resource"])
+    if "scale_load" in variations:
+        sc = sc.scale_load(float(variations["scale_load"]))
+    if "scale_etsr" in variations:
+        sc = sc.scale_etsr(float(variations["scale_etsr"]))
+    return sc.validate()
 
 
 def run_one(spec: dict, store_root: str) -> dict:
@@ -495,6 +564,7 @@ def run_one(spec: dict, store_root: str) -> dict:
         if store.is_done(rid):  # someone else finished it meanwhile (an orphaned task)
             return {"run_id": rid, "status": "skipped", "worker": worker}
         extra = {"store": {"run_id": rid, "sweep": spec.get("sweep"),
+                           "label": spec.get("label"), "variations": spec.get("variations"),
                            "sweep_id": spec.get("sweep_id"), "point": spec.get("point"),
                            "source": spec.get("source"), "overrides": spec.get("overrides"),
                            "load_s": t_load - t0, "solve_wall_s": t_solve - t_load,
@@ -740,14 +810,17 @@ def sweep_command(sweep_file, store, workers: int | None = None,
 
 RUNS_FORMATS = ("table", "csv", "json")
 #: columns of the `edam runs` table view (csv/json carry every column of the catalogue's runs)
-RUNS_TABLE_METRICS = ("avg_lmp", "iru_cleared_mw", "iru_relaxed_mw")
+RUNS_TABLE_METRICS = ("avg_lmp", "iru_cleared_mwh", "iru_relaxed_mwh")
 
 
 def runs_table_columns(df: pd.DataFrame) -> list[str]:
     """The columns `edam runs` shows as a table: identity, swept parameters, outcome."""
     swept = [c for c in df.columns if c in MarketParameters.names() and c != "phase"]
-    cols = ["run_id", "status", "scenario", "trade_date", "phase", *swept, "objective",
-            "mip_gap", "total_s", *[c for c in RUNS_TABLE_METRICS if c in df.columns], "error"]
+    labelled = ["label"] if "label" in df.columns and df["label"].notna().any() else []
+    varied = [c for c in VARIATIONS if c in df.columns and df[c].notna().any()]
+    cols = ["run_id", *labelled, "status", "scenario", "trade_date", "phase", *swept, *varied,
+            "objective", "mip_gap", "total_s", *[c for c in RUNS_TABLE_METRICS if c in df.columns],
+            "error"]
     return [c for c in dict.fromkeys(cols) if c in df.columns]
 
 
@@ -825,7 +898,8 @@ def runs_command(store, sort: str | None = None, where: str | None = None,
     cols = runs_table_columns(df)
     for c in cols:
         table.add_column(c, overflow="fold", justify="right" if c not in (
-            "run_id", "status", "scenario", "trade_date", "error") else "left")
+            "run_id", "label", "status", "scenario", "trade_date", "error", "without_resource")
+            else "left")
     for r in df.to_dict("records"):
         cells = []
         for c in cols:

@@ -1,4 +1,6 @@
-"""Scenario format: loader, validation, writer, bundled scenarios (architecture.md)."""
+"""Scenario format: loader, validation, writer, bundled scenarios (architecture.md).
+
+Section references ("spec §2.2") are to docs/market-model.md."""
 
 from pathlib import Path
 

@@ -63,6 +63,7 @@ def make_scenario(tables: dict[str, Any], *, name: str = "scenario", trade_date:
         problems = check_semantics(norm, hours)
     if problems:
         raise ScenarioError(problems)
-    return Scenario(name=name, trade_date=trade_date, hours=hours, tables=norm,
+    return Scenario(validated=True, name=name, trade_date=trade_date, hours=hours,
+                    tables=norm,
                     parameters=parameters or MarketParameters(), description=description,
                     reference_bus=reference_bus, metadata=dict(metadata or {}))

@@ -30,11 +30,13 @@ YAML_KEYS = {"name", "description", "trade_date", "hours", "reference_bus", "par
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Load the scenario folder `path`; `overrides` are parameter updates (e.g. from --set)."""
-    root = Path(path)
+    """Load the scenario folder `path` (or a bundled scenario by name, e.g. 'example_11_2', from
+    any directory); `overrides` are parameter updates (e.g. from --set)."""
+    root = resolve_scenario_path(path)
     if not root.is_dir():
         raise ScenarioError(Problem(str(root), None, None, "no such folder",
-                                    "a scenario folder with scenario.yaml and CSV tables"))
+                                    "a scenario folder with scenario.yaml and CSV tables, or a "
+                                    "bundled scenario: " + ", ".join(bundled_names())))
     header, lines, problems = _read_yaml(root)
     hours = header.get("hours", 24)
     tables: dict[str, pd.DataFrame] = {}
@@ -77,7 +79,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raise ScenarioError(problems)
     for df in tables.values():  # CSV row numbers were for messages; pandas merges dislike attrs
         df.attrs.clear()
-    return Scenario(name=str(header.get("name", root.name)),
+    return Scenario(validated=True, name=str(header.get("name", root.name)),
                     trade_date=str(header.get("trade_date", "")), hours=int(hours),
                     tables=tables, parameters=params,
                     description=str(header.get("description", "")),
@@ -85,6 +87,26 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
                                    if header.get("reference_bus") is not None else None),
                     metadata=dict(header.get("metadata") or {}),
                     source_dir=str(root.resolve()))
+
+
+BUNDLED_DIR = Path(__file__).resolve().parent
+
+
+def bundled_names() -> list[str]:
+    """Names of the bundled scenario folders (scenarios/<name>/scenario.yaml)."""
+    return sorted(p.parent.name for p in BUNDLED_DIR.glob("*/scenario.yaml"))
+
+
+def resolve_scenario_path(path: str | Path) -> Path:
+    """`path` if it is a folder; else a bundled scenario of that name ('example_11_2') or
+    that repository path ('scenarios/example_11_2'), whatever the working directory."""
+    root = Path(path)
+    if root.is_dir() or root.is_absolute():
+        return root
+    for cand in (BUNDLED_DIR / root, BUNDLED_DIR.parent / root):
+        if (cand / "scenario.yaml").is_file():
+            return cand
+    return root
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,6 +199,13 @@ def _read_table(root: Path, table: Table) -> tuple[pd.DataFrame | None, list[Pro
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         return None, [Problem(table.file, None, None, f"unreadable CSV ({exc})", "UTF-8 CSV")]
+    return parse_table(table, rows)
+
+
+def parse_table(table: Table, rows: list[list[str]]) -> tuple[pd.DataFrame | None,
+                                                              list[Problem]]:
+    """Type and check the CSV rows (header first) of `table`: the per-file rules (columns,
+    values, ranges, choices, duplicate ids). Used for files and for in-memory tables alike."""
     if not rows:
         return None, [Problem(table.file, 1, None, "an empty file", "a header line")]
     header = [h.strip() for h in rows[0]]
@@ -601,3 +630,65 @@ def deployment_constraint_ids(root: Path | None, params: MarketParameters,
     f = _resolve(Path(root) if root is not None else None, v)
     ids = [line.split("#")[0].strip() for line in f.read_text().splitlines()]
     return sorted({s for s in ids if s})
+
+
+# --------------------------------------------------------------------------------------------
+def _table_rows(table: Table, df: pd.DataFrame) -> list[list[str]]:
+    """The CSV rows (header first) the writer would write for `df` (its own columns)."""
+    from scenarios.writer import _cell
+    kinds = {c.name: c.kind for c in table.columns}
+    cols = [str(c) for c in df.columns]
+    body = [[_cell(None if _missing(v) else v, kinds.get(c, "str")) for c, v in zip(cols, r)]
+            for r in df.itertuples(index=False, name=None)]
+    return [cols] + body
+
+
+def _missing(v: Any) -> bool:
+    try:
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def validate_scenario(scenario: Scenario) -> Scenario:
+    """Validate an in-memory scenario (e.g. after `with_tables`) by the loader's own rules and
+    messages, as if written to files: each table as the CSV the writer would write (rows
+    numbered as in that file, header = line 1), then the cross-table rules, the reference bus
+    and the parameter files (relative to `scenario.source_dir`). Returns the scenario with
+    typed, default-filled, key-sorted tables; raises `ScenarioError` listing every problem."""
+    from dataclasses import replace
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    for name in sorted(set(scenario.tables) - set(TABLES_BY_NAME)):
+        problems.append(Problem(f"{name}.csv", None, None, "unknown table",
+                                "one of " + ", ".join(sorted(t.name for t in TABLES))))
+    for table in TABLES:
+        df = scenario.tables.get(table.name)
+        if df is None:
+            if table.required:
+                problems.append(Problem(table.file, None, None, "file missing",
+                                        f"the {table.name} table"))
+            continue
+        parsed, ps = parse_table(table, _table_rows(table, pd.DataFrame(df)))
+        problems += ps
+        if parsed is not None:
+            tables[table.name] = parsed
+    hours = scenario.hours
+    if not problems:
+        problems += _check_hours_range(tables, hours)
+        problems += _check_references(tables)
+        if not problems:
+            problems += check_semantics(tables, hours)
+    ref_bus = scenario.reference_bus
+    known_buses = set(tables["buses"]["bus"]) if "buses" in tables else None
+    if ref_bus is not None and known_buses is not None and str(ref_bus) not in known_buses:
+        problems.append(Problem("scenario.yaml", None, "reference_bus",
+                                f"unknown bus '{ref_bus}'", "a bus id of buses.csv"))
+    if not problems:
+        root = Path(scenario.source_dir) if scenario.source_dir else None
+        problems += _check_parameter_files(root, scenario.parameters, tables)
+    if problems:
+        raise ScenarioError(problems)
+    for df in tables.values():
+        df.attrs.clear()
+    return replace(scenario, tables=tables, validated=True)

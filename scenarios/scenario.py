@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -27,6 +28,9 @@ class Scenario:
     reference_bus: str | None = None
     metadata: dict = field(default_factory=dict)
     source_dir: str | None = None  # where it was loaded from (resolves parameter files)
+    #: True when the tables passed the loader's rules (load, make_scenario, validate());
+    #: False after with_tables/edit until validate() runs (clearing.api.solve runs it)
+    validated: bool = field(default=False, repr=False, compare=False)
 
     # -- table access -------------------------------------------------------------------------
     def __getattr__(self, item: str) -> pd.DataFrame:
@@ -78,12 +82,72 @@ class Scenario:
         return ldf.fillna(even).rename("ldf")
 
     def with_parameters(self, **updates) -> "Scenario":
-        return replace(self, parameters=self.parameters.with_updates(updates, "parameters"))
+        """A copy with parameters updated (names and values checked as in scenario.yaml)."""
+        params = self.parameters.with_updates(updates, "parameters")
+        same_files = params.deployment_constraint_set == self.parameters.deployment_constraint_set
+        return replace(self, parameters=params, validated=self.validated and same_files)
 
     def with_tables(self, **tables: pd.DataFrame) -> "Scenario":
+        """A copy with whole tables replaced (not yet validated: see `validate`)."""
         new = dict(self.tables)
         new.update(tables)
-        return replace(self, tables=new)
+        return replace(self, tables=new, validated=False)
+
+    def validate(self) -> "Scenario":
+        """This scenario checked by the loader's rules and messages, as if it had been written
+        to a folder (file, row, column, found, expected): returns it with typed, default-filled
+        tables, or raises `ScenarioError` listing every problem (scenarios.loader)."""
+        from scenarios.loader import validate_scenario
+        return validate_scenario(self)
+
+    # -- what-if edits (pure: each returns a new, not yet validated Scenario) -------------------
+    def edit(self, table: str, where: dict | None = None, set: dict | None = None,  # noqa: A002
+             scale: dict | None = None) -> "Scenario":
+        """Edit the rows of `table` matching `where` (column -> value or list of values; all rows
+        if None): `set` assigns column -> value, `scale` multiplies column -> factor.
+        E.g. ``sc.edit("resources", where={"resource": "G1"}, set={"pmax_mw": 150})``."""
+        if table not in self.tables:
+            raise KeyError(f"no table {table!r}; tables: {', '.join(sorted(self.tables))}")
+        df = self.tables[table].copy()
+        mask = pd.Series(True, index=df.index)
+        for col, value in (where or {}).items():
+            values = value if isinstance(value, (list, tuple, builtins.set)) else [value]
+            mask &= df[_column(df, table, col)].isin(list(values))
+        for col, value in (set or {}).items():
+            df.loc[mask, _column(df, table, col)] = value
+        for col, factor in (scale or {}).items():
+            c = _column(df, table, col)
+            df[c] = df[c].astype(float)
+            df.loc[mask, c] = df.loc[mask, c] * float(factor)
+        return self.with_tables(**{table: df})
+
+    def scale_load(self, factor: float, baa: str | None = None) -> "Scenario":
+        """Load × `factor` (in one BAA or all): `demand.fixed_demand_mw`,
+        `baa_hours.demand_forecast_mw` and `baa_hours.metered_demand_mw` (spec §2.2; reserve
+        requirements are inputs of their own and stay as they are)."""
+        where_bus = None if baa is None else {
+            "bus": [b for b, a in self.bus_baa.items() if a == baa]}
+        where_baa = None if baa is None else {"baa": baa}
+        out = self.edit("demand", where=where_bus, scale={"fixed_demand_mw": factor})
+        return out.edit("baa_hours", where=where_baa,
+                        scale={"demand_forecast_mw": factor, "metered_demand_mw": factor})
+
+    def scale_etsr(self, factor: float, interface: str | None = None) -> "Scenario":
+        """EDAM transfer limits (`interface_hours.limit_mw`, spec §4) × `factor`, on one
+        interface or all; 0 closes the transfers."""
+        where = None if interface is None else {"interface": interface}
+        return self.edit("interface_hours", where=where, scale={"limit_mw": factor})
+
+    def without_resource(self, *resources: str) -> "Scenario":
+        """The scenario with `resources` out of service: their rows removed from every table
+        with a `resource` column (resources, bids, thermal, storage, hours, ...)."""
+        known = set(self.tables["resources"]["resource"])
+        unknown = [r for r in resources if r not in known]
+        if unknown:
+            raise KeyError(f"unknown resource(s) {unknown}")
+        new = {name: df[~df["resource"].isin(resources)].reset_index(drop=True)
+               for name, df in self.tables.items() if "resource" in df.columns}
+        return self.with_tables(**new)
 
     # -- identity -------------------------------------------------------------------------------
     def input_hash(self) -> str:
@@ -109,3 +173,9 @@ class Scenario:
         return all(self.tables[k].equals(other.tables[k]) for k in self.tables)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _column(df: pd.DataFrame, table: str, col: str) -> str:
+    if col not in df.columns:
+        raise KeyError(f"table {table!r} has no column {col!r}; columns: {', '.join(df.columns)}")
+    return col

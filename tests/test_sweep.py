@@ -267,10 +267,10 @@ def test_catalogue_schema_views_and_cross_run_query(tmp_path, tiny_case):
                            ).fetchone()[0] == 5
         # metrics: average LMP per BAA and IR totals
         done = runs[runs.status == "done"]
-        assert {"avg_lmp", "avg_lmp_A", "avg_lmp_B", "iru_cleared_mw", "iru_relaxed_mw",
-                "iru_requirement_mw", "objective", "solve_s", "wall_s", "overhead_s",
+        assert {"avg_lmp", "avg_lmp_A", "avg_lmp_B", "iru_cleared_mwh", "iru_relaxed_mwh",
+                "iru_requirement_mwh", "objective", "solve_s", "wall_s", "overhead_s",
                 "rse_failures", "settlement_charges_usd"} <= set(runs)
-        assert done["iru_cleared_mw"].eq(80.0).all() and done["overhead_s"].round(6).eq(0.2).all()
+        assert done["iru_cleared_mwh"].eq(80.0).all() and done["overhead_s"].round(6).eq(0.2).all()
         # the results tables across runs (CSV and Parquet runs alike), with run_id
         n = con.execute("SELECT count(*), count(DISTINCT run_id) FROM nodal_prices").fetchone()
         assert n == (4 * 12, 4)
@@ -775,7 +775,7 @@ def test_sweep_on_cluster_killed_worker_interrupted_driver_rerun(tmp_path, dask_
               FROM nodal_prices n JOIN runs r USING (run_id)
              GROUP BY cap ORDER BY cap""").df()
         assert list(q["cap"]) == [40.0, 55.0] and list(q["runs"]) == [2, 2]
-        ir = con.execute("SELECT run_id, ir_demand_curve_cap_usd_per_mwh, iru_relaxed_mw, "
+        ir = con.execute("SELECT run_id, ir_demand_curve_cap_usd_per_mwh, iru_relaxed_mwh, "
                          "avg_iru_price FROM runs ORDER BY run_id").df()
     # the same numbers straight from the run folders
     expect = {}
@@ -785,7 +785,7 @@ def test_sweep_on_cluster_killed_worker_interrupted_driver_rerun(tmp_path, dask_
         expect.setdefault(cap, []).append(run.tables["nodal_prices"]["lmp"])
     for cap, avg in zip(q["cap"], q["avg_lmp"]):
         assert avg == pytest.approx(pd.concat(expect[cap]).mean())
-    assert ir["iru_relaxed_mw"].notna().all()
+    assert ir["iru_relaxed_mwh"].notna().all()
 
     # results identical to a serial run of the same inputs, in this process
     for spec in plan(parse_sweep(f), Store(store)):
