@@ -1299,6 +1299,8 @@ def _manifest_block(scenario, b, sm, plan, inp, tm, tables) -> dict:
                  "seeded_rows": b.info.get("seeded_rows", 0),
                  "constraints_added": len(sm.monitor.rows), "round_log": b.lazy_rounds},
         "branch_overloads": len(b.info.get("branch_overloads", [])),
+        "transfer_cycles_netted_mw": {str(k): round(v, 6) for k, v in
+                                      b.info.get("transfer_cycles_netted", {}).items()},
         "power_balance_relaxed_mwh": float(bs["power_balance_relaxed_mw"].abs().sum() * DT_H),
         "fru_relaxed_mwh": float((bs["fru_requirement_mw"] - bs["fru_cleared_mw"]).clip(lower=0).sum()
                                  * DT_H),

@@ -219,16 +219,18 @@ def net_transfer_cycles(m: pyo.ConcreteModel, variables: dict, row_components: l
             v = var[k, t]
             by_period[t][(c, k)] = 0.0 if v.value is None else max(0.0, float(v.value))
             owner[id(v)] = (c, k)
+    cyclic = [t for t, flows in by_period.items()
+              if any(_has_cycle(arcs, flows, c, tol_mw) for c in variables)]
+    if not cyclic:
+        return {}
+    cons: dict = defaultdict(list)
+    for comp in row_components:
+        for idx in comp:
+            cons[idx[-1] if isinstance(idx, tuple) else idx].append(comp[idx])
     changed = {}
-    for t, flows in by_period.items():
-        if not any(_has_cycle(arcs, flows, c, tol_mw) for c in variables):
-            continue
-        rows = []
-        for comp in row_components:
-            for idx in comp:
-                if (idx[-1] if isinstance(idx, tuple) else idx) != t:
-                    continue
-                rows += _linear_rows(comp[idx], owner)
+    for t in cyclic:
+        flows = by_period[t]
+        rows = [row for con in cons.get(t, []) for row in _linear_rows(con, owner)]
         new = cancel_transfer_cycles(arcs, flows, rows,
                                      {("x", k): c_ for k, c_ in cost.items()}, tol_mw)
         removed = sum(flows[key] - new[key] for key in flows)
