@@ -39,7 +39,7 @@ def _gen(rid, bus, pmax, price, *, ramp=1000.0, initial_mw=0.0, long_start=True)
 
 
 def _market(baas: dict, gens: list, etsrs: dict, ir_bids=(), phase=2, **params):
-    """baas: {baa: dict(load=MW, iru=MW, ird=MW)}; gens: _gen tuples (bus = BAA id);
+    """baas: {baa: dict(load=MW, iru=MW, ird=MW, forecast=MW (default: load))}; gens: _gen tuples (bus = BAA id);
     etsrs: {(from, to): limit MW}; ir_bids: (resource, product, price)."""
     names = sorted(baas)
     tables = dict(
@@ -54,7 +54,7 @@ def _market(baas: dict, gens: list, etsrs: dict, ir_bids=(), phase=2, **params):
         resources=[g[0] for g in gens], thermal=[g[1] for g in gens],
         energy_bids=[g[2] for g in gens],
         demand=[dict(bus=a, hour=1, fixed_demand_mw=v["load"]) for a, v in baas.items()],
-        baa_hours=[dict(baa=a, hour=1, demand_forecast_mw=v["load"],
+        baa_hours=[dict(baa=a, hour=1, demand_forecast_mw=v.get("forecast", v["load"]),
                         iru_requirement_mw=v.get("iru", 0.0),
                         ird_requirement_mw=v.get("ird", 0.0)) for a, v in baas.items()],
     )
@@ -186,6 +186,29 @@ def test_one_way_etsr_bounds_ird_transfer():
     assert r.manifest["solver"]["objective_lp"] == pytest.approx(4075.0, abs=1e-4)
 
 
+def test_one_way_etsr_binds_the_ruc_transfer_too():
+    """The IRD case above with B's demand forecast 120 (load 150 bid in) and RCD bids G1 $1,
+    G2 $5. IFM as above (x_A_B = 30, yD_A_B = 30, G1 80, G2 120). RUC (§5.11): the undeclared
+    B→A row holds the IFM's yD with x^R in place of x: 30 − x^R_A_B ≤ 0, and A→B's own row
+    x^R_A_B ≤ 30, so x^R_A_B = 30. A: 80 − 30 = 50 = its forecast; B: 120 + 30 = 150 > 120, so
+    RCD_G2 = 30 at $5 (RUC objective 30 × 5 = $150; G2 − RCD − IRD = 120 − 30 − 15 ≥ 0), RCDMP_G2
+    = −π^R_B = $5 (one MW more forecast in B saves one MW of G2's RCD). Without the row RUC would
+    cut x^R to 0 and buy RCD_G1 = 30 at $1 instead, freeing the headroom A's IRD relies on."""
+    gens = [_gen("G1", "A", 200.0, 20.0, ramp=4.0, initial_mw=80.0),
+            _gen("G2", "B", 300.0, 40.0, ramp=1.0, initial_mw=120.0)]
+    r = solve(_market({"A": dict(load=50.0), "B": dict(load=150.0, ird=50.0, forecast=120.0)},
+                      gens, {("A", "B"): 30.0},
+                      [("G1", "ird", 0.0), ("G2", "ird", 10.0), ("G1", "rcd", 1.0),
+                       ("G2", "rcd", 5.0)]))
+    assert _at(r.transfers, "interface", "A_B", "ird_transfer_mw") == pytest.approx(30.0, abs=TOL)
+    assert _at(r.ruc_transfers, "interface", "A_B", "mw") == pytest.approx(30.0, abs=TOL)
+    s = r.schedules
+    assert _at(s, "resource", "G2", "rcd_mw") == pytest.approx(30.0, abs=TOL)
+    assert _at(s, "resource", "G1", "rcd_mw") == pytest.approx(0.0, abs=TOL)
+    assert _at(r.resource_prices, "resource", "G2", "rcd_usd_per_mwh") == pytest.approx(5.0)
+    assert r.manifest["ruc"]["objective_lp"] == pytest.approx(150.0, abs=1e-4)
+
+
 # --- defect 5: transfers that go round in circles ----------------------------------------------
 def _ring(phase=2, long_start=True):
     gens = [_gen("G1", "A", 300.0, 10.0, initial_mw=250.0, long_start=long_start),
@@ -212,6 +235,10 @@ def test_ring_reports_no_cycle():
     assert t["transfer_revenue_usd"].abs().max() == pytest.approx(0.0, abs=1e-6)
     bs = r.baa_summary.set_index("baa")["net_export_mw"]
     assert (bs["A"], bs["B"], bs["C"]) == pytest.approx((200.0, -100.0, -100.0), abs=TOL)
+    # RUC: forecast = load, nothing to buy; x^R = x, with no cycle either
+    assert find_transfer_cycles(r.ruc_transfers) == []
+    for k, mw in (("A_B", 200.0), ("B_C", 100.0), ("C_A", 0.0), ("B_A", 0.0)):
+        assert _at(r.ruc_transfers, "interface", k, "mw") == pytest.approx(mw, abs=TOL), k
     for a in "ABC":
         assert _price(r, a, "energy") == pytest.approx(10.0, abs=TOL)
 
