@@ -299,6 +299,7 @@ def transfer_revenue_lines(transfers: pd.DataFrame, share_from: float) -> pd.Dat
                       "mw": t["mw"], "amount": (1.0 - share_from) * t["tr"]})])
     g = parts.groupby(["baa", "hour"], sort=True).agg(mw=("mw", "sum"), amount=("amount", "sum"))
     g = g.reset_index()
+    g.loc[g["amount"].abs() <= 1e-9, "amount"] = 0.0  # equal prices: no rounding dust
     price = np.divide(g["amount"].to_numpy(float), g["mw"].to_numpy(float),
                       out=np.zeros(len(g)), where=g["mw"].to_numpy(float) > CYCLE_TOL_MW)
     return charge_lines("transfer_revenue", g["baa"].to_numpy(), g["baa"].to_numpy(),
