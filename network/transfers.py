@@ -82,9 +82,12 @@ def add_to_model(b: ModelBundle, with_ir: bool = True) -> list:
 
 
 def undeclared_index(d, idx: list) -> list:
-    """(k, t) of the declared ETSRs whose reverse direction the scenario does not declare: the
-    row of that direction, an ETSR with X^max = 0 (§5.2), reads −x_k + yD_k ≤ X^base_k."""
-    return [(k, t) for (k, t) in idx if d.reverse(k) is None]
+    """(k, t) of the ETSRs whose yD enters no other ETSR's row: those whose reverse direction
+    the scenario does not declare, whose row, an ETSR with X^max = 0 (§5.2), reads
+    −x_k + yD_k ≤ X^base_k; and [A] a second ETSR declared for the same direction (parallel
+    ETSRs: the reverse row takes the first one's yD only), held to the same row of its own."""
+    paired = {d.reverse(j) for j in d.interfaces.index} - {None}
+    return [(k, t) for (k, t) in idx if k not in paired]
 
 
 def _add_nec(b: ModelBundle) -> None:

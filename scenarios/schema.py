@@ -115,7 +115,9 @@ TABLES: tuple[Table, ...] = (
        "carries no energy or IRU of its own, but its row still binds the IRD transferred over "
        "the declared direction (IRD held in the from-BAA for the to-BAA is deployed as a flow "
        "to -> from), so that IRD transfer is at most the scheduled transfer plus the base "
-       "transfer. Declare both directions (the reverse with its own limit) to allow more."),
+       "transfer. Declare both directions (the reverse with its own limit) to allow more. A "
+       "second ETSR for the same direction (parallel ETSRs) holds its IRD transfer to its own "
+       "scheduled plus base transfer [A]; the reverse row takes the first one's."),
     Table("interface_hours", ("interface", "hour"), (
         Column("interface", "str", ref=("interfaces", "interface")),
         _hour(),

@@ -18,6 +18,8 @@ from clearing.engine import extract_ifm, net_ifm_cycles
 from clearing.ifm import build_ifm, solve_and_price
 from clearing.settle import settle
 from network.ptdf import scenario_ptdf
+from products.reliability_capacity import build_ruc
+from pyomo.core.expr.visitor import identify_variables
 from network.transfers import (cancel_transfer_cycles, find_transfer_cycles,
                                transfer_revenue_lines)
 from scenarios import load_scenario, write_scenario
@@ -207,6 +209,32 @@ def test_one_way_etsr_binds_the_ruc_transfer_too():
     assert _at(s, "resource", "G1", "rcd_mw") == pytest.approx(0.0, abs=TOL)
     assert _at(r.resource_prices, "resource", "G2", "rcd_usd_per_mwh") == pytest.approx(5.0)
     assert r.manifest["ruc"]["objective_lp"] == pytest.approx(150.0, abs=1e-4)
+
+
+def test_every_ird_transfer_enters_an_etsr_row():
+    """Structural check (§5.2): yD_k of every ETSR, one-way, paired or parallel (A→B twice plus
+    B→A, and A→C alone), sits in some ETSR row of the IFM and the RUC, so none is unbounded."""
+    gens = [_gen(g, a, 100.0, 10.0) for g, a in (("G1", "A"), ("G2", "B"), ("G3", "C"))]
+    sc = _market({a: dict(load=50.0) for a in "ABC"}, gens, {})
+    itf = pd.DataFrame([("AB1", "A", "B"), ("AB2", "A", "B"), ("BA", "B", "A"), ("AC", "A", "C")],
+                       columns=["interface", "from_baa", "to_baa"])
+    ih = pd.DataFrame([(k, 1, 50.0) for k in itf["interface"]],
+                      columns=["interface", "hour", "limit_mw"])
+    sc = make_scenario({**sc.tables, "interfaces": itf, "interface_hours": ih}, hours=1,
+                       parameters=dict(mpm_mode="off"))
+    d = prepare(sc)
+    m = build_ifm(d).m
+    in_rows = {id(v) for comp in (m.etsr_limit, m.etsr_undeclared) for con in comp.values()
+               for v in identify_variables(con.body)}
+    assert all(id(m.yD[k, 1]) in in_rows for k in itf["interface"])
+    units = ("G1", "G2", "G3")
+    ifm = dict(u={(i, 1): 1 for i in units}, g={(r, 1): 50.0 for r in units},
+               up={(r, 1): 0.0 for r in units}, dn={(r, 1): 0.0 for r in units},
+               yU={(k, 1): 0.0 for k in itf["interface"]},
+               yD={(k, 1): 0.0 for k in itf["interface"]},
+               x={(k, 1): 0.0 for k in itf["interface"]}, soc={})
+    rm = build_ruc(d, ifm).m
+    assert sorted(k for (k, _) in rm.KT_UNDECLARED) == ["AB2", "AC"]
 
 
 # --- defect 5: transfers that go round in circles ----------------------------------------------
