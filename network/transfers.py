@@ -130,8 +130,9 @@ def find_transfer_cycles(transfers_df: pd.DataFrame, column: str = "mw",
 
     `transfers_df` has interface, from_baa, to_baa, hour (and `interval` in RT) and `column`
     (`mw` for x; `iru_transfer_mw` / `ird_transfer_mw` for yU / yD). Both directions of one ETSR
-    pair carrying flow is a 2-cycle. Returns one dict per simple cycle: hour (and interval),
-    baas (the cycle's BAAs in order), interfaces (one per arc; with parallel ETSRs the one with
+    pair carrying flow is a 2-cycle. Returns one dict per simple cycle, by period, shorter
+    cycles first: hour (and interval), baas (the cycle's BAAs in order, from the smallest id),
+    interfaces (one per arc; with parallel ETSRs the one with
     the most flow) and mw (the smallest flow on the cycle); [] when there is none."""
     if transfers_df is None or not len(transfers_df) or column not in transfers_df.columns:
         return []
@@ -144,14 +145,18 @@ def find_transfer_cycles(transfers_df: pd.DataFrame, column: str = "mw",
         for k, o, e, v in zip(g["interface"], g["from_baa"], g["to_baa"], g[column].astype(float)):
             if not graph.has_edge(o, e) or graph[o][e]["mw"] < v:
                 graph.add_edge(str(o), str(e), interface=str(k), mw=float(v))
+        found = []
         for cyc in nx.simple_cycles(graph):
+            i = cyc.index(min(cyc))  # start at the smallest BAA id: the same cycle, one way
+            cyc = cyc[i:] + cyc[:i]
             arcs = list(zip(cyc, cyc[1:] + cyc[:1]))
             rec = {c: (int(v) if isinstance(v, (int, np.integer)) else v)
                    for c, v in zip(period_cols, key)}
             rec.update(baas=[str(b) for b in cyc],
                        interfaces=[graph[u][v]["interface"] for u, v in arcs],
                        mw=min(graph[u][v]["mw"] for u, v in arcs))
-            out.append(rec)
+            found.append(rec)
+        out += sorted(found, key=lambda r: (len(r["baas"]), r["baas"]))
     return out
 
 
