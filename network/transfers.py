@@ -167,7 +167,8 @@ def cancel_transfer_cycles(arcs: dict, flows: dict, rows: list, cost: dict | Non
     `arcs[k] = (o(k), e(k))`; `flows[(c, k)]` ≥ 0 the flow of commodity c ∈ {yU, yD, x} on ETSR
     k; `rows` the period's rows (coefficients {(c, k): a}, rhs) meaning Σ a·flow ≤ rhs (the ETSR,
     undeclared-direction, gross and NEC rows; a row the flows violate is held at its value);
-    `cost[(c, k)]` $/MWh (hurdles). Removing δ from every arc of a cycle keeps each BAA's net
+    `cost[(c, k)]` $/MWh (hurdles). Cycles are taken shortest first (2-cycles of one ETSR pair,
+    then longer ones), in BAA-id order. Removing δ from every arc of a cycle keeps each BAA's net
     position of c; δ is capped by the smallest flow on the cycle and by every row whose
     left-hand side it raises (an x cycle lifts the reverse rows it leaves: −x_k in row k̄).
     Cycles whose cost sum is negative are kept (cancelling would raise the cost). Returns the
@@ -188,7 +189,7 @@ def cancel_transfer_cycles(arcs: dict, flows: dict, rows: list, cost: dict | Non
                 o, e = arcs[k]
                 if not graph.has_edge(o, e) or f[(c, graph[o][e]["k"])] < v:
                     graph.add_edge(o, e, k=k)
-            for cyc in nx.simple_cycles(graph):
+            for cyc in _cycles_in_order(graph):
                 ks = [graph[u][v]["k"] for u, v in zip(cyc, cyc[1:] + cyc[:1])]
                 if sum(cost.get((c, k), 0.0) for k in ks) < -1e-12:
                     continue
@@ -206,6 +207,18 @@ def cancel_transfer_cycles(arcs: dict, flows: dict, rows: list, cost: dict | Non
                     steps += 1
                     break
     return f
+
+
+def _cycles_in_order(graph: nx.DiGraph):
+    """Simple cycles, shortest first and, per length, in the order of their BAA ids (each from
+    its smallest id): the netting does not depend on hash seeds or insertion order."""
+    for n in range(2, graph.number_of_nodes() + 1):
+        found = []
+        for cyc in nx.simple_cycles(graph, length_bound=n):
+            if len(cyc) == n:
+                i = cyc.index(min(cyc))
+                found.append(cyc[i:] + cyc[:i])
+        yield from sorted(found)
 
 
 def net_transfer_cycles(m: pyo.ConcreteModel, variables: dict, row_components: list,
