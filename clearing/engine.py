@@ -19,6 +19,7 @@ from clearing.manifest import build_manifest
 from clearing.mpm import mitigate_bids, pivotal_supplier_test
 from clearing.results import RunResult
 from network.ptdf import PTDF, ldf_ptdf, scenario_ptdf
+from network.transfers import net_transfer_cycles, transfer_revenue_usd
 from products import energy
 from products.ancillary_services import as_prices
 from products.energy import base_transfer_rhs
@@ -138,6 +139,8 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]
     nr_off = {(r, t): _v(m.nr_offline[r, t]) for (r, t) in m.NR_OFF}
     dn = {(r, t): _v(sum(b.down_reserve[(r, t)])) if b.down_reserve.get((r, t)) else 0.0
           for r in res.index for t in T}
+    if p.transfer_cycle_netting:
+        b.info["transfer_cycles_netted"] = net_ifm_cycles(d, m)
     x = {(k, t): _v(m.x[k, t]) for (k, t) in m.KT}
     yU = {(k, t): _v(m.yU[k, t]) for (k, t) in m.KT}
     yD = {(k, t): _v(m.yD[k, t]) for (k, t) in m.KT}
@@ -165,10 +168,16 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]
         val = dual(sm, m.ir_requirement[a, prod, t])
         credit = b.ir_credit_up if prod == "iru" else b.ir_credit_down
         offered = _v(sum(credit.get((a, t), []))) if credit.get((a, t)) else 0.0
-        n = len(d.ir_curves[(a, prod, t)])
-        cleared = sum(_v(m.ir_q[a, prod, t, q]) for q in range(1, n + 1))
-        if offered <= 1e-9 and cleared <= 1e-9:
-            val = d.ir_curves[(a, prod, t)][0][1]  # degenerate: first segment price (§6.3 [A])
+        curve = d.ir_curves.get((a, prod, t), [])
+        cleared = sum(_v(m.ir_q[a, prod, t, q]) for q in range(1, len(curve) + 1))
+        if not curve:
+            # no requirement: the row CU_b ≥ 0 only stops phantom IR exports (§5.7); where the
+            # BAA holds, imports and exports no IR its dual is degenerate: report 0 [A]
+            moved = sum(abs(_v(term)) for term in credit.get((a, t), []))
+            if moved <= 1e-9:
+                val = 0.0
+        elif offered <= 1e-9 and cleared <= 1e-9:
+            val = curve[0][1]  # degenerate: first segment price (§6.3 [A])
         rho[(a, prod, t)] = val
     lp_dep = ldf_ptdf(ptdf, d.ldf, d.bus_baa).reindex(columns=d.baas).fillna(0.0)
     ir_req_price, ir_res_price = ir_prices(d, rho, eta_dep, ptdf, lp_dep)
@@ -205,6 +214,7 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]
               ird_usd_per_mwh=ir_res_price[(r, "ird", t)])
          for r in res.index for t in T])
     trows, bind = [], []
+    itf_from, itf_to = d.interfaces["from_baa"], d.interfaces["to_baa"]
     for (k, t) in m.KT:
         nu = max(0.0, -dual(sm, m.etsr_limit[k, t]))
         beta = max(0.0, -dual(sm, m.etsr_gross[k, t]))
@@ -216,15 +226,23 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]
                           net_mw=x[(k, t)] - (x[(kr, t)] if kr else 0.0),
                           base_transfer_mw=float(d.interface_hours.at[(k, t), "base_transfer_mw"]),
                           iru_transfer_mw=yU[(k, t)], ird_transfer_mw=yD[(k, t)],
-                          etsr_dual=nu, gross_bound_dual=beta))
+                          etsr_dual=nu, gross_bound_dual=beta,
+                          transfer_revenue_usd=transfer_revenue_usd(
+                              x[(k, t)], pi.at[itf_from[k], t], pi.at[itf_to[k], t])))
         if nu + beta > 1e-9:
             bind.append(dict(constraint=k, hour=t, kind="etsr", shadow_price=nu + beta,
                              flow_mw=x[(k, t)] - (x[(kr, t)] if kr else 0.0) + yU[(k, t)]
                              + (yD[(kr, t)] if kr else 0.0),
                              limit_mw=float(d.interface_hours.at[(k, t), "limit_mw"])))
+    for (k, t) in m.KT_UNDECLARED:
+        nu_rev = max(0.0, -dual(sm, m.etsr_undeclared[k, t]))
+        if nu_rev > 1e-9:  # the undeclared reverse direction's row (§5.2): yD_k − x_k ≤ X^base_k
+            bind.append(dict(constraint=f"{k}:undeclared_reverse", hour=t, kind="etsr_undeclared",
+                             shadow_price=nu_rev, flow_mw=yD[(k, t)] - x[(k, t)],
+                             limit_mw=float(d.interface_hours.at[(k, t), "base_transfer_mw"])))
     transfers = pd.DataFrame(trows, columns=["interface", "hour", "from_baa", "to_baa", "mw",
-                                             "limit_mw", "shadow_price", "net_mw",
-                                             "base_transfer_mw", "iru_transfer_mw",
+                                             "limit_mw", "shadow_price", "transfer_revenue_usd",
+                                             "net_mw", "base_transfer_mw", "iru_transfer_mw",
                                              "ird_transfer_mw", "etsr_dual", "gross_bound_dual"])
     for (a, t) in m.NEC:
         lam = max(0.0, -dual(sm, m.nec_limit[a, t]))
@@ -263,10 +281,10 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]
                               penalty_usd_per_mwh=pen_as[prod], cost_usd=v * pen_as[prod]))
     ir_cleared = {}
     for (a, prod, t) in m.IR_REQ:
-        n = len(d.ir_curves[(a, prod, t)])
-        q = sum(_v(m.ir_q[a, prod, t, j]) for j in range(1, n + 1))
+        curve = d.ir_curves.get((a, prod, t), [])
+        q = sum(_v(m.ir_q[a, prod, t, j]) for j in range(1, len(curve) + 1))
         ir_cleared[(a, prod, t)] = q
-        req = sum(w for w, _ in d.ir_curves[(a, prod, t)])
+        req = sum(w for w, _ in curve)
         if req - q > 1e-6:
             price = ir_req_price[(a, prod, t)]
             relax.append(dict(requirement=prod, baa=a, hour=t, relaxed_mw=req - q,
@@ -315,11 +333,40 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]
     return tables, ifm_vals
 
 
+def _arcs(d: MarketData) -> dict:
+    itf = d.interfaces
+    return {k: (str(itf.at[k, "from_baa"]), str(itf.at[k, "to_baa"])) for k in itf.index}
+
+
+def _hurdles(d: MarketData) -> dict:
+    return {k: float(d.interfaces.at[k, "hurdle_usd_per_mwh"]) for k in d.interfaces.index}
+
+
+def net_ifm_cycles(d: MarketData, m: pyo.ConcreteModel) -> dict:
+    """Cancel IFM transfer cycles of x, yU and yD in place (§5.2, §6.1 [A],
+    network.transfers.net_transfer_cycles); {hour: MW removed}."""
+    rows = [m.etsr_limit, m.etsr_gross, m.etsr_undeclared]
+    if hasattr(m, "nec_limit"):
+        rows.append(m.nec_limit)
+    return net_transfer_cycles(m, {"x": m.x, "yU": m.yU, "yD": m.yD}, rows, _arcs(d),
+                               _hurdles(d))
+
+
+def net_ruc_cycles(d: MarketData, m: pyo.ConcreteModel) -> dict:
+    """Cancel RUC transfer cycles of x^R in place (yU, yD are the IFM's constants)."""
+    rows = [m.etsr_limit, m.etsr_gross, m.etsr_undeclared]
+    if hasattr(m, "nec_limit"):
+        rows.append(m.nec_limit)
+    return net_transfer_cycles(m, {"x": m.xR}, rows, _arcs(d))  # no hurdle cost in RUC (§4.2)
+
+
 def extract_ruc(d: MarketData, sm: SolvedModel, ptdf: PTDF, ifm: dict, tables: dict) -> None:
     """Add RUC awards, RC prices and RC relaxations to the IFM tables (spec §5.11, §6.4)."""
     m = sm.bundle.m
     T, res = d.hours, d.resources
     p = d.params
+    if p.transfer_cycle_netting:
+        sm.bundle.info["transfer_cycles_netted"] = net_ruc_cycles(d, m)
     rcu = {(r, t): _v(m.rcu[r, t]) for (r, t) in m.RCU_IDX}
     rcd = {(r, t): _v(m.rcd[r, t]) for (r, t) in m.RCD_IDX}
     # one product per resource-hour (spec §5.11): without the ζ binaries, net the two; with bid

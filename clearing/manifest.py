@@ -52,7 +52,11 @@ def _solve_block(sm) -> dict:
                      "seeded_rows": sm.bundle.info.get("seeded_rows", 0),
                      "constraints_added": len(sm.monitor.rows),
                      "round_log": sm.bundle.lazy_rounds},
-            "counts": sm.bundle.info.get("counts", {})}
+            "counts": sm.bundle.info.get("counts", {}),
+            # transfer cycles cancelled after the solve (network/transfers.py, §5.2 [A]):
+            # {hour: MW removed over the cycles' arcs}
+            "transfer_cycles_netted_mw": {str(t): round(v, 6) for t, v in
+                                          sm.bundle.info.get("transfer_cycles_netted", {}).items()}}
 
 
 def build_manifest(scenario, ifm, ruc, timings: dict) -> dict:

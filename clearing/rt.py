@@ -55,7 +55,9 @@ Physics
 Market
     The same BAAs and per-BAA power balance with its penalties (spec §5.1), ETSR transfers with
     the hourly limits and base transfers (economic transfers allowed, as phase 2; no IR transfer,
-    no NEC in RT [A]), the same DC network (PTDF; base-case limits of the monitored branches,
+    no NEC in RT [A], so neither the IR credit rows of spec §5.7 nor the undeclared-direction row
+    of §5.2, which binds only yD, arise here; transfer cycles are cancelled after the solve as in
+    the DA run, parameter `transfer_cycle_netting`), the same DC network (PTDF; base-case limits of the monitored branches,
     enforced lazily with network.transmission.FlowMonitor, seeded with the branches binding in the
     DA run) and flexible ramp up/down per BAA (products/flexible_ramp/component.py: requirement,
     demand curve capped at `penalty_fru_usd_per_mwh`). Objective in $/h per interval (the sum over
@@ -114,6 +116,7 @@ from clearing.ifm import SolvedModel, dual, ranged_shadow
 from clearing.results import RunResult
 from clearing.solver import PersistentHighs, fix_binaries
 from network.ptdf import PTDF, scenario_ptdf
+from network.transfers import net_transfer_cycles
 from network.transmission import FlowMonitor, make_monitor
 from products import energy
 from products.flexible_ramp import component as frp
@@ -1067,6 +1070,11 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
 
     # --- transfers, BAA summary ------------------------------------------------------------------------
     itf = d.interfaces
+    if d.params.transfer_cycle_netting:  # cancel transfers that go round in circles (§5.2 [A])
+        b.info["transfer_cycles_netted"] = net_transfer_cycles(
+            m, {"x": m.x}, [m.etsr_limit, m.etsr_gross],
+            {x: (str(itf.at[x, "from_baa"]), str(itf.at[x, "to_baa"])) for x in itf.index},
+            {x: float(itf.at[x, "hurdle_usd_per_mwh"]) for x in itf.index})
     X = {(x, k): _v(m.x[x, k]) for (x, k) in m.KT}
     trows = []
     for (x, k) in m.KT:
@@ -1291,6 +1299,8 @@ def _manifest_block(scenario, b, sm, plan, inp, tm, tables) -> dict:
                  "seeded_rows": b.info.get("seeded_rows", 0),
                  "constraints_added": len(sm.monitor.rows), "round_log": b.lazy_rounds},
         "branch_overloads": len(b.info.get("branch_overloads", [])),
+        "transfer_cycles_netted_mw": {str(k): round(v, 6) for k, v in
+                                      b.info.get("transfer_cycles_netted", {}).items()},
         "power_balance_relaxed_mwh": float(bs["power_balance_relaxed_mw"].abs().sum() * DT_H),
         "fru_relaxed_mwh": float((bs["fru_requirement_mw"] - bs["fru_cleared_mw"]).clip(lower=0).sum()
                                  * DT_H),
@@ -1313,6 +1323,8 @@ def _manifest_block(scenario, b, sm, plan, inp, tm, tables) -> dict:
                        "baa_hours.metered_demand_mw) pro rata to DA schedules; fixed demand under "
                        f"{LSE_PREFIX}<baa>",
             "iru5_ird5": f"min(award, {FIVE_MINUTE_RAMP:g}·RR) [D]",
-            "transfers": "economic ETSR transfers within hourly limits; no IR transfers, no NEC",
+            "transfers": "economic ETSR transfers within hourly limits; no IR transfers, no NEC"
+                         + ("; transfer cycles cancelled after the solve"
+                            if scenario.parameters.transfer_cycle_netting else ""),
         },
     }

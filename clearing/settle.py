@@ -3,7 +3,8 @@
 The rules live with their products (architecture.md): products/imbalance_reserves/settlement.py
 (IRU/IRD, §8.1, §8.3), products/reliability_capacity/settlement.py (RCU/RCD, §8.2, §8.3),
 products/flexible_ramp/settlement.py (FRU uncertainty, §8.4), products/rse_charges.py (RSE
-surcharge and credits, §7.5) and the shared tier-1/tier-2 machinery and charge table in
+surcharge and credits, §7.5), network/transfers.py (EDAM transfer revenue, §6.1: charge
+``transfer_revenue``, party = the BAA) and the shared tier-1/tier-2 machinery and charge table in
 products/settlement_core.py. This module assembles their inputs from a run and a scenario.
 
 Sign convention: ``amount_usd > 0`` is a payment TO the party, ``< 0`` a charge to it.
@@ -20,7 +21,9 @@ Run tables (a `RunResult` or a dict of DataFrames, as the engine writes them):
   IRUS) and the same for ird, rcu, rcd;
 - ``product_prices``: baa, product ∈ {energy, ru, rd, sr, nr, iru, ird, rcu, rcd}, hour,
   price_usd_per_mwh (IRURMP = product 'iru', IRDRMP = 'ird');
-- optionally ``rse`` and ``rse_distribution`` (clearing/rse.py), used when not passed explicitly.
+- optionally ``rse`` and ``rse_distribution`` (clearing/rse.py), used when not passed explicitly;
+- optionally ``transfers`` (interface, hour, from_baa, to_baa, mw, transfer_revenue_usd; without
+  that column it is computed from ``baa_prices.energy_price``): the transfer revenue lines.
 Missing award/price cells (NaN) count as 0; a missing column raises `ScenarioError`.
 
 ``settlement_inputs`` (§2.7; from the phase-3 real-time run or a user CSV), one row per resource
@@ -73,6 +76,7 @@ import pandas as pd
 
 from clearing.outputs import beside, check_output_target, refuse_inside, write_output_dir
 from clearing.results import RunResult, ordered, read_run
+from network.transfers import transfer_revenue_lines, transfer_revenue_usd
 from products.flexible_ramp.settlement import fru_uncertainty_lines
 from products.imbalance_reserves.settlement import settle_imbalance_reserves
 from products.reliability_capacity.settlement import settle_reliability_capacity
@@ -402,6 +406,34 @@ def _ir_baa_frame(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
+def _transfers_with_revenue(t: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The run's `transfers` with `transfer_revenue_usd` (§6.1); a run written before that column
+    existed gets it from `baa_prices.energy_price` (π, the balance duals). None: no transfers."""
+    tr = t.get("transfers")
+    if tr is None or not len(tr):
+        return None
+    _require(tr, "transfers", ("interface", "hour", "from_baa", "to_baa", "mw"))
+    tr = tr.assign(hour=_hours(tr, "transfers"))
+    if "transfer_revenue_usd" in tr.columns:
+        return tr
+    bp = t.get("baa_prices")
+    _require(bp, "baa_prices", ("baa", "hour", "energy_price"))
+    pi = dict(zip(zip(bp["baa"].map(str), _hours(bp, "baa_prices")),
+                  pd.to_numeric(bp["energy_price"], errors="coerce").astype(float)))
+    missing = [(b, h) for b, h in zip(tr["from_baa"], tr["hour"]) if (b, h) not in pi] + \
+        [(b, h) for b, h in zip(tr["to_baa"], tr["hour"]) if (b, h) not in pi]
+    if missing:
+        b, h = missing[0]
+        raise ScenarioError(Problem("baa_prices.csv", None, "energy_price",
+                                    f"no energy price for BAA '{b}' hour {h}",
+                                    "a price for every BAA and hour of the transfers table"))
+    tr["transfer_revenue_usd"] = [
+        transfer_revenue_usd(x, pi[(o, h)], pi[(e, h)])
+        for x, o, e, h in zip(pd.to_numeric(tr["mw"], errors="coerce").fillna(0.0),
+                              tr["from_baa"], tr["to_baa"], tr["hour"])]
+    return tr
+
+
 def _suballocation_baa(scenario: Scenario, option: str) -> str | None:
     baas = list(map(str, scenario.tables["baas"]["baa"]))
     if option == "none":
@@ -448,7 +480,9 @@ def settle(scenario: Scenario, run: RunResult | dict[str, pd.DataFrame],
     rse_l = rse_lines(_norm(rse_t) if rse_t is not None else None,
                       _norm(dist_t) if dist_t is not None else None, entity, ml, sub_baa)
 
-    table = settlement_table([ir_lines, rc_lines, fru_lines, rse_l])
+    tr_l = transfer_revenue_lines(_transfers_with_revenue(t),
+                                  float(scenario.parameters.transfer_revenue_share_from))
+    table = settlement_table([ir_lines, rc_lines, fru_lines, rse_l, tr_l])
     used = opts.to_dict()
     used.update({
         "rse_suballocate_baa_resolved": sub_baa or "none",

@@ -101,6 +101,12 @@ class MarketParameters:
     transfer_revenue_share_from: float = _p(0.5, "fraction", "§6.1", "A",
                                             "Share of ETSR transfer revenue to the from-BAA",
                                             lo=0, hi=1)
+    transfer_cycle_netting: bool = _p(True, "-", "§5.2, §6.1", "A",
+                                      "Cancel transfers that go round in circles (A->B->C->A, "
+                                      "or both directions of one ETSR pair) after the solve, in "
+                                      "x, yU, yD, x^R and RT x: each BAA's net positions, the "
+                                      "prices and the objective are unchanged; the zero-hurdle "
+                                      "optimum is otherwise degenerate")
     lazy_transmission: bool = _p(True, "-", "§5.3", "A",
                                  "Add violated branch limits in rounds instead of all at once")
     lazy_max_rounds: int = _p(20, "-", "§5.3", "A", "Maximum lazy transmission rounds", lo=1)

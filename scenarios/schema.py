@@ -110,7 +110,14 @@ TABLES: tuple[Table, ...] = (
         Column("to_baa", "str", ref=("baas", "baa")),
         Column("hurdle_usd_per_mwh", "float", False, 0.0, unit="$/MWh",
                doc="Hurdle (e.g. simplified GHG cost) on economic transfers"),
-    ), doc="EDAM transfer system resources: directed scheduling paths between BAAs (spec §2.4)."),
+    ), doc="EDAM transfer system resources: directed scheduling paths between BAAs (spec §2.4). "
+       "A direction the scenario does not declare is an ETSR with limit 0 (spec §5.2): it "
+       "carries no energy or IRU of its own, but its row still binds the IRD transferred over "
+       "the declared direction (IRD held in the from-BAA for the to-BAA is deployed as a flow "
+       "to -> from), so that IRD transfer is at most the scheduled transfer plus the base "
+       "transfer. Declare both directions (the reverse with its own limit) to allow more. A "
+       "second ETSR for the same direction (parallel ETSRs) holds its IRD transfer to its own "
+       "scheduled plus base transfer [A]; the reverse row takes the first one's."),
     Table("interface_hours", ("interface", "hour"), (
         Column("interface", "str", ref=("interfaces", "interface")),
         _hour(),

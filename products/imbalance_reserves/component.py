@@ -70,13 +70,16 @@ def add_to_model(b: ModelBundle) -> list:
     m.IR_SEG = pyo.Set(initialize=seg, dimen=4, ordered=True)
     m.ir_q = pyo.Var(m.IR_SEG, within=pyo.NonNegativeReals,
                      bounds=lambda _m, a, prod, t, q: (0, d.ir_curves[(a, prod, t)][q - 1][0]))
+    # CU_b ≥ QU_b for EVERY BAA-hour (§5.7): with no requirement QU_b = 0 and the row CU_b ≥ 0
+    # keeps a BAA from sending IR it does not hold (rows without any credit term are left out)
     rows = [(a, prod, t) for a in d.baas for prod in ("iru", "ird") for t in T
-            if d.ir_curves.get((a, prod, t))]
+            if d.ir_curves.get((a, prod, t))
+            or (b.ir_credit_up if prod == "iru" else b.ir_credit_down).get((a, t))]
     m.IR_REQ = pyo.Set(initialize=rows, dimen=3, ordered=True)
 
     def req(_m, a, prod, t):
         credit = b.ir_credit_up if prod == "iru" else b.ir_credit_down
-        n = len(d.ir_curves[(a, prod, t)])
+        n = len(d.ir_curves.get((a, prod, t), []))
         return sum(credit.get((a, t), [])) - sum(_m.ir_q[a, prod, t, q] for q in range(1, n + 1)) >= 0
     m.ir_requirement = pyo.Constraint(m.IR_REQ, rule=req)
     cost = sum(d.avail[(r, "iru")][1] * m.iru[r, t] for (r, t) in awards["iru"]) \

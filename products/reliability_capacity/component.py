@@ -152,6 +152,11 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
         return lhs <= rhs
     m.etsr_limit = pyo.Constraint(m.KT, rule=etsr)
     m.etsr_gross = pyo.Constraint(m.KT, rule=lambda _m, k, t: _m.xR[k, t] <= lim[(k, t)])
+    # the undeclared reverse direction (§5.2: an ETSR with X^max = 0) still binds the IFM's yD
+    from network.transfers import undeclared_index
+    m.KT_UNDECLARED = pyo.Set(initialize=undeclared_index(d, list(m.KT)), dimen=2, ordered=True)
+    m.etsr_undeclared = pyo.Constraint(
+        m.KT_UNDECLARED, rule=lambda _m, k, t: ifm["yD"][(k, t)] - _m.xR[k, t] <= xb[(k, t)])
     from network.transfers import nec_limits
     from products.energy import base_transfer_rhs
     base = base_transfer_rhs(d)
