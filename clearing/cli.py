@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from clearing.outputs import OutputPathError, RunFolderError
 from scenarios.errors import ScenarioError, SolverError
 
 
@@ -39,11 +40,25 @@ def cmd_solve(a) -> int:
         ov["phase"] = a.phase
     con.print(f"[bold]load[/] {path}")
     sc = load_scenario(path, ov)
+    # every path is checked before the solve: a bad --out or --commitment-from fails at once
+    from clearing.outputs import check_output_target
+    out = Path(a.out) if a.out else Path("runs") / sc.name  # the name is a checked identifier
+    check_output_target(out, "run", overwrite=a.overwrite, forbid_inside=[sc.source_dir])
+    commitment = None
+    if a.commitment_from:
+        from clearing.api import check_commitment_source
+        from clearing.results import read_run_folder
+        commitment = read_run_folder(a.commitment_from)
+        if not a.allow_other_scenario:
+            check_commitment_source(commitment, sc, a.commitment_from)
     with con.status("solving") as status:
         def progress(msg: str) -> None:
             status.update(f"{msg}  ({time.perf_counter() - t0:.1f} s)")
             con.print(f"[dim]{time.perf_counter() - t0:7.1f} s[/]  {msg}")
-        result = solve(sc, progress=progress, commitment_from=a.commitment_from)
+        result = solve(sc, progress=progress, commitment_from=commitment,
+                       allow_other_scenario=a.allow_other_scenario)
+        if commitment is not None:
+            result.manifest["commitment_fixed_from"] = str(a.commitment_from)
         if sc.parameters.phase == 3 and "settlement_inputs" in result.tables:
             progress("settlement")
             from clearing.settle import settle
@@ -53,9 +68,8 @@ def cmd_solve(a) -> int:
             result.tables["settlement"] = st.table
             result.tables["statement"] = st.statement
             result.manifest["settlement_options"] = st.options
-        out = Path(a.out) if a.out else Path("runs") / sc.name
         progress(f"write {out}")
-        result.write(out, a.format)
+        result.write(out, a.format, overwrite=a.overwrite, forbid_inside=[sc.source_dir])
     _summary(con, result, out)
     return 0
 
@@ -93,7 +107,7 @@ def cmd_import(a) -> int:
         raise ScenarioError([__import__("scenarios.errors", fromlist=["Problem"]).Problem(
             "edam import", None, "source", a.source, "rts-gmlc")])
     from scenarios.importers.rts_gmlc import cli_import
-    return cli_import(a.date, a.out, a.data_dir)
+    return cli_import(a.date, a.out, a.data_dir, overwrite=a.overwrite)
 
 
 def cmd_rse(a) -> int:
@@ -125,7 +139,7 @@ def cmd_import_oasis(a) -> int:
 
 def cmd_phases(a) -> int:
     from clearing.phases import phases_command
-    return phases_command(a.scenario, a.out, _overrides(a.set))
+    return phases_command(a.scenario, a.out, _overrides(a.set), overwrite=a.overwrite)
 
 
 def cmd_sweep(a) -> int:
@@ -159,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("csv", "parquet"), default="csv")
     s.add_argument("--commitment-from", metavar="RUN_DIR",
                    help="fix the commitment at an earlier run's (what-if re-solve)")
+    s.add_argument("--allow-other-scenario", action="store_true",
+                   help="accept a --commitment-from run of another scenario (units it does not "
+                        "name keep their initial state)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier run (never anything else)")
     s.set_defaults(fn=cmd_solve)
     s = sub.add_parser("validate", help="load and validate a scenario, print a summary")
     s.add_argument("scenario")
@@ -169,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--date", required=True, help="trade date, e.g. 2020-07-09")
     s.add_argument("--out", required=True)
     s.add_argument("--data-dir", help="RTS-GMLC folder (default: the bundled copy)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier imported scenario")
     s.set_defaults(fn=cmd_import)
     s = sub.add_parser("rse", help="day-ahead resource sufficiency evaluation")
     s.add_argument("scenario")
@@ -207,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("scenario")
     s.add_argument("--out", required=True)
     s.add_argument("--set", action="append", metavar="NAME=VALUE")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier phases comparison")
     s.set_defaults(fn=cmd_phases)
     s = sub.add_parser("sweep", help="run a what-if sweep into a run store")
     s.add_argument("sweep_file")
@@ -245,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (OutputPathError, RunFolderError, OSError) as exc:  # a path: one line, exit 1
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"edam {args.verb}: error: {msg}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"edam {args.verb}: interrupted; nothing partial was written", file=sys.stderr)
         return 130

@@ -648,22 +648,29 @@ def _initial_state(info: list[dict], baas: list[str], bh: pd.DataFrame, gen: pd.
 # writing and the command line
 # =============================================================================================
 def main(date: str = DEFAULT_DATE, out: str | Path = "scenarios/rts_gmlc_edam",
-         data_dir: Path | str | None = None) -> Path:
-    """Import `date` and write the scenario folder `out` with a copy of NOTICE.md."""
+         data_dir: Path | str | None = None, overwrite: bool = False) -> Path:
+    """Import `date` and write the scenario folder `out` with a copy of NOTICE.md (an earlier
+    imported scenario there is replaced only with `overwrite`; anything else is refused)."""
+    from clearing.outputs import check_output_target
     from scenarios.writer import write_scenario
 
     root = Path(data_dir) if data_dir is not None else BUNDLED_DATA_DIR
+    check_output_target(out, "scenario", overwrite=overwrite, forbid_inside=[root])  # first
     scenario = import_rts_gmlc(date, root)
-    path = Path(write_scenario(scenario, out))
+    path = Path(write_scenario(scenario, out, overwrite=overwrite, forbid_inside=[root]))
     path.chmod(0o755)  # the writer's temporary folder is created 0700
     shutil.copyfile(root / "NOTICE.md", path / "NOTICE.md")
     return path
 
 
-def cli_import(date: str, out: str, data_dir: str | None = None) -> int:
-    """CLI entry: import `date` into folder `out`; 0 on success, 2 on bad input."""
+def cli_import(date: str, out: str, data_dir: str | None = None, overwrite: bool = False) -> int:
+    """CLI entry: import `date` into folder `out`; 0 on success, 2 on bad input (a refused
+    output folder raises OutputPathError: `edam` prints it, exit 1)."""
+    from clearing.outputs import OutputPathError
     try:
-        path = main(date, out, data_dir)
+        path = main(date, out, data_dir, overwrite=overwrite)
+    except OutputPathError:
+        raise
     except (ScenarioError, ValueError, KeyError, FileNotFoundError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"error: RTS-GMLC import failed: {first}", file=sys.stderr)
