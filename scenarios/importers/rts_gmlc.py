@@ -688,10 +688,16 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--date", default=DEFAULT_DATE, help="trade date YYYY-MM-DD in 2020")
     ap.add_argument("--out", default=None, help="output folder (default scenarios/rts_gmlc_edam)")
     ap.add_argument("--data-dir", default=None, help="RTS-GMLC folder (default: bundled copy)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace --out if it holds an earlier imported scenario")
     return ap.parse_args(argv)
 
 
 if __name__ == "__main__":
     _a = _parse_args()
     _out = _a.out or str(Path(__file__).resolve().parents[1] / SCENARIO_NAME)
-    sys.exit(cli_import(_a.date, _out, _a.data_dir))
+    try:
+        sys.exit(cli_import(_a.date, _out, _a.data_dir, overwrite=_a.overwrite))
+    except ValueError as _exc:  # a refused output folder (clearing.outputs.OutputPathError)
+        print(f"error: {_exc}", file=sys.stderr)
+        sys.exit(1)
