@@ -134,7 +134,8 @@ def cmd_compare(a) -> int:
 
 def cmd_import_oasis(a) -> int:
     from clearing.oasis import oasis_command
-    return oasis_command(a.csv, a.out, a.trade_date, a.timezone, a.market_run)
+    return oasis_command(a.csv, a.out, a.trade_date, a.timezone, a.market_run,
+                         overwrite=a.overwrite)
 
 
 def cmd_phases(a) -> int:
@@ -223,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trade-date", required=True)
     s.add_argument("--timezone", default="America/Los_Angeles")
     s.add_argument("--market-run", default="DAM")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier imported reference")
     s.set_defaults(fn=cmd_import_oasis)
     s = sub.add_parser("phases", help="run phases 1, 2, 3 and compare them")
     s.add_argument("scenario")

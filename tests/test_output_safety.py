@@ -395,3 +395,15 @@ def test_sweep_into_a_user_folder_and_a_non_utf8_sweep_file(tmp_path, capsys):
     rc, err = _edam(capsys, "sweep", bad, "--out", tmp_path / "store", "--workers", "0")
     assert rc == 2 and "not UTF-8" in err and "Traceback" not in err
     assert not (tmp_path / "store").exists()
+
+
+def test_import_oasis_rerun_needs_overwrite(tmp_path, capsys):
+    example = Path(__file__).resolve().parents[1] / "docs" / "examples" / "oasis_example_11_1.csv"
+    out = tmp_path / "ref"
+    args = ("import-oasis", example, "--out", out, "--trade-date", "2026-06-01")
+    assert _edam(capsys, *args)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    rc, err = _edam(capsys, *args)
+    assert rc == 1 and "--overwrite" in _one_line_error(err)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert _edam(capsys, *args, "--overwrite")[0] == 0
