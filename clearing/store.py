@@ -307,7 +307,8 @@ class Store:
 
 
 #: what a store's root holds (anything else means the folder is not a store)
-STORE_ENTRIES = {"runs", "failed", "sweeps", "scenarios", CATALOGUE, CATALOGUE + ".wal", MARKER}
+STORE_ENTRIES = {"runs", "failed", "sweeps", "scenarios", CATALOGUE, CATALOGUE + ".wal", MARKER,
+                 "report.html"}  # report.html: `edam report STORE`
 
 
 def _legacy_store(root: Path) -> bool:

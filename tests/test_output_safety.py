@@ -366,9 +366,10 @@ def test_store_root_refuses_a_user_folder_adopts_empty_and_old_stores(tmp_path, 
     empty = tmp_path / "empty"
     empty.mkdir()
     assert output_kind(Store(empty).init().root) == "store"
-    old = tmp_path / "old"  # a store made before markers: runs/ and a catalogue
+    old = tmp_path / "old"  # a store made before markers: runs/, a catalogue, its report
     (old / "runs").mkdir(parents=True)
     (old / "catalogue.duckdb").write_bytes(b"")
+    (old / "report.html").write_text("<html></html>")
     Store(old).init()
     assert output_kind(old) == "store" and (old / "failed").is_dir()
     run_folder = tmp_path / "run"
