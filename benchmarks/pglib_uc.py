@@ -293,7 +293,7 @@ def write_bundled_scenarios(out_dir: Path = SCENARIO_DIR, instances=BUNDLED) -> 
     written = []
     for inst in instances:
         sc = import_pglib_uc(instance_path(inst))
-        written.append(write_scenario(sc, out_dir / scenario_name(inst)))
+        written.append(write_scenario(sc, out_dir / scenario_name(inst), overwrite=True))
     return written
 
 

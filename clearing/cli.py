@@ -9,7 +9,7 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-from clearing.outputs import OutputPathError
+from clearing.outputs import OutputPathError, RunFolderError
 from scenarios.errors import ScenarioError, SolverError
 
 
@@ -56,11 +56,25 @@ def cmd_solve(a) -> int:
         ov["phase"] = a.phase
     con.print(f"[bold]load[/] {path}")
     sc = load_scenario(path, ov)
+    # every path is checked before the solve: a bad --out or --commitment-from fails at once
+    from clearing.outputs import check_output_target
+    out = Path(a.out) if a.out else Path("runs") / sc.name  # the name is a checked identifier
+    check_output_target(out, "run", overwrite=a.overwrite, forbid_inside=[sc.source_dir])
+    commitment = None
+    if a.commitment_from:
+        from clearing.api import check_commitment_source
+        from clearing.results import read_run_folder
+        commitment = read_run_folder(a.commitment_from)
+        if not a.allow_other_scenario:
+            check_commitment_source(commitment, sc, a.commitment_from)
     with con.status("solving") as status:
         def progress(msg: str) -> None:
             status.update(f"{msg}  ({time.perf_counter() - t0:.1f} s)")
             con.print(f"[dim]{time.perf_counter() - t0:7.1f} s[/]  {msg}")
-        result = solve(sc, progress=progress, commitment_from=a.commitment_from)
+        result = solve(sc, progress=progress, commitment_from=commitment,
+                       allow_other_scenario=a.allow_other_scenario)
+        if commitment is not None:
+            result.manifest["commitment_fixed_from"] = str(a.commitment_from)
         if sc.parameters.phase == 3 and "settlement_inputs" in result.tables:
             progress("settlement")
             from clearing.settle import settle
@@ -70,9 +84,8 @@ def cmd_solve(a) -> int:
             result.tables["settlement"] = st.table
             result.tables["statement"] = st.statement
             result.manifest["settlement_options"] = st.options
-        out = Path(a.out) if a.out else Path("runs") / sc.name
         progress(f"write {out}")
-        result.write(out, a.format)
+        result.write(out, a.format, overwrite=a.overwrite, forbid_inside=[sc.source_dir])
     _summary(con, result, out)
     return 0
 
@@ -130,7 +143,7 @@ def cmd_import(a) -> int:
         raise ScenarioError([__import__("scenarios.errors", fromlist=["Problem"]).Problem(
             "edam import", None, "source", a.source, "rts-gmlc")])
     from scenarios.importers.rts_gmlc import cli_import
-    return cli_import(a.date, a.out, a.data_dir)
+    return cli_import(a.date, a.out, a.data_dir, overwrite=a.overwrite)
 
 
 def cmd_rse(a) -> int:
@@ -162,12 +175,13 @@ def cmd_compare(a) -> int:
 
 def cmd_import_oasis(a) -> int:
     from clearing.oasis import oasis_command
-    return oasis_command(a.csv, a.out, a.trade_date, a.timezone, a.market_run)
+    return oasis_command(a.csv, a.out, a.trade_date, a.timezone, a.market_run,
+                         overwrite=a.overwrite)
 
 
 def cmd_phases(a) -> int:
     from clearing.phases import phases_command
-    return phases_command(a.scenario, a.out, _overrides(a.set))
+    return phases_command(a.scenario, a.out, _overrides(a.set), overwrite=a.overwrite)
 
 
 def cmd_sweep(a) -> int:
@@ -246,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="format of the results tables (default csv)")
     s.add_argument("--commitment-from", metavar="RUN_DIR",
                    help="fix the commitment at an earlier run's (what-if re-solve)")
+    s.add_argument("--allow-other-scenario", action="store_true",
+                   help="accept a --commitment-from run of another scenario (units it does not "
+                        "name keep their initial state)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier run (never anything else)")
     s.set_defaults(fn=cmd_solve)
     s = sub.add_parser("validate", help="load and validate a scenario, print a summary")
     s.add_argument("scenario", help=_SCENARIO_HELP)
@@ -256,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--date", required=True, help="trade date, e.g. 2020-07-09")
     s.add_argument("--out", required=True, help="scenario folder to write")
     s.add_argument("--data-dir", help="RTS-GMLC folder (default: the bundled copy)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier imported scenario")
     s.set_defaults(fn=cmd_import)
     s = sub.add_parser("rse", help="day-ahead resource sufficiency evaluation")
     s.add_argument("scenario", help=_SCENARIO_HELP)
@@ -304,11 +325,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the market's local time zone, for hour-ending (default %(default)s)")
     s.add_argument("--market-run", default="DAM",
                    help="MARKET_RUN_ID rows to keep (default %(default)s)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier imported reference")
     s.set_defaults(fn=cmd_import_oasis)
     s = sub.add_parser("phases", help="run phases 1, 2, 3 and compare them")
     s.add_argument("scenario", help=_SCENARIO_HELP)
     s.add_argument("--out", required=True, help="folder for the three runs and the comparison")
     s.add_argument("--set", action="append", metavar="NAME=VALUE", help=_SET_HELP)
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier phases comparison")
     s.set_defaults(fn=cmd_phases)
     s = sub.add_parser("sweep", help="run a what-if sweep into a run store")
     s.add_argument("sweep_file", help="sweep YAML (scenarios/sweeps/README.md)")
@@ -355,13 +380,14 @@ def main(argv: list[str] | None = None) -> int:
     except SolverError as exc:
         print(f"edam {args.verb}: solver error: {exc}", file=sys.stderr)
         return 3
-    except OutputPathError as exc:  # a target we must not write: nothing was written
-        print(f"edam {args.verb}: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. `edam validate ... | head`
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (OutputPathError, RunFolderError, OSError) as exc:  # a path: one line, exit 2
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"edam {args.verb}: error: {msg}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"edam {args.verb}: interrupted; nothing partial was written", file=sys.stderr)
         return 130

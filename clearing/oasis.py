@@ -211,8 +211,9 @@ def read_oasis(csv_paths, trade_date: str, tz: str = DEFAULT_TIMEZONE,
 
 
 def import_oasis(csv_paths, out_dir, trade_date: str, tz: str = DEFAULT_TIMEZONE,
-                 market_run: str = "DAM") -> Path:
-    """Import OASIS long CSVs into a reference folder `out_dir` (contract tables + manifest)."""
+                 market_run: str = "DAM", *, overwrite: bool = False) -> Path:
+    """Import OASIS long CSVs into a reference folder `out_dir` (contract tables + manifest);
+    an earlier reference folder there is replaced only with `overwrite` (docs/outputs.md)."""
     tables, stats = read_oasis(csv_paths, trade_date, tz, market_run)
     if not tables:
         raise ScenarioError(Problem(", ".join(map(str, stats["files"])), None, None,
@@ -223,13 +224,16 @@ def import_oasis(csv_paths, out_dir, trade_date: str, tz: str = DEFAULT_TIMEZONE
                 "market_run": market_run,
                 "hour_rule": "hour-ending = whole hours since local midnight of the trade date "
                              "+ 1 (local start hour + 1)", "import": stats}
-    return write_run(RunResult(tables=tables, manifest=json.loads(json.dumps(manifest))), out_dir)
+    return write_run(RunResult(tables=tables, manifest=json.loads(json.dumps(manifest))), out_dir,
+                     overwrite=overwrite)
 
 
 def oasis_command(csv_paths, out_dir, trade_date: str, timezone: str = DEFAULT_TIMEZONE,
-                  market_run: str = "DAM") -> int:
-    """`edam import-oasis CSV... --out DIR --trade-date D [--timezone TZ]`."""
-    out = import_oasis(csv_paths, out_dir, trade_date, timezone, market_run)
+                  market_run: str = "DAM", overwrite: bool = False) -> int:
+    """`edam import-oasis CSV... --out DIR --trade-date D [--timezone TZ] [--overwrite]`."""
+    from clearing.outputs import check_output_target
+    check_output_target(out_dir, "run", overwrite=overwrite)  # before reading the CSVs
+    out = import_oasis(csv_paths, out_dir, trade_date, timezone, market_run, overwrite=overwrite)
     m = json.loads((out / "manifest.json").read_text())
     s = m["import"]
     print(f"{out}: {', '.join(m['tables'])} from {s['rows_used']} of {s['rows_read']} rows")
@@ -252,8 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trade-date", required=True)
     ap.add_argument("--timezone", default=DEFAULT_TIMEZONE)
     ap.add_argument("--market-run", default="DAM")
+    ap.add_argument("--overwrite", action="store_true")
     a = ap.parse_args(argv)
-    return oasis_command(a.csv, a.out, a.trade_date, a.timezone, a.market_run)
+    return oasis_command(a.csv, a.out, a.trade_date, a.timezone, a.market_run,
+                         overwrite=a.overwrite)
 
 
 if __name__ == "__main__":  # pragma: no cover

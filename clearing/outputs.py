@@ -11,12 +11,14 @@ scenarios, stores) goes through these helpers:
 - `write_output_dir(path, kind, fill, ...)` writes a folder atomically: `fill(tmp)` writes into a
   temporary sibling, the marker file `.edam-output.json` records the kind, and the temporary folder
   is swapped in. A temporary left by a killed process (named `.<name>.edam-tmp-*` and holding our
-  `.edam-partial` marker) is removed on the next write to the same target.
+  `.edam-partial` marker, which names the writing process) is removed on the next write to the
+  same target, unless that process is still running on this host.
 - `write_output_file(path, kind, data, signature=...)` does the same for one file (a report):
   an existing file is replaced only when it carries the signature our writer puts in it.
 
 A folder is recognised as an output of kind K by its marker file; run folders written before the
-marker existed are recognised by a `manifest.json` holding `run_id` (kind "run").
+marker existed are recognised by a `manifest.json` holding `run_id` (a store's run) or the
+engine's `input_hash`, `parameters` and `solver` (an `edam solve` run): kind "run".
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ class OutputPathError(ValueError):
     """An output target that the project must not write to (one clear line for the CLI)."""
 
 
+class RunFolderError(ValueError):
+    """A folder given as an input run (e.g. --commitment-from) that is not a run, or is a run
+    of another scenario (one clear line for the CLI)."""
+
+
 def output_kind(path: str | Path) -> str | None:
     """The kind of project output at `path` (from its marker), or None if it is not ours."""
     p = Path(path)
@@ -55,7 +62,8 @@ def output_kind(path: str | Path) -> str | None:
             data = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if isinstance(data, dict) and "run_id" in data:
+        if isinstance(data, dict) and ("run_id" in data  # a store's run
+                                       or {"input_hash", "parameters", "solver"} <= set(data)):
             return "run"
     return None
 
@@ -137,6 +145,8 @@ def clean_stale_temporaries(target: str | Path) -> list[Path]:
     removed = []
     for infix in (TMP_INFIX, OLD_INFIX):
         for cand in parent.glob(f".{t.name}{infix}*"):
+            if cand.is_dir() and _writer_alive(cand / PARTIAL):
+                continue  # another live process of ours is writing it right now
             if cand.is_dir() and not cand.is_symlink() and (
                     (cand / PARTIAL).exists() or (cand / MARKER).exists()
                     or any((c / MARKER).exists() or (c / PARTIAL).exists()
@@ -149,9 +159,44 @@ def clean_stale_temporaries(target: str | Path) -> list[Path]:
     return removed
 
 
+def _partial_payload() -> str:
+    return json.dumps({"writer": "edam-clearing", "pid": os.getpid(), "host": os.uname().nodename})
+
+
+def _writer_alive(partial: Path) -> bool:
+    """True if `partial` names a process of this host that is still running (its temporary
+    is being written, not stale)."""
+    try:
+        data = json.loads(partial.read_text(encoding="utf-8"))
+        pid, host = int(data["pid"]), str(data["host"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False  # no readable owner: a temporary of a killed writer
+    if host != os.uname().nodename:
+        return True  # another host's process: cannot tell, leave it
+    if pid == os.getpid():
+        return False  # this process is not writing it now: left by an earlier failure
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
 def _marker_payload(kind: str, extra: dict | None) -> str:
     return json.dumps({"kind": kind, "writer": "edam-clearing", **(extra or {})}, indent=2,
                       sort_keys=True)
+
+
+def mark_output_dir(path: str | Path, kind: str, marker_extra: dict | None = None) -> Path:
+    """Write the marker that makes the existing folder `path` an output of `kind` (for
+    folders that are filled in place, such as a run store's root)."""
+    p = Path(path)
+    tmp = p / f".{MARKER}.tmp"
+    tmp.write_text(_marker_payload(kind, marker_extra))
+    os.replace(tmp, p / MARKER)
+    return p / MARKER
 
 
 def write_output_dir(path: str | Path, kind: str, fill: Callable[[Path], None], *,
@@ -167,7 +212,7 @@ def write_output_dir(path: str | Path, kind: str, fill: Callable[[Path], None], 
     clean_stale_temporaries(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_INFIX}", dir=out.parent))
     os.chmod(tmp, 0o755)  # mkdtemp makes 0700; outputs are for others to read
-    (tmp / PARTIAL).write_text("being written\n")
+    (tmp / PARTIAL).write_text(_partial_payload())
     try:
         fill(tmp)
         (tmp / MARKER).write_text(_marker_payload(kind, marker_extra))

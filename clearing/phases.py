@@ -3,8 +3,9 @@ docs/validation.md).
 
 `run_phases(scenario, out_dir)` solves phase 1 (no economic transfer) and phase 2 (economic
 transfer) with `clearing.api.solve(scenario.with_parameters(phase=k))`, and phase 3 (DA followed
-by RT) when `clearing.rt.run_phase3` exists (otherwise it is skipped with a note). Each run is
-written to `out_dir/phase<k>`; `phases.csv` and `phases.md` put side by side: total cost (the
+by RT) when `clearing.rt.run_phase3` exists (otherwise it is skipped with a note). The output
+folder is checked before the first solve and written atomically after the last (an earlier
+phases folder is replaced only with `overwrite`). Each run is written to `out_dir/phase<k>`; `phases.csv` and `phases.md` put side by side: total cost (the
 manifest's MIP objective), per-BAA average and load-weighted LMP, EDAM transfers by interface,
 IR/RC requirement prices per BAA, and RSE results (failed tests, surcharge) per BAA.
 """
@@ -15,11 +16,13 @@ import importlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from clearing.outputs import check_output_target, write_output_dir
 from clearing.results import RunResult, write_run
 from scenarios.scenario import Scenario
 
@@ -160,18 +163,20 @@ def _markdown(scenario: Scenario, report: PhasesReport) -> str:
 
 
 def run_phases(scenario: Scenario, out_dir: str | Path, *, phases=PHASES,
-               solve: Callable[[Scenario], RunResult] | None = None,
+               solve: Callable[[Scenario], RunResult] | None = None, overwrite: bool = False,
+               forbid_inside: Iterable[str | Path] = (),
                progress: Callable[[str], None] | None = None) -> PhasesReport:
     """Solve each phase on the same inputs, write DIR/phase<k>, phases.csv and phases.md.
+
+    DIR is checked before any solve and written atomically (kind "phases",
+    clearing.outputs): an earlier phases folder is replaced only with `overwrite`.
     `progress(message)` is called before each step (clearing.progress)."""
     say = progress or (lambda message: None)
     if solve is None:
         from clearing.api import solve as api_solve
         solve = api_solve
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_target(out_dir, "phases", overwrite=overwrite, forbid_inside=forbid_inside)
     runs: dict[int, RunResult] = {}
-    dirs: dict[int, Path] = {}
     notes: list[str] = []
     for k in phases:
         if k == 3:
@@ -188,25 +193,34 @@ def run_phases(scenario: Scenario, out_dir: str | Path, *, phases=PHASES,
             notes.append(f"phase 3 failed and was skipped: {type(exc).__name__}: {exc}")
             continue
         runs[k] = result
-        dirs[k] = write_run(result, out / f"phase{k}")
+    dirs = {k: out / f"phase{k}" for k in runs}
     say("comparison: phases.csv, phases.md")
     report = PhasesReport(out, runs, dirs, _side_by_side(scenario, runs), notes)
     report.csv_path = out / "phases.csv"
-    report.table.to_csv(report.csv_path, index=False, lineterminator="\n", float_format="%.10g")
     report.md_path = out / "phases.md"
-    report.md_path.write_text(_markdown(scenario, report))
+
+    def fill(tmp: Path) -> None:
+        for k, result in runs.items():
+            write_run(result, tmp / f"phase{k}")
+        report.table.to_csv(tmp / "phases.csv", index=False, lineterminator="\n",
+                            float_format="%.10g")
+        (tmp / "phases.md").write_text(_markdown(scenario, report))
+
+    write_output_dir(out, "phases", fill, overwrite=overwrite, forbid_inside=forbid_inside)
     return report
 
 
-def phases_command(scenario_path, out, overrides: dict | None = None) -> int:
-    """`edam phases SCENARIO --out DIR [--set name=value ...]`."""
+def phases_command(scenario_path, out, overrides: dict | None = None,
+                   overwrite: bool = False) -> int:
+    """`edam phases SCENARIO --out DIR [--set name=value ...] [--overwrite]`."""
     from scenarios import load_scenario
     from clearing.progress import step_printer
 
     progress = step_printer("edam phases")
     progress(f"load {scenario_path}")
     scenario = load_scenario(scenario_path, overrides or None)
-    report = run_phases(scenario, out, progress=progress)
+    report = run_phases(scenario, out, overwrite=overwrite, forbid_inside=[scenario.source_dir],
+                        progress=progress)
     for k in report.runs:
         print(f"phase {k} ({PHASE_NAMES[k]}): total cost {report.total_cost(k):,.2f} "
               f"-> {report.dirs[k]}")
@@ -222,9 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("scenario")
     ap.add_argument("--out", required=True)
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--overwrite", action="store_true")
     a = ap.parse_args(argv)
     overrides = dict(s.split("=", 1) for s in a.set)
-    return phases_command(a.scenario, a.out, overrides)
+    return phases_command(a.scenario, a.out, overrides, overwrite=a.overwrite)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,14 +11,14 @@ contract"). A table with several rows per key adds the distinguishing column to 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from clearing.outputs import RunFolderError, output_kind, write_output_dir  # noqa: F401
 
 # table -> (key columns, value columns). Contract tables first, then the engine's extra tables.
 # Every table the engine, `edam settle` and `edam rse` write is declared here with its key.
@@ -136,7 +136,7 @@ COLUMN_TYPES: dict[str, dict[str, str]] = {name: _kinds(spec) for name, spec in 
     "product_prices": "baa:str product:str hour:int price_usd_per_mwh:float",
     "transfers": "interface:str hour:int from_baa:str to_baa:str " + _floats(
         "mw limit_mw shadow_price net_mw base_transfer_mw iru_transfer_mw ird_transfer_mw "
-        "etsr_dual gross_bound_dual"),
+        "etsr_dual gross_bound_dual transfer_revenue_usd"),
     "baa_summary": "baa:str hour:int " + _floats(_BAA_SUMMARY_FLOATS),
     "binding_constraints": "constraint:str hour:int kind:str " + _floats(
         "shadow_price flow_mw limit_mw"),
@@ -240,8 +240,10 @@ class RunResult:
             return tables[item]
         raise AttributeError(item)
 
-    def write(self, out_dir: str | Path, fmt: str = "csv") -> Path:
-        return write_run(self, out_dir, fmt)
+    def write(self, out_dir: str | Path, fmt: str = "csv", *, overwrite: bool = False,
+              forbid_inside: Iterable[str | Path] = ()) -> Path:
+        """Write the run folder (see `write_run`)."""
+        return write_run(self, out_dir, fmt, overwrite=overwrite, forbid_inside=forbid_inside)
 
     @property
     def objective(self) -> float | None:
@@ -281,15 +283,17 @@ def ordered(name: str, df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def write_run(result: RunResult, out_dir: str | Path, fmt: str = "csv") -> Path:
-    """Write tables and manifest to `out_dir` atomically (temp dir, then rename)."""
+def write_run(result: RunResult, out_dir: str | Path, fmt: str = "csv", *,
+              overwrite: bool = False, forbid_inside: Iterable[str | Path] = ()) -> Path:
+    """Write tables and manifest to `out_dir` atomically (clearing.outputs.write_output_dir).
+
+    An existing `out_dir` is replaced only if it is a run folder and `overwrite` is set; any
+    other existing target, or one inside a folder of `forbid_inside` (the scenario's), is
+    refused with `OutputPathError` before anything is written."""
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"format must be csv or parquet, not {fmt!r}")
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp", dir=out.parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a run/scenario folder is for others to read
-    try:
+
+    def fill(tmp: Path) -> None:
         for name, df in result.tables.items():
             df = ordered(name, df)
             if fmt == "csv":
@@ -302,17 +306,9 @@ def write_run(result: RunResult, out_dir: str | Path, fmt: str = "csv") -> Path:
         manifest["tables"] = sorted(result.tables)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True,
                                                       default=str))
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old", dir=out.parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return write_output_dir(out_dir, "run", fill, overwrite=overwrite,
+                            forbid_inside=forbid_inside)
 
 
 def read_run(run_dir: str | Path) -> RunResult:
@@ -340,3 +336,27 @@ def read_table_csv(name: str, path: str | Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype={c: str for c in header if kinds.get(c) in ("str", "bool")},
                      keep_default_na=False, na_values=na)
     return typed(name, df)
+
+
+def read_run_folder(run_dir: str | Path) -> RunResult:
+    """Read a folder that must be a run (manifest.json and a schedules table), else raise
+    `RunFolderError` with one line saying what was found (e.g. for --commitment-from)."""
+    d = Path(run_dir)
+    if not d.is_dir():
+        found = "a file" if d.exists() else "no such folder"
+        raise RunFolderError(f"{str(run_dir)!r}: {found}; expected a run folder "
+                             "(manifest.json and schedules)")
+    has_schedules = any((d / f"schedules.{ext}").is_file() for ext in ("csv", "parquet"))
+    if output_kind(d) != "run" or not has_schedules:
+        raise RunFolderError(f"{str(run_dir)!r} is not a run folder (no manifest.json of a run "
+                             "or no schedules table); expected the --out folder of edam solve")
+    try:
+        run = read_run(d)
+    except (OSError, ValueError) as exc:
+        raise RunFolderError(f"{str(run_dir)!r}: unreadable run ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    missing = {"resource", "hour", "committed"} - set(run.tables["schedules"].columns)
+    if missing:
+        raise RunFolderError(f"{str(run_dir)!r}: schedules without column(s) "
+                             f"{', '.join(sorted(missing))}; expected a run's schedules table")
+    return run

@@ -64,7 +64,9 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from clearing.results import COLUMN_TYPES, KIND_DUCKDB, RunResult, write_run
+from clearing.outputs import (MARKER, OLD_INFIX, TMP_INFIX, OutputPathError,
+                              check_output_target, mark_output_dir, output_kind)
+from clearing.results import COLUMN_TYPES, KIND_DUCKDB, RESULT_TABLES, RunResult, write_run
 from scenarios.parameters import MarketParameters
 
 RUN_ID_LENGTH = 16
@@ -93,12 +95,10 @@ def _parameter_files_digest(scenario) -> str | None:
     value = scenario.parameters.deployment_constraint_set
     if value in ("none", "base", "all"):
         return None
-    path = Path(value)
-    if not path.is_absolute() and scenario.source_dir:
-        path = Path(scenario.source_dir) / path
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+    from scenarios.loader import scenario_file
+    try:  # the very file the engine reads: inside the scenario folder only
+        return hashlib.sha256(scenario_file(scenario.source_dir, value).read_bytes()).hexdigest()
+    except (OSError, ValueError):
         return "missing:" + str(value)
 
 
@@ -172,7 +172,11 @@ class Store:
     def failed_path(self, run_id: str) -> Path:
         return self.failed_dir / f"{run_id}.json"
 
-    def init(self) -> "Store":
+    def init(self, forbid_inside: Iterable[str | Path] = ()) -> "Store":
+        """Create the store, or reopen it. The root must be new, empty, or a store (its
+        marker, or a store made before markers: a `runs/` folder and only store entries);
+        anything else is refused with `OutputPathError`, before anything is written."""
+        claim_store_root(self.root, forbid_inside)
         for d in (self.runs_dir, self.failed_dir, self.sweeps_dir):
             d.mkdir(parents=True, exist_ok=True)
         return self
@@ -210,7 +214,8 @@ class Store:
             if not d.is_dir():
                 continue
             for p in d.iterdir():
-                partial = p.name.startswith(".") and (".tmp" in p.name or ".old" in p.name)
+                partial = p.name.startswith(".") and any(
+                    x in p.name for x in (".tmp", ".old", TMP_INFIX, OLD_INFIX))
                 if not partial:
                     continue
                 try:
@@ -233,8 +238,9 @@ class Store:
         manifest["run_id"] = run_id
         if extra_manifest:
             manifest.update(extra_manifest)
+        # the store owns runs/: an earlier copy of the same run (same id) may be replaced
         out = write_run(RunResult(tables=result.tables, manifest=manifest), self.run_dir(run_id),
-                        fmt)
+                        fmt, overwrite=True)
         try:  # write_run's temporary folder is created 0700: let other readers in
             out.chmod(0o777 & ~_umask())
         except OSError:
@@ -305,6 +311,38 @@ class Store:
             return con.execute("SELECT * FROM runs ORDER BY run_id").df()
         finally:
             con.close()
+
+
+#: what a store's root holds (anything else means the folder is not a store)
+STORE_ENTRIES = {"runs", "failed", "sweeps", "scenarios", CATALOGUE, CATALOGUE + ".wal", MARKER,
+                 "report.html"}  # report.html: `edam report STORE`
+
+
+def _legacy_store(root: Path) -> bool:
+    """A store written before the marker existed: runs/ and only store entries."""
+    return (root / "runs").is_dir() and all(
+        p.name in STORE_ENTRIES or p.name.startswith(".") for p in root.iterdir())
+
+
+def claim_store_root(root: Path, forbid_inside: Iterable[str | Path] = ()) -> Path:
+    """Check (and mark, kind "store") a run store's root folder before anything is written
+    into it: new, empty, or already a store; never a user's folder or another output."""
+    root = Path(root)
+    adopt = root.is_dir() and not root.is_symlink() and output_kind(root) is None and (
+        not any(root.iterdir()) or _legacy_store(root))
+    if adopt:  # an empty folder or an old store: mark it, then check it like any store
+        marker = mark_output_dir(root, "store")
+        try:
+            return check_output_target(root, "store", overwrite=True,
+                                       forbid_inside=forbid_inside)
+        except OutputPathError:
+            marker.unlink(missing_ok=True)  # leave the folder as it was
+            raise
+    out = check_output_target(root, "store", overwrite=True, forbid_inside=forbid_inside)
+    if not out.exists():
+        out.mkdir(parents=True)
+        mark_output_dir(out, "store")
+    return out
 
 
 # ------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from typing import Any, Callable
 import pandas as pd
 import yaml
 
+from clearing.outputs import OutputPathError
 from clearing.store import Store, canonical_json, rebuild_catalogue, run_id_for
 from scenarios.errors import Problem, ScenarioError
 from scenarios.parameters import MarketParameters
@@ -246,7 +247,14 @@ def parse_sweep(path: str | Path) -> Sweep:
     fname = str(path)
     if not file.is_file():
         raise ScenarioError(Problem(fname, None, None, "no such file", "a sweep YAML file"))
-    text = file.read_text()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(Problem(fname, None, None, f"bytes that are not UTF-8 text (byte "
+                                    f"{exc.start})", "a UTF-8 YAML sweep file")) from None
+    except OSError as exc:
+        raise ScenarioError(Problem(fname, None, None, f"an unreadable file "
+                                    f"({type(exc).__name__})", "a sweep YAML file")) from None
     col = _Collector(fname, _yaml_lines(text))
     try:
         data = yaml.safe_load(text)
@@ -439,7 +447,7 @@ def _load_source_scenario(source: Source, store: Store, col: _Collector, index: 
     else:
         folder = store.scenarios_dir / f"rts_gmlc-{source.ref}-{made.input_hash()[:10]}"
         if not (folder / "scenario.yaml").is_file():
-            write_scenario(made, folder)
+            write_scenario(made, folder, overwrite=True)  # the store owns scenarios/
             folder.chmod(0o755)  # the writer's temporary folder is created 0700
             from scenarios.importers import rts_gmlc
             notice = Path(getattr(rts_gmlc, "BUNDLED_DATA_DIR", "")) / "NOTICE.md"
@@ -649,7 +657,7 @@ def run_sweep(sweep: Sweep | str | Path, store: Store | str | Path, workers: int
     console = console or Console(stderr=True, soft_wrap=True)
     sweep = sweep if isinstance(sweep, Sweep) else parse_sweep(sweep)
     store = store if isinstance(store, Store) else Store(store)
-    store.init()
+    store.init(forbid_inside=[src.ref for src in sweep.sources if src.kind == "dir"])
     store.clean_partial()
     t0 = time.perf_counter()
     specs = plan(sweep, store)
@@ -784,8 +792,8 @@ def sweep_command(sweep_file, store, workers: int | None = None,
                   scheduler: str | None = None) -> int:
     """`edam sweep SWEEP_FILE --store STORE [--workers N | --scheduler tcp://host:port]`.
 
-    Exit code: 0 every run done, 1 some runs failed, 2 bad sweep file or scenario,
-    130 interrupted (run the same command again to finish)."""
+    Exit code: 0 every run done, 1 some runs failed, 2 bad sweep file or scenario, or a store
+    folder that is refused (not a store: clearing.outputs), 130 interrupted (run the same command again to finish)."""
     from rich.console import Console
 
     console = Console(stderr=True, soft_wrap=True)
@@ -794,6 +802,10 @@ def sweep_command(sweep_file, store, workers: int | None = None,
                             console=console)
     except ScenarioError as exc:
         console.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        return 2
+    except OutputPathError as exc:  # the store folder is refused before any run
+        from rich.markup import escape
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return 2
     except (OSError, TimeoutError) as exc:  # e.g. the scheduler cannot be reached
         where = f"Dask scheduler {scheduler}" if scheduler else "local Dask cluster"

@@ -17,9 +17,10 @@ def load_scenario(path, overrides=None):
     return _load(path, overrides)
 
 
-def write_scenario(scenario, path):
+def write_scenario(scenario, path, **options):
+    """See scenarios.writer.write_scenario (options: overwrite, forbid_inside, ...)."""
     from scenarios.writer import write_scenario as _write
-    return _write(scenario, path)
+    return _write(scenario, path, **options)
 
 
 def bundled(name: str) -> Path:

@@ -216,7 +216,7 @@ def write_examples(root: str | Path = BUNDLED_DIR) -> list[Path]:
 
     out = []
     for name, build in EXAMPLES.items():
-        path = Path(write_scenario(build(), Path(root) / name))
+        path = Path(write_scenario(build(), Path(root) / name, overwrite=True))  # regenerate
         path.chmod(0o755)
         out.append(path)
     return out

@@ -29,8 +29,10 @@ KIND = {"str": "text", "int": "integer", "float": "number", "bool": "boolean"}
 
 # scenario.yaml: key -> (type, default, meaning). Must list exactly loader.YAML_KEYS.
 YAML_DOC: dict[str, tuple[str, str, str]] = {
-    "name": ("text", "the folder name", "Scenario name; names the run directory "
-             "(`runs/<name>`) and appears in the manifest."),
+    "name": ("identifier", "the folder name", "Scenario name; names the run directory "
+             "(`runs/<name>`) and appears in the manifest. Letters, digits, `.`, `_` and `-`, "
+             "starting with a letter or digit, at most 100 characters "
+             "(`^[A-Za-z0-9][A-Za-z0-9._-]*$`): no path separators, no `..`."),
     "description": ("text", "empty", "Free text describing the scenario and its sources."),
     "trade_date": ("text (YYYY-MM-DD)", "empty", "Trade date of the day-ahead market. Quote it "
                    "(`'2020-07-09'`) to keep it text."),
@@ -152,11 +154,12 @@ RULES: tuple[tuple[str, str], ...] = (
     ("scenario.yaml", "Only the keys listed above; `reference_bus` names a bus of `buses.csv`; "
      "every parameter is known and within its allowed values (reported on its line of "
      "scenario.yaml, or on `--set`)."),
-    ("Deployment constraints", "When `deployment_constraint_set` names a file (an absolute "
-     "path, or a relative one: from the working directory if the file exists there, else from "
-     "the scenario folder), the file exists and every non-blank line "
-     "(text after `#` is a comment) is a branch id of `branches.csv`; an unknown id is reported "
-     "on its line of that file."),
+    ("Deployment constraints", "When `deployment_constraint_set` names a file, it is a path "
+     "relative to the scenario folder that stays inside it (no absolute path, no `..` or "
+     "symbolic link leading out; the working directory plays no part), the file exists, is "
+     "UTF-8 text, and every non-blank line (text after `#` is a comment) is a branch id of "
+     "`branches.csv`; an unknown id is reported on its line of that file (at most 20 lines, "
+     "each id cut to 60 characters)."),
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,11 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 YAML_KEYS = {"name", "description", "trade_date", "hours", "reference_bus", "parameters",
              "metadata", "notice"}
+#: a scenario name is an identifier: it names the default output folder runs/<name>
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+NAME_EXPECTED = ("a name of letters, digits, '.', '_' and '-', starting with a letter or digit, "
+                 "at most 100 characters (pattern ^[A-Za-z0-9][A-Za-z0-9._-]*$; no path "
+                 "separators or '..')")
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -71,6 +77,12 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
             params = params.with_updates(overrides, "--set")
         except ScenarioError as exc:
             problems += exc.problems
+    name = str(header["name"]) if header.get("name") is not None else root.resolve().name
+    if NAME_PATTERN.fullmatch(name) is None and not any(q.column == "name" for q in problems):
+        problems.append(Problem("scenario.yaml", lines.get(("name",)), "name",
+                                repr(_excerpt(name)) + ("" if header.get("name") is not None
+                                                        else " (the folder's name; no name key)"),
+                                NAME_EXPECTED))
     if not problems:
         dcs_source = ("--set", None) if overrides and "deployment_constraint_set" in overrides \
             else ("scenario.yaml", lines.get(("parameters", "deployment_constraint_set")))
@@ -79,7 +91,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raise ScenarioError(problems)
     for df in tables.values():  # CSV row numbers were for messages; pandas merges dislike attrs
         df.attrs.clear()
-    return Scenario(validated=True, name=str(header.get("name", root.name)),
+    return Scenario(validated=True, name=name,
                     trade_date=str(header.get("trade_date", "")), hours=int(hours),
                     tables=tables, parameters=params,
                     description=str(header.get("description", "")),
@@ -581,39 +593,67 @@ def _check_ir_curves(tables) -> list[Problem]:
 def _check_parameter_files(root: Path, params: MarketParameters,
                            tables: dict[str, pd.DataFrame],
                            source: tuple[str, int | None] = ("parameters", None)) -> list[Problem]:
-    """deployment_constraint_set: a keyword or a file of branch ids (relative to the folder).
-    `source` is (file, line) where the value was set, for the message."""
+    """deployment_constraint_set: a keyword or a file of branch ids inside the scenario folder
+    (`scenario_file`). `source` is (file, line) where the value was set, for the message."""
     v = params.deployment_constraint_set
     if v in ("none", "base", "all"):
         return []
     try:
-        f = _resolve(root, v)
+        f = scenario_file(root, v)
         text = f.read_text(encoding="utf-8-sig") if f.is_file() else None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return [Problem(source[0], source[1], "deployment_constraint_set", repr(v),
-                        f"a readable UTF-8 file of constraint ids ({exc})")]
+    except UnicodeDecodeError:
+        return [Problem(source[0], source[1], "deployment_constraint_set", repr(_excerpt(v)),
+                        "a UTF-8 text file of constraint ids (this one is not text)")]
+    except (OSError, ValueError) as exc:
+        return [Problem(source[0], source[1], "deployment_constraint_set", repr(_excerpt(v)),
+                        f"none, base, all, or a file of constraint ids inside the scenario "
+                        f"folder ({exc})")]
     if text is None:
-        return [Problem(source[0], source[1], "deployment_constraint_set", repr(v),
-                        "none, base, all, or an existing file of constraint ids")]
+        return [Problem(source[0], source[1], "deployment_constraint_set", repr(_excerpt(v)),
+                        "none, base, all, or an existing file of constraint ids inside the "
+                        "scenario folder")]
     known = set(tables["branches"]["branch"])
     p = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        s = line.split("#")[0].strip()
-        if s and s not in known:
-            p.append(Problem(f.name, n, None, f"unknown constraint id '{s}'",
-                             "a branch id of branches.csv (file named by the parameter "
-                             "deployment_constraint_set)"))
+    unknown = [(n, s) for n, line in enumerate(text.splitlines(), start=1)
+               if (s := line.split("#")[0].strip()) and s not in known]
+    for n, s in unknown[:MAX_FILE_PROBLEMS]:
+        p.append(Problem(f.name, n, None, f"unknown constraint id '{_excerpt(s)}'",
+                         "a branch id of branches.csv (file named by the parameter "
+                         "deployment_constraint_set)"))
+    if len(unknown) > MAX_FILE_PROBLEMS:
+        p.append(Problem(f.name, None, None,
+                         f"{len(unknown) - MAX_FILE_PROBLEMS} more unknown constraint ids",
+                         "a branch id of branches.csv on every line"))
     return p
 
 
-def _resolve(root: Path | None, v: str) -> Path:
-    f = Path(v)
+#: at most this many lines of a file named by a parameter are echoed in errors
+MAX_FILE_PROBLEMS = 20
+
+
+def _excerpt(text: str, n: int = 60) -> str:
+    """At most `n` characters of `text` for an error message."""
+    text = str(text)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def scenario_file(root: str | Path | None, value: str) -> Path:
+    """The file a parameter names (e.g. deployment_constraint_set), resolved inside the
+    scenario folder `root` only: no absolute paths, nothing that resolves outside the folder
+    (symbolic links included). Raises ValueError saying why."""
+    if root is None:
+        raise ValueError("a scenario held in memory has no folder to read the file from")
+    rel = Path(value)
+    if rel.is_absolute():
+        raise ValueError("an absolute path; name a file inside the scenario folder")
+    base = Path(root).resolve()
     try:
-        if f.is_absolute() or f.exists() or root is None:
-            return f
-    except (OSError, ValueError):  # e.g. a name too long for the file system
-        return f
-    return root / f
+        f = (base / rel).resolve()
+    except (OSError, RuntimeError) as exc:  # e.g. a symlink loop
+        raise ValueError(f"unresolvable path ({type(exc).__name__})") from None
+    if f == base or base not in f.parents:
+        raise ValueError("a path outside the scenario folder")
+    return f
 
 
 def deployment_constraint_ids(root: Path | None, params: MarketParameters,
@@ -627,8 +667,14 @@ def deployment_constraint_ids(root: Path | None, params: MarketParameters,
         return sorted(mon.loc[mon["enforce_base"], "branch"])
     if v == "all":
         return sorted(mon["branch"])
-    f = _resolve(Path(root) if root is not None else None, v)
-    ids = [line.split("#")[0].strip() for line in f.read_text().splitlines()]
+    try:
+        f = scenario_file(root, v)
+        text = f.read_text(encoding="utf-8-sig")
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(Problem("parameters", None, "deployment_constraint_set",
+                                    repr(_excerpt(v)), "a file of constraint ids inside the "
+                                    f"scenario folder ({exc})")) from None
+    ids = [line.split("#")[0].strip() for line in text.splitlines()]
     return sorted({s for s in ids if s})
 
 

@@ -36,7 +36,7 @@ def _value(v) -> str:
 
 def _allowed(name: str, default, md: dict) -> str:
     if name == "deployment_constraint_set":
-        return "`none`, `base`, `all`, or a file of branch ids"
+        return "`none`, `base`, `all`, or a file of branch ids in the scenario folder"
     if isinstance(default, bool):
         return "`true`, `false`"
     if md.get("choices") is not None:

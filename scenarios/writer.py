@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-import os
 import shutil
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -31,13 +30,14 @@ def _cell(v: object, kind: str) -> str:
     return str(v)
 
 
-def write_scenario(scenario: Scenario, path: str | Path, *, only_changed_parameters: bool = True) -> Path:
-    """Write `scenario` to the folder `path` atomically (a temp folder renamed into place)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a run/scenario folder is for others to read
-    try:
+def write_scenario(scenario: Scenario, path: str | Path, *, only_changed_parameters: bool = True,
+                   overwrite: bool = False, forbid_inside: Iterable[str | Path] = ()) -> Path:
+    """Write `scenario` to the folder `path` atomically (clearing.outputs.write_output_dir,
+    kind "scenario"): an existing `path` is replaced only if it is a scenario folder this writer
+    made and `overwrite` is set; anything else there is refused with `OutputPathError`."""
+    from clearing.outputs import write_output_dir
+
+    def fill(tmp: Path) -> None:
         header: dict = {"name": scenario.name, "trade_date": scenario.trade_date,
                         "hours": scenario.hours}
         if scenario.description:
@@ -59,17 +59,9 @@ def write_scenario(scenario: Scenario, path: str | Path, *, only_changed_paramet
                                  for c in t.columns}, columns=t.column_names)
             text.to_csv(tmp / t.file, index=False, lineterminator="\n")
         _copy_side_files(scenario, tmp)
-        if out.exists():
-            old = out.with_name(out.name + ".old")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return write_output_dir(path, "scenario", fill, overwrite=overwrite,
+                            forbid_inside=forbid_inside)
 
 
 def _copy_side_files(scenario: Scenario, out: Path) -> None:
@@ -84,12 +76,16 @@ def _copy_side_files(scenario: Scenario, out: Path) -> None:
         names.append(dcs)
     if isinstance(scenario.metadata.get("notice"), str):
         names.append(scenario.metadata["notice"])
+    from scenarios.loader import scenario_file
     for name in names:
         rel = Path(name)
         if rel.is_absolute() or ".." in rel.parts or rel.suffix == ".csv" \
                 or rel.name == "scenario.yaml":
             continue
-        src = Path(scenario.source_dir) / rel
+        try:  # inside the source folder only (symbolic links resolved)
+            src = scenario_file(scenario.source_dir, name)
+        except ValueError:
+            continue
         if src.is_file():
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, out / rel)

@@ -86,7 +86,7 @@ def test_failed_write_leaves_no_partial_folder(tmp_path, monkeypatch):
     calls["n"] = 0
     monkeypatch.setattr(pd.DataFrame, "to_csv", flaky)
     with pytest.raises(OSError):
-        write_run(result, out)
+        write_run(result, out, overwrite=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 

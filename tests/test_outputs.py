@@ -140,3 +140,36 @@ def test_single_file_output(tmp_path):
                           overwrite=True)
     assert theirs.read_text() == "<html>hand written</html>"
     assert MARKER not in [p.name for p in tmp_path.iterdir()]
+
+
+def test_temporary_of_a_live_writer_is_kept(tmp_path):
+    """Two writers of the same target: the second must not delete the first one's temporary
+    while that process runs; once it is gone, the temporary is stale and removed."""
+    import subprocess
+    import sys
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        busy = tmp_path / ".run.edam-tmp-busy"
+        busy.mkdir()
+        (busy / PARTIAL).write_text(json.dumps({"writer": "edam-clearing", "pid": live.pid,
+                                                "host": os.uname().nodename}))
+        write_output_dir(tmp_path / "run", "run", _fill("x"))
+        assert busy.exists()
+    finally:
+        live.kill()
+        live.wait()
+    assert clean_stale_temporaries(tmp_path / "run") == [busy] and not busy.exists()
+
+
+def test_legacy_solve_run_recognised_by_its_manifest(tmp_path):
+    """An `edam solve` folder written before the marker: manifest with input_hash, parameters,
+    solver (no run_id). A manifest of something else is not a run."""
+    legacy = tmp_path / "old_solve"
+    legacy.mkdir()
+    (legacy / "manifest.json").write_text(json.dumps({"input_hash": "h", "parameters": {},
+                                                      "solver": {}}))
+    assert output_kind(legacy) == "run"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "manifest.json").write_text(json.dumps({"name": "a web app"}))
+    assert output_kind(other) is None

@@ -76,8 +76,9 @@ def test_rts_import_one_generator_by_hand(rts_json, rts_scenario):
     assert eb["mw"].iloc[0] == pytest.approx(pts[1]["mw"] - pts[0]["mw"])
     assert eb["mw"].sum() == pytest.approx(pts[-1]["mw"] - pts[0]["mw"])
     st = sc.startup_costs[sc.startup_costs["resource"] == name].sort_values("tier")
-    assert list(zip(st["after_offline_h"], st["cost_usd"])) == pytest.approx(
-        [(s["lag"], s["cost"]) for s in gen["startup"]])
+    # pytest >= 9 rejects approx on nested sequences: compare lags and costs column by column
+    assert list(st["after_offline_h"]) == pytest.approx([s["lag"] for s in gen["startup"]])
+    assert list(st["cost_usd"]) == pytest.approx([s["cost"] for s in gen["startup"]])
     ab = sc.availability_bids.set_index(["resource", "product"]).loc[(name, "sr")]
     assert ab["mw"] == pytest.approx(pts[-1]["mw"] - pts[0]["mw"]) and ab["price_usd_per_mwh"] == 0
     # a renewable unit: hourly maximum and minimum

@@ -9,6 +9,7 @@ import math
 import pandas as pd
 import pytest
 
+from clearing.outputs import OutputPathError
 from scenarios import BUNDLED, MarketParameters, load_scenario, write_scenario
 from scenarios.build import make_scenario
 from scenarios.schema import TABLES
@@ -48,7 +49,9 @@ def test_write_replaces_an_existing_folder(tmp_path):
     s = load_scenario(BUNDLED / "example_11_2")
     out = tmp_path / "s"
     write_scenario(load_scenario(BUNDLED / "rts_gmlc_edam"), out)
-    write_scenario(s, out)  # atomically replaces, leaving no file of the old scenario behind
+    with pytest.raises(OutputPathError, match="--overwrite"):  # never silently
+        write_scenario(s, out)
+    write_scenario(s, out, overwrite=True)  # atomically replaces, no old file left behind
     assert not (out / "resource_hours.csv").exists()
     assert load_scenario(out) == s
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]

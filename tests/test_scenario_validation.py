@@ -569,7 +569,11 @@ def test_cli_module_has_a_main_guard():
 # ---- edam solve --set with bad values of the five tunable parameters -----------------------------
 @pytest.fixture(scope="module")
 def dep_file_with_unknown_id(tmp_path_factory):
-    f = tmp_path_factory.mktemp("dep") / "deployment_constraints.txt"
+    """A copy of example 11.1 holding the file (a parameter file is read inside the scenario
+    folder only)."""
+    folder = tmp_path_factory.mktemp("dep") / E1
+    shutil.copytree(BUNDLED / E1, folder)
+    f = folder / "deployment_constraints.txt"
     f.write_text("A1_B1\nNOT_A_BRANCH\n")
     return f
 
@@ -594,11 +598,13 @@ BAD_SETS = {
 def test_solve_with_a_bad_parameter_fails_before_solving(tmp_path, case,
                                                          dep_file_with_unknown_id):
     setting, name = BAD_SETS[case]
+    scenario = BUNDLED / E1
     if setting is None:
-        setting = f"deployment_constraint_set={dep_file_with_unknown_id}"
+        setting = f"deployment_constraint_set={dep_file_with_unknown_id.name}"
+        scenario = dep_file_with_unknown_id.parent
     out = tmp_path / "run"
     t0 = time.perf_counter()
-    res = _run_cli(["solve", str(BUNDLED / E1), "--set", setting, "--out", str(out)])
+    res = _run_cli(["solve", str(scenario), "--set", setting, "--out", str(out)])
     elapsed = time.perf_counter() - t0
     text = res.stdout + res.stderr
     assert res.returncode == 2, text

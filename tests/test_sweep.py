@@ -362,7 +362,7 @@ def test_changed_scenario_after_planning_is_a_recorded_failure(tmp_path, fake_ap
     store = Store(tmp_path / "store").init()
     spec = plan(parse_sweep(_sweep_file(tmp_path, f"scenarios: [{folder}]\n")), store)[0]
     demand = sc.tables["demand"].assign(fixed_demand_mw=sc.tables["demand"]["fixed_demand_mw"] + 1)
-    write_scenario(sc.with_tables(demand=demand), folder)  # edited after planning
+    write_scenario(sc.with_tables(demand=demand), folder, overwrite=True)  # edited after planning
     res = run_one(spec.to_dict(), str(store.root))
     assert res["status"] == "failed" and "changed since the sweep was planned" in res["error"]
     assert store.failed_path(spec.run_id).exists() and not store.is_done(spec.run_id)

@@ -648,22 +648,29 @@ def _initial_state(info: list[dict], baas: list[str], bh: pd.DataFrame, gen: pd.
 # writing and the command line
 # =============================================================================================
 def main(date: str = DEFAULT_DATE, out: str | Path = "scenarios/rts_gmlc_edam",
-         data_dir: Path | str | None = None) -> Path:
-    """Import `date` and write the scenario folder `out` with a copy of NOTICE.md."""
+         data_dir: Path | str | None = None, overwrite: bool = False) -> Path:
+    """Import `date` and write the scenario folder `out` with a copy of NOTICE.md (an earlier
+    imported scenario there is replaced only with `overwrite`; anything else is refused)."""
+    from clearing.outputs import check_output_target
     from scenarios.writer import write_scenario
 
     root = Path(data_dir) if data_dir is not None else BUNDLED_DATA_DIR
+    check_output_target(out, "scenario", overwrite=overwrite, forbid_inside=[root])  # first
     scenario = import_rts_gmlc(date, root)
-    path = Path(write_scenario(scenario, out))
+    path = Path(write_scenario(scenario, out, overwrite=overwrite, forbid_inside=[root]))
     path.chmod(0o755)  # the writer's temporary folder is created 0700
     shutil.copyfile(root / "NOTICE.md", path / "NOTICE.md")
     return path
 
 
-def cli_import(date: str, out: str, data_dir: str | None = None) -> int:
-    """CLI entry: import `date` into folder `out`; 0 on success, 2 on bad input."""
+def cli_import(date: str, out: str, data_dir: str | None = None, overwrite: bool = False) -> int:
+    """CLI entry: import `date` into folder `out`; 0 on success, 2 on bad input (a refused
+    output folder raises OutputPathError: `edam` prints it, exit 1)."""
+    from clearing.outputs import OutputPathError
     try:
-        path = main(date, out, data_dir)
+        path = main(date, out, data_dir, overwrite=overwrite)
+    except OutputPathError:
+        raise
     except (ScenarioError, ValueError, KeyError, FileNotFoundError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"error: RTS-GMLC import failed: {first}", file=sys.stderr)
@@ -681,10 +688,16 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--date", default=DEFAULT_DATE, help="trade date YYYY-MM-DD in 2020")
     ap.add_argument("--out", default=None, help="output folder (default scenarios/rts_gmlc_edam)")
     ap.add_argument("--data-dir", default=None, help="RTS-GMLC folder (default: bundled copy)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace --out if it holds an earlier imported scenario")
     return ap.parse_args(argv)
 
 
 if __name__ == "__main__":
     _a = _parse_args()
     _out = _a.out or str(Path(__file__).resolve().parents[1] / SCENARIO_NAME)
-    sys.exit(cli_import(_a.date, _out, _a.data_dir))
+    try:
+        sys.exit(cli_import(_a.date, _out, _a.data_dir, overwrite=_a.overwrite))
+    except ValueError as _exc:  # a refused output folder (clearing.outputs.OutputPathError)
+        print(f"error: {_exc}", file=sys.stderr)
+        sys.exit(1)
