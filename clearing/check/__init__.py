@@ -42,8 +42,13 @@ RULES: dict[str, str] = {
                "power-balance relaxation is allowed (§5.1)",
     "transfer_limit": "0 ≤ x_k ≤ X^max_k and x_k − x_k̄ ≤ X^max_k − (X^base_k − X^base_k̄) for IFM "
                       "(transfers) and RUC (ruc_transfers) transfers; phase 1: x = 0 (§5.2, §10)",
+    "nec": "net export of EDAM energy + IRU ≤ NEC_bt for BAAs with nec_enabled, IFM (x) and RUC "
+           "(x^R) (§5.2, §5.11)",
+    "transfer_cycle": "no directed cycle of positive transfers in any hour, IFM and RUC (§5.2)",
     "branch_limit": "|PTDF·inj| ≤ rating (+ reported overload) for branches in L^base; inj by bus "
                     "= Σ energy_mw − fixed demand + LDF·power-balance slack (§5.3)",
+    "deployment_flow": "deployment-scenario flows fU = f + δ·PTDF·(IRU − LDF·CU), fD = f − "
+                       "δ·PTDF·(IRD − LDF·CD) within rating + reported overload on L^dep (§5.9)",
     "commitment": "thermal committed ∈ {0,1}; must-run units committed (§5.4)",
     "energy_limits": "thermal Pmin·u ≤ p ≤ Pmax_t·u; VER 0 ≤ p ≤ forecast; storage −Pch ≤ p ≤ "
                      "Pdis; hydro, imports, exports, demand and virtual bids within their MW; "
@@ -72,6 +77,9 @@ RULES: dict[str, str] = {
                          "(baa_summary); IR requirement equals the input; awards + relaxed cover "
                          "the requirement per BAA in phase 1 and, for IR, over the footprint "
                          "(§5.7, §5.11)",
+    "reserve_credit": "every BAA-hour: IR awards + IR transfers in − out ≥ the cleared requirement; "
+                      "RCU + RC net import (+ slack) ≥ the forecast gap, RCD − RC net import "
+                      "(+ slack) ≥ −gap (§5.7, §5.11)",
     "ruc_balance": "physical schedule + RCU − RCD + RUC transfers meets the demand forecast within "
                    "the reported RUC relaxation (§5.11)",
     "ir_price_cap": "IRU/IRD requirement price ≤ ir_demand_curve_cap_usd_per_mwh when the "
@@ -86,11 +94,13 @@ RULES: dict[str, str] = {
 # (function, needs schedules) in the order they run
 _FAMILY_RULES = [
     (physical.check_coverage, True), (flows.check_balance, True), (flows.check_transfers, False),
-    (flows.check_branches, True), (physical.check_unit_limits, True), (physical.check_ramps, True),
+    (flows.check_nec, False), (flows.check_cycles, False), (flows.check_branches, True),
+    (flows.check_deployment, True), (physical.check_unit_limits, True), (physical.check_ramps, True),
     (physical.check_min_up_down, True), (physical.check_storage, True),
     (physical.check_headroom, True), (physical.check_reserve_ramp, True),
     (physical.check_awards, True), (reserves.check_as_requirements, True),
-    (reserves.check_ir_rc, False), (reserves.check_ruc, True), (prices.check_prices, False),
+    (reserves.check_ir_rc, False), (reserves.check_reserve_credit, True),
+    (reserves.check_ruc, True), (prices.check_prices, False),
 ]
 
 

@@ -271,6 +271,19 @@ class Context:
             return None
         return tr.assign(interface=tr["interface"].astype(str), hour=tr["hour"].astype(int))
 
+    def ratings(self) -> pd.DataFrame:
+        """F^max_lt, branch x hour: `branches.rating_mw` overridden by `branch_ratings`."""
+        br = self.s.branches
+        rating = pd.DataFrame(np.repeat(br["rating_mw"].to_numpy(float)[:, None],
+                                        len(self.hours), 1),
+                              index=br["branch"].astype(str), columns=self.hours)
+        bro = self.s.tables.get("branch_ratings")
+        if bro is not None and len(bro):
+            for b, h, v in zip(bro["branch"].astype(str), bro["hour"], bro["rating_mw"]):
+                if b in rating.index and h in rating.columns:
+                    rating.at[b, h] = v
+        return rating
+
     def ruc_ran(self) -> bool:
         return bool(self.p.run_ruc) and self.sched is not None and \
             "rcu_mw" in self.sched["_raw"].columns

@@ -135,3 +135,87 @@ def check_ruc(ctx: Context) -> None:
                         f"physical schedule + RCU − RCD + RUC net imports − forecast = "
                         f"{g:.6g} MW, expected {0.0 - sl:.6g} (reported RUC relaxation "
                         f"{sl:.6g})")
+
+
+def _cleared_requirement(ctx: Context, product: str) -> pd.DataFrame:
+    """Q_b of §5.7 (the requirement less the relaxed MW), BAA x hour: from `baa_summary` when the
+    run has it, else the input requirement less the `relaxations` of that product."""
+    baas = sorted(ctx.s.baas["baa"].astype(str))
+    bs = ctx.run.tables.get("baa_summary")
+    cols = [f"{product}_requirement_mw", f"{product}_relaxed_mw"]
+    if bs is not None and all(c in bs.columns for c in cols):
+        q = bs.assign(baa=bs["baa"].astype(str), hour=bs["hour"].astype(int),
+                      q=bs[cols[0]].astype(float).fillna(0.0) - bs[cols[1]].astype(float)
+                      .fillna(0.0))
+        return q.pivot_table(index="baa", columns="hour", values="q", aggfunc="sum").reindex(
+            index=baas, columns=ctx.hours).fillna(0.0)
+    bh = ctx.s.baa_hours.assign(baa=ctx.s.baa_hours["baa"].astype(str))
+    req = bh.pivot_table(index="baa", columns="hour", values=cols[0], aggfunc="sum").reindex(
+        index=baas, columns=ctx.hours).fillna(0.0)
+    for (b, h), v in ctx.relaxed("ir", product).items():
+        if b in req.index and h in req.columns:
+            req.at[b, h] -= v
+    return req
+
+
+def ruc_gap(ctx: Context) -> pd.DataFrame:
+    """The forecast gap the RUC must close in each BAA-hour (§5.11): D^F + net base export − Σ
+    IFM physical g − IFM net EDAM import, BAA x hour."""
+    s = ctx.s
+    baas = sorted(s.baas["baa"].astype(str))
+    phys = ctx.by_type(*RUC_TYPES)
+    sup = ctx.sched["energy_mw"].loc[phys].groupby(ctx.res["baa"].astype(str).loc[phys]).sum()
+    sup = sup.reindex(index=baas, columns=ctx.hours).fillna(0.0)
+    x = ctx.transfers("transfers")
+    x_in = net_import(s, x, baas, ctx.hours, "mw") if x is not None else 0.0
+    return ctx.forecast() - net_import(s, base_frame(s), baas, ctx.hours, "mw") - sup - x_in
+
+
+def check_reserve_credit(ctx: Context) -> None:
+    """Every BAA-hour, with or without a requirement: IR credit C_b = own awards + IR transfers in −
+    out ≥ Q_b (§5.7: a BAA cannot send IR it does not hold); RC credit: own RCU + RC net import
+    (x^R − x) + RUC under-slack ≥ the forecast gap where it is positive, own RCD − RC net import
+    + RUC over-slack ≥ −gap where it is negative (§5.11)."""
+    if not ctx.need("reserve_credit", "schedules"):
+        return
+    from clearing.check.flows import ir_credit
+    for prod in ("iru", "ird"):
+        credit = ir_credit(ctx, prod)
+        q = _cleared_requirement(ctx, prod)
+        for b in credit.index:
+            for h in ctx.hours:
+                got, need = float(credit.at[b, h]), max(0.0, float(q.at[b, h]))
+                if need - got > ctx.tol:
+                    ctx.add("reserve_credit", "schedules", "baa", b, h, got, need,
+                            f"{prod.upper()} credit (awards in the BAA + IR transfers in − out) "
+                            f"{got:.6g} MW below the cleared requirement {need:.6g} by "
+                            f"{need - got:.6g}")
+    if not ctx.ruc_ran():
+        return
+    rc_in = _rc_net_import(ctx)
+    if rc_in is None:
+        ctx.skipped.append("reserve_credit (RC): no ruc_transfers table")
+        return
+    gap = ruc_gap(ctx)
+    baa = ctx.res["baa"].astype(str)
+    rcu = ctx.sched["rcu_mw"].groupby(baa).sum().reindex(index=gap.index,
+                                                         columns=ctx.hours).fillna(0.0)
+    rcd = ctx.sched["rcd_mw"].groupby(baa).sum().reindex(index=gap.index,
+                                                         columns=ctx.hours).fillna(0.0)
+    under, over = ctx.relaxed("ruc", "under"), ctx.relaxed("ruc", "over")
+    for b in gap.index:
+        for h in ctx.hours:
+            g = float(gap.at[b, h])
+            xin = cell(rc_in, b, h)
+            su = float(under.get((b, h), 0.0)) if len(under) else 0.0
+            so = float(over.get((b, h), 0.0)) if len(over) else 0.0
+            up = float(rcu.at[b, h]) + xin + su
+            dn = float(rcd.at[b, h]) - xin + so
+            if g - up > ctx.tol:
+                ctx.add("reserve_credit", "schedules", "baa", b, h, up, g,
+                        f"RCU credit (RCU {rcu.at[b, h]:.6g} + RC net import {xin:.6g} + RUC "
+                        f"under-slack {su:.6g}) below the forecast gap {g:.6g}")
+            if -g - dn > ctx.tol:
+                ctx.add("reserve_credit", "schedules", "baa", b, h, dn, -g,
+                        f"RCD credit (RCD {rcd.at[b, h]:.6g} + RC net export {-xin:.6g} + RUC "
+                        f"over-slack {so:.6g}) below the forecast surplus {-g:.6g}")
