@@ -84,6 +84,17 @@ RULES: dict[str, str] = {
                    "the reported RUC relaxation (§5.11)",
     "ir_price_cap": "IRU/IRD requirement price ≤ ir_demand_curve_cap_usd_per_mwh when the "
                     "requirement is relaxed (§5.7, §11.10)",
+    "etsr_price": "§6.1 ETSR price separation: the reduced cost hurdle + ν − ν̄ + β − (π_e − π_o) of "
+                  "each transfer ≥ 0, = 0 where x > 0; ν, β ≥ 0 and 0 off binding constraints; "
+                  "shadow_price = ν + β; without duals, the complementary-slackness inequalities",
+    "transfer_revenue": "transfers.transfer_revenue_usd = x·(π_e − π_o) (§6.1, results contract)",
+    "reserve_price": "AS σ's from the cascaded ASMPs in [0, penalty], = penalty where relaxed; IR "
+                     "requirement price = cap where relaxed, ≤ cap where cleared; IRUMP/IRDMP = ρ "
+                     "∓ δ·Ση·(PTDF − PTDF^LDF); RCDMP = −RCUMP (both 0 without an RC award); RUC price = penalty where relaxed "
+                     "(§6.2–6.4, §11.10)",
+    "revenue_adequacy": "congestion + transfer rent Σ_n LMP_n·withdrawal_n ≥ 0 per hour (§5.3, §6.1)",
+    "price_range": "an LMP or BAA price outside [−P^PB−, P^PB+] only with a relaxation reported in "
+                   "that hour (issue 22)",
     "lmp_components": "LMP = energy + congestion + loss within 1e-6; the energy component (SMEC) "
                       "is one value per hour (§6.1)",
     "elap_bounds": "BAA load-aggregate price Σ LDF·LMP within [−P^PB−, P^PB+] (the balance "
@@ -101,6 +112,9 @@ _FAMILY_RULES = [
     (physical.check_awards, True), (reserves.check_as_requirements, True),
     (reserves.check_ir_rc, False), (reserves.check_reserve_credit, True),
     (reserves.check_ruc, True), (prices.check_prices, False),
+    (prices.check_etsr_prices, False), (prices.check_transfer_revenue, False),
+    (prices.check_reserve_prices, False), (prices.check_revenue_adequacy, False),
+    (prices.check_price_range, False),
 ]
 
 
