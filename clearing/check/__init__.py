@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from clearing.check import flows, physical, prices, reserves
+from clearing.check import flows, physical, prices, profit, reserves
 from clearing.check.context import (VIOLATION_COLUMNS, Context, classify_relaxation,  # noqa: F401
                                     relaxation_frame)
 from clearing.results import RunResult, read_run
@@ -95,6 +95,9 @@ RULES: dict[str, str] = {
     "revenue_adequacy": "congestion + transfer rent Σ_n LMP_n·withdrawal_n ≥ 0 per hour (§5.3, §6.1)",
     "price_range": "an LMP or BAA price outside [−P^PB−, P^PB+] only with a relaxation reported in "
                    "that hour (issue 22)",
+    "profit": "prices support the schedules: per resource, an LP over the day (its bids, stacks, "
+              "ramps, SOC) at the published LMP, ASMPs and IRUMP/IRDMP earns no more than its "
+              "published schedule (§6, §11.10)",
     "lmp_components": "LMP = energy + congestion + loss within 1e-6; the energy component (SMEC) "
                       "is one value per hour (§6.1)",
     "elap_bounds": "BAA load-aggregate price Σ LDF·LMP within [−P^PB−, P^PB+] (the balance "
@@ -114,7 +117,7 @@ _FAMILY_RULES = [
     (reserves.check_ruc, True), (prices.check_prices, False),
     (prices.check_etsr_prices, False), (prices.check_transfer_revenue, False),
     (prices.check_reserve_prices, False), (prices.check_revenue_adequacy, False),
-    (prices.check_price_range, False),
+    (prices.check_price_range, False), (profit.check_profit, True),
 ]
 
 

@@ -1,0 +1,346 @@
+"""Prices support the schedules (§6 procedure, §11.10 award/price consistency).
+
+At the published prices and the run's commitment, no resource could raise its profit within its
+own bids and physical limits: for each resource a small LP over the day (scipy's HiGHS) maximises
+
+    Σ_t [ LMP_n(i),t·g_t − Σ_s c_s·p_s,t + Σ_s b_s·d_s,t + Σ_a (price_a,t − c_a)·a_t ]
+
+(energy at its bus's LMP, AS at the BAA's ASMPs, IRU/IRD at the resource's IRUMP/IRDMP, bids
+after market power mitigation) subject to the resource's bid segments, capacity stacks, ramps,
+reserve ramp limits, self-schedules and, for storage, the SOC, envelope and AS-sustain limits
+(§5.4–5.10). The same LP with the quantities fixed at the published schedule gives the profit of
+the schedule; a gain above tolerance means the prices do not support it (a price that looks
+feasible but is wrong). By LP duality this is the pricing LP's optimality split per resource:
+it holds exactly when the published prices are the duals of the fixed-commitment LP whose
+solution is the published schedule.
+
+Covered: thermal at fixed commitment, VER, hydro, storage (LP mode), imports/exports, demand and
+virtual bids. Not covered (listed in `attrs["skipped"]`): resources without energy bids, storage
+when `storage_mode_binary` is on (its mode binary is not published), and the RUC (RCU/RCD at
+RCUMP/RCDMP). The commitment costs (MLC, start-up) are constants at fixed commitment and cancel.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from clearing.check.context import Context, finite, nan_to
+
+SUPPLY_TYPES = ("thermal", "ver", "hydro", "import", "virtual_supply")
+DEMAND_TYPES = ("export", "demand", "virtual_demand")
+AS_PRODUCTS = ("ru", "rd", "sr", "nr", "iru", "ird")
+SCHEDULE_COLUMN = {"ru": "reg_up_mw", "rd": "reg_down_mw", "sr": "spin_mw", "nr": "nonspin_mw",
+                   "iru": "iru_mw", "ird": "ird_mw"}
+
+
+class _LP:
+    """A tiny LP builder: named variable blocks of one value per hour, rows as {var: coef}."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.cost: list[float] = []
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+        self.ub: list[tuple[dict[int, float], float]] = []
+        self.eq: list[tuple[dict[int, float], float]] = []
+
+    def var(self, cost: float, lo: float, hi: float) -> int:
+        self.cost.append(cost)
+        self.lo.append(lo)
+        self.hi.append(max(lo, hi))
+        self.n += 1
+        return self.n - 1
+
+    def le(self, row: dict[int, float], rhs: float) -> None:
+        if row:
+            self.ub.append((row, rhs))
+
+    def ge(self, row: dict[int, float], rhs: float) -> None:
+        self.le({k: -v for k, v in row.items()}, -rhs)
+
+    def solve(self, fixed_eq: list[tuple[dict[int, float], float]] | None = None):
+        def mat(rows):
+            if not rows:
+                return None, None
+            a = np.zeros((len(rows), self.n))
+            for i, (r, _) in enumerate(rows):
+                for k, v in r.items():
+                    a[i, k] += v
+            return a, np.array([b for _, b in rows])
+        a_ub, b_ub = mat(self.ub)
+        a_eq, b_eq = mat(self.eq + (fixed_eq or []))
+        return linprog(np.array(self.cost), A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
+                       bounds=list(zip(self.lo, self.hi)), method="highs")
+
+
+def _add(*rows: dict[int, float]) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for r in rows:
+        for k, v in r.items():
+            out[k] = out.get(k, 0.0) + v
+    return out
+
+
+def _lin(vars_: list[int], coef: float = 1.0) -> dict[int, float]:
+    return {v: coef for v in vars_}
+
+
+def _prices(ctx: Context) -> tuple[pd.DataFrame | None, dict, dict]:
+    """(LMP bus x hour, BAA product prices {(baa, product, hour)}, resource IR prices
+    {(resource, product, hour)})."""
+    npx = ctx.run.tables.get("nodal_prices")
+    lmp = None
+    if npx is not None and "lmp" in npx.columns:
+        lmp = npx.assign(bus=npx["bus"].astype(str), hour=npx["hour"].astype(int)).pivot_table(
+            index="bus", columns="hour", values="lmp", aggfunc="first")
+    pp = ctx.run.tables.get("product_prices")
+    baa_p = {} if pp is None else {
+        (str(b), str(p).lower(), int(h)): float(v) for b, p, h, v in
+        zip(pp["baa"], pp["product"], pp["hour"], pp["price_usd_per_mwh"])}
+    rp = ctx.run.tables.get("resource_prices")
+    res_p = {}
+    if rp is not None:
+        for prod in ("iru", "ird"):
+            col = f"{prod}_usd_per_mwh"
+            if col in rp.columns:
+                res_p.update({(str(r), prod, int(h)): float(v) for r, h, v in
+                              zip(rp["resource"], rp["hour"], rp[col])})
+    return lmp, baa_p, res_p
+
+
+def _bids(ctx: Context) -> tuple[dict, dict]:
+    """Energy segments {resource: {"supply"/"demand": [(mw, price)]}} and availability bids
+    {(resource, product): (mw, price)} with mitigated prices from `mpm_mitigations`."""
+    eb = ctx.s.tables.get("energy_bids")
+    seg: dict[str, dict[str, list]] = {}
+    if eb is not None and len(eb):
+        side = eb["side"].fillna("").astype(str) if "side" in eb.columns else \
+            pd.Series("", index=eb.index)
+        for r, sd, s, mw, pr in sorted(zip(eb["resource"].astype(str), side, eb["segment"],
+                                           eb["mw"].astype(float),
+                                           eb["price_usd_per_mwh"].astype(float))):
+            rtype = ctx.rtype.get(r, "")
+            if not sd:
+                sd = "demand" if rtype in DEMAND_TYPES else "supply"
+            seg.setdefault(r, {}).setdefault(sd, []).append((mw, pr))
+    ab = ctx.s.tables.get("availability_bids")
+    avail = {} if ab is None else {
+        (str(r), str(p)): (float(mw), float(pr)) for r, p, mw, pr in
+        zip(ab["resource"], ab["product"], ab["mw"], ab["price_usd_per_mwh"])}
+    mit = ctx.run.tables.get("mpm_mitigations")
+    if mit is not None and len(mit):
+        for r, p, v in zip(mit["resource"].astype(str), mit["product"].astype(str),
+                           mit["mitigated_price_usd_per_mwh"].astype(float)):
+            if (r, p) in avail:
+                avail[(r, p)] = (avail[(r, p)][0], v)
+    return seg, avail
+
+
+def _thermal_row(ctx: Context, r: str) -> pd.Series | None:
+    return ctx.thermal.loc[r] if len(ctx.thermal) and r in ctx.thermal.index else None
+
+
+def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: dict,
+           avail: dict, u: np.ndarray):
+    """The resource's profit LP (as a minimisation of −profit) and the published point as
+    equality rows fixing its quantities."""
+    p = ctx.p
+    H = len(ctx.hours)
+    rtype = ctx.rtype[r]
+    baa = str(ctx.res.at[r, "baa"])
+    pmin = float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0)) if rtype == "thermal" else 0.0
+    pmax = ctx.pmax.loc[r].to_numpy(float)
+    rr_up = finite(ctx.res.at[r, "ramp_up_mw_per_min"])
+    rr_dn = finite(ctx.res.at[r, "ramp_down_mw_per_min"])
+    lp = _LP()
+    S = ctx.sched
+    sup = seg.get(r, {}).get("supply", [])
+    dem = seg.get(r, {}).get("demand", [])
+    g_rows: list[dict[int, float]] = []
+    dis_vars: list[list[int]] = []
+    ch_vars: list[list[int]] = []
+    for j, h in enumerate(ctx.hours):
+        on = u[j]
+        price = float(lmp.get(h, 0.0))
+        ds = [lp.var(c - price, 0.0, w * on) for w, c in sup]
+        cs = [lp.var(price - b, 0.0, w * (on if rtype == "thermal" else 1.0)) for w, b in dem]
+        dis_vars.append(ds)
+        ch_vars.append(cs)
+        g_rows.append(_add(_lin(ds), _lin(cs, -1.0)))  # g = Pmin·u + this
+    aw: dict[str, list[int | None]] = {a: [None] * H for a in AS_PRODUCTS}
+    for a in AS_PRODUCTS:
+        if (r, a) not in avail:
+            continue
+        mw, c = avail[(r, a)]
+        for j, h in enumerate(ctx.hours):
+            pr = res_p.get((r, a, h), baa_p.get((baa, a, h), 0.0)) if a in ("iru", "ird") \
+                else baa_p.get((baa, a, h), 0.0)
+            aw[a][j] = lp.var(c - pr, 0.0, mw)
+
+    def a_(name, j, coef=1.0):
+        v = aw[name][j]
+        return {} if v is None else {v: coef}
+    th = _thermal_row(ctx, r)
+    fast = th is not None and bool(th.get("fast_start", False))
+    nr_off = float(nan_to(th.get("nonspin_offline_mw"), 0.0)) if th is not None else 0.0
+    for j in range(H):
+        on = u[j]
+        g = g_rows[j]
+        up = _add(a_("ru", j), a_("sr", j), a_("nr", j), a_("iru", j))
+        dn = _add(a_("rd", j), a_("ird", j))
+        if rtype == "thermal" and on < 0.5:
+            for a in ("ru", "sr", "iru", "rd", "ird"):
+                lp.le(a_(a, j), 0.0)
+            lp.le(a_("nr", j), nr_off if fast else 0.0)
+        elif rtype == "storage":
+            pch = float(ctx.storage.at[r, "charge_max_mw"])
+            lp.le(_lin(dis_vars[j]), pmax[j])
+            lp.le(_lin(ch_vars[j]), pch)
+            lp.le(_add(g, up), pmax[j])
+            lp.ge(_add(g, {k: -v for k, v in dn.items()}), -pch)
+        elif rtype in DEMAND_TYPES:
+            lp.le(_lin(ch_vars[j]), pmax[j])
+        else:
+            hi = pmax[j] * on - pmin * on
+            lp.le(g, hi)
+            lp.le(_add(g, up), hi)
+            lp.ge(_add(g, {k: -v for k, v in dn.items()}), 0.0)
+        # reserve ramp limits (§5.6, §5.8)
+        lp.le(_add(a_("ru", j), a_("sr", j), a_("nr", j)), p.as_ramp_minutes * rr_up)
+        lp.le(a_("rd", j), p.as_ramp_minutes * rr_dn)
+        lp.le(a_("iru", j), p.ir_ramp_minutes * rr_up * on)
+        lp.le(a_("ird", j), p.ir_ramp_minutes * rr_dn * on)
+        lp.le(_add(a_("ru", j), a_("sr", j), a_("nr", j), a_("iru", j)),
+              p.ir_as_ramp_minutes * rr_up)
+        lp.le(_add(a_("rd", j), a_("ird", j)), p.ir_as_ramp_minutes * rr_dn)
+        ss = ctx.ss.at[r, ctx.hours[j]]
+        if not math.isnan(ss) and rtype in ("thermal", "hydro", "ver", "import", "storage"):
+            lp.ge(g, min(ss, pmax[j]) - pmin * on)
+    if rtype == "thermal":
+        on0 = bool(th["initial_on"]) if th is not None else False
+        p0 = float(th["initial_mw"]) if (th is not None and on0) else 0.0
+        su = nan_to(th["startup_ramp_mw"] if th is not None else np.nan, float(ctx.res.at[r, "pmax_mw"]))
+        sd = nan_to(th["shutdown_ramp_mw"] if th is not None else np.nan, float(ctx.res.at[r, "pmax_mw"]))
+        prev_g, prev_c, prev_u = {}, p0, float(on0)
+        for j in range(H):
+            v, w = max(0.0, u[j] - prev_u), max(0.0, prev_u - u[j])
+            d = _add(g_rows[j], {k: -c for k, c in prev_g.items()})
+            const = pmin * u[j] - prev_c
+            ramp_up = d
+            if getattr(p, "as_in_hourly_ramp", False) and u[j] > 0.5:
+                ramp_up = _add(d, a_("ru", j), a_("sr", j), a_("nr", j))
+            lp.le(ramp_up, 60 * rr_up * prev_u + su * v - const)
+            lp.ge(d, -(60 * rr_dn * u[j] + sd * w) - const)
+            prev_g, prev_c, prev_u = g_rows[j], pmin * u[j], u[j]
+    elif rtype == "hydro":
+        for j in range(1, H):
+            d = _add(g_rows[j], {k: -c for k, c in g_rows[j - 1].items()})
+            lp.le(d, 60 * rr_up)
+            lp.ge(d, -60 * rr_dn)
+        if len(ctx.hydro) and r in ctx.hydro.index:
+            lp.le(_add(*g_rows), float(ctx.hydro.at[r, "daily_energy_mwh"]))
+    elif rtype == "storage":
+        _storage_rows(ctx, r, lp, dis_vars, ch_vars, aw)
+    # the published point
+    fixed = []
+    e = S["energy_mw"].loc[r].to_numpy(float)
+    for j in range(H):
+        if rtype == "storage":
+            if "charge_mw" in S and "discharge_mw" in S:
+                dis, ch = S["discharge_mw"].at[r, ctx.hours[j]], S["charge_mw"].at[r, ctx.hours[j]]
+            else:
+                dis, ch = max(e[j], 0.0), max(-e[j], 0.0)
+            fixed += [(_lin(dis_vars[j]), float(dis)), (_lin(ch_vars[j]), float(ch))]
+        else:
+            fixed.append((g_rows[j], float(e[j]) - pmin * u[j]))
+        for a in AS_PRODUCTS:
+            got = float(S[SCHEDULE_COLUMN[a]].at[r, ctx.hours[j]])
+            if aw[a][j] is not None:
+                fixed.append(({aw[a][j]: 1.0}, got))
+            elif abs(got) > ctx.tol:
+                return None  # an award without a bid (award_bid reports it)
+    return lp, fixed
+
+
+def _storage_rows(ctx: Context, r: str, lp: _LP, dis_vars, ch_vars, aw) -> None:
+    """SOC, envelope and AS-sustain rows of §5.10 on cumulative sums."""
+    st = ctx.storage.loc[r]
+    p = ctx.p
+    eta_c, eta_d = float(st["charge_efficiency"]), float(st["discharge_efficiency"])
+    lo, hi = float(st["soc_min_mwh"]), float(st["soc_max_mwh"])
+    e0 = float(st["soc_initial_mwh"])
+    mu_u, mu_d = float(p.storage_envelope_multiplier_up), float(p.storage_envelope_multiplier_down)
+    h_as = float(getattr(p, "storage_as_sustain_hours", 0.0))
+    soc: dict[int, float] = {}
+    env_lo: dict[int, float] = {}
+    env_hi: dict[int, float] = {}
+    for j in range(len(ctx.hours)):
+        prev = dict(soc)
+        up_as = _add(*({aw[a][j]: 1.0} for a in ("ru", "sr", "nr") if aw[a][j] is not None))
+        rd = {aw["rd"][j]: 1.0} if aw["rd"][j] is not None else {}
+        lp.ge(_add(prev, {k: -h_as * v / eta_d for k, v in up_as.items()}), lo - e0)
+        lp.le(_add(prev, {k: h_as * eta_c * v for k, v in rd.items()}), hi - e0)
+        step = _add(_lin(ch_vars[j], eta_c), _lin(dis_vars[j], -1.0 / eta_d))
+        soc = _add(soc, step)
+        iru = {aw["iru"][j]: 1.0} if aw["iru"][j] is not None else {}
+        ird = {aw["ird"][j]: 1.0} if aw["ird"][j] is not None else {}
+        env_lo = _add(env_lo, step, {k: -mu_u * v / eta_d for k, v in iru.items()})
+        env_hi = _add(env_hi, step, {k: mu_d * eta_c * v for k, v in ird.items()})
+        lp.ge(soc, lo - e0)
+        lp.le(soc, hi - e0)
+        lp.ge(env_lo, lo - e0)
+        lp.le(env_hi, hi - e0)
+    end = float(st["soc_end_min_mwh"])
+    if not math.isnan(end):
+        lp.ge(soc, end - e0)
+
+
+def check_profit(ctx: Context) -> None:
+    """Flag every resource whose profit at the published prices could rise by more than
+    max($0.01, 1e-6 × its day's gross value) within its own bids and limits."""
+    if not ctx.need("profit", "schedules", "nodal_prices"):
+        return
+    lmp, baa_p, res_p = _prices(ctx)
+    if lmp is None:
+        ctx.skipped.append("profit: nodal_prices has no lmp")
+        return
+    seg, avail = _bids(ctx)
+    u = ctx.commitment()
+    skipped: list[str] = []
+    for r in ctx.res.index:
+        rtype = ctx.rtype[r]
+        bus = str(ctx.res.at[r, "bus"])
+        if r not in seg:
+            skipped.append(f"{r} (no energy bids)")
+            continue
+        if rtype == "storage" and (bool(ctx.p.storage_mode_binary) or r not in ctx.storage.index):
+            skipped.append(f"{r} (storage mode binary not published)")
+            continue
+        if bus not in lmp.index:
+            skipped.append(f"{r} (no LMP at bus {bus})")
+            continue
+        built = _build(ctx, r, lmp.loc[bus], baa_p, res_p, seg, avail,
+                       u.loc[r].to_numpy(float))
+        if built is None:
+            continue
+        lp, fixed = built
+        free, pub = lp.solve(), lp.solve(fixed)
+        if free.status != 0 or pub.status != 0:
+            if pub.status == 2:
+                continue  # the published schedule breaks the resource's own limits (other rules)
+            skipped.append(f"{r} (profit LP status {free.status}/{pub.status})")
+            continue
+        gain = float(pub.fun - free.fun)
+        scale = float(np.abs(np.array(lp.cost) * pub.x).sum())
+        if gain > max(0.01, 1e-6 * scale):
+            ctx.add("profit", "schedules", "resource", r, None, -float(free.fun),
+                    -float(pub.fun),
+                    f"at the published prices the resource could earn {-free.fun:.6g} $ "
+                    f"within its bids and limits but its schedule earns {-pub.fun:.6g} $ (gain "
+                    f"{gain:.6g} $): the prices do not support the schedule")
+    if skipped:
+        ctx.skipped.append("profit: " + ", ".join(skipped))
