@@ -39,12 +39,38 @@ def one(v, rule, ident, hour):
     return r.iloc[0]
 
 
+@pytest.fixture
+def tiny_case(tiny_case):
+    """The shared hand-made case (conftest) made price-consistent for the price rules: a $20
+    hurdle on AB explains π_B − π_A = 40 − 20 with AB at its limit in neither row (§6.1); S1
+    offers and bids at B's $40 LMP (indifferent to its schedule); the run publishes BAA prices
+    (π_A = 20, π_B = 40), resource IR prices (= the BAA's, $0: no deployment constraint binds),
+    transfer revenue x·(π_B − π_A) = 20·x, and AB's shadow price 0 (no ETSR limit binds)."""
+    scenario, run = tiny_case
+    itf = scenario.interfaces.assign(hurdle_usd_per_mwh=[20.0, 0.0])
+    eb = scenario.energy_bids.copy()
+    eb.loc[eb["resource"] == "S1", "price_usd_per_mwh"] = 40.0
+    scenario = scenario.with_tables(interfaces=itf, energy_bids=eb)
+    t = run.tables["transfers"]
+    t["shadow_price"] = 0.0
+    t["transfer_revenue_usd"] = t["mw"] * 20.0 * (t["interface"] == "AB")
+    hours = sorted(t["hour"].unique())
+    run.tables["baa_prices"] = pd.DataFrame(
+        [dict(baa=b, hour=h, energy_price=pi, transfer_component=pi - 20.0, elap_price=pi,
+              ruc_price=0.0) for b, pi in (("A", 20.0), ("B", 40.0)) for h in hours])
+    s = run.tables["schedules"]
+    run.tables["resource_prices"] = s[["resource", "hour", "baa", "bus"]].assign(
+        iru_usd_per_mwh=0.0, ird_usd_per_mwh=0.0, rcu_usd_per_mwh=0.0, rcd_usd_per_mwh=0.0)
+    return scenario, run
+
+
 # ---------------------------------------------------------------------------------------------
 def test_untouched_hand_made_run_passes(tiny_case):
     scenario, run = tiny_case
     v = check_run(scenario, run)
     assert v.empty, v.to_string()
     assert v.attrs["skipped"] == []
+    assert len(RULES) == 31
     assert list(v.columns) == ["rule", "table", "kind", "id", "hour", "amount", "limit", "excess",
                                "message"]
 
@@ -148,7 +174,16 @@ def test_balance_gap_equal_to_reported_relaxation_passes(tiny_case):
     n.loc[h2, "energy"] = 1000.0
     n.loc[h2 & (n["baa"] == "A"), ["lmp", "congestion"]] = [1000.0, 0.0]
     n.loc[h2 & (n["baa"] == "B"), "congestion"] = 40.0 - 1000.0
-    assert check_run(scenario, run).empty
+    bp = run.tables["baa_prices"]
+    bp.loc[(bp["baa"] == "A") & (bp["hour"] == 2), ["energy_price", "ruc_price"]] = 1000.0
+    v = check_run(scenario, run)
+    # the rules that read the relaxations accept it ...
+    for rule in ("balance", "ruc_balance", "elap_bounds", "price_range", "reserve_price"):
+        assert rows(v, rule).empty, v.to_string()
+    # ... while this hand-made $1,000 in A is no market outcome: G1 ($20 offer, 110 of 200 MW)
+    # and W1 would produce more, and A still exports to B at $40
+    assert set(rows(v, "profit")["id"]) == {"G1", "W1"}
+    assert set(v["rule"]) == {"profit", "etsr_price", "transfer_revenue", "revenue_adequacy"}
 
 
 def test_relaxed_balance_needs_penalty_price(tiny_case):
@@ -167,7 +202,8 @@ def test_branch_overload_and_reported_relaxation(tiny_case):
     scenario, run = tiny_case
     br = scenario.branches.copy()
     br.loc[br["branch"] == "l1", "rating_mw"] = 10.0
-    sc = scenario.with_tables(branches=br)
+    # deployment scenarios (§5.9) would overload too: tested in test_deployment_flow
+    sc = scenario.with_tables(branches=br).with_parameters(deployment_constraint_set="none")
     v = rows(check_run(sc, run), "branch_limit")
     assert set(v["id"]) == {"l1"} and set(v["hour"]) == {1, 2, 3, 4}
     ifm = v[v["message"].str.startswith("IFM")]
@@ -237,7 +273,9 @@ def test_rc_requirement_met_over_rc_transfer(tiny_case):
     bs.loc[(bs["baa"] == "B") & (bs["hour"] == 1), "rcu_requirement_mw"] = 10.0
     bs.loc[(bs["baa"] == "A") & (bs["hour"] == 1), "rcu_cleared_mw"] = 10.0
     v = check_run(sc, run)
-    assert set(v["rule"]) == {"ruc_balance", "ir_rc_requirement"}  # RUC transfers not moved
+    # RUC transfers not moved: B's forecast gap is left open
+    assert set(v["rule"]) == {"ruc_balance", "ir_rc_requirement", "reserve_credit"}
+    assert one(v, "reserve_credit", "B", 1)["limit"] == pytest.approx(10.0)
     assert one(v, "ruc_balance", "B", 1)["amount"] == pytest.approx(-10.0)
     assert one(v, "ir_rc_requirement", "B", 1)["limit"] == 10.0
     rt = run.tables["ruc_transfers"]
@@ -248,6 +286,178 @@ def test_rc_requirement_met_over_rc_transfer(tiny_case):
     v = check_run(sc, run)
     assert not rows(v, "transfer_limit", "AB", 1).empty
     assert one(v, "ir_rc_requirement", "B", 1)["limit"] == 10.0
+
+
+def _drop_ba(scenario, run):
+    """Only A→B declared: B→A becomes an undeclared 0 MW ETSR (§5.2)."""
+    sc = scenario.with_tables(
+        interfaces=scenario.interfaces[scenario.interfaces["interface"] == "AB"],
+        interface_hours=scenario.interface_hours[scenario.interface_hours["interface"] == "AB"])
+    for name in ("transfers", "ruc_transfers"):
+        t = run.tables[name]
+        run.tables[name] = t[t["interface"] == "AB"].reset_index(drop=True)
+    return sc
+
+
+def test_undeclared_direction_binds_ird_transfer(tiny_case):
+    """Only A→B declared (base 10 MW). The undeclared B→A row reads
+    x_BA − x_AB + yU_BA + yD_AB ≤ 0 − (X^base_BA − X^base_AB) = 0 − (0 − 10) = 10:
+    hour 1: 0 − 0 + 0 + 15 = 15 > 10 (violation, excess 5); hour 2: 0 − 20 + 0 + 25 = 5 ≤ 10."""
+    scenario, run = tiny_case
+    sc = _drop_ba(scenario, run)
+    t = run.tables["transfers"]
+    t["iru_transfer_mw"] = 0.0
+    t["ird_transfer_mw"] = 0.0
+    assert rows(check_run(sc, run), "transfer_limit").empty
+    t.loc[t["hour"] == 1, "ird_transfer_mw"] = 15.0
+    t.loc[t["hour"] == 2, "ird_transfer_mw"] = 25.0
+    v = rows(check_run(sc, run), "transfer_limit")
+    # the RUC row holds the IFM's yD too (x^R = x here)
+    assert sorted(zip(v["table"], v["hour"])) == [("ruc_transfers", 1), ("transfers", 1)]
+    r = v.iloc[0]
+    assert r["id"] == "B->A (undeclared)" and (r["amount"], r["limit"]) == (15.0, 10.0)
+
+
+def test_phantom_ir_export_from_baa_without_requirement(tiny_case):
+    """B has no IRU requirement and no IRU award; yU_BA = 5 MW in hour 1 sends IRU it does not
+    hold: C_B = 0 + 0 − 5 = −5 < Q_B = 0 (§5.7). A's credit 20 + 5 ≥ 20 is fine."""
+    scenario, run = tiny_case
+    t = run.tables["transfers"]
+    t["iru_transfer_mw"] = 0.0
+    assert rows(check_run(scenario, run), "reserve_credit").empty
+    t.loc[(t["interface"] == "BA") & (t["hour"] == 1), "iru_transfer_mw"] = 5.0
+    v = rows(check_run(scenario, run), "reserve_credit")
+    assert len(v) == 1 and (v.iloc[0]["id"], v.iloc[0]["hour"]) == ("B", 1), v.to_string()
+    assert (v.iloc[0]["amount"], v.iloc[0]["limit"]) == (-5.0, 0.0)
+
+
+def test_nec_ifm_and_ruc(tiny_case):
+    """NEC of A = 15 MW every hour (submitted): A's net EDAM export x_AB − x_BA = 0, 20, 30, 40;
+    hours 2–4 break it in the IFM and in the RUC (x^R = x here); base transfers do not count."""
+    scenario, run = tiny_case
+    baas = scenario.baas.assign(nec_enabled=[True, False])
+    bh = scenario.baa_hours.copy()
+    bh["nec_mw"] = [15.0 if b == "A" else float("nan") for b in bh["baa"]]
+    v = rows(check_run(scenario.with_tables(baas=baas, baa_hours=bh), run), "nec")
+    assert sorted(zip(v["table"], v["hour"])) == [(t, h) for t in ("ruc_transfers", "transfers")
+                                                  for h in (2, 3, 4)]
+    r = v[(v["table"] == "transfers") & (v["hour"] == 3)].iloc[0]
+    assert (r["id"], r["amount"], r["limit"]) == ("A", 30.0, 15.0)
+    bh["nec_mw"] = [40.0 if b == "A" else float("nan") for b in bh["baa"]]
+    assert rows(check_run(scenario.with_tables(baas=baas, baa_hours=bh), run), "nec").empty
+
+
+def test_transfer_cycle(tiny_case):
+    """x_AB = 30 and x_BA = 5 in hour 3: a 2-cycle A→B→A whose smallest leg is 5 MW."""
+    scenario, run = tiny_case
+    t = run.tables["transfers"]
+    t.loc[(t["interface"] == "BA") & (t["hour"] == 3), "mw"] = 5.0
+    v = rows(check_run(scenario, run), "transfer_cycle")
+    assert len(v) == 1 and v.iloc[0]["hour"] == 3 and v.iloc[0]["amount"] == 5.0
+    assert set(v.iloc[0]["id"].split("→")) == {"A", "B"} and v.iloc[0]["table"] == "transfers"
+
+
+def test_storage_envelope_and_as_sustain(tiny_case):
+    """S1: SOC 20 MWh at the start, soc_min 0, η = 0.9, μU = 0.45, h^AS = 0.5 h.
+    IRU 50 MW in hour 1 (S1 idle): E^L_1 = 20 + 0 − 0.45·50/0.9 = −5 < 0; the envelope is
+    cumulative: E^L_2 = −5 + 0.9·10 = 4, E^L_3 = 4 − 10/0.9 = −7.11 = E^L_4 (hours 1, 3, 4).
+    RU 40 MW in hour 4 (SOC 20 + 9 − 11.11 = 17.89 at its start): 17.89 − 0.5·40/0.9 = −4.33 < 0."""
+    scenario, run = tiny_case
+    set_schedule(run, "S1", 1, iru_mw=50.0)
+    set_schedule(run, "S1", 4, reg_up_mw=40.0)
+    v = rows(check_run(scenario, run), "storage_soc", "S1")
+    env = v[v["message"].str.contains("lower envelope")]
+    assert list(env["hour"]) == [1, 3, 4] and env.iloc[0]["amount"] == pytest.approx(-5.0)
+    assert env.iloc[1]["amount"] == pytest.approx(4 - 10 / 0.9)
+    sus = v[v["message"].str.contains("AS sustain")]
+    assert list(sus["hour"]) == [4]
+    assert sus.iloc[0]["amount"] == pytest.approx(20 + 9 - 10 / 0.9 - 0.5 * 40 / 0.9)
+    sc = scenario.with_parameters(storage_envelope_multiplier_up=0.3)  # 20 − 0.3·50/0.9 = 3.3
+    v = rows(check_run(sc, run), "storage_soc", "S1")
+    assert v[v["message"].str.contains("envelope")].empty
+
+
+def test_etsr_price_separation_without_duals(tiny_case):
+    """π_B rises to 45 in hour 3 while x_AB = 30 MW is at neither limit: π_B − π_A = 25 above
+    AB's hurdle 20 (complementary slackness: ν = β = 0 there, §6.1)."""
+    scenario, run = tiny_case
+    bp = run.tables["baa_prices"]
+    bp.loc[(bp["baa"] == "B") & (bp["hour"] == 3), "energy_price"] = 45.0
+    r = one(check_run(scenario, run), "etsr_price", "AB", 3)
+    assert (r["amount"], r["limit"]) == (25.0, 20.0)
+
+
+def test_transfer_revenue(tiny_case):
+    """transfer_revenue_usd = x·(π_B − π_A) = 20 MW · $20 = $400 in hour 2; a missing column is
+    a contract violation."""
+    scenario, run = tiny_case
+    t = run.tables["transfers"]
+    t.loc[(t["interface"] == "AB") & (t["hour"] == 2), "transfer_revenue_usd"] = 0.0
+    r = one(check_run(scenario, run), "transfer_revenue", "AB", 2)
+    assert (r["amount"], r["limit"]) == (0.0, 400.0)
+    run.tables["transfers"] = t.drop(columns="transfer_revenue_usd")
+    assert len(rows(check_run(scenario, run), "transfer_revenue")) == 1
+
+
+def test_reserve_price_relations(tiny_case):
+    """AS: ASMP^RU of B = 300 in hour 1 gives σ^RU = 300 − ASMP^SR (0) > P^RU = 250.
+    IR: A relaxes 5 of its 20 MW IRU in hour 2 but its price is 50, not the curve's 55.
+    RC: RCUMP 3 with RCDMP −2 for G1 in hour 3 (≠ −3), and no RC award in A that hour (→ 0)."""
+    scenario, run = tiny_case
+    pp = run.tables["product_prices"]
+    pp.loc[(pp["baa"] == "B") & (pp["product"] == "ru") & (pp["hour"] == 1),
+           "price_usd_per_mwh"] = 300.0
+    pp.loc[(pp["baa"] == "A") & (pp["product"] == "iru") & (pp["hour"] == 2),
+           "price_usd_per_mwh"] = 50.0
+    bs = run.tables["baa_summary"]
+    bs.loc[(bs["baa"] == "A") & (bs["hour"] == 2), ["iru_cleared_mw", "iru_relaxed_mw"]] = \
+        [15.0, 5.0]
+    rp = run.tables["resource_prices"]
+    m = (rp["resource"] == "G1") & (rp["hour"] == 3)
+    rp.loc[m, ["rcu_usd_per_mwh", "rcd_usd_per_mwh"]] = [3.0, -2.0]
+    v = check_run(scenario, run)
+    r = one(v, "reserve_price", "B", 1)
+    assert (r["amount"], r["limit"]) == (300.0, 250.0)
+    r = one(v, "reserve_price", "A", 2)
+    assert (r["amount"], r["limit"]) == (50.0, 55.0)
+    g1 = rows(v, "reserve_price", "G1", 3)
+    assert len(g1) == 2 and (-2.0, -3.0) in set(zip(g1["amount"], g1["limit"]))
+
+
+def test_revenue_adequacy(tiny_case):
+    """Hour 1 injections: a1 +80 (G1), a2 30 − 100 = −70, b1 140 − 150 = −10. Rent
+    Σ LMP·withdrawal = −(20·80 + 20·(−70) + 40·(−10)) = $200 ≥ 0; with LMP_b1 = 0 it is
+    −(1,600 − 1,400 + 0) = −$200 < 0."""
+    scenario, run = tiny_case
+    n = run.tables["nodal_prices"]
+    n.loc[(n["bus"] == "b1") & (n["hour"] == 1), ["lmp", "congestion"]] = [0.0, -20.0]
+    r = one(check_run(scenario, run), "revenue_adequacy", "all", 1)
+    assert r["amount"] == pytest.approx(-200.0)
+
+
+def test_price_range_needs_a_relaxation(tiny_case):
+    """LMP_a1 = $1,200 in hour 4 is above P^PB+ = $1,000: only a relaxation explains it."""
+    scenario, run = tiny_case
+    n = run.tables["nodal_prices"]
+    n.loc[(n["bus"] == "a1") & (n["hour"] == 4), ["lmp", "congestion"]] = [1200.0, 1180.0]
+    r = one(check_run(scenario, run), "price_range", "a1", 4)
+    assert (r["amount"], r["limit"]) == (1200.0, 1000.0)
+    run.tables["relaxations"] = pd.DataFrame([dict(
+        requirement="branch_base:l1", baa="", hour=4, relaxed_mw=1.0,
+        penalty_usd_per_mwh=1500.0, cost_usd=1500.0)])
+    assert rows(check_run(scenario, run), "price_range").empty
+
+
+def test_profit_flags_prices_that_do_not_support_the_schedule(tiny_case):
+    """LMP_a1 = $25 in hour 1 against G1's $20 offer: G1 (80 MW, hour 0 at 100 MW, ramp 120
+    MW/h, Pmax 200, its $0 IRU freely dropped) could run at 200 MW, earning 5·(200 − 80) = $600
+    more; every other hour and resource is priced at its offer (indifferent)."""
+    scenario, run = tiny_case
+    n = run.tables["nodal_prices"]
+    n.loc[(n["bus"] == "a1") & (n["hour"] == 1), ["lmp", "congestion"]] = [25.0, 5.0]
+    v = rows(check_run(scenario, run), "profit")
+    assert list(v["id"]) == ["G1"], v.to_string()
+    assert v.iloc[0]["amount"] - v.iloc[0]["limit"] == pytest.approx(600.0, abs=1e-6)
 
 
 def test_lmp_components(tiny_case):

@@ -62,7 +62,9 @@ RULES: dict[str, str] = {
     "min_down": "off-line runs last at least min_down_h, initial conditions from thermal.csv "
                 "(§5.4)",
     "storage_soc": "SOC recomputed from energy_mw with the efficiencies stays in [soc_min, "
-                   "soc_max] and ends ≥ soc_end_min (§5.10)",
+                   "soc_max] and ends ≥ soc_end_min; IR envelopes E^L (μU·IRU/η_d deployed) ≥ "
+                   "soc_min and E^H (μD·η_c·IRD) ≤ soc_max; AS sustain from the hour's opening SOC "
+                   "(§5.10)",
     "headroom": "upward stack p + RU + SR + NR + IRU ≤ Pmax_t·u and downward stack p − RD − IRD ≥ "
                 "Pmin·u (type-specific bounds; off-line NR of fast-start units); RUC stacks with "
                 "r = p + RCU − RCD (§5.4, §5.5, §5.10, §5.11)",

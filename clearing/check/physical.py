@@ -145,8 +145,13 @@ def check_min_up_down(ctx: Context) -> None:
 
 
 def check_storage(ctx: Context) -> None:
+    """§5.10: SOC, the IR envelopes E^L (μU share of IRU deployed) and E^H (μD share of IRD),
+    and the AS-sustain limits, all recomputed from the schedules."""
     if not ctx.need("storage_soc", "schedules") or not len(ctx.storage):
         return
+    mu_u = float(ctx.p.storage_envelope_multiplier_up)
+    mu_d = float(ctx.p.storage_envelope_multiplier_down)
+    h_as = float(getattr(ctx.p, "storage_as_sustain_hours", 0.0))
     e = ctx.sched["energy_mw"]
     for r in ctx.storage.index:
         if r not in e.index:
@@ -161,15 +166,41 @@ def check_storage(ctx: Context) -> None:
             dis = ctx.sched["discharge_mw"].loc[r].to_numpy(float)
         else:
             dis, ch = np.maximum(g, 0.0), np.maximum(-g, 0.0)
+        S = ctx.sched
+        iru, ird = S["iru_mw"].loc[r].to_numpy(float), S["ird_mw"].loc[r].to_numpy(float)
+        as_up = (S["reg_up_mw"] + S["spin_mw"] + S["nonspin_mw"]).loc[r].to_numpy(float)
+        rd = S["reg_down_mw"].loc[r].to_numpy(float)
+        env_lo = env_hi = soc
         for j, h in enumerate(ctx.hours):
-            soc += eta_c * ch[j] - dis[j] / eta_d
             tol = ctx.tol * (1 + j)
+            # AS sustain from the SOC at the start of the hour (§5.10 [A])
+            sus_lo, sus_hi = soc - h_as * as_up[j] / eta_d, soc + h_as * eta_c * rd[j]
+            if lo - sus_lo > tol:
+                ctx.add("storage_soc", "schedules", "resource", r, h, sus_lo, lo,
+                        f"SOC {soc:.6g} − h^AS·(RU + SR + NR)/η_d = {sus_lo:.6g} MWh below "
+                        f"soc_min {lo:.6g} (AS sustain)")
+            if sus_hi - hi > tol:
+                ctx.add("storage_soc", "schedules", "resource", r, h, sus_hi, hi,
+                        f"SOC {soc:.6g} + h^AS·η_c·RD = {sus_hi:.6g} MWh above soc_max {hi:.6g} "
+                        f"(AS sustain)")
+            step = eta_c * ch[j] - dis[j] / eta_d
+            soc += step
+            env_lo += step - mu_u * iru[j] / eta_d
+            env_hi += step + mu_d * eta_c * ird[j]
             if soc - hi > tol:
                 ctx.add("storage_soc", "schedules", "resource", r, h, soc, hi,
                         f"SOC {soc:.6g} MWh (recomputed) above soc_max {hi:.6g}")
             if lo - soc > tol:
                 ctx.add("storage_soc", "schedules", "resource", r, h, soc, lo,
                         f"SOC {soc:.6g} MWh (recomputed) below soc_min {lo:.6g}")
+            if lo - env_lo > tol:
+                ctx.add("storage_soc", "schedules", "resource", r, h, env_lo, lo,
+                        f"lower envelope E^L {env_lo:.6g} MWh (μU = {mu_u:g} of IRU deployed) "
+                        f"below soc_min {lo:.6g}")
+            if env_hi - hi > tol:
+                ctx.add("storage_soc", "schedules", "resource", r, h, env_hi, hi,
+                        f"upper envelope E^H {env_hi:.6g} MWh (μD = {mu_d:g} of IRD deployed) "
+                        f"above soc_max {hi:.6g}")
             if "soc_mwh" in ctx.sched:
                 rep = float(ctx.sched["soc_mwh"].at[r, h])
                 if abs(rep - soc) > tol:
