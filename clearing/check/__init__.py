@@ -100,6 +100,9 @@ RULES: dict[str, str] = {
     "profit": "prices support the schedules: per resource, an LP over the day (its bids, stacks, "
               "ramps, SOC) at the published LMP, ASMPs and IRUMP/IRDMP earns no more than its "
               "published schedule (§6, §11.10)",
+    "dual_objective": "LP duality at fixed commitment: the dual objective rebuilt from the published "
+                      "prices, the scenario's right-hand sides and the per-resource best profits "
+                      "equals manifest solver.objective_lp (§6)",
     "lmp_components": "LMP = energy + congestion + loss within 1e-6; the energy component (SMEC) "
                       "is one value per hour (§6.1)",
     "elap_bounds": "BAA load-aggregate price Σ LDF·LMP within [−P^PB−, P^PB+] (the balance "
@@ -120,6 +123,7 @@ _FAMILY_RULES = [
     (prices.check_etsr_prices, False), (prices.check_transfer_revenue, False),
     (prices.check_reserve_prices, False), (prices.check_revenue_adequacy, False),
     (prices.check_price_range, False), (profit.check_profit, True),
+    (profit.check_dual_objective, True),
 ]
 
 

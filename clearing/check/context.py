@@ -113,6 +113,7 @@ class Context:
         self.run = run
         self.tol = tol
         self.rows: list[dict] = []
+        self.cache: dict = {}  # results one rule computes for another (profit → dual objective)
         self.skipped: list[str] = []
         self.p = run_parameters(scenario, run)
         self.hours = scenario.hour_list

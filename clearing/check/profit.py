@@ -311,6 +311,8 @@ def check_profit(ctx: Context) -> None:
     seg, avail = _bids(ctx)
     u = ctx.commitment()
     skipped: list[str] = []
+    best: dict[str, float] = {}
+    ctx.cache["profit"] = best
     for r in ctx.res.index:
         rtype = ctx.rtype[r]
         bus = str(ctx.res.at[r, "bus"])
@@ -334,6 +336,7 @@ def check_profit(ctx: Context) -> None:
                 continue  # the published schedule breaks the resource's own limits (other rules)
             skipped.append(f"{r} (profit LP status {free.status}/{pub.status})")
             continue
+        best[r] = -float(free.fun)
         gain = float(pub.fun - free.fun)
         scale = float(np.abs(np.array(lp.cost) * pub.x).sum())
         if gain > max(0.01, 1e-6 * scale):
@@ -344,3 +347,143 @@ def check_profit(ctx: Context) -> None:
                     f"{gain:.6g} $): the prices do not support the schedule")
     if skipped:
         ctx.skipped.append("profit: " + ", ".join(skipped))
+    ctx.cache["profit_complete"] = not skipped
+
+
+def startup_cost_usd(ctx: Context, r: str, u: np.ndarray) -> float:
+    """Σ start-up costs of thermal unit r under commitment u: at each start, the cost of the
+    hottest tier whose `after_offline_h` the off-line spell reached (`startup_costs`), else
+    `thermal.startup_cost_usd` (§4.1)."""
+    th = _thermal_row(ctx, r)
+    if th is None:
+        return 0.0
+    tiers = ctx.s.tables.get("startup_costs")
+    mine = [] if tiers is None else sorted(
+        (int(a), float(c)) for rr, a, c in zip(tiers["resource"].astype(str),
+                                               tiers["after_offline_h"], tiers["cost_usd"])
+        if rr == r)
+    on, off_h = bool(th["initial_on"]), 0 if bool(th["initial_on"]) else int(th["initial_hours"])
+    total = 0.0
+    for x in u:
+        now = x > 0.5
+        if now and not on:
+            cost = float(nan_to(th.get("startup_cost_usd"), 0.0))
+            for after, c in mine:
+                if off_h >= after:
+                    cost = c
+            total += cost
+        off_h = 0 if now else off_h + 1
+        on = now
+    return total
+
+
+def check_dual_objective(ctx: Context) -> None:
+    """LP duality at fixed commitment (§6): the pricing LP's objective (manifest
+    `solver.objective_lp`) equals the dual objective rebuilt from the published prices and the
+    scenario's right-hand sides,
+        Σ_t [ Σ_n LMP_n·D^fix_n + Σ_b π_b·(base exports − imports)_b − Σ_l shadow_l·F_l (base and
+        deployment rows, `binding_constraints`) − Σ_k ν_k·(X^max_k − X^base_k + X^base_k̄)
+        − Σ_k β_k·X^max_k − Σ_b λ_b·NEC_b + Σ_b Σ_g σ_g·cumulative AS requirement_g
+        + Σ_b Σ_q w_q·min(0, ρ_b − p_q) ]
+      − Σ_i (best profit_i at the prices + Σ_t LMP·Pmin·u_t − MLC·u_t) + start-up costs,
+    the per-resource best profits coming from the `profit` LPs. Needs every resource covered by
+    the profit LPs, the default one-segment IR curves and no GHG area."""
+    obj = ((ctx.run.manifest or {}).get("solver") or {}).get("objective_lp")
+    if obj is None:
+        ctx.skipped.append("dual_objective: the manifest records no solver.objective_lp")
+        return
+    if not ctx.cache.get("profit_complete"):
+        ctx.skipped.append("dual_objective: the profit LPs did not cover every resource")
+        return
+    curves = ctx.s.tables.get("ir_demand_curves")
+    if curves is not None and len(curves):
+        ctx.skipped.append("dual_objective: ir_demand_curves not rebuilt")
+        return
+    s, p = ctx.s, ctx.p
+    need = [t for t in ("nodal_prices", "product_prices") if t not in ctx.run.tables]
+    from clearing.check.prices import baa_price
+    pi = baa_price(ctx)
+    if need or pi is None:
+        ctx.skipped.append("dual_objective: needs nodal_prices, product_prices and BAA prices")
+        return
+    lmp, baa_p, _ = _prices(ctx)
+    terms: dict[str, float] = {}
+    # fixed demand at its LMP
+    d = s.demand
+    terms["demand"] = float(sum(float(lmp.at[str(b), int(h)]) * float(v) for b, h, v in
+                                zip(d["bus"], d["hour"], d["fixed_demand_mw"])))
+    # base transfers at the BAA prices (rhs of §5.1)
+    ih = s.interface_hours
+    itf = s.interfaces.assign(interface=s.interfaces["interface"].astype(str)).set_index(
+        "interface")
+    base = 0.0
+    for k, h, x in zip(ih["interface"].astype(str), ih["hour"].astype(int),
+                       ih["base_transfer_mw"].astype(float).fillna(0.0)):
+        o, e = str(itf.at[k, "from_baa"]), str(itf.at[k, "to_baa"])
+        base += x * (float(pi.get((o, h), 0.0)) - float(pi.get((e, h), 0.0)))
+    terms["base_transfers"] = base
+    # network, deployment and NEC rows (binding_constraints), ETSR rows (transfers)
+    bc = ctx.run.tables.get("binding_constraints")
+    net = 0.0
+    if bc is not None and len(bc):
+        for kind, sp, lim in zip(bc["kind"].astype(str), bc["shadow_price"].astype(float),
+                                 bc["limit_mw"].astype(float)):
+            if kind.startswith("branch_") and kind != "branch_ruc":
+                net -= sp * lim
+            elif kind == "nec":
+                net -= sp * lim
+    terms["network_nec"] = net
+    tr = ctx.transfers("transfers")
+    etsr = 0.0
+    if tr is not None and len(tr) and {"etsr_dual", "gross_bound_dual"} <= set(tr.columns):
+        from clearing.check.flows import etsr_rows
+        if any(k is None for _, _, _, k, _ in etsr_rows(ctx)):
+            ctx.skipped.append("dual_objective: undeclared ETSR directions (their duals are not "
+                               "published)")
+            return
+        bmw = ih.assign(interface=ih["interface"].astype(str)).set_index(
+            ["interface", "hour"])["base_transfer_mw"].astype(float).fillna(0.0)
+        rev = {k: kb for _, _, _, k, kb in etsr_rows(ctx)}
+        for k, h, nu, beta, lim in zip(tr["interface"], tr["hour"], tr["etsr_dual"].astype(float),
+                                       tr["gross_bound_dual"].astype(float),
+                                       tr["limit_mw"].astype(float)):
+            kb = rev.get(k)
+            rhs = lim - (float(bmw.get((k, h), 0.0)) - (float(bmw.get((kb, h), 0.0)) if kb else 0.0))
+            etsr -= nu * rhs + beta * lim
+    elif tr is not None and len(tr):
+        ctx.skipped.append("dual_objective: transfers has no etsr_dual/gross_bound_dual")
+        return
+    terms["etsr"] = etsr
+    # AS (cumulative requirements, §6.2) and the IR demand curve (one segment at the cap)
+    bh = s.baa_hours
+    cap = float(p.ir_demand_curve_cap_usd_per_mwh)
+    res_terms = 0.0
+    for rec in bh.to_dict("records"):
+        b, h = str(rec["baa"]), int(rec["hour"])
+        asmp = {a: baa_p.get((b, a, h), 0.0) for a in ("ru", "sr", "nr", "rd")}
+        req = {a: float(nan_to(rec.get(f"{a}_requirement_mw"), 0.0)) for a in asmp}
+        res_terms += asmp["ru"] * req["ru"] + asmp["sr"] * req["sr"] + asmp["nr"] * req["nr"] \
+            + asmp["rd"] * req["rd"]  # Σ_g σ_g·cum req_g regrouped by product
+        for prod in ("iru", "ird"):
+            w = float(nan_to(rec.get(f"{prod}_requirement_mw"), 0.0))
+            res_terms += w * min(0.0, baa_p.get((b, prod, h), 0.0) - cap)
+    terms["reserves"] = res_terms
+    # resources: −best profit − LMP·Pmin·u + MLC·u + start-up costs
+    u = ctx.commitment()
+    rsum = -sum(ctx.cache["profit"].values())
+    for r in ctx.by_type("thermal"):
+        uu = u.loc[r].to_numpy(float)
+        bus = str(ctx.res.at[r, "bus"])
+        pmin = float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0))
+        th = _thermal_row(ctx, r)
+        mlc = float(nan_to(th.get("min_load_cost_usd_per_h"), 0.0)) if th is not None else 0.0
+        prices = lmp.loc[bus].reindex(ctx.hours).fillna(0.0).to_numpy(float)
+        rsum += float(((mlc - prices * pmin) * uu).sum()) + startup_cost_usd(ctx, r, uu)
+    terms["resources"] = rsum
+    dual = sum(terms.values())
+    obj = float(obj)
+    if abs(dual - obj) > max(1.0, 1e-6 * abs(obj)):
+        parts = ", ".join(f"{k} {v:.6g}" for k, v in terms.items())
+        ctx.add("dual_objective", "manifest", "footprint", "all", None, dual, obj,
+                f"dual objective rebuilt from the prices {dual:.8g} ≠ the pricing LP objective "
+                f"{obj:.8g} (off by {dual - obj:.6g}; {parts})")
