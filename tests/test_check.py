@@ -1,4 +1,4 @@
-"""Tests of the independent solution checker, clearing/check.py (issue "Parallel-operations
+"""Tests of the independent solution checker, the clearing/check package (issue "Parallel-operations
 validation"): each hand-made violation is flagged with the right id, hour and amount; untouched
 runs pass; solved runs of the bundled examples and the RTS-GMLC day pass."""
 
