@@ -136,8 +136,8 @@ class Context:
 
     def add(self, rule: str, table: str, kind: str, ident, hour, amount: float, limit: float,
             message: str) -> None:
-        excess = abs(float(amount) - float(limit)) if not (is_missing(amount) or is_missing(limit)) \
-            else float("nan")
+        known = not (is_missing(amount) or is_missing(limit))
+        excess = abs(float(amount) - float(limit)) if known else float("nan")
         self.rows.append(dict(rule=rule, table=table, kind=kind, id=str(ident),
                               hour=None if hour is None else int(hour), amount=float(amount),
                               limit=float(limit), excess=excess, message=message))

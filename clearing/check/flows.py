@@ -65,8 +65,8 @@ def _frame_col(tr: pd.DataFrame | None, names: tuple[str, ...]) -> pd.Series:
 
 
 def check_transfers(ctx: Context) -> None:
-    """§5.2, §10: gross bounds 0 ≤ x_k ≤ X^max_k; IR transfers ≥ 0; phase 1 x = yU = yD = x^R = 0;
-    every directed ETSR row x_k − x_k̄ + yU_k + yD_k̄ ≤ X^max_k − (X^base_k − X^base_k̄), for the IFM
+    """§5.2, §10: gross bounds 0 ≤ x_k ≤ X^max_k; IR transfers ≥ 0; phase 1: x = yU = yD =
+    x^R = 0; every directed ETSR row x_k − x_k̄ + yU_k + yD_k̄ ≤ X^max_k − (X^base_k − X^base_k̄), for the IFM
     (x) and the RUC (x^R, with yU, yD fixed from the IFM), undeclared directions included."""
     s = ctx.s
     itf = s.interfaces.assign(interface=s.interfaces["interface"].astype(str))

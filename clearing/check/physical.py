@@ -1,6 +1,6 @@
 """Resource rules (spec §5.4, §5.5, §5.10, §5.6 and §5.8 per resource, §5.11 stacks):
-coverage, commitment, energy limits, self-schedules, ramps, minimum up/down times, storage SOC and envelopes,
-capacity stacks, reserve ramp limits, awards against bids."""
+coverage, commitment, energy limits, self-schedules, ramps, minimum up/down times, storage SOC
+and envelopes, capacity stacks, reserve ramp limits, awards against bids."""
 
 from __future__ import annotations
 

@@ -115,33 +115,44 @@ def product_price(ctx: Context) -> pd.Series | None:
                                                       pp["hour"].astype(int)]))
 
 
-def _nec_binding(ctx: Context) -> set[tuple[str, int]]:
-    """BAA-hours whose NEC may bind (its dual λ is not published): every enabled BAA-hour whose
-    IFM net export is within tol of the NEC, or whose NEC cannot be formed."""
+def nec_duals(ctx: Context) -> tuple[dict[tuple[str, int], float], set[tuple[str, int]]]:
+    """(λ_bt of the NEC rows published in `binding_constraints` (kind `nec`, constraint
+    `NEC_<baa>`), BAA-hours where the NEC is enabled but λ unknown). With a `binding_constraints`
+    table an unlisted enabled NEC has λ = 0; without one every enabled BAA-hour whose net export
+    reaches its NEC (or whose NEC cannot be formed) is unknown."""
     from clearing.check.flows import nec_limits
     baas = ctx.s.baas.assign(baa=ctx.s.baas["baa"].astype(str)).set_index("baa")
     if "nec_enabled" not in baas.columns or not baas["nec_enabled"].astype(bool).any():
-        return set()
+        return {}, set()
+    bc = ctx.run.tables.get("binding_constraints")
+    if bc is not None:
+        lam = {}
+        for c, h, kind, sp in zip(bc["constraint"].astype(str), bc["hour"].astype(int),
+                                  bc["kind"].astype(str), bc["shadow_price"].astype(float)):
+            if kind == "nec":
+                lam[(c.removeprefix("NEC_"), h)] = sp
+        return lam, set()
     lim = nec_limits(ctx)
-    out = set()
+    unknown = set()
     tr = ctx.transfers("transfers")
     names = sorted(baas.index)
     exp = -net_import(ctx.s, tr, names, ctx.hours, "mw") if tr is not None else None
     for b in baas.index[baas["nec_enabled"].astype(bool)]:
         for h in ctx.hours:
             if (b, h) not in lim or exp is None or lim[(b, h)] - exp.at[b, h] <= 10 * ctx.tol:
-                out.add((b, h))
-    return out
+                unknown.add((b, h))
+    return {}, unknown
 
 
 def check_etsr_prices(ctx: Context) -> None:
     """§6.1 ETSR price separation. With the published duals (transfers.etsr_dual ν,
     gross_bound_dual β): the reduced cost d_k = c^hur_k + ν_k − ν_k̄ + β_k − (π_e − π_o) of every
     economic transfer is ≥ 0 and = 0 where x_k > 0; ν, β ≥ 0, ν_k > 0 only on a binding row,
-    β_k > 0 only at x_k = X^max; shadow_price = ν + β. Without the duals, the relations complementary
-    slackness implies: π_e − π_o ≤ c^hur_k when neither row k nor the gross bound binds, and
-    π_e − π_o ≥ c^hur_k when x_k > 0 and the reverse row is slack. BAA-hours where a NEC may bind
-    (λ unpublished) are left out. Phase 1: nothing to check (independent BAA prices)."""
+    β_k > 0 only at x_k = X^max; shadow_price = ν + β. Without the duals, the relations
+    complementary slackness implies: π_e − π_o ≤ c^hur_k when neither row k nor the gross bound binds, and
+    π_e − π_o ≥ c^hur_k when x_k > 0 and the reverse row is slack. NEC duals λ (with + λ_o − λ_e)
+    come from `binding_constraints` (kind `nec`); without that table, BAA-hours where a NEC may
+    bind are left out. Phase 1: nothing to check (independent BAA prices)."""
     s = ctx.s
     if not len(s.interfaces) or ctx.p.phase == 1:
         return
@@ -166,7 +177,7 @@ def check_etsr_prices(ctx: Context) -> None:
     yu = t["iru_transfer_mw"].astype(float) if "iru_transfer_mw" in t else pd.Series(dtype=float)
     yd = t["ird_transfer_mw"].astype(float) if "ird_transfer_mw" in t else pd.Series(dtype=float)
     duals = "etsr_dual" in t.columns and "gross_bound_dual" in t.columns
-    nec = _nec_binding(ctx)
+    lam, nec = nec_duals(ctx)
     rows = {k: (o, e, kb) for _, o, e, k, kb in etsr_rows(ctx) if k is not None}
     ptol = 1e-4
 
@@ -201,13 +212,15 @@ def check_etsr_prices(ctx: Context) -> None:
                                 f"shadow_price {sp:.6g} ≠ ν + β = {nu + beta:.6g}")
                 if nub is None and row_kb:
                     continue  # the undeclared reverse row binds: its dual is not published
-                d = c + nu - (nub or 0.0) + beta - spread
+                rhs = c + nu - (nub or 0.0) + beta + lam.get((o, h), 0.0) - lam.get((e, h), 0.0)
+                d = rhs - spread
                 if d < -ptol or (xk > ctx.tol and d > ptol):
-                    ctx.add("etsr_price", "baa_prices", "interface", k, h, spread,
-                            c + nu - (nub or 0.0) + beta,
-                            f"π_{e} − π_{o} = {spread:.6g} but hurdle + ν − ν̄ + β = "
-                            f"{c + nu - (nub or 0.0) + beta:.6g} (x = {xk:.6g} MW)")
+                    ctx.add("etsr_price", "baa_prices", "interface", k, h, spread, rhs,
+                            f"π_{e} − π_{o} = {spread:.6g} but hurdle + ν − ν̄ + β + λ_o − λ_e = "
+                            f"{rhs:.6g} (x = {xk:.6g} MW)")
                 continue
+            if lam.get((o, h), 0.0) or lam.get((e, h), 0.0):
+                continue  # a binding NEC moves the BAA prices apart (§6.1)
             if not row_k and not at_max and spread - c > ptol:
                 ctx.add("etsr_price", "baa_prices", "interface", k, h, spread, c,
                         f"π_{e} − π_{o} = {spread:.6g} above the hurdle {c:.6g} while the ETSR "
@@ -412,7 +425,8 @@ def _check_rc_prices(ctx: Context) -> None:
         return
     hi, lo = float(ctx.p.penalty_ruc_under_usd_per_mwh), -float(ctx.p.penalty_ruc_over_usd_per_mwh)
     under, over = ctx.relaxed("ruc", "under"), ctx.relaxed("ruc", "over")
-    for b, h, v in zip(bp["baa"].astype(str), bp["hour"].astype(int), bp["ruc_price"].astype(float)):
+    for b, h, v in zip(bp["baa"].astype(str), bp["hour"].astype(int),
+                       bp["ruc_price"].astype(float)):
         u = float(under.get((b, h), 0.0)) if len(under) else 0.0
         o = float(over.get((b, h), 0.0)) if len(over) else 0.0
         for amount, lim, what in ((u, hi, "under"), (o, lo, "over")):

@@ -51,12 +51,13 @@ class _LP:
     def var(self, cost: float, lo: float, hi: float) -> int:
         self.cost.append(cost)
         self.lo.append(lo)
-        self.hi.append(max(lo, hi))
+        self.hi.append(max(lo, hi) if math.isfinite(hi) else None)
         self.n += 1
         return self.n - 1
 
     def le(self, row: dict[int, float], rhs: float) -> None:
-        if row:
+        """row·x ≤ rhs; a row with an infinite (or unknown) right-hand side never binds."""
+        if row and math.isfinite(rhs):
             self.ub.append((row, rhs))
 
     def ge(self, row: dict[int, float], rhs: float) -> None:
@@ -223,8 +224,9 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
     if rtype == "thermal":
         on0 = bool(th["initial_on"]) if th is not None else False
         p0 = float(th["initial_mw"]) if (th is not None and on0) else 0.0
-        su = nan_to(th["startup_ramp_mw"] if th is not None else np.nan, float(ctx.res.at[r, "pmax_mw"]))
-        sd = nan_to(th["shutdown_ramp_mw"] if th is not None else np.nan, float(ctx.res.at[r, "pmax_mw"]))
+        pmax0 = float(ctx.res.at[r, "pmax_mw"])
+        su = nan_to(th["startup_ramp_mw"] if th is not None else np.nan, pmax0)
+        sd = nan_to(th["shutdown_ramp_mw"] if th is not None else np.nan, pmax0)
         prev_g, prev_c, prev_u = {}, p0, float(on0)
         for j in range(H):
             v, w = max(0.0, u[j] - prev_u), max(0.0, prev_u - u[j])
@@ -448,7 +450,8 @@ def check_dual_objective(ctx: Context) -> None:
                                        tr["gross_bound_dual"].astype(float),
                                        tr["limit_mw"].astype(float)):
             kb = rev.get(k)
-            rhs = lim - (float(bmw.get((k, h), 0.0)) - (float(bmw.get((kb, h), 0.0)) if kb else 0.0))
+            base_kb = float(bmw.get((kb, h), 0.0)) if kb else 0.0
+            rhs = lim - (float(bmw.get((k, h), 0.0)) - base_kb)
             etsr -= nu * rhs + beta * lim
     elif tr is not None and len(tr):
         ctx.skipped.append("dual_objective: transfers has no etsr_dual/gross_bound_dual")
