@@ -559,6 +559,18 @@ def test_etsr_duals_of_example_11_1(solve):
     assert len(v) == 2
 
 
+def test_congestion_split_of_example_11_1(solve):
+    """§11.1 with SMEC at B: at A1, congestion −30 = BAA transfer component −30 + network 0, and
+    energy 50 + transfer −30 = π_A = 20. A transfer component of −25 breaks both:
+    −30 ≠ −25 + 0 and 50 − 25 = 25 ≠ 20."""
+    scenario = load_scenario(bundled("example_11_1"))
+    run = solve(scenario)
+    n = run.tables["nodal_prices"]
+    n.loc[n["bus"] == "A1", "baa_transfer"] = -25.0
+    v = rows(check_run(scenario, run), "lmp_components", "A1", 1)
+    assert {(-30.0, -25.0), (25.0, 20.0)} == set(zip(v["amount"].round(6), v["limit"].round(6)))
+
+
 def test_deployment_flow_and_irump_of_example_11_4(solve):
     """§11.4 (δ = 1, reference bus 2, so PTDF_{L12,1} = 1, PTDF_{L12,2} = 0, PTDF^LDF = 0):
     fU = f + δ·(IRU1·1 + IRU2·0 − 0) = 90 + 10 = 100 = the limit. Moving IRU to G1 (20) and G2

@@ -103,8 +103,9 @@ RULES: dict[str, str] = {
     "dual_objective": "LP duality at fixed commitment: the dual objective rebuilt from the published "
                       "prices, the scenario's right-hand sides and the per-resource best profits "
                       "equals manifest solver.objective_lp (§6)",
-    "lmp_components": "LMP = energy + congestion + loss within 1e-6; the energy component (SMEC) "
-                      "is one value per hour (§6.1)",
+    "lmp_components": "LMP = energy + congestion + loss (+ ghg) within 1e-6; the energy "
+                      "component (SMEC) is one value per hour; congestion = BAA transfer + "
+                      "network congestion and energy + BAA transfer = π_b where published (§6.1)",
     "elap_bounds": "BAA load-aggregate price Σ LDF·LMP within [−P^PB−, P^PB+] (the balance "
                    "slacks' reduced costs) and equal to the penalty where balance is relaxed "
                    "(§4.3, §5.3, §6.1)",

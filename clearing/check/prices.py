@@ -35,7 +35,7 @@ def check_prices(ctx: Context) -> None:
         ctx.skipped.append("lmp_components, elap_bounds: no nodal_prices table")
         return
     npx = npx.assign(bus=npx["bus"].astype(str), hour=npx["hour"].astype(int))
-    comp = [c for c in ("energy", "congestion", "loss") if c in npx.columns]
+    comp = [c for c in ("energy", "congestion", "loss", "ghg") if c in npx.columns]
     if "lmp" in npx.columns and comp:
         parts = npx[comp].fillna(0.0)
         tot = parts.sum(axis=1)
@@ -44,8 +44,9 @@ def check_prices(ctx: Context) -> None:
         for i in np.flatnonzero((dev > 1e-6 + 1e-9 * scale).to_numpy()):
             r = npx.iloc[i]
             ctx.add("lmp_components", "nodal_prices", "bus", r["bus"], r["hour"], r["lmp"],
-                    tot.iat[i], f"LMP {r['lmp']:.8g} ≠ energy + congestion + loss "
+                    tot.iat[i], f"LMP {r['lmp']:.8g} ≠ {' + '.join(comp)} "
                     f"{tot.iat[i]:.8g} (off by {dev.iat[i]:.3g})")
+        _check_congestion_split(ctx, npx)
         if "energy" in npx.columns:
             for h, g in npx.groupby("hour"):
                 spread = float(g["energy"].max() - g["energy"].min())
@@ -87,6 +88,32 @@ def check_prices(ctx: Context) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+def _check_congestion_split(ctx: Context, npx: pd.DataFrame) -> None:
+    """§6.1: where published, congestion = BAA transfer component + network congestion, and
+    energy + BAA transfer component = π_b of `baa_prices` (one value per BAA and hour)."""
+    if not {"baa_transfer", "network_congestion", "congestion"} <= set(npx.columns):
+        return
+    n = npx.assign(bus=npx["bus"].astype(str), hour=npx["hour"].astype(int))
+    dev = (n["congestion"] - n["baa_transfer"] - n["network_congestion"]).abs()
+    for i in np.flatnonzero((dev > 1e-6).to_numpy()):
+        r = n.iloc[i]
+        ctx.add("lmp_components", "nodal_prices", "bus", r["bus"], r["hour"], r["congestion"],
+                r["baa_transfer"] + r["network_congestion"],
+                f"congestion {r['congestion']:.8g} ≠ BAA transfer component + network "
+                f"congestion {r['baa_transfer'] + r['network_congestion']:.8g}")
+    bp = ctx.run.tables.get("baa_prices")
+    if bp is None or "energy_price" not in bp.columns or "energy" not in n.columns:
+        return
+    pi = {(str(b), int(h)): float(v) for b, h, v in
+          zip(bp["baa"], bp["hour"], bp["energy_price"])}
+    for bus, h, e, t in zip(n["bus"], n["hour"], n["energy"], n["baa_transfer"]):
+        b = str(ctx.s.bus_baa.get(bus, ""))
+        if (b, h) in pi and abs(e + t - pi[(b, h)]) > 1e-6 * max(1.0, abs(pi[(b, h)])):
+            ctx.add("lmp_components", "nodal_prices", "bus", bus, h, e + t, pi[(b, h)],
+                    f"energy + BAA transfer component {e + t:.8g} ≠ the BAA price π_{b} "
+                    f"{pi[(b, h)]:.8g} of baa_prices")
+
+
 def baa_price(ctx: Context) -> pd.Series | None:
     """π_bt (the BAA balance dual, §6.1) by (baa, hour): `baa_prices.energy_price`, else a
     bus's `energy + baa_transfer` from `nodal_prices`; None when neither is published."""
