@@ -324,6 +324,25 @@ def test_nec_ifm_and_ruc(tiny_case):
     assert rows(check_run(scenario.with_tables(baas=baas, baa_hours=bh), run), "nec").empty
 
 
+def test_nec_formula_from_rse_supply(tiny_case):
+    """No submitted NEC: NEC_A = max(0, S^RSE − (D^F + Req^RU + Req^SR + Req^NR + CF·R^IRU + AM))
+    with S^RSE = 165 MW (the rse `energy` capacity), CF = 0, no AS or margin in A:
+    165 − 100, 120, 140, 130 = 65, 45, 25, 35 MW against A's net exports 0, 20, 30, 40: hours 3
+    (excess 5) and 4 (excess 5). Without an `energy` row the NEC cannot be formed (skipped)."""
+    scenario, run = tiny_case
+    baas = scenario.baas.assign(nec_enabled=[True, False])
+    sc = scenario.with_tables(baas=baas)
+    v = check_run(sc, run)
+    assert rows(v, "nec").empty and any(s.startswith("nec:") for s in v.attrs["skipped"])
+    run.tables["rse"] = pd.concat([run.tables["rse"], pd.DataFrame([dict(
+        baa="A", test="energy", hour=h, requirement_mw=0.0, capacity_mw=165.0,
+        deficiency_mw=0.0, passed=True, tier=1, surcharge_usd=0.0) for h in (1, 2, 3, 4)])],
+        ignore_index=True)
+    v = rows(check_run(sc, run), "nec")
+    v = v[v["table"] == "transfers"]
+    assert list(v["hour"]) == [3, 4] and list(v["limit"]) == [25.0, 35.0], v.to_string()
+
+
 def test_transfer_cycle(tiny_case):
     """x_AB = 30 and x_BA = 5 in hour 3: a 2-cycle A→B→A whose smallest leg is 5 MW."""
     scenario, run = tiny_case
