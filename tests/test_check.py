@@ -420,6 +420,23 @@ def test_reserve_price_relations(tiny_case):
     assert len(g1) == 2 and (-2.0, -3.0) in set(zip(g1["amount"], g1["limit"]))
 
 
+def test_rcump_is_the_ruc_price_at_the_bus(tiny_case):
+    """§6.4 with no RUC congestion: RCUMP_G2 = π^R_B. π^R_B = 2 in hour 1 and RCUMP 3 → flagged
+    (3 vs 2); with π^R_B = 3 only the report of a price in a BAA-hour without RC award is left."""
+    scenario, run = tiny_case
+    run.tables["binding_constraints"] = pd.DataFrame(
+        columns=["constraint", "hour", "kind", "shadow_price", "flow_mw", "limit_mw"])
+    bp = run.tables["baa_prices"]
+    bp.loc[(bp["baa"] == "B") & (bp["hour"] == 1), "ruc_price"] = 2.0
+    rp = run.tables["resource_prices"]
+    rp.loc[(rp["resource"] == "G2") & (rp["hour"] == 1), "rcu_usd_per_mwh"] = 3.0
+    v = rows(check_run(scenario, run), "reserve_price", "G2", 1)
+    assert set(zip(v["amount"], v["limit"])) == {(3.0, 2.0), (3.0, 0.0)}
+    bp.loc[(bp["baa"] == "B") & (bp["hour"] == 1), "ruc_price"] = 3.0
+    v = rows(check_run(scenario, run), "reserve_price", "G2", 1)
+    assert set(zip(v["amount"], v["limit"])) == {(3.0, 0.0)}
+
+
 def test_revenue_adequacy(tiny_case):
     """Hour 1 injections: a1 +80 (G1), a2 30 − 100 = −70, b1 140 − 150 = −10. Rent
     Σ LMP·withdrawal = −(20·80 + 20·(−70) + 40·(−10)) = $200 ≥ 0; with LMP_b1 = 0 it is

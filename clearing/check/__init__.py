@@ -92,7 +92,8 @@ RULES: dict[str, str] = {
     "transfer_revenue": "transfers.transfer_revenue_usd = x·(π_e − π_o) (§6.1, results contract)",
     "reserve_price": "AS σ's from the cascaded ASMPs in [0, penalty], = penalty where relaxed; IR "
                      "requirement price = cap where relaxed, ≤ cap where cleared; IRUMP/IRDMP = ρ "
-                     "∓ δ·Ση·(PTDF − PTDF^LDF); RCDMP = −RCUMP (both 0 without an RC award); "
+                     "∓ δ·Ση·(PTDF − PTDF^LDF); RCUMP = −RCDMP = π^R − Σ PTDF·μR (both 0 without an "
+                     "RC award); "
                      "RUC price = penalty where relaxed (§6.2–6.4, §11.10)",
     "revenue_adequacy": "congestion + transfer rent Σ_n LMP_n·withdrawal_n ≥ 0 per hour (§5.3, §6.1)",
     "price_range": "an LMP or BAA price outside [−P^PB−, P^PB+] only with a relaxation reported in "

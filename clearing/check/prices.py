@@ -422,6 +422,33 @@ def _check_irump(ctx: Context, pp: pd.Series) -> None:
                         f"(PTDF − PTDF^LDF) = {want:.6g} (§6.3)")
 
 
+def _ruc_price_at_buses(ctx: Context) -> dict[tuple[str, int], float] | None:
+    """RUC price_nt = π^R_b(n) − Σ_l PTDF_ln·μR_l (§6.4), μR from the `branch_ruc` rows of
+    `binding_constraints` signed by their flow, π^R from `baa_prices.ruc_price`; None when a
+    table is missing."""
+    bp, bc = ctx.run.tables.get("baa_prices"), ctx.run.tables.get("binding_constraints")
+    if bp is None or "ruc_price" not in bp.columns or bc is None:
+        return None
+    pir = {(str(b), int(h)): float(v) for b, h, v in
+           zip(bp["baa"], bp["hour"], bp["ruc_price"])}
+    ruc = bc[bc["kind"].astype(str) == "branch_ruc"]
+    cong: dict[tuple[str, int], float] = {}
+    if len(ruc):
+        from network.ptdf import scenario_ptdf
+        ptdf = scenario_ptdf(ctx.s)
+        for c, h, sp, f in zip(ruc["constraint"].astype(str), ruc["hour"].astype(int),
+                               ruc["shadow_price"].astype(float), ruc["flow_mw"].astype(float)):
+            mu = sp * (1.0 if f >= 0 else -1.0)
+            for n, v in ptdf.row(c).items():
+                cong[(str(n), h)] = cong.get((str(n), h), 0.0) + v * mu
+    out = {}
+    for n, b in ctx.s.bus_baa.items():
+        for h in ctx.hours:
+            if (str(b), h) in pir:
+                out[(str(n), h)] = pir[(str(b), h)] - cong.get((str(n), h), 0.0)
+    return out
+
+
 def _check_rc_prices(ctx: Context) -> None:
     rp = ctx.run.tables.get("resource_prices")
     if rp is not None and {"rcu_usd_per_mwh", "rcd_usd_per_mwh"} <= set(rp.columns):
@@ -434,6 +461,21 @@ def _check_rc_prices(ctx: Context) -> None:
                     float(rec["rcd_usd_per_mwh"]), -float(rec["rcu_usd_per_mwh"]),
                     f"RCDMP {rec['rcd_usd_per_mwh']:.6g} ≠ −RCUMP {-rec['rcu_usd_per_mwh']:.6g} "
                     f"(§6.4)")
+        price = _ruc_price_at_buses(ctx)
+        if price is not None:
+            bus_of = ctx.res["bus"].astype(str)
+            for rec in rp.to_dict("records"):
+                r, h = str(rec["resource"]), int(rec["hour"])
+                if r not in bus_of.index or (bus_of[r], h) not in price:
+                    continue
+                want = price[(bus_of[r], h)]
+                for col, sign, name in (("rcu_usd_per_mwh", 1.0, "RCUMP"),
+                                        ("rcd_usd_per_mwh", -1.0, "RCDMP")):
+                    got = float(nan_to(rec.get(col), 0.0))
+                    if abs(got) > 1e-4 and abs(got - sign * want) > 1e-4 * max(1.0, abs(want)):
+                        ctx.add("reserve_price", "resource_prices", "resource", r, h, got,
+                                sign * want, f"{name} {got:.6g} ≠ {'' if sign > 0 else '−'}RUC "
+                                f"price π^R − Σ PTDF·μR = {sign * want:.6g} (§6.4)")
         if ctx.sched is not None:
             baa = ctx.res["baa"].astype(str)
             awarded = {(b, h) for prod in ("rcu_mw", "rcd_mw")
