@@ -118,6 +118,9 @@ def _tiny_run() -> RunResult:
         iru_usd_per_mwh=0.0, ird_usd_per_mwh=0.0, rcu_usd_per_mwh=0.0, rcd_usd_per_mwh=0.0)
     tables = dict(schedules=schedules, nodal_prices=nodal, product_prices=product,
                   baa_prices=baa_prices, resource_prices=resource_prices,
+                  binding_constraints=pd.DataFrame(columns=["constraint", "hour", "kind",
+                                                            "shadow_price", "flow_mw",
+                                                            "limit_mw"]),
                   transfers=transfers, baa_summary=pd.DataFrame(summary),
                   relaxations=pd.DataFrame(columns=["requirement", "baa", "hour", "relaxed_mw",
                                                     "penalty_usd_per_mwh", "cost_usd"]),

@@ -246,6 +246,8 @@ def test_rc_requirement_met_over_rc_transfer(tiny_case):
         ignore_index=True)
     sc = scenario.with_tables(baa_hours=bh, availability_bids=ab)
     set_schedule(run, "G1", 1, rcu_mw=10.0)
+    bp = run.tables["baa_prices"]
+    bp.loc[bp["hour"] == 1, "ruc_price"] = 1.0  # G1's RCU bid sets the RUC price (no congestion)
     bs = run.tables["baa_summary"]
     bs.loc[(bs["baa"] == "B") & (bs["hour"] == 1), "rcu_requirement_mw"] = 10.0
     bs.loc[(bs["baa"] == "A") & (bs["hour"] == 1), "rcu_cleared_mw"] = 10.0
@@ -398,7 +400,8 @@ def test_transfer_revenue(tiny_case):
 def test_reserve_price_relations(tiny_case):
     """AS: ASMP^RU of B = 300 in hour 1 gives σ^RU = 300 − ASMP^SR (0) > P^RU = 250.
     IR: A relaxes 5 of its 20 MW IRU in hour 2 but its price is 50, not the curve's 55.
-    RC: RCUMP 3 with RCDMP −2 for G1 in hour 3 (≠ −3), and no RC award in A that hour (→ 0)."""
+    RC: RCUMP 3 with RCDMP −2 for G1 in hour 3 (≠ −3), no RC award in A that hour (→ 0), and
+    A's RUC price is 0 there (RCUMP ≠ 0, RCDMP ≠ −0)."""
     scenario, run = tiny_case
     pp = run.tables["product_prices"]
     pp.loc[(pp["baa"] == "B") & (pp["product"] == "ru") & (pp["hour"] == 1),
@@ -417,15 +420,14 @@ def test_reserve_price_relations(tiny_case):
     r = one(v, "reserve_price", "A", 2)
     assert (r["amount"], r["limit"]) == (50.0, 55.0)
     g1 = rows(v, "reserve_price", "G1", 3)
-    assert len(g1) == 2 and (-2.0, -3.0) in set(zip(g1["amount"], g1["limit"]))
+    assert sorted(zip(g1["amount"], g1["limit"])) == [(-2.0, -3.0), (-2.0, 0.0), (3.0, 0.0),
+                                                      (3.0, 0.0)]
 
 
 def test_rcump_is_the_ruc_price_at_the_bus(tiny_case):
     """§6.4 with no RUC congestion: RCUMP_G2 = π^R_B. π^R_B = 2 in hour 1 and RCUMP 3 → flagged
     (3 vs 2); with π^R_B = 3 only the report of a price in a BAA-hour without RC award is left."""
     scenario, run = tiny_case
-    run.tables["binding_constraints"] = pd.DataFrame(
-        columns=["constraint", "hour", "kind", "shadow_price", "flow_mw", "limit_mw"])
     bp = run.tables["baa_prices"]
     bp.loc[(bp["baa"] == "B") & (bp["hour"] == 1), "ruc_price"] = 2.0
     rp = run.tables["resource_prices"]
@@ -435,6 +437,23 @@ def test_rcump_is_the_ruc_price_at_the_bus(tiny_case):
     bp.loc[(bp["baa"] == "B") & (bp["hour"] == 1), "ruc_price"] = 3.0
     v = rows(check_run(scenario, run), "reserve_price", "G2", 1)
     assert set(zip(v["amount"], v["limit"])) == {(3.0, 0.0)}
+
+
+def test_rc_profit_at_the_ruc_price(tiny_case):
+    """RUC side of `profit`: G1 gets an RCU bid of 30 MW at $1. At a RUC price of $5 in A in hour
+    1 (no RUC congestion) it could sell min(30 bid, 120 ramp, 200 − 80 − 20 IRU = 100 headroom)
+    = 30 MW of RCU and earn (5 − 1)·30 = $120 more than its (zero) award; at $0 it would not."""
+    scenario, run = tiny_case
+    ab = pd.concat([scenario.availability_bids, pd.DataFrame([dict(
+        resource="G1", product="rcu", mw=30.0, price_usd_per_mwh=1.0, iso_inserted=False)])],
+        ignore_index=True)
+    sc = scenario.with_tables(availability_bids=ab)
+    assert rows(check_run(sc, run), "profit").empty
+    bp = run.tables["baa_prices"]
+    bp.loc[(bp["baa"] == "A") & (bp["hour"] == 1), "ruc_price"] = 5.0
+    v = rows(check_run(sc, run), "profit", "G1")
+    assert len(v) == 1 and v.iloc[0]["message"].startswith("RC:")
+    assert v.iloc[0]["amount"] - v.iloc[0]["limit"] == pytest.approx(120.0, abs=1e-6)
 
 
 def test_revenue_adequacy(tiny_case):

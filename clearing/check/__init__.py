@@ -100,7 +100,8 @@ RULES: dict[str, str] = {
                    "that hour (issue 22)",
     "profit": "prices support the schedules: per resource, an LP over the day (its bids, stacks, "
               "ramps, SOC) at the published LMP, ASMPs and IRUMP/IRDMP earns no more than its "
-              "published schedule (§6, §11.10)",
+              "published schedule; RUC side: RCU/RCD at ± the RUC price at the bus within RC bids, "
+              "RUC stacks and RC ramps (§6, §6.4, §11.10)",
     "dual_objective": "LP duality at fixed commitment: the dual objective rebuilt from the published "
                       "prices, the scenario's right-hand sides and the per-resource best profits "
                       "equals manifest solver.objective_lp (§6)",
@@ -125,7 +126,7 @@ _FAMILY_RULES = [
     (prices.check_etsr_prices, False), (prices.check_transfer_revenue, False),
     (prices.check_reserve_prices, False), (prices.check_revenue_adequacy, False),
     (prices.check_price_range, False), (profit.check_profit, True),
-    (profit.check_dual_objective, True),
+    (profit.check_dual_objective, True), (profit.check_rc_profit, True),
 ]
 
 

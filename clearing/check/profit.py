@@ -15,9 +15,10 @@ it holds exactly when the published prices are the duals of the fixed-commitment
 solution is the published schedule.
 
 Covered: thermal at fixed commitment, VER, hydro, storage (LP mode), imports/exports, demand and
-virtual bids. Not covered (listed in `attrs["skipped"]`): resources without energy bids, storage
-when `storage_mode_binary` is on (its mode binary is not published), and the RUC (RCU/RCD at
-RCUMP/RCDMP). The commitment costs (MLC, start-up) are constants at fixed commitment and cancel.
+virtual bids; the RUC side (`check_rc_profit`) covers RCU/RCD of thermal, VER, storage, hydro and
+imports at the RUC price. Not covered (listed in `attrs["skipped"]`): resources without energy
+bids and storage when `storage_mode_binary` is on (its mode binary is not published). The
+commitment costs (MLC, start-up) are constants at fixed commitment and cancel.
 """
 
 from __future__ import annotations
@@ -490,3 +491,102 @@ def check_dual_objective(ctx: Context) -> None:
         ctx.add("dual_objective", "manifest", "footprint", "all", None, dual, obj,
                 f"dual objective rebuilt from the prices {dual:.8g} ≠ the pricing LP objective "
                 f"{obj:.8g} (off by {dual - obj:.6g}; {parts})")
+
+
+def _rc_build(ctx: Context, r: str, avail: dict, rp: dict, u: np.ndarray, ur: np.ndarray):
+    """The resource's RUC profit LP over RCU/RCD (§5.11, §4.2) at RCUMP/RCDMP with the IFM
+    schedule, AS and IR awards fixed, and the published point."""
+    S = ctx.sched
+    rtype = ctx.rtype[r]
+    hours = ctx.hours
+    lp = _LP()
+    rcu: list[int | None] = [None] * len(hours)
+    rcd: list[int | None] = [None] * len(hours)
+    for prod, store, sign in (("rcu", rcu, 1.0), ("rcd", rcd, -1.0)):
+        if (r, prod) not in avail:
+            continue
+        mw, c = avail[(r, prod)]
+        for j, h in enumerate(hours):
+            store[j] = lp.var(c - rp.get((r, prod, h), 0.0), 0.0, mw)
+    if all(v is None for v in rcu + rcd):
+        return None
+    pmin = float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0)) if rtype == "thermal" else 0.0
+    pmax = ctx.pmax.loc[r].to_numpy(float)
+    rr_up = finite(ctx.res.at[r, "ramp_up_mw_per_min"])
+    rr_dn = finite(ctx.res.at[r, "ramp_down_mw_per_min"])
+    th = _thermal_row(ctx, r)
+    nr_off_mw = float(nan_to(th.get("nonspin_offline_mw"), 0.0)) \
+        if th is not None and bool(th.get("fast_start", False)) else 0.0
+    fixed = []
+    for j, h in enumerate(hours):
+        g = float(S["energy_mw"].at[r, h])
+        up = float((S["reg_up_mw"] + S["spin_mw"] + S["nonspin_mw"] + S["iru_mw"]).at[r, h])
+        dn = float((S["reg_down_mw"] + S["ird_mw"]).at[r, h])
+        rc = _add({} if rcu[j] is None else {rcu[j]: 1.0}, {} if rcd[j] is None else {rcd[j]: -1.0})
+        if rtype == "thermal":
+            off = nr_off_mw if u[j] < 0.5 else 0.0
+            lp.le(rc, (pmax[j] - min(off, up)) * ur[j] - g - up)
+            lp.ge(rc, pmin * ur[j] - g + dn)
+        elif rtype == "storage":
+            lp.le(rc, pmax[j] - g - up)
+            lp.ge(rc, -float(ctx.storage.at[r, "charge_max_mw"]) - g + dn)
+        else:
+            lp.le(rc, pmax[j] - g - up)
+            lp.ge(rc, -g + dn)
+        if rcu[j] is not None:
+            extra = pmin * (ur[j] - u[j]) if rtype == "thermal" else 0.0
+            lp.le({rcu[j]: 1.0}, 60 * rr_up + extra)
+            fixed.append(({rcu[j]: 1.0}, float(S["rcu_mw"].at[r, h])))
+        if rcd[j] is not None:
+            lp.le({rcd[j]: 1.0}, 60 * rr_dn)
+            fixed.append(({rcd[j]: 1.0}, float(S["rcd_mw"].at[r, h])))
+    if rtype == "storage" and r in ctx.storage.index and "soc_mwh" in S:
+        st = ctx.storage.loc[r]
+        ec, ed = float(st["charge_efficiency"]), float(st["discharge_efficiency"])
+        shift: dict[int, float] = {}
+        for j, h in enumerate(hours):
+            shift = _add(shift, {} if rcu[j] is None else {rcu[j]: -1.0 / ed},
+                         {} if rcd[j] is None else {rcd[j]: ec})
+            e = float(S["soc_mwh"].at[r, h])
+            lp.ge(shift, float(st["soc_min_mwh"]) - e)
+            lp.le(shift, float(st["soc_max_mwh"]) - e)
+    return lp, fixed
+
+
+def check_rc_profit(ctx: Context) -> None:
+    """RUC side of `profit` (§5.11, §6.4): at RCUMP = −RCDMP = the RUC price at the bus
+    (π^R_b − Σ PTDF·μR, from `baa_prices.ruc_price` and the `branch_ruc` rows of
+    `binding_constraints`, as `reserve_price` checks the published ones) and the RUC commitment, no resource could raise its RC profit Σ (RCUMP − c^RCU)·RCU + (RCDMP − c^RCD)·RCD
+    within its RC bids, RUC capacity stacks (IFM schedule, AS and IR fixed), RC ramp limits and
+    (storage) the RUC SOC shift of the IFM SOC. Exclusivity (one of RCU/RCD) is relaxed."""
+    if ctx.sched is None or not ctx.ruc_ran():
+        return
+    from clearing.check.prices import _ruc_price_at_buses
+    price = _ruc_price_at_buses(ctx)
+    if price is None:
+        ctx.skipped.append("profit (RC): needs baa_prices.ruc_price and binding_constraints")
+        return
+    bus_of = ctx.res["bus"].astype(str)
+    rp = {(r, prod, h): sign * price.get((bus_of[r], h), 0.0) for r in ctx.res.index
+          for prod, sign in (("rcu", 1.0), ("rcd", -1.0)) for h in ctx.hours}
+    _, avail = _bids(ctx)
+    u = ctx.commitment()
+    ur = ctx.ruc_commitment(u)
+    for r in ctx.res.index:
+        if ctx.rtype[r] not in ("thermal", "ver", "storage", "hydro", "import"):
+            continue
+        built = _rc_build(ctx, r, avail, rp, u.loc[r].to_numpy(float), ur.loc[r].to_numpy(float))
+        if built is None:
+            continue
+        lp, fixed = built
+        free, pub = lp.solve(), lp.solve(fixed)
+        if free.status != 0 or pub.status != 0:
+            continue  # an infeasible published point breaks other rules
+        gain = float(pub.fun - free.fun)
+        scale = float(np.abs(np.array(lp.cost) * pub.x).sum())
+        if gain > max(0.01, 1e-6 * scale):
+            ctx.add("profit", "schedules", "resource", r, None, -float(free.fun),
+                    -float(pub.fun),
+                    f"RC: at the published RCUMP/RCDMP the resource could earn {-free.fun:.6g} $ "
+                    f"within its RC bids and RUC limits but its RC awards earn {-pub.fun:.6g} $ "
+                    f"(gain {gain:.6g} $)")
