@@ -23,7 +23,8 @@ TINY_HOURS = [1, 2, 3, 4]
 
 def _tiny_scenario():
     """BAA A (reference): G1 thermal at a1, wind W1 at a2, load at a2. BAA B: G2 thermal and
-    storage S1 at b1, load at b1. ETSR A->B (limit 100, base 10) and B->A (limit 50)."""
+    storage S1 at b1, load at b1. ETSR A->B (limit 100, base 10, hurdle $20) and B->A (limit
+    50). S1 offers and bids at $40, B's price, so any schedule of it is as good as another."""
     h = TINY_HOURS
     tables = dict(
         baas=[dict(baa="A", is_reference=True), dict(baa="B")],
@@ -31,7 +32,7 @@ def _tiny_scenario():
         branches=[dict(branch="l1", from_bus="a1", to_bus="a2", reactance_pu=0.1, rating_mw=500.0),
                   dict(branch="l2", from_bus="a2", to_bus="b1", reactance_pu=0.1, rating_mw=500.0),
                   dict(branch="l3", from_bus="a1", to_bus="b1", reactance_pu=0.2, rating_mw=500.0)],
-        interfaces=[dict(interface="AB", from_baa="A", to_baa="B"),
+        interfaces=[dict(interface="AB", from_baa="A", to_baa="B", hurdle_usd_per_mwh=20.0),
                     dict(interface="BA", from_baa="B", to_baa="A")],
         interface_hours=[dict(interface="AB", hour=t, limit_mw=100.0, base_transfer_mw=10.0)
                          for t in h] + [dict(interface="BA", hour=t, limit_mw=50.0) for t in h],
@@ -53,9 +54,9 @@ def _tiny_scenario():
         energy_bids=[dict(resource="G1", segment=1, mw=180.0, price_usd_per_mwh=20.0),
                      dict(resource="W1", segment=1, mw=100.0, price_usd_per_mwh=0.0),
                      dict(resource="G2", segment=1, mw=250.0, price_usd_per_mwh=40.0),
-                     dict(resource="S1", side="supply", segment=1, mw=50.0, price_usd_per_mwh=30.0),
+                     dict(resource="S1", side="supply", segment=1, mw=50.0, price_usd_per_mwh=40.0),
                      dict(resource="S1", side="demand", segment=1, mw=50.0,
-                          price_usd_per_mwh=10.0)],
+                          price_usd_per_mwh=40.0)],
         availability_bids=[dict(resource="G1", product="iru", mw=50.0, price_usd_per_mwh=0.0),
                            dict(resource="G2", product="ru", mw=40.0, price_usd_per_mwh=5.0)],
         demand=[dict(bus="a2", hour=t, fixed_demand_mw=d) for t, d in zip(h, [100, 120, 140, 130])]
@@ -69,7 +70,11 @@ def _tiny_scenario():
 
 
 def _tiny_run() -> RunResult:
-    """A valid run of `_tiny_scenario` worked out by hand (balances, ramps, SOC, stacks)."""
+    """A valid run of `_tiny_scenario` worked out by hand (balances, ramps, SOC, stacks) and
+    priced consistently (§6): LMP = each marginal offer (A $20: G1; B $40: G2), π_B − π_A = $20 =
+    AB's hurdle with AB at neither limit (shadow price 0), transfer revenue x·$20, IR prices $0
+    (G1's $0 IRU bid clears A's whole requirement; no deployment constraint binds), RU $5 (G2's
+    bid)."""
     h = TINY_HOURS
     x_ab = [0.0, 20.0, 30.0, 40.0]
     energy = {"G1": [80, 110, 130, 120], "W1": [30, 40, 50, 60], "G2": [140, 130, 110, 120],
@@ -93,7 +98,8 @@ def _tiny_run() -> RunResult:
                                             ("B", "iru", 0.0), ("B", "ird", 0.0))
                             for t in h])
     transfers = pd.DataFrame([dict(interface=k, hour=t, from_baa=f, to_baa=to, mw=x if k == "AB"
-                                   else 0.0, limit_mw=lim, shadow_price=20.0 if k == "AB" else 0.0)
+                                   else 0.0, limit_mw=lim, shadow_price=0.0,
+                                   transfer_revenue_usd=20.0 * x if k == "AB" else 0.0)
                               for k, f, to, lim in (("AB", "A", "B", 100.0), ("BA", "B", "A", 50.0))
                               for t, x in zip(h, x_ab)])
     dem = {"A": [100, 120, 140, 130], "B": [150, 150, 160, 170]}
@@ -109,7 +115,16 @@ def _tiny_run() -> RunResult:
                             f"{p}_relaxed_mw": 0.0})
             summary.append(row)
     ruc = transfers[["interface", "hour", "from_baa", "to_baa", "mw"]].assign(rc_transfer_mw=0.0)
+    baa_prices = pd.DataFrame([dict(baa=a, hour=t, energy_price=pi, transfer_component=pi - 20.0,
+                                    elap_price=pi, ruc_price=0.0)
+                               for a, pi in (("A", 20.0), ("B", 40.0)) for t in h])
+    resource_prices = schedules[["resource", "hour", "baa", "bus"]].assign(
+        iru_usd_per_mwh=0.0, ird_usd_per_mwh=0.0, rcu_usd_per_mwh=0.0, rcd_usd_per_mwh=0.0)
     tables = dict(schedules=schedules, nodal_prices=nodal, product_prices=product,
+                  baa_prices=baa_prices, resource_prices=resource_prices,
+                  binding_constraints=pd.DataFrame(columns=["constraint", "hour", "kind",
+                                                            "shadow_price", "flow_mw",
+                                                            "limit_mw"]),
                   transfers=transfers, baa_summary=pd.DataFrame(summary),
                   relaxations=pd.DataFrame(columns=["requirement", "baa", "hour", "relaxed_mw",
                                                     "penalty_usd_per_mwh", "cost_usd"]),

@@ -66,8 +66,9 @@ def test_lmp_changed_by_5_fails_and_names_bus_and_hour(run_dirs, tmp_path, capsy
     assert col.rmse == pytest.approx((25 / 12) ** 0.5)
     assert col.max_rel == pytest.approx(5 / 45)
     assert any("bus b1 hour 3" in f for f in rep.failures)
-    # the checker vets the reference: its LMP no longer adds up (reported, not failed)
-    assert set(rep.reference_violations["rule"]) == {"lmp_components"}
+    # the checker vets the reference: its LMP no longer adds up, and at $45 G2's $40 offer would
+    # run more (reported, not failed)
+    assert set(rep.reference_violations["rule"]) == {"lmp_components", "profit"}
     assert compare_command(run, ref, out=tmp_path / "cmp") == 1
     out = capsys.readouterr().out
     assert "bus b1 hour 3" in out and "FAIL" in out

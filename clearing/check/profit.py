@@ -1,0 +1,592 @@
+"""Prices support the schedules (§6 procedure, §11.10 award/price consistency).
+
+At the published prices and the run's commitment, no resource could raise its profit within its
+own bids and physical limits: for each resource a small LP over the day (scipy's HiGHS) maximises
+
+    Σ_t [ LMP_n(i),t·g_t − Σ_s c_s·p_s,t + Σ_s b_s·d_s,t + Σ_a (price_a,t − c_a)·a_t ]
+
+(energy at its bus's LMP, AS at the BAA's ASMPs, IRU/IRD at the resource's IRUMP/IRDMP, bids
+after market power mitigation) subject to the resource's bid segments, capacity stacks, ramps,
+reserve ramp limits, self-schedules and, for storage, the SOC, envelope and AS-sustain limits
+(§5.4–5.10). The same LP with the quantities fixed at the published schedule gives the profit of
+the schedule; a gain above tolerance means the prices do not support it (a price that looks
+feasible but is wrong). By LP duality this is the pricing LP's optimality split per resource:
+it holds exactly when the published prices are the duals of the fixed-commitment LP whose
+solution is the published schedule.
+
+Covered: thermal at fixed commitment, VER, hydro, storage (LP mode), imports/exports, demand and
+virtual bids; the RUC side (`check_rc_profit`) covers RCU/RCD of thermal, VER, storage, hydro and
+imports at the RUC price. Not covered (listed in `attrs["skipped"]`): resources without energy
+bids and storage when `storage_mode_binary` is on (its mode binary is not published). The
+commitment costs (MLC, start-up) are constants at fixed commitment and cancel.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from clearing.check.context import Context, finite, nan_to
+
+SUPPLY_TYPES = ("thermal", "ver", "hydro", "import", "virtual_supply")
+DEMAND_TYPES = ("export", "demand", "virtual_demand")
+AS_PRODUCTS = ("ru", "rd", "sr", "nr", "iru", "ird")
+SCHEDULE_COLUMN = {"ru": "reg_up_mw", "rd": "reg_down_mw", "sr": "spin_mw", "nr": "nonspin_mw",
+                   "iru": "iru_mw", "ird": "ird_mw"}
+
+
+class _LP:
+    """A tiny LP builder: named variable blocks of one value per hour, rows as {var: coef}."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.cost: list[float] = []
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+        self.ub: list[tuple[dict[int, float], float]] = []
+        self.eq: list[tuple[dict[int, float], float]] = []
+
+    def var(self, cost: float, lo: float, hi: float) -> int:
+        self.cost.append(cost)
+        self.lo.append(lo)
+        self.hi.append(max(lo, hi) if math.isfinite(hi) else None)
+        self.n += 1
+        return self.n - 1
+
+    def le(self, row: dict[int, float], rhs: float) -> None:
+        """row·x ≤ rhs; a row with an infinite (or unknown) right-hand side never binds."""
+        if row and math.isfinite(rhs):
+            self.ub.append((row, rhs))
+
+    def ge(self, row: dict[int, float], rhs: float) -> None:
+        self.le({k: -v for k, v in row.items()}, -rhs)
+
+    def solve(self, fixed_eq: list[tuple[dict[int, float], float]] | None = None):
+        def mat(rows):
+            if not rows:
+                return None, None
+            a = np.zeros((len(rows), self.n))
+            for i, (r, _) in enumerate(rows):
+                for k, v in r.items():
+                    a[i, k] += v
+            return a, np.array([b for _, b in rows])
+        a_ub, b_ub = mat(self.ub)
+        a_eq, b_eq = mat(self.eq + (fixed_eq or []))
+        return linprog(np.array(self.cost), A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
+                       bounds=list(zip(self.lo, self.hi)), method="highs")
+
+
+def _add(*rows: dict[int, float]) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for r in rows:
+        for k, v in r.items():
+            out[k] = out.get(k, 0.0) + v
+    return out
+
+
+def _lin(vars_: list[int], coef: float = 1.0) -> dict[int, float]:
+    return {v: coef for v in vars_}
+
+
+def _prices(ctx: Context) -> tuple[pd.DataFrame | None, dict, dict]:
+    """(LMP bus x hour, BAA product prices {(baa, product, hour)}, resource IR prices
+    {(resource, product, hour)})."""
+    npx = ctx.run.tables.get("nodal_prices")
+    lmp = None
+    if npx is not None and "lmp" in npx.columns:
+        lmp = npx.assign(bus=npx["bus"].astype(str), hour=npx["hour"].astype(int)).pivot_table(
+            index="bus", columns="hour", values="lmp", aggfunc="first")
+    pp = ctx.run.tables.get("product_prices")
+    baa_p = {} if pp is None else {
+        (str(b), str(p).lower(), int(h)): float(v) for b, p, h, v in
+        zip(pp["baa"], pp["product"], pp["hour"], pp["price_usd_per_mwh"])}
+    rp = ctx.run.tables.get("resource_prices")
+    res_p = {}
+    if rp is not None:
+        for prod in ("iru", "ird"):
+            col = f"{prod}_usd_per_mwh"
+            if col in rp.columns:
+                res_p.update({(str(r), prod, int(h)): float(v) for r, h, v in
+                              zip(rp["resource"], rp["hour"], rp[col])})
+    return lmp, baa_p, res_p
+
+
+def _bids(ctx: Context) -> tuple[dict, dict]:
+    """Energy segments {resource: {"supply"/"demand": [(mw, price)]}} and availability bids
+    {(resource, product): (mw, price)} with mitigated prices from `mpm_mitigations`."""
+    eb = ctx.s.tables.get("energy_bids")
+    seg: dict[str, dict[str, list]] = {}
+    if eb is not None and len(eb):
+        side = eb["side"].fillna("").astype(str) if "side" in eb.columns else \
+            pd.Series("", index=eb.index)
+        for r, sd, s, mw, pr in sorted(zip(eb["resource"].astype(str), side, eb["segment"],
+                                           eb["mw"].astype(float),
+                                           eb["price_usd_per_mwh"].astype(float))):
+            rtype = ctx.rtype.get(r, "")
+            if not sd:
+                sd = "demand" if rtype in DEMAND_TYPES else "supply"
+            seg.setdefault(r, {}).setdefault(sd, []).append((mw, pr))
+    ab = ctx.s.tables.get("availability_bids")
+    avail = {} if ab is None else {
+        (str(r), str(p)): (float(mw), float(pr)) for r, p, mw, pr in
+        zip(ab["resource"], ab["product"], ab["mw"], ab["price_usd_per_mwh"])}
+    mit = ctx.run.tables.get("mpm_mitigations")
+    if mit is not None and len(mit):
+        for r, p, v in zip(mit["resource"].astype(str), mit["product"].astype(str),
+                           mit["mitigated_price_usd_per_mwh"].astype(float)):
+            if (r, p) in avail:
+                avail[(r, p)] = (avail[(r, p)][0], v)
+    return seg, avail
+
+
+def _thermal_row(ctx: Context, r: str) -> pd.Series | None:
+    return ctx.thermal.loc[r] if len(ctx.thermal) and r in ctx.thermal.index else None
+
+
+def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: dict,
+           avail: dict, u: np.ndarray):
+    """The resource's profit LP (as a minimisation of −profit) and the published point as
+    equality rows fixing its quantities."""
+    p = ctx.p
+    H = len(ctx.hours)
+    rtype = ctx.rtype[r]
+    baa = str(ctx.res.at[r, "baa"])
+    pmin = float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0)) if rtype == "thermal" else 0.0
+    pmax = ctx.pmax.loc[r].to_numpy(float)
+    rr_up = finite(ctx.res.at[r, "ramp_up_mw_per_min"])
+    rr_dn = finite(ctx.res.at[r, "ramp_down_mw_per_min"])
+    lp = _LP()
+    S = ctx.sched
+    sup = seg.get(r, {}).get("supply", [])
+    dem = seg.get(r, {}).get("demand", [])
+    g_rows: list[dict[int, float]] = []
+    dis_vars: list[list[int]] = []
+    ch_vars: list[list[int]] = []
+    for j, h in enumerate(ctx.hours):
+        on = u[j]
+        price = float(lmp.get(h, 0.0))
+        ds = [lp.var(c - price, 0.0, w * on) for w, c in sup]
+        cs = [lp.var(price - b, 0.0, w * (on if rtype == "thermal" else 1.0)) for w, b in dem]
+        dis_vars.append(ds)
+        ch_vars.append(cs)
+        g_rows.append(_add(_lin(ds), _lin(cs, -1.0)))  # g = Pmin·u + this
+    aw: dict[str, list[int | None]] = {a: [None] * H for a in AS_PRODUCTS}
+    for a in AS_PRODUCTS:
+        if (r, a) not in avail:
+            continue
+        mw, c = avail[(r, a)]
+        for j, h in enumerate(ctx.hours):
+            pr = res_p.get((r, a, h), baa_p.get((baa, a, h), 0.0)) if a in ("iru", "ird") \
+                else baa_p.get((baa, a, h), 0.0)
+            aw[a][j] = lp.var(c - pr, 0.0, mw)
+
+    def a_(name, j, coef=1.0):
+        v = aw[name][j]
+        return {} if v is None else {v: coef}
+    th = _thermal_row(ctx, r)
+    fast = th is not None and bool(th.get("fast_start", False))
+    nr_off = float(nan_to(th.get("nonspin_offline_mw"), 0.0)) if th is not None else 0.0
+    for j in range(H):
+        on = u[j]
+        g = g_rows[j]
+        up = _add(a_("ru", j), a_("sr", j), a_("nr", j), a_("iru", j))
+        dn = _add(a_("rd", j), a_("ird", j))
+        if rtype == "thermal" and on < 0.5:
+            for a in ("ru", "sr", "iru", "rd", "ird"):
+                lp.le(a_(a, j), 0.0)
+            lp.le(a_("nr", j), nr_off if fast else 0.0)
+        elif rtype == "storage":
+            pch = float(ctx.storage.at[r, "charge_max_mw"])
+            lp.le(_lin(dis_vars[j]), pmax[j])
+            lp.le(_lin(ch_vars[j]), pch)
+            lp.le(_add(g, up), pmax[j])
+            lp.ge(_add(g, {k: -v for k, v in dn.items()}), -pch)
+        elif rtype in DEMAND_TYPES:
+            lp.le(_lin(ch_vars[j]), pmax[j])
+        else:
+            hi = pmax[j] * on - pmin * on
+            lp.le(g, hi)
+            lp.le(_add(g, up), hi)
+            lp.ge(_add(g, {k: -v for k, v in dn.items()}), 0.0)
+        # reserve ramp limits (§5.6, §5.8)
+        lp.le(_add(a_("ru", j), a_("sr", j), a_("nr", j)), p.as_ramp_minutes * rr_up)
+        lp.le(a_("rd", j), p.as_ramp_minutes * rr_dn)
+        lp.le(a_("iru", j), p.ir_ramp_minutes * rr_up * on)
+        lp.le(a_("ird", j), p.ir_ramp_minutes * rr_dn * on)
+        lp.le(_add(a_("ru", j), a_("sr", j), a_("nr", j), a_("iru", j)),
+              p.ir_as_ramp_minutes * rr_up)
+        lp.le(_add(a_("rd", j), a_("ird", j)), p.ir_as_ramp_minutes * rr_dn)
+        ss = ctx.ss.at[r, ctx.hours[j]]
+        if not math.isnan(ss) and rtype in ("thermal", "hydro", "ver", "import", "storage"):
+            lp.ge(g, min(ss, pmax[j]) - pmin * on)
+    if rtype == "thermal":
+        on0 = bool(th["initial_on"]) if th is not None else False
+        p0 = float(th["initial_mw"]) if (th is not None and on0) else 0.0
+        pmax0 = float(ctx.res.at[r, "pmax_mw"])
+        su = nan_to(th["startup_ramp_mw"] if th is not None else np.nan, pmax0)
+        sd = nan_to(th["shutdown_ramp_mw"] if th is not None else np.nan, pmax0)
+        prev_g, prev_c, prev_u = {}, p0, float(on0)
+        for j in range(H):
+            v, w = max(0.0, u[j] - prev_u), max(0.0, prev_u - u[j])
+            d = _add(g_rows[j], {k: -c for k, c in prev_g.items()})
+            const = pmin * u[j] - prev_c
+            ramp_up = d
+            if getattr(p, "as_in_hourly_ramp", False) and u[j] > 0.5:
+                ramp_up = _add(d, a_("ru", j), a_("sr", j), a_("nr", j))
+            lp.le(ramp_up, 60 * rr_up * prev_u + su * v - const)
+            lp.ge(d, -(60 * rr_dn * u[j] + sd * w) - const)
+            prev_g, prev_c, prev_u = g_rows[j], pmin * u[j], u[j]
+    elif rtype == "hydro":
+        for j in range(1, H):
+            d = _add(g_rows[j], {k: -c for k, c in g_rows[j - 1].items()})
+            lp.le(d, 60 * rr_up)
+            lp.ge(d, -60 * rr_dn)
+        if len(ctx.hydro) and r in ctx.hydro.index:
+            lp.le(_add(*g_rows), float(ctx.hydro.at[r, "daily_energy_mwh"]))
+    elif rtype == "storage":
+        _storage_rows(ctx, r, lp, dis_vars, ch_vars, aw)
+    # the published point
+    fixed = []
+    e = S["energy_mw"].loc[r].to_numpy(float)
+    for j in range(H):
+        if rtype == "storage":
+            if "charge_mw" in S and "discharge_mw" in S:
+                dis, ch = S["discharge_mw"].at[r, ctx.hours[j]], S["charge_mw"].at[r, ctx.hours[j]]
+            else:
+                dis, ch = max(e[j], 0.0), max(-e[j], 0.0)
+            fixed += [(_lin(dis_vars[j]), float(dis)), (_lin(ch_vars[j]), float(ch))]
+        else:
+            fixed.append((g_rows[j], float(e[j]) - pmin * u[j]))
+        for a in AS_PRODUCTS:
+            got = float(S[SCHEDULE_COLUMN[a]].at[r, ctx.hours[j]])
+            if aw[a][j] is not None:
+                fixed.append(({aw[a][j]: 1.0}, got))
+            elif abs(got) > ctx.tol:
+                return None  # an award without a bid (award_bid reports it)
+    return lp, fixed
+
+
+def _storage_rows(ctx: Context, r: str, lp: _LP, dis_vars, ch_vars, aw) -> None:
+    """SOC, envelope and AS-sustain rows of §5.10 on cumulative sums."""
+    st = ctx.storage.loc[r]
+    p = ctx.p
+    eta_c, eta_d = float(st["charge_efficiency"]), float(st["discharge_efficiency"])
+    lo, hi = float(st["soc_min_mwh"]), float(st["soc_max_mwh"])
+    e0 = float(st["soc_initial_mwh"])
+    mu_u, mu_d = float(p.storage_envelope_multiplier_up), float(p.storage_envelope_multiplier_down)
+    h_as = float(getattr(p, "storage_as_sustain_hours", 0.0))
+    soc: dict[int, float] = {}
+    env_lo: dict[int, float] = {}
+    env_hi: dict[int, float] = {}
+    for j in range(len(ctx.hours)):
+        prev = dict(soc)
+        up_as = _add(*({aw[a][j]: 1.0} for a in ("ru", "sr", "nr") if aw[a][j] is not None))
+        rd = {aw["rd"][j]: 1.0} if aw["rd"][j] is not None else {}
+        lp.ge(_add(prev, {k: -h_as * v / eta_d for k, v in up_as.items()}), lo - e0)
+        lp.le(_add(prev, {k: h_as * eta_c * v for k, v in rd.items()}), hi - e0)
+        step = _add(_lin(ch_vars[j], eta_c), _lin(dis_vars[j], -1.0 / eta_d))
+        soc = _add(soc, step)
+        iru = {aw["iru"][j]: 1.0} if aw["iru"][j] is not None else {}
+        ird = {aw["ird"][j]: 1.0} if aw["ird"][j] is not None else {}
+        env_lo = _add(env_lo, step, {k: -mu_u * v / eta_d for k, v in iru.items()})
+        env_hi = _add(env_hi, step, {k: mu_d * eta_c * v for k, v in ird.items()})
+        lp.ge(soc, lo - e0)
+        lp.le(soc, hi - e0)
+        lp.ge(env_lo, lo - e0)
+        lp.le(env_hi, hi - e0)
+    end = float(st["soc_end_min_mwh"])
+    if not math.isnan(end):
+        lp.ge(soc, end - e0)
+
+
+def check_profit(ctx: Context) -> None:
+    """Flag every resource whose profit at the published prices could rise by more than
+    max($0.01, 1e-6 × its day's gross value) within its own bids and limits."""
+    if not ctx.need("profit", "schedules", "nodal_prices"):
+        return
+    lmp, baa_p, res_p = _prices(ctx)
+    if lmp is None:
+        ctx.skipped.append("profit: nodal_prices has no lmp")
+        return
+    seg, avail = _bids(ctx)
+    u = ctx.commitment()
+    skipped: list[str] = []
+    best: dict[str, float] = {}
+    ctx.cache["profit"] = best
+    for r in ctx.res.index:
+        rtype = ctx.rtype[r]
+        bus = str(ctx.res.at[r, "bus"])
+        if r not in seg:
+            skipped.append(f"{r} (no energy bids)")
+            continue
+        if rtype == "storage" and (bool(ctx.p.storage_mode_binary) or r not in ctx.storage.index):
+            skipped.append(f"{r} (storage mode binary not published)")
+            continue
+        if bus not in lmp.index:
+            skipped.append(f"{r} (no LMP at bus {bus})")
+            continue
+        built = _build(ctx, r, lmp.loc[bus], baa_p, res_p, seg, avail,
+                       u.loc[r].to_numpy(float))
+        if built is None:
+            continue
+        lp, fixed = built
+        free, pub = lp.solve(), lp.solve(fixed)
+        if free.status != 0 or pub.status != 0:
+            if pub.status == 2:
+                continue  # the published schedule breaks the resource's own limits (other rules)
+            skipped.append(f"{r} (profit LP status {free.status}/{pub.status})")
+            continue
+        best[r] = -float(free.fun)
+        gain = float(pub.fun - free.fun)
+        scale = float(np.abs(np.array(lp.cost) * pub.x).sum())
+        if gain > max(0.01, 1e-6 * scale):
+            ctx.add("profit", "schedules", "resource", r, None, -float(free.fun),
+                    -float(pub.fun),
+                    f"at the published prices the resource could earn {-free.fun:.6g} $ "
+                    f"within its bids and limits but its schedule earns {-pub.fun:.6g} $ (gain "
+                    f"{gain:.6g} $): the prices do not support the schedule")
+    if skipped:
+        ctx.skipped.append("profit: " + ", ".join(skipped))
+    ctx.cache["profit_complete"] = not skipped
+
+
+def startup_cost_usd(ctx: Context, r: str, u: np.ndarray) -> float:
+    """Σ start-up costs of thermal unit r under commitment u: at each start, the cost of the
+    hottest tier whose `after_offline_h` the off-line spell reached (`startup_costs`), else
+    `thermal.startup_cost_usd` (§4.1)."""
+    th = _thermal_row(ctx, r)
+    if th is None:
+        return 0.0
+    tiers = ctx.s.tables.get("startup_costs")
+    mine = [] if tiers is None else sorted(
+        (int(a), float(c)) for rr, a, c in zip(tiers["resource"].astype(str),
+                                               tiers["after_offline_h"], tiers["cost_usd"])
+        if rr == r)
+    on, off_h = bool(th["initial_on"]), 0 if bool(th["initial_on"]) else int(th["initial_hours"])
+    total = 0.0
+    for x in u:
+        now = x > 0.5
+        if now and not on:
+            cost = float(nan_to(th.get("startup_cost_usd"), 0.0))
+            for after, c in mine:
+                if off_h >= after:
+                    cost = c
+            total += cost
+        off_h = 0 if now else off_h + 1
+        on = now
+    return total
+
+
+def check_dual_objective(ctx: Context) -> None:
+    """LP duality at fixed commitment (§6): the pricing LP's objective (manifest
+    `solver.objective_lp`) equals the dual objective rebuilt from the published prices and the
+    scenario's right-hand sides,
+        Σ_t [ Σ_n LMP_n·D^fix_n + Σ_b π_b·(base exports − imports)_b − Σ_l shadow_l·F_l (base and
+        deployment rows, `binding_constraints`) − Σ_k ν_k·(X^max_k − X^base_k + X^base_k̄)
+        − Σ_k β_k·X^max_k − Σ_b λ_b·NEC_b + Σ_b Σ_g σ_g·cumulative AS requirement_g
+        + Σ_b Σ_q w_q·min(0, ρ_b − p_q) ]
+      − Σ_i (best profit_i at the prices + Σ_t LMP·Pmin·u_t − MLC·u_t) + start-up costs,
+    the per-resource best profits coming from the `profit` LPs. Needs every resource covered by
+    the profit LPs, the default one-segment IR curves and no GHG area."""
+    obj = ((ctx.run.manifest or {}).get("solver") or {}).get("objective_lp")
+    if obj is None:
+        ctx.skipped.append("dual_objective: the manifest records no solver.objective_lp")
+        return
+    if not ctx.cache.get("profit_complete"):
+        ctx.skipped.append("dual_objective: the profit LPs did not cover every resource")
+        return
+    curves = ctx.s.tables.get("ir_demand_curves")
+    if curves is not None and len(curves):
+        ctx.skipped.append("dual_objective: ir_demand_curves not rebuilt")
+        return
+    s, p = ctx.s, ctx.p
+    need = [t for t in ("nodal_prices", "product_prices") if t not in ctx.run.tables]
+    from clearing.check.prices import baa_price
+    pi = baa_price(ctx)
+    if need or pi is None:
+        ctx.skipped.append("dual_objective: needs nodal_prices, product_prices and BAA prices")
+        return
+    lmp, baa_p, _ = _prices(ctx)
+    terms: dict[str, float] = {}
+    # fixed demand at its LMP
+    d = s.demand
+    terms["demand"] = float(sum(float(lmp.at[str(b), int(h)]) * float(v) for b, h, v in
+                                zip(d["bus"], d["hour"], d["fixed_demand_mw"])))
+    # base transfers at the BAA prices (rhs of §5.1)
+    ih = s.interface_hours
+    itf = s.interfaces.assign(interface=s.interfaces["interface"].astype(str)).set_index(
+        "interface")
+    base = 0.0
+    for k, h, x in zip(ih["interface"].astype(str), ih["hour"].astype(int),
+                       ih["base_transfer_mw"].astype(float).fillna(0.0)):
+        o, e = str(itf.at[k, "from_baa"]), str(itf.at[k, "to_baa"])
+        base += x * (float(pi.get((o, h), 0.0)) - float(pi.get((e, h), 0.0)))
+    terms["base_transfers"] = base
+    # network, deployment and NEC rows (binding_constraints), ETSR rows (transfers)
+    bc = ctx.run.tables.get("binding_constraints")
+    net = 0.0
+    if bc is not None and len(bc):
+        for kind, sp, lim in zip(bc["kind"].astype(str), bc["shadow_price"].astype(float),
+                                 bc["limit_mw"].astype(float)):
+            if kind.startswith("branch_") and kind != "branch_ruc":
+                net -= sp * lim
+            elif kind == "nec":
+                net -= sp * lim
+    terms["network_nec"] = net
+    tr = ctx.transfers("transfers")
+    etsr = 0.0
+    if tr is not None and len(tr) and {"etsr_dual", "gross_bound_dual"} <= set(tr.columns):
+        from clearing.check.flows import etsr_rows
+        if any(k is None for _, _, _, k, _ in etsr_rows(ctx)):
+            ctx.skipped.append("dual_objective: undeclared ETSR directions (their duals are not "
+                               "published)")
+            return
+        bmw = ih.assign(interface=ih["interface"].astype(str)).set_index(
+            ["interface", "hour"])["base_transfer_mw"].astype(float).fillna(0.0)
+        rev = {k: kb for _, _, _, k, kb in etsr_rows(ctx)}
+        for k, h, nu, beta, lim in zip(tr["interface"], tr["hour"], tr["etsr_dual"].astype(float),
+                                       tr["gross_bound_dual"].astype(float),
+                                       tr["limit_mw"].astype(float)):
+            kb = rev.get(k)
+            base_kb = float(bmw.get((kb, h), 0.0)) if kb else 0.0
+            rhs = lim - (float(bmw.get((k, h), 0.0)) - base_kb)
+            etsr -= nu * rhs + beta * lim
+    elif tr is not None and len(tr):
+        ctx.skipped.append("dual_objective: transfers has no etsr_dual/gross_bound_dual")
+        return
+    terms["etsr"] = etsr
+    # AS (cumulative requirements, §6.2) and the IR demand curve (one segment at the cap)
+    bh = s.baa_hours
+    cap = float(p.ir_demand_curve_cap_usd_per_mwh)
+    res_terms = 0.0
+    for rec in bh.to_dict("records"):
+        b, h = str(rec["baa"]), int(rec["hour"])
+        asmp = {a: baa_p.get((b, a, h), 0.0) for a in ("ru", "sr", "nr", "rd")}
+        req = {a: float(nan_to(rec.get(f"{a}_requirement_mw"), 0.0)) for a in asmp}
+        res_terms += asmp["ru"] * req["ru"] + asmp["sr"] * req["sr"] + asmp["nr"] * req["nr"] \
+            + asmp["rd"] * req["rd"]  # Σ_g σ_g·cum req_g regrouped by product
+        for prod in ("iru", "ird"):
+            w = float(nan_to(rec.get(f"{prod}_requirement_mw"), 0.0))
+            res_terms += w * min(0.0, baa_p.get((b, prod, h), 0.0) - cap)
+    terms["reserves"] = res_terms
+    # resources: −best profit − LMP·Pmin·u + MLC·u + start-up costs
+    u = ctx.commitment()
+    rsum = -sum(ctx.cache["profit"].values())
+    for r in ctx.by_type("thermal"):
+        uu = u.loc[r].to_numpy(float)
+        bus = str(ctx.res.at[r, "bus"])
+        pmin = float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0))
+        th = _thermal_row(ctx, r)
+        mlc = float(nan_to(th.get("min_load_cost_usd_per_h"), 0.0)) if th is not None else 0.0
+        prices = lmp.loc[bus].reindex(ctx.hours).fillna(0.0).to_numpy(float)
+        rsum += float(((mlc - prices * pmin) * uu).sum()) + startup_cost_usd(ctx, r, uu)
+    terms["resources"] = rsum
+    dual = sum(terms.values())
+    obj = float(obj)
+    if abs(dual - obj) > max(1.0, 1e-6 * abs(obj)):
+        parts = ", ".join(f"{k} {v:.6g}" for k, v in terms.items())
+        ctx.add("dual_objective", "manifest", "footprint", "all", None, dual, obj,
+                f"dual objective rebuilt from the prices {dual:.8g} ≠ the pricing LP objective "
+                f"{obj:.8g} (off by {dual - obj:.6g}; {parts})")
+
+
+def _rc_build(ctx: Context, r: str, avail: dict, rp: dict, u: np.ndarray, ur: np.ndarray):
+    """The resource's RUC profit LP over RCU/RCD (§5.11, §4.2) at RCUMP/RCDMP with the IFM
+    schedule, AS and IR awards fixed, and the published point."""
+    S = ctx.sched
+    rtype = ctx.rtype[r]
+    hours = ctx.hours
+    lp = _LP()
+    rcu: list[int | None] = [None] * len(hours)
+    rcd: list[int | None] = [None] * len(hours)
+    for prod, store, sign in (("rcu", rcu, 1.0), ("rcd", rcd, -1.0)):
+        if (r, prod) not in avail:
+            continue
+        mw, c = avail[(r, prod)]
+        for j, h in enumerate(hours):
+            store[j] = lp.var(c - rp.get((r, prod, h), 0.0), 0.0, mw)
+    if all(v is None for v in rcu + rcd):
+        return None
+    pmin = float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0)) if rtype == "thermal" else 0.0
+    pmax = ctx.pmax.loc[r].to_numpy(float)
+    rr_up = finite(ctx.res.at[r, "ramp_up_mw_per_min"])
+    rr_dn = finite(ctx.res.at[r, "ramp_down_mw_per_min"])
+    th = _thermal_row(ctx, r)
+    nr_off_mw = float(nan_to(th.get("nonspin_offline_mw"), 0.0)) \
+        if th is not None and bool(th.get("fast_start", False)) else 0.0
+    fixed = []
+    for j, h in enumerate(hours):
+        g = float(S["energy_mw"].at[r, h])
+        up = float((S["reg_up_mw"] + S["spin_mw"] + S["nonspin_mw"] + S["iru_mw"]).at[r, h])
+        dn = float((S["reg_down_mw"] + S["ird_mw"]).at[r, h])
+        rc = _add({} if rcu[j] is None else {rcu[j]: 1.0}, {} if rcd[j] is None else {rcd[j]: -1.0})
+        if rtype == "thermal":
+            off = nr_off_mw if u[j] < 0.5 else 0.0
+            lp.le(rc, (pmax[j] - min(off, up)) * ur[j] - g - up)
+            lp.ge(rc, pmin * ur[j] - g + dn)
+        elif rtype == "storage":
+            lp.le(rc, pmax[j] - g - up)
+            lp.ge(rc, -float(ctx.storage.at[r, "charge_max_mw"]) - g + dn)
+        else:
+            lp.le(rc, pmax[j] - g - up)
+            lp.ge(rc, -g + dn)
+        if rcu[j] is not None:
+            extra = pmin * (ur[j] - u[j]) if rtype == "thermal" else 0.0
+            lp.le({rcu[j]: 1.0}, 60 * rr_up + extra)
+            fixed.append(({rcu[j]: 1.0}, float(S["rcu_mw"].at[r, h])))
+        if rcd[j] is not None:
+            lp.le({rcd[j]: 1.0}, 60 * rr_dn)
+            fixed.append(({rcd[j]: 1.0}, float(S["rcd_mw"].at[r, h])))
+    if rtype == "storage" and r in ctx.storage.index and "soc_mwh" in S:
+        st = ctx.storage.loc[r]
+        ec, ed = float(st["charge_efficiency"]), float(st["discharge_efficiency"])
+        shift: dict[int, float] = {}
+        for j, h in enumerate(hours):
+            shift = _add(shift, {} if rcu[j] is None else {rcu[j]: -1.0 / ed},
+                         {} if rcd[j] is None else {rcd[j]: ec})
+            e = float(S["soc_mwh"].at[r, h])
+            lp.ge(shift, float(st["soc_min_mwh"]) - e)
+            lp.le(shift, float(st["soc_max_mwh"]) - e)
+    return lp, fixed
+
+
+def check_rc_profit(ctx: Context) -> None:
+    """RUC side of `profit` (§5.11, §6.4): at RCUMP = −RCDMP = the RUC price at the bus
+    (π^R_b − Σ PTDF·μR, from `baa_prices.ruc_price` and the `branch_ruc` rows of
+    `binding_constraints`, as `reserve_price` checks the published ones) and the RUC commitment, no resource could raise its RC profit Σ (RCUMP − c^RCU)·RCU + (RCDMP − c^RCD)·RCD
+    within its RC bids, RUC capacity stacks (IFM schedule, AS and IR fixed), RC ramp limits and
+    (storage) the RUC SOC shift of the IFM SOC. Exclusivity (one of RCU/RCD) is relaxed."""
+    if ctx.sched is None or not ctx.ruc_ran():
+        return
+    from clearing.check.prices import _ruc_price_at_buses
+    price = _ruc_price_at_buses(ctx)
+    if price is None:
+        ctx.skipped.append("profit (RC): needs baa_prices.ruc_price and binding_constraints")
+        return
+    bus_of = ctx.res["bus"].astype(str)
+    rp = {(r, prod, h): sign * price.get((bus_of[r], h), 0.0) for r in ctx.res.index
+          for prod, sign in (("rcu", 1.0), ("rcd", -1.0)) for h in ctx.hours}
+    _, avail = _bids(ctx)
+    u = ctx.commitment()
+    ur = ctx.ruc_commitment(u)
+    for r in ctx.res.index:
+        if ctx.rtype[r] not in ("thermal", "ver", "storage", "hydro", "import"):
+            continue
+        built = _rc_build(ctx, r, avail, rp, u.loc[r].to_numpy(float), ur.loc[r].to_numpy(float))
+        if built is None:
+            continue
+        lp, fixed = built
+        free, pub = lp.solve(), lp.solve(fixed)
+        if free.status != 0 or pub.status != 0:
+            continue  # an infeasible published point breaks other rules
+        gain = float(pub.fun - free.fun)
+        scale = float(np.abs(np.array(lp.cost) * pub.x).sum())
+        if gain > max(0.01, 1e-6 * scale):
+            ctx.add("profit", "schedules", "resource", r, None, -float(free.fun),
+                    -float(pub.fun),
+                    f"RC: at the published RCUMP/RCDMP the resource could earn {-free.fun:.6g} $ "
+                    f"within its RC bids and RUC limits but its RC awards earn {-pub.fun:.6g} $ "
+                    f"(gain {gain:.6g} $)")
