@@ -10,6 +10,12 @@ from pathlib import Path
 
 from scenarios.errors import ScenarioError, SolverError
 
+#: exit codes (docs/exit-codes.md); argparse exits 2 on a usage error
+EXIT_SOLVED = 0       # solved to the MIP gap
+EXIT_ERROR = 1        # bad input, or the solver found no solution
+EXIT_USAGE = 2        # command-line usage (argparse)
+EXIT_AT_LIMIT = 3     # stopped at a time limit with a feasible result: written, with a warning
+
 
 def _overrides(items: list[str] | None) -> dict:
     out = {}
@@ -57,14 +63,29 @@ def cmd_solve(a) -> int:
         progress(f"write {out}")
         result.write(out, a.format)
     _summary(con, result, out)
-    return 0
+    return _completion_exit(con, result.manifest)
+
+
+def _completion_exit(con, manifest: dict) -> int:
+    """Print the run's warnings; 0 when it solved to the gap, 3 when a limit stopped it with a
+    feasible result (docs/exit-codes.md)."""
+    for w in manifest.get("warnings", []):
+        con.print(f"[bold yellow]warning[/] {w}")
+    status = manifest.get("completion", {}).get("status", "solved")
+    if status == "solved":
+        return EXIT_SOLVED
+    con.print(f"[bold yellow]not solved to the gap[/] (status {status}); the results were "
+              f"written with this status in manifest.json; exit code {EXIT_AT_LIMIT}")
+    return EXIT_AT_LIMIT
 
 
 def _summary(con, result, out: Path) -> None:
     from rich.table import Table
     s = result.manifest["solver"]
     tm = result.manifest["timings"]
-    con.print(f"[bold green]cleared[/] objective ${s['objective_mip']:,.2f} (pricing LP "
+    done = result.manifest.get("completion", {}).get("status", "solved")
+    word = "cleared" if done == "solved" else f"cleared (stopped: {done})"
+    con.print(f"[bold {'green' if done == 'solved' else 'yellow'}]{word}[/] objective ${s['objective_mip']:,.2f} (pricing LP "
               f"${s['objective_lp']:,.2f}), MIP gap {s['mip_gap']:.4%}, "
               f"{tm['total_s']:.1f} s total → {out}")
     np_ = result.tables["nodal_prices"]
@@ -237,10 +258,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.fn(args) or 0)
     except ScenarioError as exc:
         print(f"edam {args.verb}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     except SolverError as exc:
         print(f"edam {args.verb}: solver error: {exc}", file=sys.stderr)
-        return 3
+        return EXIT_ERROR
     except BrokenPipeError:  # e.g. `edam validate ... | head`
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

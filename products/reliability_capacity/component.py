@@ -152,7 +152,7 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
         return lhs <= rhs
     m.etsr_limit = pyo.Constraint(m.KT, rule=etsr)
     m.etsr_gross = pyo.Constraint(m.KT, rule=lambda _m, k, t: _m.xR[k, t] <= lim[(k, t)])
-    from network.transfers import nec_limits
+    from network.transfers import nec_limits, nec_rows
     from products.energy import base_transfer_rhs
     base = base_transfer_rhs(d)
     m.BAA_T = pyo.Set(initialize=[(a, t) for a in d.baas for t in T], dimen=2, ordered=True)
@@ -171,7 +171,7 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
               if bool(d.scenario.tables["baas"].set_index("baa").at[a, "nec_enabled"])]
     if nec_on and p.phase != 1:
         limits = nec_limits(d)
-        rows = [(a, t) for a in nec_on for t in T if math.isfinite(limits[(a, t)])]
+        rows = nec_rows(d, nec_on, limits)
         m.NEC = pyo.Set(initialize=rows, dimen=2, ordered=True)
 
         def nec(_m, a, t):
