@@ -63,11 +63,13 @@ class MarketParameters:
     time_limit_s: float = _p(600.0, "s", "§2.6", "A", "Time limit of each MIP solve (.inf: none)",
                              lo=0, inf_ok=True)
     run_time_limit_s: float = _p(0.0, "s", "§2.6", "A",
-                                 "Wall-clock budget of the whole run (IFM, RUC, every lazy round "
-                                 "and pricing LP; RT in phase 3): each HiGHS call gets the "
-                                 "smaller of its own limit and what is left, lazy rounds stop "
-                                 "when it is spent and the incumbent is priced, with completion "
-                                 "status time_limit in the manifest. 0 or .inf: no budget",
+                                 "Wall-clock budget of the day-ahead run from its start (IFM and "
+                                 "RUC, every lazy round): each HiGHS call gets the smaller of its "
+                                 "own limit and what is left; once it is spent, lazy rounds stop "
+                                 "and the incumbent is priced (each stage's first MIP round and "
+                                 "first pricing LP always run), the RUC is skipped, and the "
+                                 "manifest's completion status is time_limit (exit code 3). "
+                                 "Phase 3's RT keeps its own limits. 0 or .inf: no budget",
                                  lo=0, inf_ok=True)
     ir_ramp_minutes: float = _p(15.0, "min", "§5.8", "A",
                                 "IR ramp horizon T^IR: IRU <= T^IR x RR^up", lo=0, hi=1440)
