@@ -71,11 +71,15 @@ def _completion_exit(con, manifest: dict) -> int:
     feasible result (docs/exit-codes.md)."""
     for w in manifest.get("warnings", []):
         con.print(f"[bold yellow]warning[/] {w}")
-    status = manifest.get("completion", {}).get("status", "solved")
+    c = manifest.get("completion", {})
+    status = c.get("status", "solved")
     if status == "solved":
         return EXIT_SOLVED
-    con.print(f"[bold yellow]not solved to the gap[/] (status {status}); the results were "
-              f"written with this status in manifest.json; exit code {EXIT_AT_LIMIT}")
+    gaps = ", ".join(f"{k.upper()} gap {c[k + '_gap']:.4%}" for k in ("ifm", "ruc")
+                     if c.get(f"{k}_gap") is not None)
+    con.print(f"[bold yellow]not solved to the gap[/] (status {status}; achieved {gaps or 'no gap'}"
+              f"); the results were written with this status in manifest.json; exit code "
+              f"{EXIT_AT_LIMIT}")
     return EXIT_AT_LIMIT
 
 

@@ -109,3 +109,25 @@ def test_cli_exit_codes_and_warning(tmp_path, capsys):
     manifest = json.loads((tmp_path / "cut" / "manifest.json").read_text())
     assert manifest["completion"]["status"] == "time_limit"
     assert manifest["parameters"]["run_time_limit_s"] == 0.001
+
+
+def test_a_mip_stopped_at_its_time_limit_is_reported_with_its_gap():
+    """The classifier on a real §11.2 IFM whose MIP record is marked as HiGHS reports a MIP
+    stopped at time_limit_s (termination maxTimeLimit, gap 2 %): status time_limit, and the
+    warning quotes the achieved gap 2.0000 % against mip_rel_gap 0.1000 %."""
+    import dataclasses
+
+    from clearing.data import prepare
+    from clearing.engine import completion
+    from clearing.ifm import build_ifm, solve_and_price
+    from network.ptdf import scenario_ptdf
+    sc = example_11_2()
+    sm = solve_and_price(build_ifm(prepare(sc)), scenario_ptdf(sc),
+                         ("base", "dep_up", "dep_down"), "IFM")
+    done, warnings = completion(sm, None, RunBudget())
+    assert done["status"] == "solved" and warnings == []
+    sm.mip = dataclasses.replace(sm.mip, termination="maxTimeLimit", gap=0.02)
+    done, warnings = completion(sm, None, RunBudget())
+    assert done["status"] == done["ifm_status"] == "time_limit" and done["ifm_gap"] == 0.02
+    assert done["ruc_status"] == "not_run"
+    assert len(warnings) == 1 and "2.0000%" in warnings[0] and "0.1000%" in warnings[0]
