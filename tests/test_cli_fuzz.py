@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 from test_scenario_fuzz import INDEX, MUTATION, ORIGINALS, SMALL, TOKENS, _mutate, _write
 
@@ -66,7 +66,8 @@ def _run(capsys, argv: list[str]) -> tuple[int, str]:
     rc = main(argv)
     out = capsys.readouterr()
     text = out.out + out.err
-    event(f"{argv[0]} exit {rc}")
+    if currently_in_test_context():
+        event(f"{argv[0]} exit {rc}")   # --hypothesis-show-statistics: how many reach solve
     assert rc in DOCUMENTED, f"exit code {rc} for {argv}:\n{text}"
     assert "Traceback" not in text and "ERROR: Constructing" not in text, text
     if rc == EXIT_ERROR:
