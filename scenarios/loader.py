@@ -107,9 +107,11 @@ def _read_yaml(root: Path) -> tuple[dict, dict[tuple, int], list[Problem]]:
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         detail = getattr(exc, "problem", None)
+        repeated = bool(detail) and "repeated" in str(detail)
         return {}, {}, [Problem("scenario.yaml", None if line is None else line + 1, None,
-                                "invalid YAML" + (f" ({detail})" if detail else ""),
-                                "valid YAML")]
+                                (str(detail) if repeated else
+                                 "invalid YAML" + (f" ({detail})" if detail else "")),
+                                "each key once in a mapping" if repeated else "valid YAML")]
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:
         return {}, {}, [Problem("scenario.yaml", None, None, f"unreadable YAML ({exc})",
                                 "valid YAML")]
@@ -159,7 +161,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None,
-                        f"key '{key}' repeated (first on line {seen[key] + 1}); each key once",
+                        f"key '{key}' repeated (first on line {seen[key] + 1})",
                         key_node.start_mark)
                 seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)

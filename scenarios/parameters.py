@@ -235,9 +235,11 @@ def _coerce(f: dataclasses.Field, raw: Any) -> Any:
 
 
 def _range(md: dict) -> str:
-    parts = [f">= {md['lo']:g}" if md["lo"] is not None else "",
-             f"<= {md['hi']:g}" if md["hi"] is not None else "", md["unit"]]
-    return " ".join(x for x in parts if x and x != "-") or "any"
+    bounds = [f">= {md['lo']:g}" if md["lo"] is not None else "",
+              f"<= {md['hi']:g}" if md["hi"] is not None else ""]
+    text = " and ".join(x for x in bounds if x)
+    unit = md["unit"] if md["unit"] not in ("", "-") else ""
+    return " ".join(x for x in (text, unit) if x) or "any value"
 
 
 def _check(f: dataclasses.Field, value: Any, source: str) -> Problem | None:
