@@ -418,6 +418,11 @@ class PersistentHighs:
                 raise SolverError(f"HiGHS found no feasible solution for the {what} within the "
                                   f"run budget (run_time_limit_s = {self.budget.seconds:g} s, "
                                   f"{own:.3g} s left for it)")
+        if tc in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit) \
+                and not feasible:
+            raise SolverError(f"HiGHS found no feasible solution for the {what} before its "
+                              f"{'time' if tc == TerminationCondition.maxTimeLimit else 'iteration'}"
+                              f" limit ({own:g} s; parameter time_limit_s): raise the limit")
         if tc not in OK or not feasible:
             raise SolverError(f"HiGHS found no solution for the {what}: {tc.name}"
                               " (the market relaxes every requirement at its penalty, so this "

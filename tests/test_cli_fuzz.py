@@ -70,13 +70,15 @@ def _run(capsys, argv: list[str]) -> tuple[int, str]:
         event(f"{argv[0]} exit {rc}")   # --hypothesis-show-statistics: how many reach solve
     assert rc in DOCUMENTED, f"exit code {rc} for {argv}:\n{text}"
     assert "Traceback" not in text and "ERROR: Constructing" not in text, text
-    if rc == EXIT_ERROR:
+    if rc == EXIT_ERROR:   # the message follows the progress lines, if any
         verb = argv[0]
-        first = out.err.splitlines()[0] if out.err else ""
-        assert first.startswith(f"edam {verb}: error:") or \
-            first.startswith(f"edam {verb}: solver error:"), out.err
+        lines = out.err.splitlines()
+        starts = [i for i, ln in enumerate(lines) if ln.startswith(f"edam {verb}: ")]
+        assert starts, out.err
+        first, rest = lines[starts[0]], lines[starts[0] + 1:]
+        assert first.startswith((f"edam {verb}: error:", f"edam {verb}: solver error:")), out.err
         if first.startswith(f"edam {verb}: error:"):
-            problems = [ln for ln in out.err.splitlines() if ln.startswith("  - ")] or [first]
+            problems = [ln for ln in rest if ln.startswith("  - ")] or [first]
             for ln in problems:   # each problem names its file (or the option) at fault
                 assert any(k in ln for k in (".csv", "scenario.yaml", "--set", "parameters",
                                              "scenario", ".txt")), out.err

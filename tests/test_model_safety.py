@@ -217,3 +217,10 @@ def test_unquoted_trade_date_is_accepted(tmp_path):
     folder = _copy(tmp_path)
     (folder / "scenario.yaml").write_text("name: x\ntrade_date: 2026-06-01\nhours: 1\n")
     assert load_scenario(folder).trade_date == "2026-06-01"
+
+
+def test_no_solution_within_the_time_limit_says_so():
+    """time_limit_s = 0: HiGHS stops before any solution. The error names the limit to raise,
+    not "inconsistent hard limits" (found by tests/test_cli_fuzz.py with time_limit_s 0.001)."""
+    with pytest.raises(SolverError, match=r"before its time limit \(0 s; parameter time_limit_s\)"):
+        solve(example_11_3().with_parameters(time_limit_s=0.0))
