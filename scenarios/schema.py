@@ -95,7 +95,9 @@ TABLES: tuple[Table, ...] = (
         Column("entity", "str", False, "", doc="EDAM entity (default: the BAA id); receives the "
                "tier 2 of a generation-only BAA"),
         Column("ghg_regulated", "bool", False, False, doc="GHG-regulated BAA (spec §5.2)"),
-        Column("nec_enabled", "bool", False, False, doc="Net export constraint active (§5.2)"),
+        Column("nec_enabled", "bool", False, False,
+               doc="Net export constraint active (§5.2); a BAA without ETSRs exports 0, so "
+                   "its NEC must be >= 0 and constrains nothing"),
         Column("confidence_factor", "float", False, 0.0, 0, 1,
                doc="CF in the NEC formula: 0 no risk .. 1 max risk"),
         Column("hub", "str", False, "", doc="Trading hub whose index prices the RSE surcharge"),
