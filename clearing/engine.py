@@ -105,16 +105,19 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
 
 
 # ---------------------------------------------------------------------------------------------
-def _stage_status(sm: SolvedModel) -> tuple[str, list[str]]:
+def _stage_status(sm: SolvedModel, budget: RunBudget) -> tuple[str, list[str]]:
     """(status, warnings) of one stage: its MIP's termination and its lazy rounds."""
     label = sm.bundle.kind.upper()
     rounds = sm.bundle.lazy_rounds
     warn = []
     status = "solved"
     term = sm.mip.termination
+    by_budget = any(x.startswith(f"{label} MIP round") for x in budget.stopped)
     if term == "maxTimeLimit":
         status = "time_limit"
-        warn.append(f"{label} MIP stopped at its time limit with a feasible solution at gap "
+        which = (f"the run budget (run_time_limit_s = {budget.seconds:g} s)" if by_budget
+                 else f"its time limit (time_limit_s = {sm.bundle.d.params.time_limit_s:g} s)")
+        warn.append(f"{label} MIP stopped at {which} with a feasible solution at gap "
                     f"{sm.mip.gap:.4%} (mip_rel_gap {sm.bundle.d.params.mip_rel_gap:.4%}); "
                     "the result is not proven within the gap")
     elif term != "convergenceCriteriaSatisfied":
@@ -161,7 +164,7 @@ def completion(ifm: SolvedModel, ruc: SolvedModel | None, budget: RunBudget,
             out[f"{name}_status"] = "skipped" if (name == "ruc" and ruc_skipped) else "not_run"
             out[f"{name}_gap"] = None
             continue
-        st, w = _stage_status(sm)
+        st, w = _stage_status(sm, budget)
         out[f"{name}_status"] = st
         out[f"{name}_gap"] = sm.mip.gap
         warnings += w

@@ -131,3 +131,4 @@ def test_a_mip_stopped_at_its_time_limit_is_reported_with_its_gap():
     assert done["status"] == done["ifm_status"] == "time_limit" and done["ifm_gap"] == 0.02
     assert done["ruc_status"] == "not_run"
     assert len(warnings) == 1 and "2.0000%" in warnings[0] and "0.1000%" in warnings[0]
+    assert "time_limit_s = 600 s" in warnings[0]
