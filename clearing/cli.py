@@ -12,6 +12,12 @@ from pathlib import Path
 from clearing.outputs import OutputPathError, RunFolderError
 from scenarios.errors import ScenarioError, SolverError
 
+#: exit codes (docs/exit-codes.md); argparse exits 2 on a usage error
+EXIT_SOLVED = 0       # solved to the MIP gap
+EXIT_ERROR = 1        # bad input, or the solver found no solution
+EXIT_USAGE = 2        # command-line usage (argparse)
+EXIT_AT_LIMIT = 3     # stopped at a time limit with a feasible result: written, with a warning
+
 
 def _overrides(items: list[str] | None, names: list[str] | None = None,
                what: str = "a parameter of scenarios/parameters.py") -> dict:
@@ -87,14 +93,33 @@ def cmd_solve(a) -> int:
         progress(f"write {out}")
         result.write(out, a.format, overwrite=a.overwrite, forbid_inside=[sc.source_dir])
     _summary(con, result, out)
-    return 0
+    return _completion_exit(con, result.manifest)
+
+
+def _completion_exit(con, manifest: dict) -> int:
+    """Print the run's warnings; 0 when it solved to the gap, 3 when a limit stopped it with a
+    feasible result (docs/exit-codes.md)."""
+    for w in manifest.get("warnings", []):
+        con.print(f"[bold yellow]warning[/] {w}")
+    c = manifest.get("completion", {})
+    status = c.get("status", "solved")
+    if status == "solved":
+        return EXIT_SOLVED
+    gaps = ", ".join(f"{k.upper()} gap {c[k + '_gap']:.4%}" for k in ("ifm", "ruc")
+                     if c.get(f"{k}_gap") is not None)
+    con.print(f"[bold yellow]not solved to the gap[/] (status {status}; achieved {gaps or 'no gap'}"
+              f"); the results were written with this status in manifest.json; exit code "
+              f"{EXIT_AT_LIMIT}")
+    return EXIT_AT_LIMIT
 
 
 def _summary(con, result, out: Path) -> None:
     from rich.table import Table
     s = result.manifest["solver"]
     tm = result.manifest["timings"]
-    con.print(f"[bold green]cleared[/] objective ${s['objective_mip']:,.2f} (pricing LP "
+    done = result.manifest.get("completion", {}).get("status", "solved")
+    word = "cleared" if done == "solved" else f"cleared (stopped: {done})"
+    con.print(f"[bold {'green' if done == 'solved' else 'yellow'}]{word}[/] objective ${s['objective_mip']:,.2f} (pricing LP "
               f"${s['objective_lp']:,.2f}), MIP gap {s['mip_gap']:.4%}, "
               f"{tm['total_s']:.1f} s total → {out}")
     headers, rows = summary_rows(result)
@@ -167,10 +192,19 @@ def cmd_check(a) -> int:
 
 
 def cmd_compare(a) -> int:
+    """A verdict command (docs/exit-codes.md): 0 pass, 1 fail, 2 when it cannot run."""
     from clearing.compare import compare_command
-    return compare_command(a.run_dir, a.reference_dir, a.tolerances, a.out, scenario=a.scenario,
-                           partial_reference=a.partial_reference,
-                           strict_reference=a.strict_reference, overwrite=a.overwrite)
+    try:
+        return compare_command(a.run_dir, a.reference_dir, a.tolerances, a.out,
+                               scenario=a.scenario, partial_reference=a.partial_reference,
+                               strict_reference=a.strict_reference, overwrite=a.overwrite)
+    except ScenarioError as exc:
+        print(f"edam compare: error: {exc}", file=sys.stderr)
+        return 2
+    except (OutputPathError, RunFolderError, OSError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"edam compare: error: {msg}", file=sys.stderr)
+        return 2
 
 
 def cmd_import_oasis(a) -> int:
@@ -376,18 +410,18 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.fn(args) or 0)
     except ScenarioError as exc:
         print(f"edam {args.verb}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     except SolverError as exc:
         print(f"edam {args.verb}: solver error: {exc}", file=sys.stderr)
-        return 3
+        return EXIT_ERROR
     except BrokenPipeError:  # e.g. `edam validate ... | head`
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (OutputPathError, RunFolderError, OSError) as exc:  # a path: one line, exit 2
+    except (OutputPathError, RunFolderError, OSError) as exc:  # a path: one line
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"edam {args.verb}: error: {msg}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"edam {args.verb}: interrupted; nothing partial was written", file=sys.stderr)
         return 130

@@ -18,6 +18,7 @@ from clearing.ifm import SolvedModel, build_ifm, dual, ranged_shadow, solve_and_
 from clearing.manifest import build_manifest
 from clearing.mpm import mitigate_bids, pivotal_supplier_test
 from clearing.results import RunResult
+from clearing.solver import RunBudget
 from network.ptdf import PTDF, ldf_ptdf, scenario_ptdf
 from network.transfers import net_transfer_cycles, transfer_revenue_usd
 from products import energy
@@ -45,6 +46,7 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
     across parameter values."""
     say = progress or (lambda s: None)
     t_start = time.perf_counter()
+    budget = RunBudget(scenario.parameters.run_time_limit_s, start=t_start)
     timings: dict[str, float] = {}
     submitted = scenario  # the manifest hashes the inputs as submitted, before mitigation
     say("market power mitigation of IRU/RCU bids (spec §5.12)")
@@ -63,12 +65,13 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
     timings["build_s"] = time.perf_counter() - t0
     kinds = ("base", "dep_up", "dep_down")
     say("solve IFM (MIP, lazy network rounds) and price (fixed-commitment LP)")
-    ifm = solve_and_price(b, ptdf, kinds, "IFM")
+    ifm = solve_and_price(b, ptdf, kinds, "IFM", budget=budget)
     timings["solve_s"] = ifm.timings["solve_s"]
     timings["pricing_s"] = ifm.timings["pricing_s"]
     tables, ifm_vals = extract_ifm(d, ifm, ptdf)
     ruc = None
-    if d.params.run_ruc:
+    ruc_skipped = d.params.run_ruc and budget.spent()
+    if d.params.run_ruc and not ruc_skipped:
         say("build and solve RUC")
         t0 = time.perf_counter()
         rb = build_ruc(d, ifm_vals)
@@ -77,7 +80,7 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
         timings["ruc_build_s"] = time.perf_counter() - t0
         seed = ([("ruc", l, t) for (kind, l, t) in ifm.monitor.rows if kind == "base"]
                 if d.params.ruc_seed_ifm_rows else None)
-        ruc = solve_and_price(rb, ptdf, ("ruc",), "RUC", seed_rows=seed)
+        ruc = solve_and_price(rb, ptdf, ("ruc",), "RUC", seed_rows=seed, budget=budget)
         timings["ruc_solve_s"] = ruc.timings["solve_s"]
         timings["ruc_pricing_s"] = ruc.timings["pricing_s"]
         extract_ruc(d, ruc, ptdf, ifm_vals, tables)
@@ -97,7 +100,96 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
     tables["mpm_mitigations"] = mitigations
     timings["total_s"] = time.perf_counter() - t_start
     manifest = build_manifest(submitted, ifm, ruc, timings)
+    manifest["completion"], manifest["warnings"] = completion(ifm, ruc, budget, ruc_skipped)
+    manifest["relaxation_summary"] = relaxation_summary(tables["relaxations"])
     return RunResult(tables=tables, manifest=manifest)
+
+
+# ---------------------------------------------------------------------------------------------
+def _stage_status(sm: SolvedModel, budget: RunBudget) -> tuple[str, list[str]]:
+    """(status, warnings) of one stage: its MIP's termination and its lazy rounds."""
+    label = sm.bundle.kind.upper()
+    rounds = sm.bundle.lazy_rounds
+    warn = []
+    status = "solved"
+    term = sm.mip.termination
+    by_budget = any(x.startswith(f"{label} MIP round") for x in budget.stopped)
+    if term == "maxTimeLimit":
+        status = "time_limit"
+        which = (f"the run budget (run_time_limit_s = {budget.seconds:g} s)" if by_budget
+                 else f"its time limit (time_limit_s = {sm.bundle.d.params.time_limit_s:g} s)")
+        warn.append(f"{label} MIP stopped at {which} with a feasible solution at gap "
+                    f"{sm.mip.gap:.4%} (mip_rel_gap {sm.bundle.d.params.mip_rel_gap:.4%}); "
+                    "the result is not proven within the gap")
+    elif term != "convergenceCriteriaSatisfied":
+        status = "iteration_limit" if term == "iterationLimit" else term
+        warn.append(f"{label} MIP stopped with termination {term} at gap {sm.mip.gap:.4%}")
+    stopped = [r for r in rounds if r.get("stopped_by_budget")]
+    unresolved = [r for r in rounds if r.get("unresolved")]
+    for r in stopped:
+        status = "time_limit"
+        if r["mip"]:
+            warn.append(f"{label}: the run budget stopped the lazy network rounds after MIP "
+                        f"round {r['round']}: the commitment was chosen without "
+                        f"{r['rows_added']} violated branch rows (the pricing LP enforces them "
+                        "at that commitment)")
+        else:
+            warn.append(f"{label}: the run budget stopped the pricing LP's lazy rounds after "
+                        f"round {r['round']}: {r['rows_added']} violated branch rows were not "
+                        "enforced, so flows may exceed their limits unpenalised")
+    if unresolved and not stopped:
+        status = "lazy_round_limit" if status == "solved" else status
+        warn.append(f"{label}: lazy_max_rounds ({sm.bundle.d.params.lazy_max_rounds}) reached "
+                    f"with {unresolved[-1]['rows_added']} violated branch rows not enforced")
+    if sm.lp.termination != "convergenceCriteriaSatisfied":
+        status = "time_limit" if sm.lp.termination == "maxTimeLimit" else status
+        warn.append(f"{label} pricing LP stopped with termination {sm.lp.termination}: "
+                    "prices may not be optimal duals")
+    return status, warn
+
+
+def completion(ifm: SolvedModel, ruc: SolvedModel | None, budget: RunBudget,
+               ruc_skipped: bool = False) -> tuple[dict, list[str]]:
+    """The manifest's `completion` block and `warnings` (issue 22: honest completion).
+
+    status: `solved` (every stage to its MIP gap, every violated branch row enforced),
+    `time_limit` (a time limit or the run budget stopped a stage with a feasible result),
+    `lazy_round_limit` (lazy_max_rounds reached with rows not enforced), or another HiGHS
+    termination. The CLI exits 3 unless the status is `solved` (docs/exit-codes.md)."""
+    stages = {"ifm": ifm, "ruc": ruc}
+    out: dict = {}
+    warnings: list[str] = []
+    worst = "solved"
+    for name, sm in stages.items():
+        if sm is None:
+            out[f"{name}_status"] = "skipped" if (name == "ruc" and ruc_skipped) else "not_run"
+            out[f"{name}_gap"] = None
+            continue
+        st, w = _stage_status(sm, budget)
+        out[f"{name}_status"] = st
+        out[f"{name}_gap"] = sm.mip.gap
+        warnings += w
+        if worst == "solved":
+            worst = st
+    if ruc_skipped:
+        worst = "time_limit"
+        warnings.append(f"RUC skipped: the run budget (run_time_limit_s = {budget.seconds:g} s) "
+                        "was spent by the IFM; no reliability capacity was procured")
+    out["status"] = worst
+    out["run_time_limit_s"] = budget.seconds if budget.limited else None
+    out["budget_stopped"] = list(budget.stopped)
+    return {"status": out.pop("status"), **out}, warnings
+
+
+def relaxation_summary(relaxations: pd.DataFrame) -> dict:
+    """Per requirement kind (the `requirement` column up to a ':'; branch rows grouped by kind):
+    rows (BAA-hours or branch-hours) relaxed, total MW and penalty cost (spec §4.3)."""
+    if relaxations is None or relaxations.empty:
+        return {}
+    kind = relaxations["requirement"].astype(str).str.split(":").str[0]
+    g = relaxations.assign(kind=kind).groupby("kind", sort=True)
+    return {str(k): {"count": int(len(grp)), "relaxed_mw": float(grp["relaxed_mw"].sum()),
+                     "cost_usd": float(grp["cost_usd"].sum())} for k, grp in g}
 
 
 def fix_commitment(b: ModelBundle, commitment: pd.DataFrame, column: str, prefix: str = "") -> None:

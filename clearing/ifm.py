@@ -13,12 +13,13 @@ import pyomo.environ as pyo
 from clearing import resources
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData
-from clearing.solver import PersistentHighs, fix_binaries
+from clearing.solver import MIN_FIRST_MIP_S, PersistentHighs, RunBudget, fix_binaries
 from network import transfers
 from network.ptdf import PTDF
 from network.transmission import RELAXATION_NEAR_BINDING, FlowMonitor, make_monitor
 from products import ancillary_services, energy
 from products import imbalance_reserves
+from scenarios.errors import SolverError
 
 # Components in build order (Egret-style: each reads the data and adds its own rows/costs).
 IFM_COMPONENTS = (
@@ -65,17 +66,34 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
     its flows violate or load to `RELAXATION_NEAR_BINDING` of their limit, and stops early when
     there is none. They only pick rows (the MIP rounds then
     check their own flows, so the result does not depend on them) and spare MIP rounds, which
-    cost far more than LPs on the larger footprints (benchmarks/README.md)."""
+    cost far more than LPs on the larger footprints (benchmarks/README.md).
+
+    The run budget (`solver.budget`, parameter run_time_limit_s): LP-relaxation rounds are
+    skipped once it is spent; the first MIP round always runs (at least `MIN_FIRST_MIP_S`) and
+    the first pricing-LP round gets its own limit, so there is always an incumbent to price;
+    later rounds stop when the budget is spent (or cut one short), leaving the last round's
+    rows unenforced: the round is marked `stopped_by_budget` and `unresolved`."""
     p = b.d.params
     rounds = []
+    budget = solver.budget
+    cut = (lambda: len(budget.stopped)) if budget is not None else (lambda: 0)
+    spent = (lambda: budget.spent()) if budget is not None else (lambda: False)
     if not p.lazy_transmission and not monitor.rows:
         keys = [(k, l, t) for k in monitor.kinds for l in monitor.sets.get(k, []) for t in b.T]
         monitor.add_rows(keys)
     monitored = any(monitor.sets.get(k) for k in monitor.kinds)
     if mip and p.lazy_transmission and monitored:
         for k in range(p.lazy_lp_rounds):
-            rec = solver.solve(b.m, mip=False, relax=True,
-                               label=f"{label} LP-relaxation round {k + 1}")
+            if spent():
+                break
+            n_cut = cut()
+            try:
+                rec = solver.solve(b.m, mip=False, relax=True,
+                                   label=f"{label} LP-relaxation round {k + 1}")
+            except SolverError:
+                if cut() > n_cut:   # the budget ran out in it: the MIP rounds follow
+                    break
+                raise
             new = monitor.violations(p.flow_tolerance_mw, near_any_hour=RELAXATION_NEAR_BINDING)
             rounds.append(dict(round=k + 1, mip=False, relaxation=True, seconds=rec.seconds,
                                objective=rec.objective, gap=rec.gap,
@@ -84,8 +102,19 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
                 break
             monitor.add_rows(new)
     for k in range(p.lazy_max_rounds):
-        rec = solver.solve(b.m, mip=mip, label=f"{label} round {k + 1}",
-                           vars_changed=(k == 0 and not mip))
+        if k > 0 and spent():
+            rounds[-1].update(stopped_by_budget=True, unresolved=True)
+            break
+        n_cut = cut()
+        first = (MIN_FIRST_MIP_S if mip else None) if k == 0 else 0.0
+        try:
+            rec = solver.solve(b.m, mip=mip, label=f"{label} round {k + 1}",
+                               vars_changed=(k == 0 and not mip), at_least_s=first)
+        except SolverError:
+            if k > 0 and cut() > n_cut:   # cut short without a solution: keep the incumbent
+                rounds[-1].update(stopped_by_budget=True, unresolved=True)
+                break
+            raise
         new = monitor.violations(p.flow_tolerance_mw)
         rounds.append(dict(round=k + 1, mip=mip, seconds=rec.seconds, objective=rec.objective,
                            gap=rec.gap, termination=rec.termination, rows_added=len(new)))
@@ -98,13 +127,14 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
 
 
 def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: str,
-                    seed_rows: list | None = None) -> SolvedModel:
+                    seed_rows: list | None = None, budget: RunBudget | None = None) -> SolvedModel:
     """MIP with lazy rows, then the pricing LP at the fixed commitment (spec §6).
 
     `seed_rows`: (kind, branch, hour) rows to enforce from the start (the RUC takes the
-    IFM's); rows of kinds or branches this model does not monitor are ignored."""
+    IFM's); rows of kinds or branches this model does not monitor are ignored. `budget`: the
+    run's wall-clock budget (solve_lazy)."""
     p = b.d.params
-    solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s)
+    solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s, budget=budget)
     monitor = make_monitor(b, ptdf, kinds)
     if seed_rows:
         b.info["seeded_rows"] = monitor.seed(seed_rows)

@@ -1078,8 +1078,8 @@ def write_report(path: str | Path, out: str | Path | None = None,
 
 
 def report_command(path, out=None, overwrite: bool = False) -> int:
-    """`edam report RUN_DIR|STORE [--out FILE] [--overwrite]`: 0 on success, 2 on a bad path
-    or a refused target."""
+    """`edam report RUN_DIR|STORE [--out FILE] [--overwrite]`: 0 on success, 1 on a bad path
+    or a refused target (docs/exit-codes.md)."""
     from rich.console import Console
 
     from clearing.outputs import OutputPathError
@@ -1092,9 +1092,9 @@ def report_command(path, out=None, overwrite: bool = False) -> int:
         target = write_report(path, out, step_printer("edam report"), overwrite=overwrite)
     except ScenarioError as exc:
         err.print(f"[red]error:[/] {exc.problems[0] if exc.problems else exc}", highlight=False)
-        return 2
+        return 1  # docs/exit-codes.md: bad input or a refused target
     except OutputPathError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
-        return 2
+        return 1
     Console().print(f"report written to {target}")
     return 0

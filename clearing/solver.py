@@ -51,6 +51,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import highspy
 import numpy as np
@@ -128,6 +129,17 @@ def _ok(status, what: str) -> None:
         raise SolverError(f"highspy rejected {what}")
 
 
+def _check_constant_row(con, lb: float, ub: float) -> None:
+    """A row whose variables are all fixed (or absent) is the constant 0 within [lb, ub]: kept
+    when it holds, a `SolverError` naming the row when it cannot (inconsistent hard data,
+    found here rather than as an unexplained infeasible solve)."""
+    tol = 1e-6
+    if lb > tol * max(1.0, abs(lb)) or ub < -tol * max(1.0, abs(ub)):
+        raise SolverError(f"constraint {con.name} has no free variable and cannot hold: "
+                          f"0 must lie in [{lb:g}, {ub:g}] after its fixed terms (inconsistent "
+                          "hard limits in the input)")
+
+
 def _interval(dom, cache: dict) -> tuple:
     got = cache.get(id(dom))
     if got is None:
@@ -157,13 +169,50 @@ def _col_data(vars_: list, cache: dict) -> tuple[np.ndarray, np.ndarray, np.ndar
     return lb, ub, it
 
 
+#: the first MIP round of a stage runs for at least this long even when the run budget is
+#: spent: without an incumbent there is nothing to price or report
+MIN_FIRST_MIP_S = 1.0
+
+
+@dataclass
+class RunBudget:
+    """Wall-clock budget of a whole run (parameter run_time_limit_s; 0 or inf: none). Every
+    HiGHS call of the run gets min(its own limit, `remaining()`) (clearing.ifm.solve_lazy)."""
+
+    seconds: float = 0.0
+    clock: Callable[[], float] = time.perf_counter
+    start: float | None = None
+    stopped: list = field(default_factory=list)   # labels of the solves the budget cut short
+
+    def __post_init__(self) -> None:
+        if self.start is None:
+            self.start = self.clock()
+
+    @property
+    def limited(self) -> bool:
+        return 0 < self.seconds < math.inf
+
+    def remaining(self) -> float:
+        """Seconds left (inf without a budget)."""
+        if not self.limited:
+            return math.inf
+        return max(0.0, self.seconds - (self.clock() - self.start))
+
+    def spent(self) -> bool:
+        return self.remaining() <= 0.0
+
+
 @dataclass
 class PersistentHighs:
-    """One HiGHS instance per model, fed directly from Pyomo (see the module docstring)."""
+    """One HiGHS instance per model, fed directly from Pyomo (see the module docstring).
+
+    `budget`: the run's `RunBudget`; each solve's limit is min(`time_limit`, what is left, but
+    at least the solve's `at_least_s`)."""
 
     gap: float
     time_limit: float
     records: list = field(default_factory=list)
+    budget: RunBudget | None = None
 
     def __post_init__(self) -> None:
         self._reset()
@@ -242,6 +291,8 @@ class PersistentHighs:
             lbs.append(-_INF if lb is None else lb - c)
             ubs.append(_INF if ub is None else ub - c)
             repns.append(repn.linear)
+            if not repn.linear:
+                _check_constant_row(con, lbs[-1], ubs[-1])
         obj = self._objective(m)
         orepn = walk(obj.expr) if obj is not None else None
         if orepn is not None and orepn.nonlinear is not None:
@@ -313,11 +364,14 @@ class PersistentHighs:
 
     # ----------------------------------------------------------------------- solve --
     def solve(self, m: pyo.ConcreteModel, mip: bool = True, label: str = "",
-              vars_changed: bool = False, relax: bool = False) -> SolveRecord:
+              vars_changed: bool = False, relax: bool = False,
+              at_least_s: float | None = 0.0) -> SolveRecord:
         """Solve (or re-solve) `m`; `vars_changed` when bounds/domains/fixing changed.
 
         `relax`: solve the LP relaxation (every column continuous for this run only; the
-        integrality stays recorded and is restored for the next solve)."""
+        integrality stays recorded and is restored for the next solve). `at_least_s`: the
+        least time this solve gets from the run budget (None: its own limit, whatever the
+        budget)."""
         t0 = time.perf_counter()
         what = label or "model"
         try:
@@ -338,7 +392,10 @@ class PersistentHighs:
                 _ok(h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
                                             np.zeros(n, dtype=np.uint8)), "the LP relaxation")
                 has_int = False
-            limit = self.time_limit if has_int else h.getRunTime() + self.time_limit
+            own = self.time_limit
+            if self.budget is not None and at_least_s is not None:
+                own = min(own, max(self.budget.remaining(), at_least_s))
+            limit = own if has_int else h.getRunTime() + own
             for key, val in (("mip_rel_gap", self.gap), ("random_seed", 0), ("threads", 1),
                              ("time_limit", float(limit))):
                 h.setOptionValue(key, val)
@@ -355,6 +412,17 @@ class PersistentHighs:
             raise SolverError(f"HiGHS failed on the {what}: {exc}") from exc
         tc = _TERMINATION.get(status, TerminationCondition.unknown)
         feasible = info.primal_solution_status == 2
+        if tc == TerminationCondition.maxTimeLimit and own < self.time_limit:
+            self.budget.stopped.append(what)
+            if not feasible:
+                raise SolverError(f"HiGHS found no feasible solution for the {what} within the "
+                                  f"run budget (run_time_limit_s = {self.budget.seconds:g} s, "
+                                  f"{own:.3g} s left for it)")
+        if tc in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit) \
+                and not feasible:
+            raise SolverError(f"HiGHS found no feasible solution for the {what} before its "
+                              f"{'time' if tc == TerminationCondition.maxTimeLimit else 'iteration'}"
+                              f" limit ({own:g} s; parameter time_limit_s): raise the limit")
         if tc not in OK or not feasible:
             raise SolverError(f"HiGHS found no solution for the {what}: {tc.name}"
                               " (the market relaxes every requirement at its penalty, so this "

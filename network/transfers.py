@@ -28,6 +28,7 @@ import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
 from clearing.bundle import ModelBundle
+from scenarios.errors import Problem, ScenarioError
 
 CYCLE_TOL_MW = 1e-6        # a transfer at or below this is no transfer (cycle search and netting)
 COMMODITIES = ("yU", "yD", "x")  # netting order: IR credits first, they only free ETSR headroom
@@ -98,7 +99,7 @@ def _add_nec(b: ModelBundle) -> None:
         m.NEC = pyo.Set(initialize=[], dimen=2)
         return
     limits = nec_limits(d)
-    rows = [(a, t) for a in on for t in T if math.isfinite(limits[(a, t)])]
+    rows = nec_rows(d, on, limits)
     m.NEC = pyo.Set(initialize=rows, dimen=2, ordered=True)
     itf = d.interfaces
 
@@ -107,6 +108,33 @@ def _add_nec(b: ModelBundle) -> None:
         inn = sum(_m.x[k, t] + _m.yU[k, t] for k in itf.index[itf["to_baa"] == a])
         return out - inn <= limits[(a, t)]
     m.nec_limit = pyo.Constraint(m.NEC, rule=nec)
+
+
+def nec_rows(d, on: list[str], limits: dict) -> list[tuple[str, int]]:
+    """(baa, hour) rows of the NEC (spec §5.2) that constrain something: a finite limit on a BAA
+    with at least one ETSR. A BAA without ETSRs exports 0, so its row is the constant
+    0 <= NEC_bt: dropped when it holds, and bad input (ScenarioError) when NEC_bt < 0."""
+    itf = d.interfaces
+    linked = set(itf["from_baa"]) | set(itf["to_baa"])
+    rows, problems = [], []
+    for a in on:
+        for t in d.hours:
+            v = limits[(a, t)]
+            if not math.isfinite(v):
+                continue
+            if a in linked:
+                rows.append((a, t))
+            elif v < 0:
+                submitted = float(d.baa_hours.at[(a, t), "nec_mw"])
+                problems.append(Problem(
+                    "baa_hours.csv", None, "nec_mw",
+                    f"NEC {v:g} MW for BAA '{a}', hour {t} "
+                    f"({'submitted' if submitted == submitted else 'by the §5.2 formula'}), "
+                    "a BAA with no ETSR (its net export is 0)",
+                    "a net export limit >= 0 MW, or an ETSR in interfaces.csv"))
+    if problems:
+        raise ScenarioError(problems)
+    return rows
 
 
 def nec_limits(d) -> dict:

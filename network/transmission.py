@@ -7,6 +7,11 @@ penalty. The monitor computes every monitored flow from the current solution wit
 PTDF times bus injections), adds the violated rows (and those within 1 % of their limit in the
 same hour, which saves rounds), and the solve is repeated until nothing is violated, so the final
 result equals full enforcement.
+
+A branch rated 0 MW in an hour (`rating_mw` or a `branch_ratings` derate) is out of service for
+that hour: none of its rows is added, so it limits nothing (its three rows at a zero limit would
+otherwise price every MW across it at three transmission penalties). Its reactance still shapes
+the PTDF; to take it out of the network, remove it from branches.csv.
 """
 
 from __future__ import annotations
@@ -91,7 +96,7 @@ class FlowMonitor:
             li = np.array([self.ptdf.branch_index(l) for l in ids])
             f = np.abs(fl[kind][li])
             lim = rating[li]
-            viol = f > lim + tol
+            viol = (f > lim + tol) & (lim > 0)   # rating 0: out of service (add_rows)
             if near_any_hour is not None:
                 viol |= (f >= near_any_hour * lim) & (lim > 0)
             if not viol.any():
@@ -155,6 +160,8 @@ class FlowMonitor:
             m.s_flow = pyo.VarList(domain=pyo.NonNegativeReals)
         for key in keys:
             kind, l, t = key
+            if not float(d.rating.at[l, t]) > 0:
+                continue  # rated 0 MW in this hour: out of service, no limit (scenario format)
             f = self.deployment_expr(l, t, kind) if kind.startswith("dep") else self.flow_expr(l, t)
             sp_, sm_ = m.s_flow.add(), m.s_flow.add()
             lim = float(d.rating.at[l, t])
@@ -171,8 +178,9 @@ class FlowMonitor:
         checks (other kinds and branches are ignored), in sorted order; how many were added."""
         allowed = {k: set(self.sets.get(k, [])) for k in self.kinds}
         keys = sorted({key for key in keys if key[1] in allowed.get(key[0], ())})
+        before = len(self.rows)
         self.add_rows(keys)
-        return len(keys)
+        return len(self.rows) - before
 
 
 def make_monitor(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...]) -> FlowMonitor:

@@ -20,7 +20,9 @@ from scenarios.parameters import MarketParameters
 from scenarios.parameters_doc import parameter_table
 from scenarios.schema import (AS_PRODUCTS, AS_RC_BID_CAP_USD_PER_MWH, DEMAND_TYPES,
                               ENERGY_BID_CAP_USD_PER_MWH, ENERGY_BID_FLOOR_USD_PER_MWH,
-                              IR_BID_CAP_USD_PER_MWH, MAX_ENERGY_BID_SEGMENTS, RESOURCE_TYPES,
+                              IR_BID_CAP_USD_PER_MWH, MAX_ENERGY_BID_SEGMENTS, MAX_HOURS,
+                              MAX_MW, MAX_MWH, MAX_PRICE_USD_PER_MWH, MAX_USD, MAX_USD_PER_H,
+                              RESOURCE_TYPES,
                               SUPPLY_TYPES, TABLES, Column, Table)
 
 COMMAND = "python -m scenarios.format_doc > docs/scenario-format.md"
@@ -34,8 +36,8 @@ YAML_DOC: dict[str, tuple[str, str, str]] = {
              "starting with a letter or digit, at most 100 characters "
              "(`^[A-Za-z0-9][A-Za-z0-9._-]*$`): no path separators, no `..`."),
     "description": ("text", "empty", "Free text describing the scenario and its sources."),
-    "trade_date": ("text (YYYY-MM-DD)", "empty", "Trade date of the day-ahead market. Quote it "
-                   "(`'2020-07-09'`) to keep it text."),
+    "trade_date": ("text (YYYY-MM-DD)", "empty", "Trade date of the day-ahead market; a calendar "
+                   "date or blank. Quote it (`'2020-07-09'`) to keep it text."),
     "hours": ("integer", "24", "Number of hours H; every `hour` column runs 1..H (hour ending). "
               "24, or 23/25 on daylight-saving days; 1..48 is accepted for hand-solvable cases "
               "and benchmarks."),
@@ -194,6 +196,8 @@ def _allowed(c: Column) -> str:
         parts.append("1 .. H")
     elif c.lo is not None and c.hi is not None:
         parts.append(f"{_num(c.lo)} .. {_num(c.hi)}")
+        if isinstance(c.default, float) and math.isinf(c.default):
+            parts[-1] += " or `inf` (no limit)"
     elif c.lo is not None:
         parts.append(f"≥ {_num(c.lo)}")
     elif c.hi is not None:
@@ -260,11 +264,17 @@ def render() -> str:
         f"numbers. Booleans: {true_words} for true, {false_words} for false (any case).",
         "- **Units.** MW, MWh, $/MWh and hours, as named in the column names and the unit "
         "column below; hours are hour ending, 1..H.",
+        "- **Magnitudes.** Every number has a range (column *allowed*): where a column states "
+        "none, its unit's bound applies (`scenarios/schema.py`): MW and MW/min within "
+        f"±{_num(MAX_MW)} (≥ 0 where the column says so), MWh ≤ {_num(MAX_MWH)}, $/MWh within "
+        f"±{_num(MAX_PRICE_USD_PER_MWH)} (bids: their caps), $ ≤ {_num(MAX_USD)}, $/h within "
+        f"±{_num(MAX_USD_PER_H)}, hours ≤ {MAX_HOURS}. A larger value is a typo or a unit slip, "
+        "and near 1e20 HiGHS reads a coefficient as infinite.",
         "- **Errors.** Every problem is reported, not just the first, each naming the file, "
         "the row as seen in the CSV (the header is row 1; for scenario.yaml and constraint "
         "files, the line), the column, what was found and what was expected, e.g. "
         "`resources.csv, row 3, column 'pmax_mw': found -5; expected a number >= 0 MW`. The "
-        "command line prints them and exits with status 2.",
+        "command line prints them and exits with status 1 (docs/exit-codes.md).",
         "",
         "## Files",
         "",
@@ -278,7 +288,8 @@ def render() -> str:
                  f"{'required' if t.required else 'optional'} | "
                  + ", ".join(f"`{k}`" for k in t.key) + f" | {_cell(t.doc)} |")
     L += ["", "## scenario.yaml", "",
-          "A YAML mapping with these keys (any other key is an error):", "",
+          "A YAML mapping with these keys (any other key, and a key given twice at any level, "
+          "is an error naming its line):", "",
           "| key | type | default | meaning |", "|---|---|---|---|"]
     for k in YAML_DOC:
         typ, default, doc = YAML_DOC[k]

@@ -8,6 +8,7 @@ was expected (issue: scenario format, validation).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import re
 from pathlib import Path
@@ -135,14 +136,16 @@ def _read_yaml(root: Path) -> tuple[dict, dict[tuple, int], list[Problem]]:
         return {}, {}, [Problem("scenario.yaml", None, None, f"an unreadable file ({exc})",
                                 "a UTF-8 YAML file")]
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeyLoader)
         data = {} if data is None else data
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         detail = getattr(exc, "problem", None)
+        repeated = bool(detail) and "repeated" in str(detail)
         return {}, {}, [Problem("scenario.yaml", None if line is None else line + 1, None,
-                                "invalid YAML" + (f" ({detail})" if detail else ""),
-                                "valid YAML")]
+                                (str(detail) if repeated else
+                                 "invalid YAML" + (f" ({detail})" if detail else "")),
+                                "each key once in a mapping" if repeated else "valid YAML")]
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:
         return {}, {}, [Problem("scenario.yaml", None, None, f"unreadable YAML ({exc})",
                                 "valid YAML")]
@@ -166,11 +169,51 @@ def _read_yaml(root: Path) -> tuple[dict, dict[tuple, int], list[Problem]]:
             problems.append(Problem("scenario.yaml", lines.get((k,)), k,
                                     type(data[k]).__name__, "a single value (text)"))
             data[k] = None if k == "reference_bus" else ""
+    if not isinstance(data.get("trade_date"), (dict, list)) and \
+            not _check_trade_date(data.get("trade_date")):
+        problems.append(Problem("scenario.yaml", lines.get(("trade_date",)), "trade_date",
+                                repr(data["trade_date"]), "a date YYYY-MM-DD, e.g. '2020-07-09'"))
+        data["trade_date"] = ""
     if data.get("metadata") is not None and not isinstance(data["metadata"], dict):
         problems.append(Problem("scenario.yaml", lines.get(("metadata",)), "metadata",
                                 repr(data["metadata"]), "a mapping (free-form key: value)"))
         data["metadata"] = {}
     return data, lines, problems
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader, except that a key repeated in one mapping is an error naming its
+    line (PyYAML keeps the last silently: a second `parameters:` would drop the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = key_node.value
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None,
+                        f"key '{key}' repeated (first on line {seen[key] + 1})",
+                        key_node.start_mark)
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                UniqueKeyLoader.construct_mapping)
+
+
+def _check_trade_date(value: Any) -> bool:
+    """trade_date is blank or a calendar date YYYY-MM-DD (YAML may have made it a date)."""
+    if value is None or value == "" or isinstance(value, dt.date):
+        return True
+    try:
+        dt.date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return len(str(value)) == 10
 
 
 def _yaml_lines(text: str) -> dict[tuple, int]:
@@ -341,6 +384,8 @@ def _bounds_problem(table: Table, c: Column, row: int, v: Any) -> Problem | None
     if c.choices is not None and v not in c.choices:
         return Problem(table.file, row, c.name, repr(v), _expect(c))
     if c.kind in ("int", "float"):
+        if isinstance(c.default, float) and math.isinf(c.default) and v == c.default:
+            return None  # inf where the column's default is inf: "no limit"
         if (c.lo is not None and v < c.lo) or (c.hi is not None and v > c.hi):
             return Problem(table.file, row, c.name, f"{v:g}", _expect(c))
     return None
@@ -419,6 +464,13 @@ def check_semantics(tables: dict[str, pd.DataFrame], hours: int) -> list[Problem
     p += _check_hour_coverage(tables, "interface_hours", "interface",
                               list(itf["interface"]), hours)
     p += _check_hour_coverage(tables, "baa_hours", "baa", list(baas["baa"]), hours)
+    ih = tables["interface_hours"]
+    over = ih["base_transfer_mw"] > ih["limit_mw"] + 1e-9
+    for i in np.flatnonzero(over.to_numpy()):  # spec §5.2: X^base_k <= X^max_k
+        p.append(Problem("interface_hours.csv", int(_rows(ih)[i]), "base_transfer_mw",
+                         f"{ih['base_transfer_mw'].iat[i]:g} above the ETSR limit "
+                         f"{ih['limit_mw'].iat[i]:g} of '{ih['interface'].iat[i]}' in hour "
+                         f"{ih['hour'].iat[i]}", "a base transfer <= limit_mw"))
     # resources
     for i in np.flatnonzero((res["pmin_mw"] > res["pmax_mw"]).to_numpy()):
         p.append(Problem("resources.csv", int(_rows(res)[i]), "pmin_mw",

@@ -15,10 +15,16 @@ from typing import Any
 from scenarios.errors import Problem, ScenarioError
 
 
+#: Upper bound of every penalty and price parameter ($/MWh): HiGHS treats coefficients of
+#: about 1e20 as infinite and loses accuracy far below, and no market price is near it
+MAX_PRICE_USD_PER_MWH = 1e5
+
+
 def _p(default: Any, unit: str, ref: str, tag: str, doc: str, choices: tuple | None = None,
-       lo: float | None = None, hi: float | None = None) -> Any:
+       lo: float | None = None, hi: float | None = None, inf_ok: bool = False) -> Any:
+    """A parameter field. Numbers must be finite unless `inf_ok` (then .inf means "no limit")."""
     return field(default=default, metadata=dict(unit=unit, ref=ref, tag=tag, doc=doc,
-                                                choices=choices, lo=lo, hi=hi))
+                                                choices=choices, lo=lo, hi=hi, inf_ok=inf_ok))
 
 
 @dataclass(frozen=True)
@@ -42,31 +48,45 @@ class MarketParameters:
         "Share of a storage resource's IRD award whose SOC effect must fit its upper envelope",
         lo=0, hi=1)
     ir_demand_curve_cap_usd_per_mwh: float = _p(
-        55.0, "$/MWh", "§9 #4, §5.7", "S", "Cap on every IRU/IRD demand-curve price", lo=0)
+        55.0, "$/MWh", "§9 #4, §5.7", "S", "Cap on every IRU/IRD demand-curve price", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
     ir_rc_default_availability_bid_usd_per_mwh: float = _p(
         55.0, "$/MWh", "§9 #5, §5.12", "S",
-        "Default availability bid (DAB): price IRU/RCU bids are mitigated to", lo=0)
+        "Default availability bid (DAB): price IRU/RCU bids are mitigated to", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
 
     # --- run set-up ---
     phase: int = _p(2, "-", "§10", "S",
                     "1: no economic transfer, 2: economic transfer, 3: DA followed by RT",
                     choices=(1, 2, 3))
     mip_rel_gap: float = _p(0.001, "fraction", "§2.6", "A", "Relative MIP gap", lo=0, hi=1)
-    time_limit_s: float = _p(600.0, "s", "§2.6", "A", "Time limit of each MIP solve", lo=0)
+    time_limit_s: float = _p(600.0, "s", "§2.6", "A", "Time limit of each MIP solve (.inf: none)",
+                             lo=0, inf_ok=True)
+    run_time_limit_s: float = _p(0.0, "s", "§2.6", "A",
+                                 "Wall-clock budget of the day-ahead run from its start (IFM and "
+                                 "RUC, every lazy round): each HiGHS call gets the smaller of its "
+                                 "own limit and what is left; once it is spent, lazy rounds stop "
+                                 "and the incumbent is priced (each stage's first MIP round and "
+                                 "first pricing LP always run), the RUC is skipped, and the "
+                                 "manifest's completion status is time_limit (exit code 3). "
+                                 "Phase 3's RT keeps its own limits. 0 or .inf: no budget",
+                                 lo=0, inf_ok=True)
     ir_ramp_minutes: float = _p(15.0, "min", "§5.8", "A",
-                                "IR ramp horizon T^IR: IRU <= T^IR x RR^up", lo=0)
+                                "IR ramp horizon T^IR: IRU <= T^IR x RR^up", lo=0, hi=1440)
     ir_as_ramp_minutes: float = _p(30.0, "min", "§5.8", "A",
-                                   "Joint AS+IR ramp horizon T^IR2", lo=0)
+                                   "Joint AS+IR ramp horizon T^IR2", lo=0, hi=1440)
     as_ramp_minutes: float = _p(10.0, "min", "§5.6", "A",
                                 "AS ramp horizon: RU+SR+NR <= as_ramp_minutes x RR^up (10-minute "
-                                "products); .inf disables it", lo=0)
+                                "products); .inf disables it", lo=0, hi=1440,
+                                inf_ok=True)
     as_in_hourly_ramp: bool = _p(False, "-", "§5.4, §5.6", "A",
                                  "Count a thermal unit's RU+SR+NR awards in its hourly ramp-up "
                                  "limit: p_t + RU_t + SR_t + NR_t - p_t-1 <= 60 RR^up u_t-1 + "
                                  "SU v_t (pglib-uc's joint energy+reserve ramp; off in EDAM, "
                                  "set by the pglib-uc importer)")
     storage_as_sustain_hours: float = _p(0.5, "h", "§2.6, §5.10", "A",
-                                         "Hours a storage AS award must be sustainable (h^AS)", lo=0)
+                                         "Hours a storage AS award must be sustainable (h^AS)", lo=0,
+                                         hi=48)
     storage_mode_binary: bool = _p(False, "-", "§5.10", "A",
                                    "Use a binary to forbid simultaneous charge and discharge")
     rc_exclusivity_binary: bool = _p(False, "-", "§3, §5.11", "A",
@@ -79,7 +99,7 @@ class MarketParameters:
                        choices=("off", "ir_rc", "cap_all"))
     mpm_pivotal_suppliers: int = _p(3, "-", "§5.12", "A",
                                     "Number of largest suppliers removed in the pivotal-supplier "
-                                    "test", lo=1)
+                                    "test", lo=1, hi=1000)
     iru_import_tier1: str = _p("directional", "-", "§8.3", "A",
                                "Import term of IRU tier 1: directional (DAEN-FMMSS) or as_published",
                                choices=("directional", "as_published"))
@@ -109,37 +129,53 @@ class MarketParameters:
                                       "optimum is otherwise degenerate")
     lazy_transmission: bool = _p(True, "-", "§5.3", "A",
                                  "Add violated branch limits in rounds instead of all at once")
-    lazy_max_rounds: int = _p(20, "-", "§5.3", "A", "Maximum lazy transmission rounds", lo=1)
+    lazy_max_rounds: int = _p(20, "-", "§5.3", "A", "Maximum lazy transmission rounds", lo=1,
+                           hi=1000)
     lazy_lp_rounds: int = _p(3, "-", "§5.3", "A",
                              "LP-relaxation rounds that add violated branch rows before the "
-                             "first MIP round", lo=0)
+                             "first MIP round", lo=0, hi=100)
     ruc_seed_ifm_rows: bool = _p(True, "-", "§5.11", "A",
                                  "RUC starts with the branch rows the IFM added (for L^ruc)")
     flow_tolerance_mw: float = _p(1e-4, "MW", "§5.3", "A",
-                                  "A flow above its limit by more than this is a violation", lo=0)
+                                  "A flow above its limit by more than this is a violation", lo=0,
+                                  hi=1000)
     ptdf_threshold: float = _p(1e-5, "-", "§2.3", "A",
-                               "PTDF entries smaller in magnitude are dropped", lo=0)
+                               "PTDF entries smaller in magnitude are dropped. At most 0.05 (the "
+                               "usual flowgate-participation cut-off): a larger one drops shift "
+                               "factors that carry real flow, up to every branch limit", lo=0,
+                               hi=0.05)
     run_ruc: bool = _p(True, "-", "§5.11", "S", "Run the residual unit commitment after IFM")
 
     # --- penalty prices (spec §4.3) ---
     penalty_power_balance_under_usd_per_mwh: float = _p(1000.0, "$/MWh", "§4.3", "S",
-                                                        "IFM under-supply P^PB+", lo=0)
+                                                        "IFM under-supply P^PB+", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
     penalty_power_balance_over_usd_per_mwh: float = _p(150.0, "$/MWh", "§4.3", "S",
-                                                       "IFM over-supply P^PB-", lo=0)
-    penalty_reg_up_usd_per_mwh: float = _p(250.0, "$/MWh", "§4.3", "A", "RU shortfall", lo=0)
-    penalty_spin_usd_per_mwh: float = _p(100.0, "$/MWh", "§4.3", "A", "SR shortfall", lo=0)
-    penalty_nonspin_usd_per_mwh: float = _p(50.0, "$/MWh", "§4.3", "A", "NR shortfall", lo=0)
-    penalty_reg_down_usd_per_mwh: float = _p(250.0, "$/MWh", "§4.3", "A", "RD shortfall", lo=0)
+                                                       "IFM over-supply P^PB-", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
+    penalty_reg_up_usd_per_mwh: float = _p(250.0, "$/MWh", "§4.3", "A", "RU shortfall", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
+    penalty_spin_usd_per_mwh: float = _p(100.0, "$/MWh", "§4.3", "A", "SR shortfall", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
+    penalty_nonspin_usd_per_mwh: float = _p(50.0, "$/MWh", "§4.3", "A", "NR shortfall", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
+    penalty_reg_down_usd_per_mwh: float = _p(250.0, "$/MWh", "§4.3", "A", "RD shortfall", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
     penalty_transmission_usd_per_mwh: float = _p(1500.0, "$/MWh", "§4.3", "A",
-                                                 "Base-case branch overload", lo=0)
+                                                 "Base-case branch overload", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
     penalty_deployment_transmission_usd_per_mwh: float = _p(1500.0, "$/MWh", "§4.3", "A",
-                                                            "Deployment-scenario overload", lo=0)
+                                                            "Deployment-scenario overload", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
     penalty_ruc_under_usd_per_mwh: float = _p(1000.0, "$/MWh", "§4.3", "A",
-                                              "RUC forecast under-supply P^R+", lo=0)
+                                              "RUC forecast under-supply P^R+", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
     penalty_ruc_over_usd_per_mwh: float = _p(250.0, "$/MWh", "§4.3", "A",
-                                             "RUC forecast over-supply P^R-", lo=0)
+                                             "RUC forecast over-supply P^R-", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
     penalty_fru_usd_per_mwh: float = _p(247.0, "$/MWh", "§10", "A",
-                                        "RT flexible ramp up/down demand-curve cap", lo=0)
+                                        "RT flexible ramp up/down demand-curve cap", lo=0,
+        hi=MAX_PRICE_USD_PER_MWH)
 
     # ------------------------------------------------------------------
     def __post_init__(self) -> None:
@@ -216,6 +252,14 @@ def _coerce(f: dataclasses.Field, raw: Any) -> Any:
     return str(raw)
 
 
+def _range(md: dict) -> str:
+    bounds = [f">= {md['lo']:g}" if md["lo"] is not None else "",
+              f"<= {md['hi']:g}" if md["hi"] is not None else ""]
+    text = " and ".join(x for x in bounds if x)
+    unit = md["unit"] if md["unit"] not in ("", "-") else ""
+    return " ".join(x for x in (text, unit) if x) or "any value"
+
+
 def _check(f: dataclasses.Field, value: Any, source: str) -> Problem | None:
     md = f.metadata
     if md["choices"] is not None and value not in md["choices"]:
@@ -227,6 +271,11 @@ def _check(f: dataclasses.Field, value: Any, source: str) -> Problem | None:
     if isinstance(f.default, (int, float)) and not isinstance(f.default, bool):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
             return Problem(source, None, f.name, repr(value), "a number")
+        if math.isinf(value) and md["inf_ok"] and value > 0:
+            return None   # .inf = no limit, where the parameter says so
+        if math.isinf(value):
+            return Problem(source, None, f.name, repr(value),
+                           f"a finite number ({_range(md)})")
         if md["lo"] is not None and value < md["lo"]:
             return Problem(source, None, f.name, repr(value), f"a value >= {md['lo']} ({md['unit']})")
         if md["hi"] is not None and value > md["hi"]:

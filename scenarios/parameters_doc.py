@@ -42,12 +42,13 @@ def _allowed(name: str, default, md: dict) -> str:
     if md.get("choices") is not None:
         return ", ".join(f"`{_value(c)}`" for c in md["choices"])
     lo, hi = md.get("lo"), md.get("hi")
+    inf = " or `.inf`" if md.get("inf_ok") else ""
     if lo is not None and hi is not None:
-        return f"{_value(lo)} .. {_value(hi)}"
+        return f"{_value(lo)} .. {_value(hi)}{inf}"
     if lo is not None:
-        return f">= {_value(lo)}"
+        return f">= {_value(lo)}{inf}"
     if hi is not None:
-        return f"<= {_value(hi)}"
+        return f"<= {_value(hi)}{inf}"
     return ""
 
 

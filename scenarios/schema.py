@@ -7,7 +7,7 @@ columns may be absent or blank (blank = the default).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 RESOURCE_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export", "demand",
                   "virtual_supply", "virtual_demand")
@@ -23,6 +23,24 @@ ENERGY_BID_CAP_USD_PER_MWH = 1000.0
 IR_BID_CAP_USD_PER_MWH = 55.0
 AS_RC_BID_CAP_USD_PER_MWH = 250.0
 MAX_ENERGY_BID_SEGMENTS = 10
+
+# Magnitude bounds (issue 22): a number beyond them is a typo or a unit slip, and near 1e20
+# HiGHS treats a coefficient as infinite (or clears at cost_usd = inf). Each column gets the
+# bound of its unit unless it states its own; `inf` is accepted only where the column's default
+# is inf ("no limit", e.g. ramp rates).
+MAX_MW = 1e6                     # MW, MW/min, and signed MW (nec_mw, rse_net_import_mw) both ways
+MAX_MWH = 1e8                    # MWh (storage SOC, hydro daily energy)
+MAX_PRICE_USD_PER_MWH = 1e5      # $/MWh both ways, where no bid cap is tighter
+MAX_USD = 1e10                   # $ (start-up costs)
+MAX_USD_PER_H = 1e8              # $/h (minimum-load cost) both ways
+MAX_HOURS = 8760                 # h (minimum up/down, hours in the initial state)
+MAX_REACTANCE_PU = 1e6           # p.u.
+MAX_KV = 1e4                     # kV
+MAX_SEGMENTS = 1000              # IR demand-curve segments, start-up tiers
+_UNIT_BOUNDS = {"MW": (-MAX_MW, MAX_MW), "MW/min": (None, MAX_MW), "MWh": (None, MAX_MWH),
+                "$/MWh": (-MAX_PRICE_USD_PER_MWH, MAX_PRICE_USD_PER_MWH),
+                "$": (-MAX_USD, MAX_USD), "$/h": (-MAX_USD_PER_H, MAX_USD_PER_H),
+                "h": (None, MAX_HOURS), "p.u.": (None, MAX_REACTANCE_PU), "kV": (None, MAX_KV)}
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,9 @@ TABLES: tuple[Table, ...] = (
         Column("entity", "str", False, "", doc="EDAM entity (default: the BAA id); receives the "
                "tier 2 of a generation-only BAA"),
         Column("ghg_regulated", "bool", False, False, doc="GHG-regulated BAA (spec §5.2)"),
-        Column("nec_enabled", "bool", False, False, doc="Net export constraint active (§5.2)"),
+        Column("nec_enabled", "bool", False, False,
+               doc="Net export constraint active (§5.2); a BAA without ETSRs exports 0, so "
+                   "its NEC must be >= 0 and constrains nothing"),
         Column("confidence_factor", "float", False, 0.0, 0, 1,
                doc="CF in the NEC formula: 0 no risk .. 1 max risk"),
         Column("hub", "str", False, "", doc="Trading hub whose index prices the RSE surcharge"),
@@ -93,7 +113,9 @@ TABLES: tuple[Table, ...] = (
         Column("from_bus", "str", ref=("buses", "bus")),
         Column("to_bus", "str", ref=("buses", "bus")),
         Column("reactance_pu", "float", lo=1e-9, unit="p.u.", doc="Series reactance (> 0)"),
-        Column("rating_mw", "float", lo=0, unit="MW", doc="Normal rating, each direction"),
+        Column("rating_mw", "float", lo=0, unit="MW",
+               doc="Normal rating, each direction; 0 = out of service: no limit is enforced "
+                   "on it (its reactance stays in the PTDF)"),
         Column("monitored", "bool", False, True, doc="In the monitored set L"),
         Column("enforce_base", "bool", False, True, doc="In L^base (enforced in the base case)"),
         Column("enforce_in_ruc", "bool", False, True, doc="In L^ruc (enforced in RUC)"),
@@ -102,7 +124,8 @@ TABLES: tuple[Table, ...] = (
     Table("branch_ratings", ("branch", "hour"), (
         Column("branch", "str", ref=("branches", "branch")),
         _hour(),
-        Column("rating_mw", "float", lo=0, unit="MW"),
+        Column("rating_mw", "float", lo=0, unit="MW",
+               doc="0 = out of service in that hour (no limit enforced)"),
     ), required=False, doc="Hourly rating overrides (derates)."),
     Table("interfaces", ("interface",), (
         Column("interface", "str", doc="Directed ETSR id (o -> e)"),
@@ -255,4 +278,19 @@ TABLES: tuple[Table, ...] = (
        "demand."),
 )
 
+
+
+def _bounded(c: Column) -> Column:
+    """`c` with the magnitude bounds of its unit where it states none (lo only where it has no
+    lower bound: a signed quantity). Integer ids without a unit (segment, tier) get
+    MAX_SEGMENTS."""
+    lo, hi = _UNIT_BOUNDS.get(c.unit, (None, None))
+    if c.kind == "int" and not c.unit and c.name != "hour" and c.hi is None:
+        hi = MAX_SEGMENTS
+    if c.kind not in ("int", "float"):
+        return c
+    return replace(c, lo=c.lo if c.lo is not None else lo, hi=c.hi if c.hi is not None else hi)
+
+
+TABLES = tuple(replace(t, columns=tuple(_bounded(c) for c in t.columns)) for t in TABLES)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}

@@ -551,10 +551,6 @@ def test_check_command_exit_codes(tiny_case, tmp_path, capsys):
 # Engine defects known and being fixed in parallel (issue 16): the checker reports them, and these
 # end-to-end tests accept exactly those rows (no other rule may fire). Empty this once fixed.
 KNOWN_ENGINE_DEFECTS = {
-    # the contract column transfers.transfer_revenue_usd is not published
-    "transfer_revenue": lambda r: "is missing" in r["message"],
-    # zero hurdles leave transfers free to circle (bundled day: PACW→CISO→PGE→PACW, up to 500 MW)
-    "transfer_cycle": lambda r: True,
     # the engine's start-up/shut-down stack rows (p + RU + SR + NR + IRU ≤ SD in the hour before a
     # shut-down) are tighter than spec §5.4 (p only); bundled day: 213_CC_3 hour 21, $247.80,
     # and the dual objective is off by exactly that amount

@@ -58,7 +58,7 @@ def test_out_into_the_scenario_folder_is_refused_and_inputs_kept(scenario_copy, 
     before = {p.name: p.read_bytes() for p in scenario_copy.iterdir()}
     for target in (scenario_copy, scenario_copy / "runs" / "r1"):
         rc, err = _edam(capsys, "solve", scenario_copy, "--out", target, "--overwrite")
-        assert rc == 2
+        assert rc == 1
         assert "inside the scenario folder" in _one_line_error(err)
     assert {p.name: p.read_bytes() for p in scenario_copy.iterdir()} == before
 
@@ -72,7 +72,7 @@ def test_out_a_user_folder_or_file_is_refused_untouched(tmp_path, capsys, no_sol
     for target, words in ((mine, "not an edam output folder"), (afile, "is a file")):
         for extra in ((), ("--overwrite",)):
             rc, err = _edam(capsys, "solve", bundled(E1), "--out", target, *extra)
-            assert rc == 2 and words in _one_line_error(err)
+            assert rc == 1 and words in _one_line_error(err)
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
     assert (mine / "notes.txt").read_text() == "precious" and afile.read_text() == "keep"
 
@@ -83,7 +83,7 @@ def test_rerun_needs_overwrite_and_replaces_only_a_run(tmp_path, capsys):
     assert output_kind(out) == "run"
     (out / "nodal_prices.csv").write_text("edited by hand\n")  # to see whether it is replaced
     rc, err = _edam(capsys, "solve", bundled(E1), "--out", out)
-    assert rc == 2 and "--overwrite" in _one_line_error(err)
+    assert rc == 1 and "--overwrite" in _one_line_error(err)
     assert (out / "nodal_prices.csv").read_text() == "edited by hand\n"
     assert _edam(capsys, "solve", bundled(E1), "--out", out, "--overwrite")[0] == 0
     lmp = read_run(out).tables["nodal_prices"].set_index("bus")["lmp"]
@@ -114,18 +114,18 @@ def test_bad_out_is_one_line_exit_1_before_solving(tmp_path, capsys, monkeypatch
                             else real(p, m, *a, **k))
         target, words = "ro/run", "not writable"
     rc, err = _edam(capsys, "solve", bundled(E1), "--out", target)
-    assert rc == 2 and words in _one_line_error(err)
+    assert rc == 1 and words in _one_line_error(err)
 
 
 def test_faults_in_a_subprocess_print_no_traceback(tmp_path):
-    """The installed entry point: one line on stderr, exit 2, for a bad --out and a bad
+    """The installed entry point: one line on stderr, exit 1, for a bad --out and a bad
     --commitment-from."""
     (tmp_path / "afile").write_text("x")
     for args in (["--out", str(tmp_path / "afile" / "run")],
                  ["--out", str(tmp_path / "r"), "--commitment-from", str(tmp_path / "nowhere")]):
         p = subprocess.run([sys.executable, "-m", "clearing.cli", "solve", str(bundled(E1)), *args],
                            capture_output=True, text=True, timeout=300)
-        assert p.returncode == 2, p.stderr
+        assert p.returncode == 1, p.stderr
         assert _one_line_error(p.stderr).startswith("edam solve: error: ")
         assert "cleared" not in p.stderr and not (tmp_path / "r").exists()
 
@@ -138,7 +138,7 @@ def test_commitment_from_missing_or_not_a_run(tmp_path, capsys, no_solve):
     for src, words in ((tmp_path / "nowhere", "no such folder"), (notrun, "not a run folder")):
         rc, err = _edam(capsys, "solve", bundled(E1), "--out", tmp_path / "r",
                         "--commitment-from", src)
-        assert rc == 2 and words in _one_line_error(err)
+        assert rc == 1 and words in _one_line_error(err)
     assert not (tmp_path / "r").exists()
 
 
@@ -161,7 +161,7 @@ def test_commitment_from_another_scenario_refused_unless_allowed(tmp_path, capsy
     rc, err = _edam(capsys, "solve", bundled(E1), "--out", tmp_path / "r",
                     "--commitment-from", other)
     line = _one_line_error(err)
-    assert rc == 2 and "another scenario" in line and "'G9'" in line and "hours 2..2" in line
+    assert rc == 1 and "another scenario" in line and "'G9'" in line and "hours 2..2" in line
     assert not (tmp_path / "r").exists()
     rc, err = _edam(capsys, "solve", bundled(E1), "--out", tmp_path / "r",
                     "--commitment-from", other, "--allow-other-scenario")
@@ -200,7 +200,7 @@ def test_escaping_name_writes_nothing_outside(tmp_path, scenario_copy, capsys, m
     y.write_text(y.read_text().replace(f"name: {E1}", "name: ../../victim"))
     victim = tmp_path / "victim"  # where runs/../../victim points from work/
     rc, err = _edam(capsys, "solve", scenario_copy)
-    assert rc == 2 and "name" in err and "Traceback" not in err
+    assert rc == 1 and "name" in err and "Traceback" not in err
     assert not victim.exists() and not (work / "runs").exists()
 
 
@@ -318,13 +318,13 @@ def test_import_refuses_a_user_folder_and_needs_overwrite(tmp_path, capsys, monk
     (mine / "notes.txt").write_text("precious")
     rc, err = _edam(capsys, "import", "rts-gmlc", "--date", "2020-07-09", "--out", mine,
                     "--overwrite")
-    assert rc == 2 and "not an edam output folder" in _one_line_error(err)
+    assert rc == 1 and "not an edam output folder" in _one_line_error(err)
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
     day = tmp_path / "day"
     assert _edam(capsys, "import", "rts-gmlc", "--date", "2020-07-09", "--out", day)[0] == 0
     assert output_kind(day) == "scenario" and load_scenario(day).name == E1
     rc, err = _edam(capsys, "import", "rts-gmlc", "--date", "2020-07-09", "--out", day)
-    assert rc == 2 and "--overwrite" in _one_line_error(err)
+    assert rc == 1 and "--overwrite" in _one_line_error(err)
     assert _edam(capsys, "import", "rts-gmlc", "--date", "2020-07-09", "--out", day,
                  "--overwrite")[0] == 0
 
@@ -405,6 +405,6 @@ def test_import_oasis_rerun_needs_overwrite(tmp_path, capsys):
     assert _edam(capsys, *args)[0] == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     rc, err = _edam(capsys, *args)
-    assert rc == 2 and "--overwrite" in _one_line_error(err)
+    assert rc == 1 and "--overwrite" in _one_line_error(err)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert _edam(capsys, *args, "--overwrite")[0] == 0

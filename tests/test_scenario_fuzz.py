@@ -81,7 +81,7 @@ def _mutate(files: dict[str, object], op: tuple) -> None:
         line = YAML_DAMAGE[op[1] % len(YAML_DAMAGE)].format(v=op[2].replace("\n", " "))
         if line.startswith("- "):
             files["scenario.yaml"] = line
-        else:  # later keys win in PyYAML, so appending replaces the key
+        else:  # appending repeats the key: an error naming its line (UniqueKeyLoader)
             files["scenario.yaml"] = str(text) + line
         return
     if not csvs:

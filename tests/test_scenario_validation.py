@@ -7,7 +7,7 @@ temporary folder and corrupts one thing. Then:
 - `load_scenario` raises `ScenarioError` with a problem naming exactly that file, the row as
   the user sees it in that file (header = row 1; worked out here from the corrupted file's own
   lines, not from the loader) and the column;
-- `python -m clearing.cli validate FOLDER` exits with status 2, prints that problem on stderr
+- `python -m clearing.cli validate FOLDER` exits with status 1 (docs/exit-codes.md), prints that problem on stderr
   and no traceback anywhere.
 
 Also: several corruptions are all reported; the bundled day validates; `edam solve --set` with
@@ -451,7 +451,7 @@ def test_cli_validate_reports_bad_input_without_traceback(corrupted, name):
     path, exp, run = corrupted[name]
     res = run.result()
     out = res.stdout + res.stderr
-    assert res.returncode == 2, out
+    assert res.returncode == 1, out
     assert "Traceback" not in out
     assert res.stderr.startswith("edam validate: error:"), out
     problem = next(p for p in load_problems(path) if _matches(p, exp, exp.row))
@@ -483,7 +483,7 @@ def test_two_corruptions_in_two_files_give_two_problems(tmp_path):
     assert {(p.file, p.row, p.column) for p in problems} == {
         ("resources.csv", r1, "pmax_mw"), ("availability_bids.csv", r2, "price_usd_per_mwh")}
     res = _run_cli(["validate", str(f.path)])
-    assert res.returncode == 2 and "Traceback" not in res.stdout + res.stderr
+    assert res.returncode == 1 and "Traceback" not in res.stdout + res.stderr
     assert "2 problems" in res.stderr
     for p in problems:
         assert str(p) in res.stderr
@@ -548,7 +548,7 @@ def test_scenario_yaml_not_utf8_is_a_scenario_error(tmp_path):
 
 def test_no_such_folder(tmp_path):
     res = _run_cli(["validate", str(tmp_path / "nowhere")])
-    assert res.returncode == 2 and "no such folder" in res.stderr
+    assert res.returncode == 1 and "no such folder" in res.stderr
     assert "Traceback" not in res.stdout + res.stderr
 
 
@@ -607,7 +607,7 @@ def test_solve_with_a_bad_parameter_fails_before_solving(tmp_path, case,
     res = _run_cli(["solve", str(scenario), "--set", setting, "--out", str(out)])
     elapsed = time.perf_counter() - t0
     text = res.stdout + res.stderr
-    assert res.returncode == 2, text
+    assert res.returncode == 1, text
     assert "Traceback" not in text
     assert name in res.stderr
     if case == "unknown_constraint_id":

@@ -157,7 +157,7 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
     m.KT_UNDECLARED = pyo.Set(initialize=undeclared_index(d, list(m.KT)), dimen=2, ordered=True)
     m.etsr_undeclared = pyo.Constraint(
         m.KT_UNDECLARED, rule=lambda _m, k, t: ifm["yD"][(k, t)] - _m.xR[k, t] <= xb[(k, t)])
-    from network.transfers import nec_limits
+    from network.transfers import nec_limits, nec_rows
     from products.energy import base_transfer_rhs
     base = base_transfer_rhs(d)
     m.BAA_T = pyo.Set(initialize=[(a, t) for a in d.baas for t in T], dimen=2, ordered=True)
@@ -176,7 +176,7 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
               if bool(d.scenario.tables["baas"].set_index("baa").at[a, "nec_enabled"])]
     if nec_on and p.phase != 1:
         limits = nec_limits(d)
-        rows = [(a, t) for a in nec_on for t in T if math.isfinite(limits[(a, t)])]
+        rows = nec_rows(d, nec_on, limits)
         m.NEC = pyo.Set(initialize=rows, dimen=2, ordered=True)
 
         def nec(_m, a, t):

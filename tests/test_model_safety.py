@@ -1,0 +1,226 @@
+"""Valid input that used to crash or lie (issue 22): rows that degenerate to constants, magnitudes
+beyond any market quantity, a repeated scenario.yaml key, a zero-rated branch.
+
+Every expected number is worked out by hand in the test's docstring."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyomo.environ as pyo
+import pytest
+
+from clearing.api import solve
+from clearing.solver import PersistentHighs
+from scenarios import BUNDLED, ScenarioError, load_scenario
+from scenarios.build import make_scenario
+from scenarios.errors import SolverError
+from scenarios.examples import example_11_2, example_11_3
+from scenarios.parameters import MarketParameters
+
+
+def _copy(tmp_path: Path, name: str = "example_11_1") -> Path:
+    dst = tmp_path / name
+    shutil.copytree(BUNDLED / name, dst)
+    return dst
+
+
+def _set_cell(folder: Path, file: str, row: int, column: str, value: str) -> None:
+    """Set `column` of data row `row` (1 = the first row under the header) of `file`."""
+    path = folder / file
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows[row][rows[0].index(column)] = value
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+def _problems(folder: Path, overrides: dict | None = None) -> list:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(folder, overrides)
+    return info.value.problems
+
+
+def _tables(sc) -> dict:
+    return {k: v.copy() for k, v in sc.tables.items()}
+
+
+# --- rows that degenerate to constants ---------------------------------------------------------
+def test_nec_on_a_baa_without_etsr_solves_as_without_nec():
+    """§11.2 (one BAA, no ETSR) with nec_enabled and NEC 10 MW: the BAA's net export is the
+    constant 0 <= 10, so the NEC row is dropped (it crashed the build with Pyomo's
+    InvalidConstraintError) and the result is §11.2's: G1 70, G2 80 MW, objective
+    20*70 + 40*80 - 55*45 = 1400 + 3200 - 2475 = 2125, LMP $40 (G2 marginal). The RUC's NEC row
+    is built the same way (run_ruc is on)."""
+    t = _tables(example_11_2())
+    t["baas"]["nec_enabled"] = True
+    t["baa_hours"]["nec_mw"] = 10.0
+    r = solve(make_scenario(t, hours=1, parameters={"ir_demand_curve_cap_usd_per_mwh": 55.0}))
+    g = r.tables["schedules"].set_index("resource")["energy_mw"]
+    assert g["G1"] == pytest.approx(70.0) and g["G2"] == pytest.approx(80.0)
+    assert r.manifest["solver"]["objective_mip"] == pytest.approx(2125.0)
+    assert r.tables["nodal_prices"]["lmp"].tolist() == pytest.approx([40.0])
+
+
+def test_negative_nec_on_a_baa_without_etsr_is_bad_input():
+    """NEC -10 MW for a BAA that cannot export or import (no ETSR): 0 <= -10 cannot hold, so
+    the input is rejected before solving, naming baa_hours.csv / nec_mw."""
+    t = _tables(example_11_2())
+    t["baas"]["nec_enabled"] = True
+    t["baa_hours"]["nec_mw"] = -10.0
+    with pytest.raises(ScenarioError) as info:
+        solve(make_scenario(t, hours=1))
+    p = info.value.problems[0]
+    assert (p.file, p.column) == ("baa_hours.csv", "nec_mw") and "-10" in p.found
+
+
+def test_constant_row_that_cannot_hold_names_the_row():
+    """A row whose only variable is fixed, x = 5 in x <= 3, is 0 <= -2: the solver layer names
+    the row instead of returning an unexplained infeasible status."""
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(bounds=(0, 10))
+    m.y = pyo.Var(bounds=(0, 10))
+    m.x.fix(5)
+    m.lim = pyo.Constraint(expr=m.x <= 3)
+    m.obj = pyo.Objective(expr=m.y)
+    with pytest.raises(SolverError, match=r"lim.*cannot hold"):
+        PersistentHighs(gap=0.0, time_limit=10).solve(m, mip=False)
+
+
+def test_constant_row_that_holds_is_kept():
+    """x fixed at 2 in x <= 3 is 0 <= 1: solved normally (objective y = 0)."""
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(bounds=(0, 10))
+    m.y = pyo.Var(bounds=(1, 10))
+    m.x.fix(2)
+    m.lim = pyo.Constraint(expr=m.x <= 3)
+    m.obj = pyo.Objective(expr=m.y)
+    assert PersistentHighs(gap=0.0, time_limit=10).solve(m, mip=False).objective == 1.0
+
+
+# --- zero-rated branch ---------------------------------------------------------------------------
+def test_zero_rated_branch_is_out_of_service():
+    """§11.3 with line 1->2 rated 0 MW: the branch is out of service for limits, so nothing
+    congests. G1 ($20, 200 MW at bus 1) serves the whole 150 MW load, the LMP is $20 at both
+    buses, objective 20 * 150 = 3000, no binding constraint and no relaxation. (Before: three
+    $1,500 duals and an LMP of 50 - 3 * 1500 = -4,450 $/MWh at bus 1.)"""
+    t = _tables(example_11_3())
+    t["branches"]["rating_mw"] = 0.0
+    r = solve(make_scenario(t, hours=1, reference_bus="2"))
+    lmp = r.tables["nodal_prices"].set_index("bus")["lmp"]
+    assert lmp["1"] == pytest.approx(20.0) and lmp["2"] == pytest.approx(20.0)
+    g = r.tables["schedules"].set_index("resource")["energy_mw"]
+    assert g["G1"] == pytest.approx(150.0) and g["G2"] == pytest.approx(0.0)
+    assert r.manifest["solver"]["objective_mip"] == pytest.approx(3000.0)
+    assert r.tables["binding_constraints"].empty and r.tables["relaxations"].empty
+
+
+def test_zero_rated_branch_by_derate_only_in_that_hour():
+    """§11.3 over two hours, line derated to 0 MW in hour 2 only (branch_ratings): hour 1 is
+    §11.3 (G1 100, G2 50, LMPs 20 / 50), hour 2 has no limit (G1 150, LMP 20 at both buses)."""
+    t = _tables(example_11_3())
+    for name in ("demand", "baa_hours"):
+        t[name] = pd.concat([t[name].assign(hour=1), t[name].assign(hour=2)], ignore_index=True)
+    t["branch_ratings"] = [dict(branch="L12", hour=2, rating_mw=0.0)]
+    r = solve(make_scenario(t, hours=2, reference_bus="2"))
+    lmp = r.tables["nodal_prices"].set_index(["bus", "hour"])["lmp"]
+    assert [lmp[("1", 1)], lmp[("2", 1)], lmp[("1", 2)], lmp[("2", 2)]] == \
+        pytest.approx([20.0, 50.0, 20.0, 20.0])
+    g = r.tables["schedules"].set_index(["resource", "hour"])["energy_mw"]
+    assert [g[("G1", 1)], g[("G2", 1)], g[("G1", 2)]] == pytest.approx([100.0, 50.0, 150.0])
+
+
+# --- magnitudes ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("file,column,value", [
+    ("resources.csv", "pmax_mw", "1e308"),
+    ("interface_hours.csv", "limit_mw", "1e7"),
+    ("baa_hours.csv", "demand_forecast_mw", "inf"),
+    ("baa_hours.csv", "nec_mw", "-2e6"),
+    ("thermal.csv", "startup_cost_usd", "1e300"),
+    ("interfaces.csv", "hurdle_usd_per_mwh", "-1e6"),
+    ("branches.csv", "rating_mw", "inf"),
+])
+def test_magnitudes_beyond_the_documented_bound_are_rejected(tmp_path, file, column, value):
+    """A capacity, limit or cost beyond its unit's bound (MW <= 1e6, $/MWh within +-1e5,
+    $ <= 1e10) or inf where no limit is not meant names the file, row 2 and the column."""
+    folder = _copy(tmp_path)
+    _set_cell(folder, file, 1, column, value)
+    problems = _problems(folder)
+    assert [(p.file, p.row, p.column) for p in problems] == [(file, 2, column)]
+
+
+def test_inf_stays_allowed_where_it_means_no_limit(tmp_path):
+    """ramp_up_mw_per_min defaults to inf (no ramp limit): inf is accepted there."""
+    folder = _copy(tmp_path)
+    _set_cell(folder, "resources.csv", 1, "ramp_up_mw_per_min", "inf")
+    assert load_scenario(folder).resource_frame["ramp_up_mw_per_min"].max() == float("inf")
+
+
+@pytest.mark.parametrize("name,value", [
+    ("penalty_transmission_usd_per_mwh", "1e308"), ("penalty_reg_up_usd_per_mwh", "inf"),
+    ("ir_demand_curve_cap_usd_per_mwh", "2e5"), ("ptdf_threshold", "0.5"),
+    ("lazy_max_rounds", "1e9"), ("flow_tolerance_mw", "inf"),
+])
+def test_parameter_magnitudes_are_bounded(name, value):
+    with pytest.raises(ScenarioError) as info:
+        MarketParameters().with_updates({name: value})
+    assert info.value.problems[0].column == name
+
+
+def test_parameters_that_may_be_unlimited_take_inf():
+    p = MarketParameters().with_updates({"time_limit_s": "inf", "as_ramp_minutes": "inf",
+                                          "run_time_limit_s": "inf"})
+    assert p.time_limit_s == p.as_ramp_minutes == p.run_time_limit_s == float("inf")
+
+
+def test_base_transfer_above_the_etsr_limit_is_bad_input(tmp_path):
+    """§11.1 folder, A_B limit 100 MW and base transfer 120 MW: bad input (spec §5.2,
+    X^base <= X^max), not an infeasible solve."""
+    folder = _copy(tmp_path)
+    _set_cell(folder, "interface_hours.csv", 1, "base_transfer_mw", "120")
+    problems = _problems(folder)
+    assert [(p.file, p.row, p.column) for p in problems] == \
+        [("interface_hours.csv", 2, "base_transfer_mw")]
+
+
+# --- scenario.yaml ---------------------------------------------------------------------------------
+def test_repeated_yaml_key_is_rejected_with_its_line(tmp_path):
+    """A second `parameters:` (line 5 after the first on line 4) used to replace the first."""
+    folder = _copy(tmp_path)
+    (folder / "scenario.yaml").write_text(
+        "name: x\ntrade_date: '2026-06-01'\nhours: 1\nparameters: {phase: 1}\n"
+        "parameters: {mip_rel_gap: 0.01}\n")
+    (p,) = _problems(folder)
+    assert (p.file, p.row) == ("scenario.yaml", 5) and "parameters" in p.found
+
+
+def test_repeated_parameter_key_is_rejected(tmp_path):
+    folder = _copy(tmp_path)
+    (folder / "scenario.yaml").write_text(
+        "name: x\nhours: 1\nparameters:\n  phase: 1\n  phase: 2\n")
+    (p,) = _problems(folder)
+    assert (p.file, p.row) == ("scenario.yaml", 5) and "phase" in p.found
+
+
+@pytest.mark.parametrize("value", ["not-a-date", "2026-13-01", "20260601"])
+def test_trade_date_must_be_a_date(tmp_path, value):
+    folder = _copy(tmp_path)
+    (folder / "scenario.yaml").write_text(f"name: x\ntrade_date: '{value}'\nhours: 1\n")
+    (p,) = _problems(folder)
+    assert (p.file, p.row, p.column) == ("scenario.yaml", 2, "trade_date")
+
+
+def test_unquoted_trade_date_is_accepted(tmp_path):
+    folder = _copy(tmp_path)
+    (folder / "scenario.yaml").write_text("name: x\ntrade_date: 2026-06-01\nhours: 1\n")
+    assert load_scenario(folder).trade_date == "2026-06-01"
+
+
+def test_no_solution_within_the_time_limit_says_so():
+    """time_limit_s = 0: HiGHS stops before any solution. The error names the limit to raise,
+    not "inconsistent hard limits" (found by tests/test_cli_fuzz.py with time_limit_s 0.001)."""
+    with pytest.raises(SolverError, match=r"before its time limit \(0 s; parameter time_limit_s\)"):
+        solve(example_11_3().with_parameters(time_limit_s=0.0))
