@@ -195,6 +195,29 @@ def test_branch_overload_and_reported_relaxation(tiny_case):
     assert check_run(sc, run).empty
 
 
+def test_zero_rated_branch_is_out_of_service(tiny_case):
+    """A branch rated 0 MW (static or in one hour) is out of service (scenario format,
+    network/transmission.py adds no row): the flow rules skip that branch-hour. l1 rated 10 MW
+    overloads in hours 1-4 (IFM, RUC and both deployment scenarios, 4 rows an hour); a
+    branch_ratings row of 0 MW in hour 2 leaves hours 1, 3, 4; rated 0 MW throughout, none."""
+    scenario, run = tiny_case
+    br = scenario.branches.copy()
+    br.loc[br["branch"] == "l1", "rating_mw"] = 10.0
+    flow_rules = ["branch_limit", "deployment_flow"]
+
+    def flagged(sc):
+        v = check_run(sc, run)
+        v = v[v["rule"].isin(flow_rules)]
+        assert set(v["id"]) <= {"l1"}, v.to_string()
+        return sorted(v["hour"].tolist())
+    assert flagged(scenario.with_tables(branches=br)) == [h for h in (1, 2, 3, 4) for _ in range(4)]
+    derate = pd.DataFrame([dict(branch="l1", hour=2, rating_mw=0.0)])
+    assert flagged(scenario.with_tables(branches=br, branch_ratings=derate)) == \
+        [h for h in (1, 3, 4) for _ in range(4)]
+    br.loc[br["branch"] == "l1", "rating_mw"] = 0.0
+    assert flagged(scenario.with_tables(branches=br)) == []
+
+
 def test_storage_soc_recomputed(tiny_case):
     scenario, run = tiny_case
     st = scenario.storage.copy()
@@ -661,6 +684,25 @@ def test_dual_objective_of_example_11_2(solve):
     pp.loc[pp["product"] == "iru", "price_usd_per_mwh"] = 50.0
     r = rows(check_run(scenario, run), "dual_objective").iloc[0]
     assert r["amount"] == pytest.approx(1725.0)
+
+
+def test_zero_rated_line_of_example_11_3(solve):
+    """§11.3 with L12 rated 0 MW: the line is out of service, so the engine moves all 150 MW of
+    load from G1 ($20, 200 MW, bus 1) over it, LMP $20 at both buses, and the checker finds no
+    violation. The same run against the spec's 100 MW rating is flagged 150 − 100 = 50 MW over,
+    in the IFM and in the RUC (forecast 150 = demand)."""
+    from scenarios.examples import example_11_3
+    scenario = example_11_3()
+    br = scenario.branches.copy()
+    br["rating_mw"] = 0.0
+    off = scenario.with_tables(branches=br)
+    run = solve(off)
+    assert run.schedules.set_index("resource").at["G1", "energy_mw"] == pytest.approx(150.0)
+    v = check_run(off, run)
+    assert v.empty, v.to_string()
+    v = rows(check_run(scenario, run), "branch_limit", "L12", 1)
+    assert len(v) == 2 and v["amount"].abs().round(6).tolist() == [150.0, 150.0]
+    assert v["limit"].abs().tolist() == [100.0, 100.0]
 
 
 @pytest.mark.slow

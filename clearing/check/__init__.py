@@ -46,9 +46,11 @@ RULES: dict[str, str] = {
            "(x^R) (§5.2, §5.11)",
     "transfer_cycle": "no directed cycle of positive transfers in any hour, IFM and RUC (§5.2)",
     "branch_limit": "|PTDF·inj| ≤ rating (+ reported overload) for branches in L^base; inj by bus "
-                    "= Σ energy_mw − fixed demand + LDF·power-balance slack (§5.3)",
+                    "= Σ energy_mw − fixed demand + LDF·power-balance slack; a branch-hour rated 0 MW is out "
+                    "of service, not checked (§5.3)",
     "deployment_flow": "deployment-scenario flows fU = f + δ·PTDF·(IRU − LDF·CU), fD = f − "
-                       "δ·PTDF·(IRD − LDF·CD) within rating + reported overload on L^dep (§5.9)",
+                       "δ·PTDF·(IRD − LDF·CD) within rating + reported overload on L^dep; rating 0 = out "
+                       "of service (§5.9)",
     "commitment": "thermal committed ∈ {0,1}; must-run units committed (§5.4)",
     "energy_limits": "thermal Pmin·u ≤ p ≤ Pmax_t·u; VER 0 ≤ p ≤ forecast; storage −Pch ≤ p ≤ "
                      "Pdis; hydro, imports, exports, demand and virtual bids within their MW; "

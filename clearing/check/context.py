@@ -273,7 +273,9 @@ class Context:
         return tr.assign(interface=tr["interface"].astype(str), hour=tr["hour"].astype(int))
 
     def ratings(self) -> pd.DataFrame:
-        """F^max_lt, branch x hour: `branches.rating_mw` overridden by `branch_ratings`."""
+        """F^max_lt, branch x hour: `branches.rating_mw` overridden by `branch_ratings`. A rating
+        of 0 MW means out of service in that hour: no limit (scenario format; the flow rules skip
+        those branch-hours, as network/transmission.py adds no row for them)."""
         br = self.s.branches
         rating = pd.DataFrame(np.repeat(br["rating_mw"].to_numpy(float)[:, None],
                                         len(self.hours), 1),
