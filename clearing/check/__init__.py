@@ -68,8 +68,10 @@ RULES: dict[str, str] = {
                    "soc_min and E^H (μD·η_c·IRD) ≤ soc_max; AS sustain from the hour's opening SOC "
                    "(§5.10)",
     "headroom": "upward stack p + RU + SR + NR + IRU ≤ Pmax_t·u and downward stack p − RD − IRD ≥ "
-                "Pmin·u (type-specific bounds; off-line NR of fast-start units); RUC stacks with "
-                "r = p + RCU − RCD (§5.4, §5.5, §5.10, §5.11)",
+                "Pmin·u (type-specific bounds; off-line NR of fast-start units); thermal upward "
+                "stack ≤ SU in a start-up hour and ≤ SD in the hour before a shut-down "
+                "(docs/market-model.md §5.4 [A]); RUC stacks with r = p + RCU − RCD (§5.4, §5.5, "
+                "§5.10, §5.11)",
     "reserve_ramp": "RU+SR+NR ≤ as_ramp_minutes·RR^up, RD ≤ as_ramp_minutes·RR^dn, IRU/IRD ≤ "
                     "T^IR·RR, AS+IR ≤ T^IR2·RR, RCU − new Pmin ≤ 60 RR^up, RCD ≤ 60 RR^dn "
                     "(§5.6, §5.8, §5.11)",
@@ -100,8 +102,8 @@ RULES: dict[str, str] = {
     "revenue_adequacy": "congestion + transfer rent Σ_n LMP_n·withdrawal_n ≥ 0 per hour (§5.3, §6.1)",
     "price_range": "an LMP or BAA price outside [−P^PB−, P^PB+] only with a relaxation reported in "
                    "that hour (issue 22)",
-    "profit": "prices support the schedules: per resource, an LP over the day (its bids, stacks, "
-              "ramps, SOC) at the published LMP, ASMPs and IRUMP/IRDMP earns no more than its "
+    "profit": "prices support the schedules: per resource, an LP over the day (its bids, stacks "
+              "incl. the start-up/shut-down capacity rows, ramps, SOC) at the published LMP, ASMPs and IRUMP/IRDMP earns no more than its "
               "published schedule; RUC side: RCU/RCD at ± the RUC price at the bus within RC bids, "
               "RUC stacks and RC ramps (§6, §6.4, §11.10)",
     "dual_objective": "LP duality at fixed commitment: the dual objective rebuilt from the published "
