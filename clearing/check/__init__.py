@@ -46,11 +46,11 @@ RULES: dict[str, str] = {
            "(x^R) (§5.2, §5.11)",
     "transfer_cycle": "no directed cycle of positive transfers in any hour, IFM and RUC (§5.2)",
     "branch_limit": "|PTDF·inj| ≤ rating (+ reported overload) for branches in L^base; inj by bus "
-                    "= Σ energy_mw − fixed demand + LDF·power-balance slack; a branch-hour rated 0 MW is out "
-                    "of service, not checked (§5.3)",
+                    "= Σ energy_mw − fixed demand + LDF·power-balance slack; a branch-hour "
+                    "rated 0 MW is out of service, not checked (§5.3)",
     "deployment_flow": "deployment-scenario flows fU = f + δ·PTDF·(IRU − LDF·CU), fD = f − "
-                       "δ·PTDF·(IRD − LDF·CD) within rating + reported overload on L^dep; rating 0 = out "
-                       "of service (§5.9)",
+                       "δ·PTDF·(IRD − LDF·CD) within rating + reported overload on L^dep; "
+                       "rating 0 = out of service (§5.9)",
     "commitment": "thermal committed ∈ {0,1}; must-run units committed (§5.4)",
     "energy_limits": "thermal Pmin·u ≤ p ≤ Pmax_t·u; VER 0 ≤ p ≤ forecast; storage −Pch ≤ p ≤ "
                      "Pdis; hydro, imports, exports, demand and virtual bids within their MW; "
@@ -103,7 +103,8 @@ RULES: dict[str, str] = {
     "price_range": "an LMP or BAA price outside [−P^PB−, P^PB+] only with a relaxation reported in "
                    "that hour (issue 22)",
     "profit": "prices support the schedules: per resource, an LP over the day (its bids, stacks "
-              "incl. the start-up/shut-down capacity rows, ramps, SOC) at the published LMP, ASMPs and IRUMP/IRDMP earns no more than its "
+              "incl. the start-up/shut-down capacity rows, ramps, SOC) at the published LMP, "
+              "ASMPs and IRUMP/IRDMP earns no more than its "
               "published schedule; RUC side: RCU/RCD at ± the RUC price at the bus within RC bids, "
               "RUC stacks and RC ramps (§6, §6.4, §11.10)",
     "dual_objective": "LP duality at fixed commitment: the dual objective rebuilt from the published "
