@@ -520,6 +520,57 @@ def test_price_range_needs_a_relaxation(tiny_case):
     assert rows(check_run(scenario, run), "price_range").empty
 
 
+def _relax(run, *recs):
+    run.tables["relaxations"] = pd.DataFrame([dict(
+        requirement=req, baa=baa, hour=h, relaxed_mw=1.0, penalty_usd_per_mwh=0.0, cost_usd=0.0)
+        for req, baa, h in recs])
+
+
+def test_price_range_covers_energy_reserve_and_rc_prices(tiny_case):
+    """Issue 22, each family outside its bid range (defaults): energy [−150, 1,000], AS [0, 250],
+    IR [0, 55], RC [−250, 250]. LMP_b1 = −200 in hour 3 (below −150); B's RU price 300 in hour 1
+    (above 250); G1's IRUMP 60 in hour 2 (above 55); A's IRU requirement price 60 in hour 4; A's
+    RUC price 1,000 in hour 1 where G1 holds 10 MW of RCU (above 250). With no relaxation all five
+    are flagged; with a power-balance over-supply relaxation in hour 3, an RU relaxation in B hour
+    1, a binding deployment row in hour 2 and a RUC under-supply relaxation in A hour 1 only the IR
+    requirement price is left (no relaxation explains ρ > Cap^IR: the shortfall is priced by the
+    curve itself, even with A's IRU relaxed in hour 4). Without the RC award A's RUC price is not
+    range-checked (a RUC with no RC prices nothing; its dual is degenerate)."""
+    scenario, run = tiny_case
+    n = run.tables["nodal_prices"]
+    n.loc[(n["bus"] == "b1") & (n["hour"] == 3), ["lmp", "congestion"]] = [-200.0, -220.0]
+    pp = run.tables["product_prices"]
+    pp.loc[(pp["baa"] == "B") & (pp["product"] == "ru") & (pp["hour"] == 1),
+           "price_usd_per_mwh"] = 300.0
+    pp.loc[(pp["baa"] == "A") & (pp["product"] == "iru") & (pp["hour"] == 4),
+           "price_usd_per_mwh"] = 60.0
+    rp = run.tables["resource_prices"]
+    rp.loc[(rp["resource"] == "G1") & (rp["hour"] == 2), "iru_usd_per_mwh"] = 60.0
+    bp = run.tables["baa_prices"]
+    bp.loc[(bp["baa"] == "A") & (bp["hour"] == 1), "ruc_price"] = 1000.0
+    set_schedule(run, "G1", 1, rcu_mw=10.0)
+
+    def found():
+        v = rows(check_run(scenario, run), "price_range")
+        return sorted(zip(v["table"], v["id"], v["hour"], v["amount"], v["limit"]))
+    lmp = ("nodal_prices", "b1", 3, -200.0, -150.0)
+    ru = ("product_prices", "B", 1, 300.0, 250.0)
+    ir = ("product_prices", "A", 4, 60.0, 55.0)
+    irump = ("resource_prices", "G1", 2, 60.0, 55.0)
+    ruc = ("baa_prices", "A", 1, 1000.0, 250.0)
+    assert found() == sorted([lmp, ru, ir, irump, ruc])
+    _relax(run, ("power_balance_over", "B", 3), ("as_ru", "B", 1), ("ruc_under", "A", 1),
+           ("iru", "A", 4))
+    run.tables["binding_constraints"] = pd.DataFrame([dict(
+        constraint="l1", hour=2, kind="branch_dep_up", shadow_price=5.0, flow_mw=10.0,
+        limit_mw=10.0)])
+    assert found() == [ir]
+    _relax(run)
+    set_schedule(run, "G1", 1, rcu_mw=0.0)
+    run.tables["binding_constraints"] = run.tables["binding_constraints"].iloc[0:0]
+    assert found() == sorted([lmp, ru, ir, irump])
+
+
 def test_profit_flags_prices_that_do_not_support_the_schedule(tiny_case):
     """LMP_a1 = $25 in hour 1 against G1's $20 offer: G1 (80 MW, hour 0 at 100 MW, ramp 120
     MW/h, Pmax 200, its $0 IRU freely dropped) could run at 200 MW, earning 5·(200 − 80) = $600

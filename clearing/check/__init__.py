@@ -100,8 +100,10 @@ RULES: dict[str, str] = {
                      "RC award); "
                      "RUC price = penalty where relaxed (§6.2–6.4, §11.10)",
     "revenue_adequacy": "congestion + transfer rent Σ_n LMP_n·withdrawal_n ≥ 0 per hour (§5.3, §6.1)",
-    "price_range": "an LMP or BAA price outside [−P^PB−, P^PB+] only with a relaxation reported in "
-                   "that hour (issue 22)",
+    "price_range": "a price outside its bids' range — LMP, BAA price [min(floor, −P^PB−), "
+                   "max(cap, P^PB+)], AS [0, AS cap], IR [0, Cap^IR], RUC/RC ± RC cap — only with "
+                   "a relaxation (or a binding deployment / RUC branch row, for IRUMP/IRDMP, "
+                   "RCUMP/RCDMP) in that hour; IR requirement prices never (issue 22)",
     "profit": "prices support the schedules: per resource, an LP over the day (its bids, stacks "
               "incl. the start-up/shut-down capacity rows, ramps, SOC) at the published LMP, "
               "ASMPs and IRUMP/IRDMP earns no more than its "
