@@ -233,6 +233,10 @@ def test_startup_capacity_row_in_headroom(tiny_case):
     assert len(rows(v, "headroom")) == 1
     th.loc[th["resource"] == "G2", "startup_ramp_mw"] = 150.0
     assert rows(check_run(scenario.with_tables(thermal=th), run), "headroom").empty
+    # an SU below Pmin (50) is raised to Pmin, as the engine does: limits 50, not 30
+    th.loc[th["resource"] == "G2", "startup_ramp_mw"] = 30.0
+    v = check_run(scenario.with_tables(thermal=th), run)
+    assert (one(v, "ramp", "G2", 1)["limit"], one(v, "headroom", "G2", 1)["limit"]) == (50.0, 50.0)
 
 
 def test_storage_soc_recomputed(tiny_case):
