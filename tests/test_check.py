@@ -195,6 +195,50 @@ def test_branch_overload_and_reported_relaxation(tiny_case):
     assert check_run(sc, run).empty
 
 
+def test_zero_rated_branch_is_out_of_service(tiny_case):
+    """A branch rated 0 MW (static or in one hour) is out of service (scenario format,
+    network/transmission.py adds no row): the flow rules skip that branch-hour. l1 rated 10 MW
+    overloads in hours 1-4 (IFM, RUC and both deployment scenarios, 4 rows an hour); a
+    branch_ratings row of 0 MW in hour 2 leaves hours 1, 3, 4; rated 0 MW throughout, none."""
+    scenario, run = tiny_case
+    br = scenario.branches.copy()
+    br.loc[br["branch"] == "l1", "rating_mw"] = 10.0
+    flow_rules = ["branch_limit", "deployment_flow"]
+
+    def flagged(sc):
+        v = check_run(sc, run)
+        v = v[v["rule"].isin(flow_rules)]
+        assert set(v["id"]) <= {"l1"}, v.to_string()
+        return sorted(v["hour"].tolist())
+    assert flagged(scenario.with_tables(branches=br)) == [h for h in (1, 2, 3, 4) for _ in range(4)]
+    derate = pd.DataFrame([dict(branch="l1", hour=2, rating_mw=0.0)])
+    assert flagged(scenario.with_tables(branches=br, branch_ratings=derate)) == \
+        [h for h in (1, 3, 4) for _ in range(4)]
+    br.loc[br["branch"] == "l1", "rating_mw"] = 0.0
+    assert flagged(scenario.with_tables(branches=br)) == []
+
+
+def test_startup_capacity_row_in_headroom(tiny_case):
+    """docs/market-model.md §5.4 [A]: in a start-up hour p + RU + SR + NR + IRU ≤ SU. G2 starts
+    in hour 1 (off-line before the day) at 140 MW with RU 10: 150 MW. With SU = 145 MW the
+    up-ramp 140 ≤ 145 holds but the stack 150 > 145 is flagged (excess 5); with SU blank (= Pmax
+    300) or SU = 150 nothing is."""
+    scenario, run = tiny_case
+    th = scenario.thermal.copy()
+    th.loc[th["resource"] == "G2", "startup_ramp_mw"] = 145.0
+    v = check_run(scenario.with_tables(thermal=th), run)
+    assert rows(v, "ramp").empty
+    r = one(v, "headroom", "G2", 1)
+    assert (r["amount"], r["limit"]) == (150.0, 145.0) and "start-up" in r["message"]
+    assert len(rows(v, "headroom")) == 1
+    th.loc[th["resource"] == "G2", "startup_ramp_mw"] = 150.0
+    assert rows(check_run(scenario.with_tables(thermal=th), run), "headroom").empty
+    # an SU below Pmin (50) is raised to Pmin, as the engine does: limits 50, not 30
+    th.loc[th["resource"] == "G2", "startup_ramp_mw"] = 30.0
+    v = check_run(scenario.with_tables(thermal=th), run)
+    assert (one(v, "ramp", "G2", 1)["limit"], one(v, "headroom", "G2", 1)["limit"]) == (50.0, 50.0)
+
+
 def test_storage_soc_recomputed(tiny_case):
     scenario, run = tiny_case
     st = scenario.storage.copy()
@@ -480,6 +524,57 @@ def test_price_range_needs_a_relaxation(tiny_case):
     assert rows(check_run(scenario, run), "price_range").empty
 
 
+def _relax(run, *recs):
+    run.tables["relaxations"] = pd.DataFrame([dict(
+        requirement=req, baa=baa, hour=h, relaxed_mw=1.0, penalty_usd_per_mwh=0.0, cost_usd=0.0)
+        for req, baa, h in recs])
+
+
+def test_price_range_covers_energy_reserve_and_rc_prices(tiny_case):
+    """Issue 22, each family outside its bid range (defaults): energy [−150, 1,000], AS [0, 250],
+    IR [0, 55], RC [−250, 250]. LMP_b1 = −200 in hour 3 (below −150); B's RU price 300 in hour 1
+    (above 250); G1's IRUMP 60 in hour 2 (above 55); A's IRU requirement price 60 in hour 4; A's
+    RUC price 1,000 in hour 1 where G1 holds 10 MW of RCU (above 250). With no relaxation all five
+    are flagged; with a power-balance over-supply relaxation in hour 3, an RU relaxation in B hour
+    1, a binding deployment row in hour 2 and a RUC under-supply relaxation in A hour 1 only the IR
+    requirement price is left (no relaxation explains ρ > Cap^IR: the shortfall is priced by the
+    curve itself, even with A's IRU relaxed in hour 4). Without the RC award A's RUC price is not
+    range-checked (a RUC with no RC prices nothing; its dual is degenerate)."""
+    scenario, run = tiny_case
+    n = run.tables["nodal_prices"]
+    n.loc[(n["bus"] == "b1") & (n["hour"] == 3), ["lmp", "congestion"]] = [-200.0, -220.0]
+    pp = run.tables["product_prices"]
+    pp.loc[(pp["baa"] == "B") & (pp["product"] == "ru") & (pp["hour"] == 1),
+           "price_usd_per_mwh"] = 300.0
+    pp.loc[(pp["baa"] == "A") & (pp["product"] == "iru") & (pp["hour"] == 4),
+           "price_usd_per_mwh"] = 60.0
+    rp = run.tables["resource_prices"]
+    rp.loc[(rp["resource"] == "G1") & (rp["hour"] == 2), "iru_usd_per_mwh"] = 60.0
+    bp = run.tables["baa_prices"]
+    bp.loc[(bp["baa"] == "A") & (bp["hour"] == 1), "ruc_price"] = 1000.0
+    set_schedule(run, "G1", 1, rcu_mw=10.0)
+
+    def found():
+        v = rows(check_run(scenario, run), "price_range")
+        return sorted(zip(v["table"], v["id"], v["hour"], v["amount"], v["limit"]))
+    lmp = ("nodal_prices", "b1", 3, -200.0, -150.0)
+    ru = ("product_prices", "B", 1, 300.0, 250.0)
+    ir = ("product_prices", "A", 4, 60.0, 55.0)
+    irump = ("resource_prices", "G1", 2, 60.0, 55.0)
+    ruc = ("baa_prices", "A", 1, 1000.0, 250.0)
+    assert found() == sorted([lmp, ru, ir, irump, ruc])
+    _relax(run, ("power_balance_over", "B", 3), ("as_ru", "B", 1), ("ruc_under", "A", 1),
+           ("iru", "A", 4))
+    run.tables["binding_constraints"] = pd.DataFrame([dict(
+        constraint="l1", hour=2, kind="branch_dep_up", shadow_price=5.0, flow_mw=10.0,
+        limit_mw=10.0)])
+    assert found() == [ir]
+    _relax(run)
+    set_schedule(run, "G1", 1, rcu_mw=0.0)
+    run.tables["binding_constraints"] = run.tables["binding_constraints"].iloc[0:0]
+    assert found() == sorted([lmp, ru, ir, irump])
+
+
 def test_profit_flags_prices_that_do_not_support_the_schedule(tiny_case):
     """LMP_a1 = $25 in hour 1 against G1's $20 offer: G1 (80 MW, hour 0 at 100 MW, ramp 120
     MW/h, Pmax 200, its $0 IRU freely dropped) could run at 200 MW, earning 5·(200 − 80) = $600
@@ -549,14 +644,8 @@ def test_check_command_exit_codes(tiny_case, tmp_path, capsys):
 
 # --- end to end with the engine ----------------------------------------------------------------
 # Engine defects known and being fixed in parallel (issue 16): the checker reports them, and these
-# end-to-end tests accept exactly those rows (no other rule may fire). Empty this once fixed.
-KNOWN_ENGINE_DEFECTS = {
-    # the engine's start-up/shut-down stack rows (p + RU + SR + NR + IRU ≤ SD in the hour before a
-    # shut-down) are tighter than spec §5.4 (p only); bundled day: 213_CC_3 hour 21, $247.80,
-    # and the dual objective is off by exactly that amount
-    "profit": lambda r: r["id"] == "213_CC_3",
-    "dual_objective": lambda r: abs(r["amount"] - r["limit"] + 247.803) < 0.01,
-}
+# end-to-end tests accept exactly those rows (no other rule may fire). Empty: none is known.
+KNOWN_ENGINE_DEFECTS: dict = {}
 
 
 def unexpected(v: pd.DataFrame) -> pd.DataFrame:
@@ -661,6 +750,88 @@ def test_dual_objective_of_example_11_2(solve):
     pp.loc[pp["product"] == "iru", "price_usd_per_mwh"] = 50.0
     r = rows(check_run(scenario, run), "dual_objective").iloc[0]
     assert r["amount"] == pytest.approx(1725.0)
+
+
+def test_zero_rated_line_of_example_11_3(solve):
+    """§11.3 with L12 rated 0 MW: the line is out of service, so the engine moves all 150 MW of
+    load from G1 ($20, 200 MW, bus 1) over it, LMP $20 at both buses, and the checker finds no
+    violation. The same run against the spec's 100 MW rating is flagged 150 − 100 = 50 MW over,
+    in the IFM and in the RUC (forecast 150 = demand)."""
+    from scenarios.examples import example_11_3
+    scenario = example_11_3()
+    br = scenario.branches.copy()
+    br["rating_mw"] = 0.0
+    off = scenario.with_tables(branches=br)
+    run = solve(off)
+    assert run.schedules.set_index("resource").at["G1", "energy_mw"] == pytest.approx(150.0)
+    v = check_run(off, run)
+    assert v.empty, v.to_string()
+    v = rows(check_run(scenario, run), "branch_limit", "L12", 1)
+    assert len(v) == 2 and v["amount"].abs().round(6).tolist() == [150.0, 150.0]
+    assert v["limit"].abs().tolist() == [100.0, 100.0]
+
+
+def _shutdown_scenario(shutdown_ramp_mw: float = 120.0):
+    """One bus, two hours. G1 (Pmin 50, Pmax 200, energy above Pmin at $20, SR 50 MW at $1,
+    on-line before the day at 100 MW, SD = `shutdown_ramp_mw`) is out in hour 2 (Pmax 0 < Pmin,
+    so it shuts down after hour 1); G2 (0-200 MW at $25, SR 50 MW at $30). Load 150 then 100 MW,
+    SR requirement 40 MW in hour 1. Ample ramps, no commitment costs."""
+    from scenarios.build import make_scenario
+    gen = dict(type="thermal", bus="1", pmax_mw=200.0, ramp_up_mw_per_min=1000.0,
+               ramp_down_mw_per_min=1000.0)
+    uc = dict(min_load_cost_usd_per_h=0.0, startup_cost_usd=0.0, min_up_h=1, min_down_h=1,
+              initial_on=True, initial_hours=24, initial_mw=100.0)
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+        resources=[dict(resource="G1", pmin_mw=50.0, **gen),
+                   dict(resource="G2", pmin_mw=0.0, **gen)],
+        thermal=[dict(resource="G1", shutdown_ramp_mw=shutdown_ramp_mw, **uc),
+                 dict(resource="G2", **uc)],
+        resource_hours=[dict(resource="G1", hour=2, pmax_mw=0.0)],
+        energy_bids=[dict(resource="G1", segment=1, mw=200.0, price_usd_per_mwh=20.0),
+                     dict(resource="G2", segment=1, mw=200.0, price_usd_per_mwh=25.0)],
+        availability_bids=[dict(resource="G1", product="sr", mw=50.0, price_usd_per_mwh=1.0),
+                           dict(resource="G2", product="sr", mw=50.0, price_usd_per_mwh=30.0)],
+        demand=[dict(bus="1", hour=1, fixed_demand_mw=150.0),
+                dict(bus="1", hour=2, fixed_demand_mw=100.0)],
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=150.0, sr_requirement_mw=40.0),
+                   dict(baa="A", hour=2, demand_forecast_mw=100.0)])
+    return make_scenario(tables, name="shutdown", trade_date="2026-06-01", hours=2)
+
+
+def test_shutdown_capacity_row_binds(solve):
+    """The shut-down capacity row (docs/market-model.md §5.4 [A], `stack_up_shutdown`): in the
+    hour before G1 shuts down, p + SR ≤ SD = 120 MW. By hand, hour 1: G1's SR is $29 cheaper than
+    G2's and its energy only $5 cheaper, so G1 holds all 40 MW of SR and p = 120 − 40 = 80; G2
+    70 MW. LMP $25 (G2); SR price = 1 + (25 − 20) = $6 (one MW of G1's SR costs one MW of its
+    energy). Objective = 20·(80 − 50) + 25·70 + 1·40 + 25·100 = $4,890.
+    Profit of G1 at those prices: 5·(p − 50) + 5·SR ≤ 5·(120 − 50) = $350 = its schedule's, so
+    `profit` is silent; dual objective = Σ LMP·D + ASMP·Req − best profits − LMP·Pmin·u =
+    25·250 + 6·40 − 350 − 25·50 = $4,890 = the LP's. Without the row (SD blank = Pmax 200) G1 could
+    earn 5·(200 − 50) = $750: the same run is then flagged, profit gain $400 and the dual
+    objective $400 low. SR 50 (p + SR = 130 > 120) breaks `headroom`."""
+    scenario = _shutdown_scenario()
+    run = solve(scenario)
+    s = run.schedules.set_index(["resource", "hour"])
+    assert s.at[("G1", 1), "energy_mw"] == pytest.approx(80.0)
+    assert s.at[("G1", 1), "spin_mw"] == pytest.approx(40.0)
+    assert s.at[("G1", 2), "committed"] == 0
+    pp = run.product_prices.set_index(["product", "hour"])["price_usd_per_mwh"]
+    assert pp[("sr", 1)] == pytest.approx(6.0) and pp[("energy", 1)] == pytest.approx(25.0)
+    assert run.manifest["solver"]["objective_lp"] == pytest.approx(4890.0)
+    v = check_run(scenario, run)
+    assert v.empty, v.to_string()
+    assert not any(n.startswith(("profit", "dual_objective")) for n in v.attrs["skipped"])
+    v = check_run(_shutdown_scenario(float("nan")), run)
+    assert set(v["rule"]) == {"profit", "dual_objective"}, v.to_string()
+    r = one(v, "profit", "G1", None)
+    assert r["amount"] - r["limit"] == pytest.approx(400.0, abs=1e-6)
+    r = rows(v, "dual_objective").iloc[0]
+    assert (r["amount"], r["limit"]) == (pytest.approx(4490.0), pytest.approx(4890.0))
+    set_schedule(run, "G1", 1, spin_mw=50.0)
+    r = one(check_run(scenario, run), "headroom", "G1", 1)
+    assert (r["amount"], r["limit"]) == (pytest.approx(130.0), 120.0)
+    assert "shut-down" in r["message"]
 
 
 @pytest.mark.slow

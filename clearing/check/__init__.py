@@ -46,9 +46,11 @@ RULES: dict[str, str] = {
            "(x^R) (§5.2, §5.11)",
     "transfer_cycle": "no directed cycle of positive transfers in any hour, IFM and RUC (§5.2)",
     "branch_limit": "|PTDF·inj| ≤ rating (+ reported overload) for branches in L^base; inj by bus "
-                    "= Σ energy_mw − fixed demand + LDF·power-balance slack (§5.3)",
+                    "= Σ energy_mw − fixed demand + LDF·power-balance slack; a branch-hour "
+                    "rated 0 MW is out of service, not checked (§5.3)",
     "deployment_flow": "deployment-scenario flows fU = f + δ·PTDF·(IRU − LDF·CU), fD = f − "
-                       "δ·PTDF·(IRD − LDF·CD) within rating + reported overload on L^dep (§5.9)",
+                       "δ·PTDF·(IRD − LDF·CD) within rating + reported overload on L^dep; "
+                       "rating 0 = out of service (§5.9)",
     "commitment": "thermal committed ∈ {0,1}; must-run units committed (§5.4)",
     "energy_limits": "thermal Pmin·u ≤ p ≤ Pmax_t·u; VER 0 ≤ p ≤ forecast; storage −Pch ≤ p ≤ "
                      "Pdis; hydro, imports, exports, demand and virtual bids within their MW; "
@@ -66,8 +68,10 @@ RULES: dict[str, str] = {
                    "soc_min and E^H (μD·η_c·IRD) ≤ soc_max; AS sustain from the hour's opening SOC "
                    "(§5.10)",
     "headroom": "upward stack p + RU + SR + NR + IRU ≤ Pmax_t·u and downward stack p − RD − IRD ≥ "
-                "Pmin·u (type-specific bounds; off-line NR of fast-start units); RUC stacks with "
-                "r = p + RCU − RCD (§5.4, §5.5, §5.10, §5.11)",
+                "Pmin·u (type-specific bounds; off-line NR of fast-start units); thermal upward "
+                "stack ≤ SU in a start-up hour and ≤ SD in the hour before a shut-down "
+                "(docs/market-model.md §5.4 [A]); RUC stacks with r = p + RCU − RCD (§5.4, §5.5, "
+                "§5.10, §5.11)",
     "reserve_ramp": "RU+SR+NR ≤ as_ramp_minutes·RR^up, RD ≤ as_ramp_minutes·RR^dn, IRU/IRD ≤ "
                     "T^IR·RR, AS+IR ≤ T^IR2·RR, RCU − new Pmin ≤ 60 RR^up, RCD ≤ 60 RR^dn "
                     "(§5.6, §5.8, §5.11)",
@@ -96,10 +100,13 @@ RULES: dict[str, str] = {
                      "RC award); "
                      "RUC price = penalty where relaxed (§6.2–6.4, §11.10)",
     "revenue_adequacy": "congestion + transfer rent Σ_n LMP_n·withdrawal_n ≥ 0 per hour (§5.3, §6.1)",
-    "price_range": "an LMP or BAA price outside [−P^PB−, P^PB+] only with a relaxation reported in "
-                   "that hour (issue 22)",
-    "profit": "prices support the schedules: per resource, an LP over the day (its bids, stacks, "
-              "ramps, SOC) at the published LMP, ASMPs and IRUMP/IRDMP earns no more than its "
+    "price_range": "a price outside its bids' range — LMP, BAA price [min(floor, −P^PB−), "
+                   "max(cap, P^PB+)], AS [0, AS cap], IR [0, Cap^IR], RUC/RC ± RC cap — only with "
+                   "a relaxation (or a binding deployment / RUC branch row, for IRUMP/IRDMP, "
+                   "RCUMP/RCDMP) in that hour; IR requirement prices never (issue 22)",
+    "profit": "prices support the schedules: per resource, an LP over the day (its bids, stacks "
+              "incl. the start-up/shut-down capacity rows, ramps, SOC) at the published LMP, "
+              "ASMPs and IRUMP/IRDMP earns no more than its "
               "published schedule; RUC side: RCU/RCD at ± the RUC price at the bus within RC bids, "
               "RUC stacks and RC ramps (§6, §6.4, §11.10)",
     "dual_objective": "LP duality at fixed commitment: the dual objective rebuilt from the published "

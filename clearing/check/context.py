@@ -238,6 +238,48 @@ class Context:
         u.loc[th] = (self.sched["committed"].loc[th] > 0.5).astype(float)
         return u
 
+    def startup_shutdown_mw(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(SU, SD), thermal unit x hour: the start-up and shut-down ramps of docs/market-model.md
+        §5.4 [A], read from `thermal.startup_ramp_mw` / `shutdown_ramp_mw` and raised to Pmin
+        (a unit must be able to start and stop at Pmin); a blank value is the unit's largest Pmax
+        (static or any hour), so nothing binds without data. They limit the hourly ramp (`ramp`)
+        and the upward capacity stack in a start-up hour and in the hour before a shut-down
+        (`headroom`, `profit`)."""
+        th = self.by_type("thermal")
+        top = np.maximum(self.pmax.loc[th].max(axis=1), self.res.loc[th, "pmax_mw"].astype(float))
+        pmax = pd.DataFrame(np.repeat(top.to_numpy(float)[:, None], len(self.hours), 1),
+                            index=th, columns=self.hours)
+        pmin = self.res.loc[th, "pmin_mw"].astype(float).fillna(0.0)
+        out = []
+        for col in ("startup_ramp_mw", "shutdown_ramp_mw"):
+            given = (self.thermal[col].reindex(th).astype(float) if col in self.thermal.columns
+                     else pd.Series(np.nan, index=th))
+            ramp = np.maximum(given, pmin)  # NaN where blank
+            frame = pd.DataFrame(np.repeat(ramp.to_numpy()[:, None], len(self.hours), 1),
+                                 index=th, columns=self.hours)
+            out.append(frame.where(frame.notna(), pmax))
+        return out[0], out[1]
+
+    def startup_shutdown_cap(self, u: pd.DataFrame) -> pd.DataFrame:
+        """The upward-stack cap of the start-up/shut-down capacity rows (docs/market-model.md
+        §5.4 [A]; `stack_up_startup`, `stack_up_shutdown`), thermal unit x hour: SU_t in a
+        start-up hour (v_t = 1, u_0 from `thermal.initial_on`), SD_t in the last on-line hour
+        before a shut-down (w_t+1 = 1, t < H), the smaller of both when both apply, else
+        infinity."""
+        th = self.by_type("thermal")
+        su, sd = self.startup_shutdown_mw()
+        uu = u.loc[th].to_numpy(float)
+        on0 = (self.thermal["initial_on"].reindex(th).fillna(False).astype(bool).to_numpy(float)
+               if "initial_on" in self.thermal.columns else np.zeros(len(th)))
+        prev = np.column_stack([on0, uu[:, :-1]])
+        start = (uu > 0.5) & (prev < 0.5)
+        stop = np.zeros_like(start)
+        stop[:, :-1] = (uu[:, :-1] > 0.5) & (uu[:, 1:] < 0.5)
+        cap = np.full(uu.shape, np.inf)
+        cap = np.where(start, np.minimum(cap, su.to_numpy(float)), cap)
+        cap = np.where(stop, np.minimum(cap, sd.to_numpy(float)), cap)
+        return pd.DataFrame(cap, index=th, columns=self.hours)
+
     def ruc_commitment(self, u: pd.DataFrame) -> pd.DataFrame:
         if "ruc_committed" in self.sched:
             uR = pd.DataFrame(1.0, index=self.res.index, columns=self.hours)
@@ -273,7 +315,9 @@ class Context:
         return tr.assign(interface=tr["interface"].astype(str), hour=tr["hour"].astype(int))
 
     def ratings(self) -> pd.DataFrame:
-        """F^max_lt, branch x hour: `branches.rating_mw` overridden by `branch_ratings`."""
+        """F^max_lt, branch x hour: `branches.rating_mw` overridden by `branch_ratings`. A rating
+        of 0 MW means out of service in that hour: no limit (scenario format; the flow rules skip
+        those branch-hours, as network/transmission.py adds no row for them)."""
         br = self.s.branches
         rating = pd.DataFrame(np.repeat(br["rating_mw"].to_numpy(float)[:, None],
                                         len(self.hours), 1),

@@ -158,6 +158,8 @@ def check_branches(ctx: Context) -> None:
             row = flows[ptdf.branch_index(b)]
             for j, h in enumerate(ctx.hours):
                 f, rate = float(row[j]), float(rating.at[b, h])
+                if not rate > 0:
+                    continue  # rated 0 MW: out of service in this hour, no limit (as the engine)
                 over = float(relax.get((b, h), 0.0)) if len(relax) else 0.0
                 if abs(f) - rate - over > tol:
                     ctx.add("branch_limit", "schedules", "branch", b, h, f,
@@ -336,6 +338,8 @@ def check_deployment(ctx: Context) -> None:
             for j, h in enumerate(ctx.hours):
                 over = relaxed.get((d, b, h), 0.0) + relaxed.get((None, b, h), 0.0)
                 rate = float(rating.at[b, h])
+                if not rate > 0:
+                    continue  # rated 0 MW: out of service in this hour (scenario format)
                 if abs(row[j]) - rate - over > tol:
                     ctx.add("deployment_flow", "schedules", "branch", b, h, float(row[j]),
                             math.copysign(rate + over, row[j]),

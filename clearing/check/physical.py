@@ -9,8 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from clearing.check.context import (AWARD_COLUMNS, BIG, RAMP_TYPES, RUC_TYPES, Context, finite,
-                                    nan_to)
+from clearing.check.context import AWARD_COLUMNS, BIG, RAMP_TYPES, RUC_TYPES, Context, finite
 
 
 def check_coverage(ctx: Context) -> None:
@@ -80,6 +79,7 @@ def check_ramps(ctx: Context) -> None:
     if getattr(ctx.p, "as_in_hourly_ramp", False):
         S = ctx.sched
         as_up = (S["reg_up_mw"] + S["spin_mw"] + S["nonspin_mw"]) * u
+    su_mw, sd_mw = ctx.startup_shutdown_mw()
     for r in ctx.by_type(*RAMP_TYPES):
         rr_up = 60.0 * finite(ctx.res.at[r, "ramp_up_mw_per_min"])
         rr_dn = 60.0 * finite(ctx.res.at[r, "ramp_down_mw_per_min"])
@@ -88,17 +88,15 @@ def check_ramps(ctx: Context) -> None:
             th = ctx.thermal.loc[r] if r in ctx.thermal.index else None
             on0 = bool(th["initial_on"]) if th is not None else False
             p0 = float(th["initial_mw"]) if (th is not None and on0) else 0.0
-            pmax = float(ctx.res.at[r, "pmax_mw"])
-            su = nan_to(th["startup_ramp_mw"] if th is not None else np.nan, pmax)
-            sd = nan_to(th["shutdown_ramp_mw"] if th is not None else np.nan, pmax)
+            su, sd = su_mw.loc[r].to_numpy(float), sd_mw.loc[r].to_numpy(float)
             uu = u.loc[r].to_numpy(float)
             a = as_up.loc[r].to_numpy(float) if as_up is not None else np.zeros(H)
             prev_p, prev_u = p0, float(on0)
             for j in range(H):
                 v = max(0.0, uu[j] - prev_u)
                 w = max(0.0, prev_u - uu[j])
-                up_lim = rr_up * prev_u + su * v
-                dn_lim = rr_dn * uu[j] + sd * w
+                up_lim = rr_up * prev_u + su[j] * v
+                dn_lim = rr_dn * uu[j] + sd[j] * w
                 _ramp_flag(ctx, r, ctx.hours[j], p[j] - prev_p, up_lim, dn_lim, v, w,
                                as_up=a[j])
                 prev_p, prev_u = p[j], uu[j]
@@ -237,6 +235,14 @@ def check_headroom(ctx: Context) -> None:
         stack_mask.loc[th] = off_other <= ctx.tol  # reported once, above
     ctx.flag_matrix("headroom", "schedules", e + up, hi_up, True,
                     "upward stack energy + RU + SR + NR + IRU", mask=stack_mask)
+    if len(th):
+        # start-up/shut-down capacity rows (docs/market-model.md §5.4 [A]): ≤ SU in a start-up
+        # hour, ≤ SD in the hour before a shut-down; reported where tighter than the stack above
+        cap = ctx.startup_shutdown_cap(u)
+        tighter = (cap < hi_up.loc[th]) & stack_mask.loc[th]
+        ctx.flag_matrix("headroom", "schedules", (e + up).loc[th], cap, True,
+                        "upward stack energy + RU + SR + NR + IRU in a start-up hour (≤ SU) or "
+                        "the hour before a shut-down (≤ SD)", mask=tighter)
     ctx.flag_matrix("headroom", "schedules", e - dn, lo, False,
                     "downward stack energy − RD − IRD")
     if (S["rcu_mw"].abs().to_numpy().sum() + S["rcd_mw"].abs().to_numpy().sum()) > 0 \

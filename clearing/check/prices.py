@@ -508,25 +508,123 @@ def _check_rc_prices(ctx: Context) -> None:
                     f"RUC price {v:.6g} outside the RUC penalty range [{lo:.6g}, {hi:.6g}]")
 
 
+def price_range_bounds(ctx: Context) -> dict[str, tuple[float, float]]:
+    """The range each price family can take from bids alone (issue 22), $/MWh: energy (LMPs, BAA
+    prices) the energy bid floor and cap, widened to [−P^PB−, P^PB+] where the balance penalties
+    are wider; AS (ASMPs) [0, AS bid cap]; IR (requirement prices ρ, IRUMP/IRDMP) [0, Cap^IR]
+    (the largest `ir_demand_curves` price when given); RC (RUC price, RCUMP/RCDMP) ± the RC bid
+    cap (RCU bids set it up to the cap, RCD bids down to −cap)."""
+    from scenarios.schema import (AS_RC_BID_CAP_USD_PER_MWH, ENERGY_BID_CAP_USD_PER_MWH,
+                                  ENERGY_BID_FLOOR_USD_PER_MWH)
+    p = ctx.p
+    ir_cap = float(p.ir_demand_curve_cap_usd_per_mwh)
+    curves = ctx.s.tables.get("ir_demand_curves")
+    if curves is not None and len(curves):
+        ir_cap = max(ir_cap, float(curves["price_usd_per_mwh"].astype(float).max()))
+    return {
+        "energy": (min(ENERGY_BID_FLOOR_USD_PER_MWH,
+                       -float(p.penalty_power_balance_over_usd_per_mwh)),
+                   max(ENERGY_BID_CAP_USD_PER_MWH,
+                       float(p.penalty_power_balance_under_usd_per_mwh))),
+        "as": (0.0, AS_RC_BID_CAP_USD_PER_MWH),
+        "ir": (0.0, ir_cap),
+        "rc": (-AS_RC_BID_CAP_USD_PER_MWH, AS_RC_BID_CAP_USD_PER_MWH),
+    }
+
+
+def _rc_award_baa_hours(ctx: Context) -> set[tuple[str, int]]:
+    """BAA-hours with an RCU or RCD award (§6.4: RC prices are published only there)."""
+    if ctx.sched is None:
+        return set()
+    rc = (ctx.sched["rcu_mw"] + ctx.sched["rcd_mw"]).groupby(ctx.res["baa"].astype(str)).sum()
+    return {(str(b), int(h)) for b in rc.index for h in rc.columns
+            if float(rc.at[b, h]) > ctx.tol}
+
+
 def check_price_range(ctx: Context) -> None:
-    """Issue 22: an LMP or BAA price outside [−P^PB−, P^PB+] (the bid floor and cap) can only come
-    from a relaxation; one must be reported (power balance, base-case or deployment overload) in
-    that hour. (AS, IR and RUC price ranges are in `reserve_price`, the ELAP in `elap_bounds`.)"""
+    """Issue 22: a price outside the range its bids alone can set (`price_range_bounds`) must be
+    explained by a relaxation reported in that hour, each family by its own:
+    LMP, BAA energy price — a power-balance, base-case or deployment relaxation (any BAA: a
+    penalty spreads through the network and the ETSRs); AS price of a BAA — an AS relaxation in
+    that BAA-hour or an energy relaxation in the hour (opportunity cost); IR requirement price —
+    nothing (the IR shortfall is priced by the demand curve itself, §4.3, so ρ never leaves
+    [0, Cap^IR]); IRUMP/IRDMP — a deployment relaxation or a binding deployment row
+    (`binding_constraints` branch_dep_*) in the hour (§6.3); RUC price, RCUMP/RCDMP and the BAA
+    RC prices — a RUC balance or RUC branch relaxation, or (resource prices) a binding
+    `branch_ruc` row, in the hour (§6.4); the BAA's RUC and RC prices only in BAA-hours with an
+    RC award (elsewhere they price nothing and a RUC without RC bids is dual degenerate: any
+    value in [−P^R−, P^R+] is a valid dual). The exact relations at the penalties are checked by
+    `reserve_price` and `elap_bounds`."""
+    bounds = price_range_bounds(ctx)
+    rel = ctx.rel[ctx.rel["relaxed_mw"] > ctx.tol]
+
+    def hours(*cats: str) -> set[int]:
+        return set(rel.loc[rel["category"].isin(cats), "hour"].astype(int))
+    energy_h = hours("pb", "branch", "deployment")
+    ruc_h = hours("ruc", "ruc_branch")
+    as_bh = {(str(b), int(h)) for b, h in
+             zip(rel.loc[rel["category"] == "as", "id"], rel.loc[rel["category"] == "as", "hour"])}
+    bc = ctx.run.tables.get("binding_constraints")
+    kinds = (pd.Series(dtype=str), pd.Series(dtype=int)) if bc is None or not len(bc) else \
+        (bc["kind"].astype(str), bc["hour"].astype(int))
+    dep_h = {h for k, h in zip(*kinds) if k.startswith("branch_dep")} | hours("deployment")
+    ruc_bind_h = {h for k, h in zip(*kinds) if k == "branch_ruc"} | ruc_h
+    energy_why = "power-balance, base-case or deployment relaxation"
+    # (table, kind, id, hour, value, family, explained, what explains it, price name)
+    items: list[tuple[str, str, str, int, float, str, bool, str, str]] = []
     npx = ctx.run.tables.get("nodal_prices")
-    if npx is None or "lmp" not in npx.columns:
-        return
-    hi = float(ctx.p.penalty_power_balance_under_usd_per_mwh)
-    lo = -float(ctx.p.penalty_power_balance_over_usd_per_mwh)
-    rel = ctx.rel[ctx.rel["category"].isin(["pb", "branch", "deployment"]) &
-                  (ctx.rel["relaxed_mw"] > ctx.tol)]
-    explained = set(rel["hour"].astype(int))
-    items = [("nodal_prices", "bus", str(bus), int(h), float(v))
-             for bus, h, v in zip(npx["bus"], npx["hour"], npx["lmp"].astype(float))]
+    if npx is not None and "lmp" in npx.columns:
+        items += [("nodal_prices", "bus", str(n), int(h), float(v), "energy", int(h) in energy_h,
+                   energy_why, "LMP") for n, h, v in zip(npx["bus"], npx["hour"], npx["lmp"])]
+    bp = ctx.run.tables.get("baa_prices")
     pi = baa_price(ctx)
     if pi is not None:
-        items += [("baa_prices", "baa", b, int(h), float(v)) for (b, h), v in pi.items()]
-    for table, kind, ident, h, v in items:
-        if (v - hi > 1e-4 * hi or lo - v > 1e-4 * abs(lo)) and h not in explained:
-            ctx.add("price_range", table, kind, ident, h, v, hi if v > hi else lo,
-                    f"price {v:.6g} $/MWh outside [{lo:.6g}, {hi:.6g}] with no relaxation "
-                    f"reported in the hour")
+        items += [("baa_prices", "baa", b, int(h), float(v), "energy", int(h) in energy_h,
+                   energy_why, "BAA energy price") for (b, h), v in pi.items()]
+    rc_bh = _rc_award_baa_hours(ctx)
+    if bp is not None and "ruc_price" in bp.columns:
+        items += [("baa_prices", "baa", str(b), int(h), float(v), "rc", int(h) in ruc_h,
+                   "RUC relaxation", "RUC price")
+                  for b, h, v in zip(bp["baa"], bp["hour"], bp["ruc_price"].astype(float))
+                  if (str(b), int(h)) in rc_bh]
+    pp = product_price(ctx)
+    for (b, prod, h), v in ([] if pp is None else pp.items()):
+        if prod in ("ru", "sr", "nr", "rd"):
+            items.append(("product_prices", "baa", b, h, float(v), "as",
+                          (b, h) in as_bh or h in energy_h, "AS or energy relaxation",
+                          f"{prod.upper()} price"))
+        elif prod in ("iru", "ird"):
+            items.append(("product_prices", "baa", b, h, float(v), "ir", False, "",
+                          f"{prod.upper()} requirement price"))
+        elif prod in ("rcu", "rcd") and (b, h) in rc_bh:
+            items.append(("product_prices", "baa", b, h, float(v), "rc", h in ruc_h,
+                          "RUC relaxation", f"{prod.upper()} price"))
+        elif prod == "energy" and pi is None:
+            items.append(("product_prices", "baa", b, h, float(v), "energy", h in energy_h,
+                          energy_why, "energy price"))
+    rp = ctx.run.tables.get("resource_prices")
+    if rp is not None:
+        for col, fam, why_h, why, name in (
+                ("iru_usd_per_mwh", "ir", dep_h, "deployment relaxation or binding deployment row",
+                 "IRUMP"),
+                ("ird_usd_per_mwh", "ir", dep_h, "deployment relaxation or binding deployment row",
+                 "IRDMP"),
+                ("rcu_usd_per_mwh", "rc", ruc_bind_h, "RUC relaxation or binding RUC branch row",
+                 "RCUMP"),
+                ("rcd_usd_per_mwh", "rc", ruc_bind_h, "RUC relaxation or binding RUC branch row",
+                 "RCDMP")):
+            if col in rp.columns:
+                items += [("resource_prices", "resource", str(r), int(h), float(v), fam,
+                           int(h) in why_h, why, name)
+                          for r, h, v in zip(rp["resource"], rp["hour"], rp[col].astype(float))
+                          if not np.isnan(v)]
+    for table, kind, ident, h, v, fam, explained, why, name in items:
+        lo, hi = bounds[fam]
+        out_hi = v - hi > 1e-4 * max(1.0, abs(hi))
+        out_lo = lo - v > 1e-4 * max(1.0, abs(lo))
+        if (out_hi or out_lo) and not explained:
+            ctx.add("price_range", table, kind, ident, h, v, hi if out_hi else lo,
+                    f"{name} {v:.6g} $/MWh outside its bid range [{lo:.6g}, {hi:.6g}] " +
+                    (f"with no {why} reported in the hour" if why else
+                     "(no relaxation explains it: the IR shortfall is priced by the demand curve "
+                     "itself, §4.3)"))

@@ -147,9 +147,10 @@ def _thermal_row(ctx: Context, r: str) -> pd.Series | None:
 
 
 def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: dict,
-           avail: dict, u: np.ndarray):
+           avail: dict, u: np.ndarray, su_sd: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]):
     """The resource's profit LP (as a minimisation of −profit) and the published point as
-    equality rows fixing its quantities."""
+    equality rows fixing its quantities. `su_sd` = (SU, SD, start-up/shut-down stack cap), thermal
+    unit x hour (`Context.startup_shutdown_mw`, `startup_shutdown_cap`)."""
     p = ctx.p
     H = len(ctx.hours)
     rtype = ctx.rtype[r]
@@ -211,6 +212,8 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
             lp.le(g, hi)
             lp.le(_add(g, up), hi)
             lp.ge(_add(g, {k: -v for k, v in dn.items()}), 0.0)
+            if rtype == "thermal":  # p + up ≤ SU (start-up hour) / SD (before a shut-down)
+                lp.le(_add(g, up), float(su_sd[2].at[r, ctx.hours[j]]) - pmin * on)
         # reserve ramp limits (§5.6, §5.8)
         lp.le(_add(a_("ru", j), a_("sr", j), a_("nr", j)), p.as_ramp_minutes * rr_up)
         lp.le(a_("rd", j), p.as_ramp_minutes * rr_dn)
@@ -225,9 +228,8 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
     if rtype == "thermal":
         on0 = bool(th["initial_on"]) if th is not None else False
         p0 = float(th["initial_mw"]) if (th is not None and on0) else 0.0
-        pmax0 = float(ctx.res.at[r, "pmax_mw"])
-        su = nan_to(th["startup_ramp_mw"] if th is not None else np.nan, pmax0)
-        sd = nan_to(th["shutdown_ramp_mw"] if th is not None else np.nan, pmax0)
+        su = su_sd[0].loc[r].to_numpy(float)
+        sd = su_sd[1].loc[r].to_numpy(float)
         prev_g, prev_c, prev_u = {}, p0, float(on0)
         for j in range(H):
             v, w = max(0.0, u[j] - prev_u), max(0.0, prev_u - u[j])
@@ -236,8 +238,8 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
             ramp_up = d
             if getattr(p, "as_in_hourly_ramp", False) and u[j] > 0.5:
                 ramp_up = _add(d, a_("ru", j), a_("sr", j), a_("nr", j))
-            lp.le(ramp_up, 60 * rr_up * prev_u + su * v - const)
-            lp.ge(d, -(60 * rr_dn * u[j] + sd * w) - const)
+            lp.le(ramp_up, 60 * rr_up * prev_u + su[j] * v - const)
+            lp.ge(d, -(60 * rr_dn * u[j] + sd[j] * w) - const)
             prev_g, prev_c, prev_u = g_rows[j], pmin * u[j], u[j]
     elif rtype == "hydro":
         for j in range(1, H):
@@ -313,6 +315,8 @@ def check_profit(ctx: Context) -> None:
         return
     seg, avail = _bids(ctx)
     u = ctx.commitment()
+    su, sd = ctx.startup_shutdown_mw()
+    su_sd = (su, sd, ctx.startup_shutdown_cap(u))
     skipped: list[str] = []
     best: dict[str, float] = {}
     ctx.cache["profit"] = best
@@ -329,7 +333,7 @@ def check_profit(ctx: Context) -> None:
             skipped.append(f"{r} (no LMP at bus {bus})")
             continue
         built = _build(ctx, r, lmp.loc[bus], baa_p, res_p, seg, avail,
-                       u.loc[r].to_numpy(float))
+                       u.loc[r].to_numpy(float), su_sd)
         if built is None:
             continue
         lp, fixed = built
