@@ -866,7 +866,7 @@ def runs_command(store, sort: str | None = None, where: str | None = None,
                  fmt: str = "table", rebuild: bool = False) -> int:
     """`edam runs STORE [--sort COLS] [--where COND] [--format table|csv|json] [--rebuild]`:
     list the runs of a store from its catalogue (rebuilt only when the store changed since,
-    or when asked). 0 on success, 2 on a bad store, sort column or condition."""
+    or when asked). 0 on success, 1 on a bad store, sort column or condition (docs/exit-codes.md)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -877,11 +877,11 @@ def runs_command(store, sort: str | None = None, where: str | None = None,
     st = Store(store)
     if not st.exists():
         err.print(f"[red]error:[/] {store}: not a run store (no runs/ folder)")
-        return 2
+        return 1
     if fmt not in RUNS_FORMATS:
         err.print(f"[red]error:[/] --format: found {fmt!r}; expected one of "
                   f"{', '.join(RUNS_FORMATS)}")
-        return 2
+        return 1
     progress = step_printer("edam runs")
     try:
         if rebuild:
@@ -890,7 +890,7 @@ def runs_command(store, sort: str | None = None, where: str | None = None,
         df = query_runs(st, where=where, sort=sort, refresh=not rebuild, progress=progress)
     except ScenarioError as exc:
         err.print(f"[red]error:[/] {exc.problems[0] if exc.problems else exc}")
-        return 2
+        return 1
     progress(f"{len(df)} runs listed")
     if fmt == "csv":
         sys.stdout.write(runs_csv(df))

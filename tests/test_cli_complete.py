@@ -37,12 +37,13 @@ def test_version(capsys):
 
 
 def test_unknown_set_name_suggests_the_closest(capsys):
-    """A typo in --set is one clear error (exit 2) naming the closest parameter names."""
-    assert main(["validate", "example_11_1", "--set", "ir_deployd_proportion=0.3"]) == 2
+    """A typo in --set is one clear error (exit 1, docs/exit-codes.md) naming the closest
+    parameter names."""
+    assert main(["validate", "example_11_1", "--set", "ir_deployd_proportion=0.3"]) == 1
     err = capsys.readouterr().err
     assert "unknown name 'ir_deployd_proportion'" in err
     assert "did you mean 'ir_deployed_proportion'?" in err and "Traceback" not in err
-    assert main(["validate", "example_11_1", "--set", "zzzz=1"]) == 2
+    assert main(["validate", "example_11_1", "--set", "zzzz=1"]) == 1
     assert "did you mean" not in capsys.readouterr().err
 
 
@@ -70,7 +71,7 @@ def test_settle_exposes_its_options(run_11_1, tmp_path):
 
 def test_settle_inputs_file_missing_is_a_clear_error(run_11_1, tmp_path, capsys):
     assert main(["settle", str(run_11_1), "--out", str(tmp_path / "s"),
-                 "--metered-load", str(tmp_path / "nope.csv")]) == 2
+                 "--metered-load", str(tmp_path / "nope.csv")]) == 1
     err = capsys.readouterr().err
     assert "nope.csv" in err and "file missing" in err
 
@@ -131,10 +132,10 @@ def test_import_oasis_without_usable_rows_is_a_clear_error(tmp_path, capsys):
     f = tmp_path / "o.csv"
     f.write_text("INTERVALSTARTTIME_GMT,NODE,LMP_TYPE,MW\n2026-06-01T07:00:00-00:00,N1,MGHG,1\n")
     assert main(["import-oasis", str(f), "--out", str(tmp_path / "ref"),
-                 "--trade-date", "2026-06-01"]) == 2
+                 "--trade-date", "2026-06-01"]) == 1
     err = capsys.readouterr().err
     assert "no usable row of 1" in err and "GHG component" in err
     f.write_text("NODE,MW\nN1,1\n")
     assert main(["import-oasis", str(f), "--out", str(tmp_path / "ref"),
-                 "--trade-date", "2026-06-01"]) == 2
+                 "--trade-date", "2026-06-01"]) == 1
     assert "no interval time column" in capsys.readouterr().err

@@ -328,7 +328,7 @@ def test_runs_where_sort_and_formats(store40, capsys):
 def test_runs_where_is_a_condition_and_nothing_else(store40, capsys, where, said):
     from clearing.sweep import runs_command
 
-    assert runs_command(store40.root, where=where) == 2
+    assert runs_command(store40.root, where=where) == 1
     err = capsys.readouterr().err
     assert "--where" in err and said in " ".join(err.split())
     assert len(query_runs(store40.root)) == 40  # nothing was changed
@@ -337,7 +337,7 @@ def test_runs_where_is_a_condition_and_nothing_else(store40, capsys, where, said
 def test_runs_bad_sort_column(store40, capsys):
     from clearing.sweep import runs_command
 
-    assert runs_command(store40.root, sort="-bogus") == 2
+    assert runs_command(store40.root, sort="-bogus") == 1
     assert "--sort" in capsys.readouterr().err
 
 

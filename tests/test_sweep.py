@@ -301,7 +301,7 @@ def test_runs_command_lists_runs(tmp_path, tiny_case, capsys):
     assert runs_command(store.root) == 0
     out = capsys.readouterr().out
     assert "5 runs" in out and all(i in out for i in ids) and "HiGHS gave up" in out
-    assert runs_command(tmp_path / "nope") == 2
+    assert runs_command(tmp_path / "nope") == 1
 
 
 def test_in_process_sweep_resumes_after_interrupt(tmp_path, fake_api):
@@ -406,7 +406,7 @@ def test_run_and_store_reports_are_self_contained(tmp_path, tiny_case):
     store_html = store_page.read_text()
     assert "Metrics vs ir_demand_curve_cap_usd_per_mwh" in store_html
     assert "Metrics vs ir_deployed_proportion" in store_html
-    assert report_command(tmp_path / "nowhere") == 2
+    assert report_command(tmp_path / "nowhere") == 1
 
 
 # ------------------------------------------------------------------------------------------
