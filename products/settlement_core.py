@@ -309,11 +309,17 @@ def charge_line(charge: str, party: str, baa: str, hour: int, quantity: float, p
                 resource=str(resource))
 
 
+DUST_MW = 1e-6    # a quantity at or below this is solver dust, not a settled MW
+DUST_USD = 1e-6   # likewise for an amount
+
+
 def charge_lines(charge: str | Iterable[str], party: Any, baa: Any, hour: Any, quantity: Any,
                  price: Any, amount_usd: Any, resource: Any = "",
                  drop_zero: bool = True) -> pd.DataFrame:
     """Vectorised `charge_line`: array-likes (or scalars) of equal length → a line frame.
-    With `drop_zero`, lines whose amount and quantity are both 0 are left out."""
+    With `drop_zero`, lines whose amount and quantity are both 0 are left out, 0 meaning within
+    solver dust (|amount| ≤ DUST_USD and |quantity| ≤ DUST_MW): a 5e-13 MW no-pay quantity left by
+    floating point is no charge, and the written run settles to the same lines."""
     amount = np.atleast_1d(np.asarray(amount_usd, dtype=float))
     n = len(amount)
 
@@ -334,8 +340,8 @@ def charge_lines(charge: str | Iterable[str], party: Any, baa: Any, hour: Any, q
     for c in ("charge", "party", "baa", "resource"):
         df[c] = df[c].map(str)
     if drop_zero:
-        q = df["quantity"].fillna(0.0)
-        df = df[(df["amount_usd"] != 0.0) | (q != 0.0)]
+        q = df["quantity"].fillna(0.0).abs()
+        df = df[(df["amount_usd"].abs() > DUST_USD) | (q > DUST_MW)]
     return df.reset_index(drop=True)
 
 
