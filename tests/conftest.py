@@ -134,3 +134,20 @@ def rts_day_run():
     from scenarios import DEFAULT_SCENARIO, load_scenario
     scenario = load_scenario(DEFAULT_SCENARIO)
     return scenario, api.solve(scenario)
+
+
+# Hypothesis profiles for the random-market properties (tests/test_random_markets.py, issue 16):
+# `ci` (default): derandomized, deadline off, a few hundred examples over all properties;
+# `deep`: HYPOTHESIS_PROFILE=deep, ≥ 5,000 examples, for a long run off CI.
+# Properties set their own max_examples for `ci`; the `deep` profile's max_examples overrides it.
+import os  # noqa: E402
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.data_too_large])
+settings.register_profile("deep", deadline=None, max_examples=5000, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
