@@ -52,9 +52,12 @@ from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH, IR_BID_CAP_USD_PER_MWH
 # - "forced_output_above_bid": a self-schedule, or a non-dispatchable VER's forecast, above the
 #   MW of the resource's energy bid makes the IFM infeasible; avoided by such resources bidding
 #   their whole range.
+# - "hydro_ramp_not_modelled": the IFM has no hourly ramp rows for hydro (spec §5.5 "thermal-like
+#   limits"; the checker's ramp rule holds hydro to them); avoided by unlimited hydro ramps.
 AVOID_KNOWN_DEFECTS: frozenset[str] = frozenset(
     {"phantom_ir_export", "one_way_etsr_yd", "zero_hurdle_cycles", "nec_without_etsr",
-     "rt_mixed_infinite_ramp", "joint_ramp_without_ir_bid", "forced_output_above_bid"})
+     "rt_mixed_infinite_ramp", "joint_ramp_without_ir_bid", "forced_output_above_bid",
+     "hydro_ramp_not_modelled"})
 
 RESOURCE_KINDS = ("thermal", "ver", "storage", "hydro", "import", "export", "demand",
                   "virtual_supply", "virtual_demand")
@@ -179,7 +182,10 @@ def _resource(draw, rid: str, kind: str, bus: str, hours: list[int], t: dict) ->
         t["energy_bids"] += _segments(draw, rid, "supply", pmax, 0.0, 120.0)
         t["energy_bids"] += _segments(draw, rid, "demand", row["charge_max_mw"], -10.0, 60.0)
     elif kind == "hydro":
-        res.update(pmax_mw=pmax, must_offer_ra=draw(st.booleans()), **_ramps(draw))
+        ramps = _ramps(draw)
+        if "hydro_ramp_not_modelled" in AVOID_KNOWN_DEFECTS:
+            ramps = dict(ramp_up_mw_per_min=math.inf, ramp_down_mw_per_min=math.inf)
+        res.update(pmax_mw=pmax, must_offer_ra=draw(st.booleans()), **ramps)
         t["hydro"].append(dict(resource=rid,
                                daily_energy_mwh=_mw(draw, 0.0, pmax * len(hours))))
         t["energy_bids"] += _segments(draw, rid, "supply", pmax, 0.0, 80.0)

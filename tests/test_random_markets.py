@@ -77,23 +77,21 @@ def _validated(scenario: Scenario) -> None:
 @settings(max_examples=CHECK_EXAMPLES)
 @given(scenario=markets())
 def test_random_market_clears_and_passes_the_checker(scenario):
-    """Any valid market clears (relaxations allowed) and the run breaks no rule of
-    clearing/check.py (the spec's constraints re-derived from the inputs, §5, §11.10)."""
+    """Any valid market clears (relaxations allowed), the run breaks no rule of
+    clearing/check.py (the spec's constraints re-derived from the inputs, §5, §11.10), and where a
+    resource is marginal its bus's day-ahead LMP is its segment's price (§6.1; see
+    `marginal_prices`; phase 3 keeps the day-ahead tables)."""
     note(describe(scenario))
     _validated(scenario)
     result = solve(scenario)
     violations = check_run(scenario, result)
     msgs = [format_violation(v) for v in violations.to_dict("records")]
     assert not msgs, "\n".join(msgs[:20])
-
-
-def _flat_prices(run) -> pd.Series:
-    """LMPs by (bus, hour) and product prices by (baa, product, hour) as one Series."""
-    lmp = run.nodal_prices.set_index(["bus", "hour"])["lmp"]
-    lmp.index = [("lmp", b, "", h) for b, h in lmp.index]
-    pp = run.product_prices.set_index(["baa", "product", "hour"])["price_usd_per_mwh"]
-    pp.index = [("product", b, p, h) for b, p, h in pp.index]
-    return pd.concat([lmp, pp]).sort_index()
+    lmp = result.nodal_prices.set_index(["bus", "hour"])["lmp"]
+    for bus, h, price, rid in marginal_prices(scenario, result):
+        assert lmp[(bus, h)] == pytest.approx(price, abs=PRICE_TOL), (
+            f"LMP at {bus} hour {h}: {lmp[(bus, h)]} but {rid} there is marginal on a "
+            f"${price}/MWh segment")
 
 
 def _schedules(run) -> pd.DataFrame:
@@ -102,34 +100,133 @@ def _schedules(run) -> pd.DataFrame:
     return run.schedules.set_index(["resource", "hour"])[cols].sort_index()
 
 
+MARGIN_MW = 1e-5  # "strictly inside" a limit or a segment
+
+
+def _cum_segments(scenario: Scenario, rid: str, side: str) -> list[tuple[float, float, float]]:
+    """(start MW, end MW, price) of each energy-bid segment of `rid` on `side`, in order."""
+    eb = scenario.energy_bids
+    rows = eb[(eb["resource"] == rid) & (eb["side"] == side)].sort_values("segment")
+    out, start = [], 0.0
+    for w, price in zip(rows["mw"], rows["price_usd_per_mwh"]):
+        out.append((start, start + float(w), float(price)))
+        start += float(w)
+    return out
+
+
+def marginal_prices(scenario: Scenario, run) -> list[tuple[str, int, float, str]]:
+    """(bus, hour, $/MWh, resource) where a resource's energy lies strictly inside one of its bid
+    segments and strictly inside every other limit it has (no AS/IR award, off its bounds and,
+    for thermal units, off its hourly ramp limits in the rows of t and t+1): its segment's
+    reduced cost is zero and no other row holding its output can have a dual, so the LMP at its
+    bus is exactly the segment's price (spec §6.1), whatever dual HiGHS reports. Storage and
+    hydro (SOC, daily energy) are left out: rows over several hours may bind."""
+    res = scenario.resources.set_index("resource")
+    rh = scenario.tables.get("resource_hours")
+    th = scenario.tables.get("thermal")
+    th = th.set_index("resource") if th is not None else None
+    sched = run.schedules.set_index(["resource", "hour"])
+    award_cols = ["reg_up_mw", "reg_down_mw", "spin_mw", "nonspin_mw", "iru_mw", "ird_mw"]
+    hours = scenario.hour_list
+    p_up = scenario.parameters.as_in_hourly_ramp
+    out: list[tuple[str, int, float, str]] = []
+
+    def hourly(rid: str, h: int, col: str) -> float:
+        if rh is not None:
+            m = rh[(rh["resource"] == rid) & (rh["hour"] == h)]
+            if len(m) and not math.isnan(float(m[col].iat[0])):
+                return float(m[col].iat[0])
+        return math.nan
+
+    for rid, r in res.iterrows():
+        kind = r["type"]
+        if kind in ("storage", "hydro"):
+            continue
+        side = "demand" if kind in ("export", "demand", "virtual_demand") else "supply"
+        segs = _cum_segments(scenario, rid, side)
+        if not segs:
+            continue
+        for j, h in enumerate(hours):
+            row = sched.loc[(rid, h)]
+            if any(abs(float(row[c])) > 1e-9 for c in award_cols):
+                continue
+            e = float(row["energy_mw"]) * (-1.0 if side == "demand" else 1.0)
+            hi = hourly(rid, h, "pmax_mw")
+            hi = float(r["pmax_mw"]) if math.isnan(hi) else hi
+            lo = hourly(rid, h, "self_schedule_mw")
+            lo = 0.0 if math.isnan(lo) else min(lo, hi)
+            if kind == "ver" and not r["dispatchable"]:
+                continue
+            if kind == "thermal":
+                if not _thermal_free(scenario, th.loc[rid], r, sched, rid, j, p_up):
+                    continue
+                lo, e, hi = 0.0, e - float(r["pmin_mw"]), hi - float(r["pmin_mw"])
+            if not (lo + MARGIN_MW < e < hi - MARGIN_MW):
+                continue
+            for a, b, price in segs:
+                if a + MARGIN_MW < e < b - MARGIN_MW:
+                    out.append((str(r["bus"]), h, price, str(rid)))
+    return out
+
+
+def _thermal_free(scenario, th, r, sched, rid, j, as_in_ramp) -> bool:
+    """The unit is on at t-1 (or initially), t and t+1 and its ramp rows of t and t+1 are
+    strictly slack (spec §5.4)."""
+    hours = scenario.hour_list
+    p = [float(sched.loc[(rid, h), "energy_mw"]) for h in hours]
+    u = [int(round(float(sched.loc[(rid, h), "committed"]))) for h in hours]
+    up = [sum(float(sched.loc[(rid, h), c]) for c in ("reg_up_mw", "spin_mw", "nonspin_mw"))
+          if as_in_ramp else 0.0 for h in hours]
+    p_prev = [float(th["initial_mw"]) if th["initial_on"] else 0.0] + p[:-1]
+    u_prev = [1 if th["initial_on"] else 0] + u[:-1]
+    rr_up, rr_dn = 60 * float(r["ramp_up_mw_per_min"]), 60 * float(r["ramp_down_mw_per_min"])
+    for k in (j, j + 1):
+        if k >= len(hours):
+            continue
+        if not (u[k] and u_prev[k]):
+            return False
+        if p[k] + up[k] - p_prev[k] > rr_up - MARGIN_MW or p_prev[k] - p[k] > rr_dn - MARGIN_MW:
+            return False
+    return True
+
+
 @settings(max_examples=LAZY_EXAMPLES)
 @given(scenario=markets(phases=(1, 2), parameters={"run_ruc": False}))
 def test_lazy_and_full_network_clear_the_same(scenario):
-    """Lazy rows (spec §5.3: branch limits added in rounds) and every row from the start give
-    the same market.
+    """Lazy branch rows (spec §5.3: violated limits added in rounds) and every row from the start
+    clear the same market.
 
-    What is compared, and why: the optimal objective is unique, so the MIP objective and the
-    pricing LP's objective (at the fixed commitment) must match (both solves at mip_rel_gap 0).
-    Schedules and prices need not be unique: with ties (two commitments, or two dispatches, of
-    equal cost) either solve may pick another optimum, and at a degenerate vertex the LP duals
-    (LMPs, product prices) form a set from which HiGHS picks one point — the lazy model, lacking
-    the slack rows, may pick another. So prices are compared only when the two solves reach the
-    same primal point (same commitment, energy and awards), and then only prices whose
-    uniqueness we can vouch for: an LMP in an hour where some resource at that bus is strictly
-    between the bounds of a partly cleared energy segment sets that LMP to its segment price
-    (ties excluded), so both LMPs must equal it... which needs engine internals; instead we use
-    the lazy model's defining property directly: with the same primal point, the lazy model's
-    rows are a subset of the full model's, so each of its optimal dual points extended by zeros is
-    optimal for the full model. When the two price vectors differ, both must still be optimal
-    duals: that is checked by re-solving the full model with the lazy run's commitment and
-    comparing objectives (the difference must then come from degeneracy, not a wrong row set).
-    Prices of a non-degenerate LP (unique duals) must match; we assert equality on every price
-    that is identical across the two different LP vertices HiGHS can report — concretely, we
-    assert equality and fall back to the objective only when the full model, re-solved with the
-    lazy run's commitment, reproduces the lazy run's prices (a degenerate tie)."""
+    What is compared, and why (duals are often degenerate in these markets: zero requirements,
+    BAAs with nothing marginal, limits met exactly):
+    - the optimal cost, which is unique: both solves run at mip_rel_gap 0, so the MIP objectives
+      agree, and so do the pricing LPs' (LP at the fixed commitment = MIP objective, §11.10) even
+      when the two pick different commitments of equal cost;
+    - the lazy run keeps every enforced branch within its rating (checker rule branch_limit): what
+      makes the restricted model's optimum an optimum of the full one;
+    - LMPs where they are unique. With the same commitment the lazy pricing LP lacks only rows
+      that are strictly slack at its optimum, and such a row has a zero dual in every optimal
+      dual, so both LPs have the same SET of optimal duals; HiGHS may report different points of
+      it when it is not a point (both are right). So LMPs are compared only where the set pins
+      them: at a bus where a resource is marginal (`marginal_prices`), the LMP is its segment's
+      price in every optimal dual — an independently known value both runs must report.
+    Product prices are not compared: with a zero requirement (often drawn) the demand-curve row
+    reads 0 >= 0 and its price is any value up to the cheapest offer; the objective covers them.
+    Runs with different commitments (an equal-cost tie) are compared on the objective only."""
     note(describe(scenario))
     lazy = solve(scenario)
     full = solve(scenario.with_parameters(lazy_transmission=False))
     for key in ("objective_mip", "objective_lp"):
         a, b = lazy.manifest["solver"][key], full.manifest["solver"][key]
         assert a == pytest.approx(b, rel=OBJ_RTOL, abs=OBJ_ATOL), f"{key}: lazy {a} full {b}"
+    over = check_run(scenario, lazy).query("rule == 'branch_limit'")
+    assert over.empty, over.to_string()
+    if not (_schedules(lazy)["committed"] == _schedules(full)["committed"]).all():
+        return  # an equal-cost tie of commitments: two different pricing LPs
+    lmp = {name: run.nodal_prices.set_index(["bus", "hour"])["lmp"]
+           for name, run in (("lazy", lazy), ("full", full))}
+    for source in (lazy, full):
+        for bus, h, price, rid in marginal_prices(scenario, source):
+            for name, series in lmp.items():
+                assert series[(bus, h)] == pytest.approx(price, abs=PRICE_TOL), (
+                    f"LMP {name} at {bus} hour {h}: {series[(bus, h)]} but {rid} there is "
+                    f"marginal on a ${price}/MWh segment")
