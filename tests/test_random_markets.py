@@ -230,3 +230,63 @@ def test_lazy_and_full_network_clear_the_same(scenario):
                 assert series[(bus, h)] == pytest.approx(price, abs=PRICE_TOL), (
                     f"LMP {name} at {bus} hour {h}: {series[(bus, h)]} but {rid} there is "
                     f"marginal on a ${price}/MWh segment")
+
+
+def test_marginal_price_certificate_on_spec_11_3():
+    """`marginal_prices` on spec §11.3 (line 1->2 limit 100; G1 200 MW @ $20 at bus 1, G2 200 MW
+    @ $50 at bus 2, load 150 at bus 2): by hand G1 = 100 (line full) and G2 = 50, each strictly
+    inside its one segment (0..200 MW), so LMP_1 = $20 and LMP_2 = $50 are certified; a run whose
+    LMP at bus 2 is altered no longer matches the certificate."""
+    from scenarios.examples import example_11_3
+    sc = example_11_3()
+    run = solve(sc)
+    assert sorted(marginal_prices(sc, run)) == [("1", 1, 20.0, "G1"), ("2", 1, 50.0, "G2")]
+    lmp = run.nodal_prices.set_index("bus")["lmp"]
+    assert lmp["1"] == pytest.approx(20.0, abs=PRICE_TOL)
+    assert lmp["2"] == pytest.approx(50.0, abs=PRICE_TOL)
+    # a unit at its Pmax is not marginal: cap G2 at its 50 MW dispatch
+    capped = sc.with_tables(resources=sc.resources.assign(
+        pmax_mw=sc.resources["pmax_mw"].where(sc.resources["resource"] != "G2", 50.0)))
+    assert ("2", 1, 50.0, "G2") not in marginal_prices(capped, run)
+
+
+def test_generator_covers_the_market_space():
+    """The draws (no solve) hold every resource type, every phase, one-way and empty ETSR sets
+    (unless the one-way defect is avoided), zero and non-zero requirements, forecasts off the
+    fixed demand, and BAAs with no fixed demand at all."""
+    from strategies import AVOID_KNOWN_DEFECTS, RESOURCE_KINDS
+
+    seen: set = set()
+
+    @settings(max_examples=200, derandomize=True, database=None)
+    @given(scenario=markets())
+    def draw(scenario):
+        seen.update(("type", k) for k in scenario.resources["type"])
+        seen.add(("phase", scenario.parameters.phase))
+        itf = scenario.interfaces
+        pairs = set(zip(itf["from_baa"], itf["to_baa"]))
+        if len(scenario.baas) > 1 and not pairs:
+            seen.add("no ETSR")
+        if any((b, a) not in pairs for a, b in pairs):
+            seen.add("one-way ETSR")
+        bh = scenario.baa_hours
+        for col in ("ru", "rd", "sr", "nr", "iru", "ird"):
+            req = bh[f"{col}_requirement_mw"]
+            seen.update({(col, "zero")} if (req == 0).any() else set())
+            seen.update({(col, "positive")} if (req > 0).any() else set())
+        dem = scenario.demand.assign(baa=scenario.demand["bus"].map(scenario.bus_baa))
+        fixed = dem.groupby(["baa", "hour"])["fixed_demand_mw"].sum()
+        gap = bh.set_index(["baa", "hour"])["demand_forecast_mw"] - fixed.reindex(
+            bh.set_index(["baa", "hour"]).index).fillna(0.0)
+        if (gap.abs() > 1e-6).any():
+            seen.add("forecast != demand")
+        if (fixed.reindex(bh.set_index(["baa", "hour"]).index).fillna(0.0) == 0).any():
+            seen.add("BAA-hour without fixed demand")
+
+    draw()
+    want = {("type", k) for k in RESOURCE_KINDS} | {("phase", p) for p in (1, 2, 3)} | {
+        (c, z) for c in ("ru", "rd", "sr", "nr", "iru", "ird") for z in ("zero", "positive")} | {
+        "no ETSR", "forecast != demand", "BAA-hour without fixed demand"}
+    if "one_way_etsr_yd" not in AVOID_KNOWN_DEFECTS:
+        want.add("one-way ETSR")
+    assert want <= seen, sorted(map(str, want - seen))
