@@ -49,9 +49,10 @@ from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH, IR_BID_CAP_USD_PER_MWH
 # - "joint_ramp_without_ir_bid": the joint AS+IR ramp row of §5.8 (RU+SR+NR+IRU <= T^IR2 RR) is
 #   built only for resources with an IRU (IRD) bid, while the checker applies it to all; it shows
 #   only when as_ramp_minutes > T^IR2 (e.g. .inf); avoided by as_ramp_minutes <= 20.
-# - "forced_output_above_bid": a self-schedule, or a non-dispatchable VER's forecast, above the
-#   MW of the resource's energy bid makes the IFM infeasible; avoided by such resources bidding
-#   their whole range.
+# - "forced_output_above_bid": output the unit cannot avoid (a self-schedule, a non-dispatchable
+#   VER's forecast, or a thermal unit's initial output ramping down slowly) above the MW of its
+#   energy bid makes the IFM infeasible (no relaxation); avoided by such resources bidding their
+#   whole range.
 # - "hydro_ramp_not_modelled": the IFM has no hourly ramp rows for hydro (spec §5.5 "thermal-like
 #   limits"; the checker's ramp rule holds hydro to them); avoided by unlimited hydro ramps.
 # - "initial_output_above_shutdown_ramp": a unit on-line at hour 0 above its shut-down ramp SD may
@@ -157,7 +158,8 @@ def _resource(draw, rid: str, kind: str, bus: str, hours: list[int], t: dict) ->
                 dict(resource=rid, tier=1, after_offline_h=row["min_down_h"], cost_usd=c1),
                 dict(resource=rid, tier=2, after_offline_h=row["min_down_h"] + 2,
                      cost_usd=round(c1 + _mw(draw, 0.0, 1000.0), 2))]
-        t["energy_bids"] += _segments(draw, rid, "supply", pmax - pmin, -20.0, 150.0)
+        full = True if initial_on and "forced_output_above_bid" in AVOID_KNOWN_DEFECTS else None
+        t["energy_bids"] += _segments(draw, rid, "supply", pmax - pmin, -20.0, 150.0, full)
         if draw(st.booleans()):  # derates, never below Pmin or the initial output
             floor = max(pmin, initial_mw)
             t["resource_hours"] += [dict(resource=rid, hour=h, pmax_mw=_mw(draw, floor, pmax))
