@@ -168,3 +168,20 @@ def rts_phase3_run(rts_day_run):
     copy = RunResult(tables={k: v.copy() for k, v in da.tables.items()},
                      manifest=json.loads(json.dumps(da.manifest, default=str)))
     return sc, run_phase3(sc, copy)
+
+
+# Hypothesis profiles for the random-market properties (tests/test_random_markets.py, issue 16):
+# `ci` (default): derandomized, deadline off, a few hundred examples over all properties;
+# `deep`: HYPOTHESIS_PROFILE=deep, ≥ 5,000 examples, for a long run off CI.
+# Properties set their own max_examples for `ci`; the `deep` profile's max_examples overrides it.
+import os  # noqa: E402
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.data_too_large])
+settings.register_profile("deep", deadline=None, max_examples=5000, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
