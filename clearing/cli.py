@@ -73,10 +73,7 @@ def cmd_solve(a) -> int:
         commitment = read_run_folder(a.commitment_from)
         if not a.allow_other_scenario:
             check_commitment_source(commitment, sc, a.commitment_from)
-    with con.status("solving") as status:
-        def progress(msg: str) -> None:
-            status.update(f"{msg}  ({time.perf_counter() - t0:.1f} s)")
-            con.print(f"[dim]{time.perf_counter() - t0:7.1f} s[/]  {msg}")
+    with con.status("solving") as status, SolveDisplay(con, status, t0) as progress:
         result = solve(sc, progress=progress, commitment_from=commitment,
                        allow_other_scenario=a.allow_other_scenario)
         if commitment is not None:
@@ -94,6 +91,44 @@ def cmd_solve(a) -> int:
         result.write(out, a.format, overwrite=a.overwrite, forbid_inside=[sc.source_dir])
     _summary(con, result, out)
     return _completion_exit(con, result.manifest)
+
+
+class SolveDisplay:
+    """The solve's console display: each stage as a line with its elapsed time, and a status
+    line that ticks every half second and shows the running MIP's incumbent, bound and gap
+    (`live`, fed by HiGHS's MIP callback through clearing.solver.RunBudget.on_mip_progress)."""
+
+    def __init__(self, con, status, t0: float) -> None:
+        import threading
+        self.con, self.status, self.t0 = con, status, t0
+        self.stage, self.mip = "solving", ""
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+
+    def __enter__(self) -> SolveDisplay:
+        self._ticker.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._ticker.join(timeout=2)
+
+    def text(self) -> str:
+        line = f"{self.stage}  ({time.perf_counter() - self.t0:.1f} s)"
+        return f"{line}  {self.mip}" if self.mip else line
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            self.status.update(self.text())
+
+    def __call__(self, msg: str) -> None:
+        self.stage, self.mip = msg, ""
+        self.status.update(self.text())
+        self.con.print(f"[dim]{time.perf_counter() - self.t0:7.1f} s[/]  {msg}")
+
+    def live(self, mp) -> None:
+        self.mip = mp.describe()
+        self.status.update(self.text())
 
 
 def _completion_exit(con, manifest: dict) -> int:

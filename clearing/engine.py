@@ -46,7 +46,8 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
     across parameter values."""
     say = progress or (lambda s: None)
     t_start = time.perf_counter()
-    budget = RunBudget(scenario.parameters.run_time_limit_s, start=t_start)
+    budget = RunBudget(scenario.parameters.run_time_limit_s, start=t_start,
+                       on_mip_progress=getattr(progress, "live", None))
     timings: dict[str, float] = {}
     submitted = scenario  # the manifest hashes the inputs as submitted, before mitigation
     say("market power mitigation of IRU/RCU bids (spec §5.12)")

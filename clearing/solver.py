@@ -174,6 +174,47 @@ def _col_data(vars_: list, cache: dict) -> tuple[np.ndarray, np.ndarray, np.ndar
 MIN_FIRST_MIP_S = 1.0
 
 
+MIP_PROGRESS_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class MipProgress:
+    """A live snapshot of a running MIP (HiGHS's MIP-interrupt callback): the solve's label,
+    the incumbent objective (inf before the first feasible solution), the dual bound, the
+    relative gap (inf without an incumbent) and the seconds spent in this solve."""
+
+    label: str
+    incumbent: float
+    bound: float
+    gap: float
+    seconds: float
+
+    def describe(self) -> str:
+        if not math.isfinite(self.incumbent):
+            return f"{self.label}: no incumbent yet, bound ${self.bound:,.2f} ({self.seconds:.0f} s)"
+        return (f"{self.label}: incumbent ${self.incumbent:,.2f}, bound ${self.bound:,.2f}, "
+                f"gap {self.gap:.3%} ({self.seconds:.0f} s)")
+
+
+def _mip_listener(label: str, report: Callable[[MipProgress], None]) -> Callable:
+    """A HiGHS MIP-interrupt callback that forwards a `MipProgress` at most every
+    MIP_PROGRESS_EVERY_S seconds; a failing `report` never stops the solve."""
+    last = [-math.inf]
+
+    def listen(event) -> None:
+        out = event.data_out
+        t = float(out.running_time)
+        if t - last[0] < MIP_PROGRESS_EVERY_S:
+            return
+        last[0] = t
+        try:
+            report(MipProgress(label, float(out.objective_function_value),
+                               float(out.mip_dual_bound), float(out.mip_gap), t))
+        except Exception:  # noqa: BLE001 - a display problem must not break the market run
+            pass
+    return listen
+
+
 @dataclass
 class RunBudget:
     """Wall-clock budget of a whole run (parameter run_time_limit_s; 0 or inf: none). Every
@@ -183,6 +224,9 @@ class RunBudget:
     clock: Callable[[], float] = time.perf_counter
     start: float | None = None
     stopped: list = field(default_factory=list)   # labels of the solves the budget cut short
+    # live MIP progress of the run's solves (the CLI's status line): called at most every
+    # MIP_PROGRESS_EVERY_S seconds with a `MipProgress` while HiGHS branches
+    on_mip_progress: Callable[["MipProgress"], None] | None = None
 
     def __post_init__(self) -> None:
         if self.start is None:
@@ -399,7 +443,15 @@ class PersistentHighs:
             for key, val in (("mip_rel_gap", self.gap), ("random_seed", 0), ("threads", 1),
                              ("time_limit", float(limit))):
                 h.setOptionValue(key, val)
-            h.run()
+            report = self.budget.on_mip_progress if self.budget is not None else None
+            listener = _mip_listener(what, report) if (has_int and report) else None
+            if listener is not None:
+                h.cbMipInterrupt.subscribe(listener)
+            try:
+                h.run()
+            finally:
+                if listener is not None:
+                    h.cbMipInterrupt.unsubscribe(listener)
             t2 = time.perf_counter()
             status = h.getModelStatus()
             info = h.getInfo()
