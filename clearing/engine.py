@@ -20,7 +20,7 @@ from clearing.mpm import mitigate_bids, pivotal_supplier_test
 from clearing.results import RunResult
 from clearing.solver import RunBudget
 from network.ptdf import PTDF, ldf_ptdf, scenario_ptdf
-from network.transfers import net_transfer_cycles, transfer_revenue_usd
+from network.transfers import net_model_cycles, transfer_revenue_usd
 from products import energy
 from products.ancillary_services import as_prices
 from products.energy import base_transfer_rhs
@@ -425,31 +425,15 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]
     return tables, ifm_vals
 
 
-def _arcs(d: MarketData) -> dict:
-    itf = d.interfaces
-    return {k: (str(itf.at[k, "from_baa"]), str(itf.at[k, "to_baa"])) for k in itf.index}
-
-
-def _hurdles(d: MarketData) -> dict:
-    return {k: float(d.interfaces.at[k, "hurdle_usd_per_mwh"]) for k in d.interfaces.index}
-
-
 def net_ifm_cycles(d: MarketData, m: pyo.ConcreteModel) -> dict:
     """Cancel IFM transfer cycles of x, yU and yD in place (§5.2, §6.1 [A],
-    network.transfers.net_transfer_cycles); {hour: MW removed}."""
-    rows = [m.etsr_limit, m.etsr_gross, m.etsr_undeclared]
-    if hasattr(m, "nec_limit"):
-        rows.append(m.nec_limit)
-    return net_transfer_cycles(m, {"x": m.x, "yU": m.yU, "yD": m.yD}, rows, _arcs(d),
-                               _hurdles(d))
+    network.transfers.net_model_cycles); {hour: MW removed}."""
+    return net_model_cycles(d, m, {"x": m.x, "yU": m.yU, "yD": m.yD})
 
 
 def net_ruc_cycles(d: MarketData, m: pyo.ConcreteModel) -> dict:
     """Cancel RUC transfer cycles of x^R in place (yU, yD are the IFM's constants)."""
-    rows = [m.etsr_limit, m.etsr_gross, m.etsr_undeclared]
-    if hasattr(m, "nec_limit"):
-        rows.append(m.nec_limit)
-    return net_transfer_cycles(m, {"x": m.xR}, rows, _arcs(d))  # no hurdle cost in RUC (§4.2)
+    return net_model_cycles(d, m, {"x": m.xR}, hurdles=False)  # no hurdle cost in RUC (§4.2)
 
 
 def extract_ruc(d: MarketData, sm: SolvedModel, ptdf: PTDF, ifm: dict, tables: dict) -> None:

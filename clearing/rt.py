@@ -110,13 +110,15 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from clearing import resources
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData, prepare
 from clearing.ifm import SolvedModel, dual, ranged_shadow
 from clearing.results import RunResult
 from clearing.solver import PersistentHighs, fix_binaries
 from network.ptdf import PTDF, scenario_ptdf
-from network.transfers import net_transfer_cycles
+from network import transfers
+from network.transfers import net_model_cycles
 from network.transmission import FlowMonitor, make_monitor
 from products import energy
 from products.flexible_ramp import component as frp
@@ -493,20 +495,12 @@ def _plan(scenario: Scenario, d: MarketData, da: RunResult, inp: RTInputs) -> RT
         if cls[r] != "fast_thermal":
             continue
         i = pos[r]
-        ut, dt_, h0 = int(th.at[r, "min_up_h"]), int(th.at[r, "min_down_h"]), int(th.at[r, "initial_hours"])
         for h in hours:
-            f = None
-            if on0 and h <= ut - h0:
-                f = 1
-            if (not on0) and h <= dt_ - h0:
-                f = 0
-            if f is None and (bool(th.at[r, "must_run"]) or
-                              np.nan_to_num(ss[i, INTERVALS_PER_HOUR * (h - 1)]) > 0):
-                f = 1
-            if f is None and ucom[i, h - 1] > 0.5 and awards_any[i, h - 1] > 1e-6:
-                f = 1
-            if f is None and cap_h[i, h - 1] < pmin[i, 0] - 1e-9:
-                f = 0
+            f = resources.forced_commitment(
+                th, r, h,
+                bool(th.at[r, "must_run"]) or np.nan_to_num(ss[i, INTERVALS_PER_HOUR * (h - 1)]) > 0,
+                cap_h[i, h - 1] < pmin[i, 0] - 1e-9,
+                kept_on=bool(ucom[i, h - 1] > 0.5 and awards_any[i, h - 1] > 1e-6))
             if f is not None:
                 forced[(r, h)] = f
     # ramp limits within 15 minutes, widened at hour boundaries to the DA schedule's step
@@ -688,9 +682,7 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
                               rule=lambda _m, r, s, k: _m.seg_s[r, s, k]
                               <= d.supply_bids[r][s - 1][0] * U(r, k))
     # commitment costs: min-load ($/h) and start-ups ($ per start = ×4 in $/h of one interval)
-    def su_cost(r):
-        tiers = d.startup_tiers.get(r)
-        return tiers[0][1] if tiers else float(th.at[r, "startup_cost_usd"])
+    su_cost = lambda r: resources.startup_cost_usd(d, r)  # noqa: E731
     mlc = {r: float(th.at[r, "min_load_cost_usd_per_h"]) for r in plan.R
            if res.at[r, "type"] == "thermal"}
     b.costs.append(sum(INTERVALS_PER_HOUR * mlc[r] * m.u[r, h] for (r, h) in m.F_IDX)
@@ -707,25 +699,8 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     b.info["fixed_commitment_cost_rate"] = const
     b.costs.append(const)
 
-    # --- fast-start commitment logic in intervals ------------------------------------------------
-    def u_prev(r, k):
-        return m.u[r, k - 1] if k > 1 else plan.p0[r][1]
-    m.uc_logic = pyo.Constraint(m.F_IDX, rule=lambda _m, r, h: _m.u[r, h] - u_prev(r, h)
-                                == _m.v[r, h] - _m.w[r, h])
-
-    def min_up(_m, r, k):
-        n = int(th.at[r, "min_up_h"])
-        if n <= 1:
-            return pyo.Constraint.Skip
-        return sum(_m.v[r, j] for j in range(max(1, k - n + 1), k + 1)) <= _m.u[r, k]
-
-    def min_dn(_m, r, k):
-        n = int(th.at[r, "min_down_h"])
-        if n <= 1:
-            return _m.v[r, k] + _m.w[r, k] <= 1
-        return sum(_m.w[r, j] for j in range(max(1, k - n + 1), k + 1)) <= 1 - _m.u[r, k]
-    m.uc_min_up = pyo.Constraint(m.F_IDX, rule=min_up)
-    m.uc_min_down = pyo.Constraint(m.F_IDX, rule=min_dn)
+    # --- short-start commitment logic per hour: the shared 3-binary rows (spec §5.4) ------------
+    resources.add_commitment_logic(m, m.F_IDX, th, m.u, m.v, m.w, "uc", period_h=1.0)
 
     # --- storage SOC in 15-minute steps; hydro daily energy -------------------------------------
     def soc_rule(_m, r, k):
@@ -803,30 +778,9 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     m.ramp_up = pyo.Constraint(m.RAMP, rule=ramp_up_rule)
     m.ramp_down = pyo.Constraint(m.RAMP, rule=ramp_dn_rule)
 
-    # --- transfers (ETSRs; economic transfers allowed, no IR transfers, no NEC in RT) ------------
-    K_itf = list(d.interfaces.index)
-    kt = [(x, k) for x in K_itf for k in ks]
-    m.KT = pyo.Set(initialize=kt, dimen=2, ordered=True)
-    lim = {(x, k): float(drt.interface_hours.at[(x, k), "limit_mw"]) for (x, k) in kt}
-    xb = {(x, k): float(drt.interface_hours.at[(x, k), "base_transfer_mw"]) for (x, k) in kt}
-    m.x = pyo.Var(m.KT, within=pyo.NonNegativeReals)
-
-    def etsr(_m, x, k):
-        xr = d.reverse(x)
-        lhs = _m.x[x, k]
-        rhs = lim[(x, k)] - xb[(x, k)]
-        if xr is not None:
-            lhs = lhs - _m.x[xr, k]
-            rhs += xb[(xr, k)]
-        return lhs <= rhs
-    m.etsr_limit = pyo.Constraint(m.KT, rule=etsr)
-    m.etsr_gross = pyo.Constraint(m.KT, rule=lambda _m, x, k: _m.x[x, k] <= lim[(x, k)])
-    for (x, k) in kt:
-        o, e = d.interfaces.at[x, "from_baa"], d.interfaces.at[x, "to_baa"]
-        b.transfer_in[(e, k)].append(m.x[x, k])
-        b.transfer_in[(o, k)].append(-m.x[x, k])
-    hurdle = {x: float(d.interfaces.at[x, "hurdle_usd_per_mwh"]) for x in K_itf}
-    b.costs.append(sum(hurdle[x] * m.x[x, k] for (x, k) in kt if hurdle[x] != 0))
+    # --- transfers: the shared ETSR component (network/transfers.py, spec §5.2) on the intervals;
+    # economic transfers only (no IR transfers: yU = yD = 0), no NEC in RT [A]
+    transfers.add_to_model(b, with_ir=False, with_nec=False)
 
     # --- energy balance per BAA and interval (products/energy.py, spec §5.1) ---------------------
     energy.add_to_model(b)
@@ -1071,10 +1025,7 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
     # --- transfers, BAA summary ------------------------------------------------------------------------
     itf = d.interfaces
     if d.params.transfer_cycle_netting:  # cancel transfers that go round in circles (§5.2 [A])
-        b.info["transfer_cycles_netted"] = net_transfer_cycles(
-            m, {"x": m.x}, [m.etsr_limit, m.etsr_gross],
-            {x: (str(itf.at[x, "from_baa"]), str(itf.at[x, "to_baa"])) for x in itf.index},
-            {x: float(itf.at[x, "hurdle_usd_per_mwh"]) for x in itf.index})
+        b.info["transfer_cycles_netted"] = net_model_cycles(d, m, {"x": m.x})
     X = {(x, k): _v(m.x[x, k]) for (x, k) in m.KT}
     trows = []
     for (x, k) in m.KT:

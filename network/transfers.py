@@ -34,7 +34,12 @@ CYCLE_TOL_MW = 1e-6        # a transfer at or below this is no transfer (cycle s
 COMMODITIES = ("yU", "yD", "x")  # netting order: IR credits first, they only free ETSR headroom
 
 
-def add_to_model(b: ModelBundle, with_ir: bool = True) -> list:
+def add_to_model(b: ModelBundle, with_ir: bool = True, with_nec: bool = True) -> list:
+    """ETSR transfers on the bundle's periods (spec §5.2): x, yU, yD per ETSR and period, the
+    ETSR row, the gross bound, the undeclared-direction row, the per-BAA transfer and IR credit
+    terms, the hurdle cost and (`with_nec`) the NEC. `with_ir=False` fixes yU = yD = 0 (a run
+    without IR transfers: the RUC's own copy, RT); the rows keep their form, so every run holds
+    the same ETSR rows. Returns the cost terms."""
     m, d, T = b.m, b.d, b.T
     K = list(d.interfaces.index)
     idx = [(k, t) for k in K for t in T]
@@ -78,7 +83,10 @@ def add_to_model(b: ModelBundle, with_ir: bool = True) -> list:
     hurdle = {k: float(d.interfaces.at[k, "hurdle_usd_per_mwh"]) for k in K}
     cost = sum(hurdle[k] * m.x[k, t] for (k, t) in idx if hurdle[k] != 0)
     b.costs.append(cost)
-    _add_nec(b)
+    if with_nec:
+        _add_nec(b)
+    else:
+        m.NEC = pyo.Set(initialize=[], dimen=2)
     return [cost]
 
 
@@ -288,6 +296,25 @@ def net_transfer_cycles(m: pyo.ConcreteModel, variables: dict, row_components: l
                 variables[c][k, t].set_value(v, skip_validation=True)
             changed[t] = removed
     return changed
+
+
+def transfer_arcs(d) -> dict:
+    """ETSR k -> (o(k), e(k)) of the scenario's interfaces."""
+    itf = d.interfaces
+    return {k: (str(itf.at[k, "from_baa"]), str(itf.at[k, "to_baa"])) for k in itf.index}
+
+
+def net_model_cycles(d, m: pyo.ConcreteModel, commodities: dict, hurdles: bool = True) -> dict:
+    """Cancel the transfer cycles of a solved model built by `add_to_model` in place (§5.2,
+    §6.1 [A]): `commodities` {c: Var} to net (x, yU, yD in the IFM; x^R in the RUC; x in RT),
+    the ETSR, gross, undeclared-direction and NEC rows as limits, hurdle costs on x when
+    `hurdles`. Returns {period: MW removed} (`net_transfer_cycles`)."""
+    rows = [m.etsr_limit, m.etsr_gross, m.etsr_undeclared]
+    if hasattr(m, "nec_limit"):
+        rows.append(m.nec_limit)
+    cost = ({k: float(d.interfaces.at[k, "hurdle_usd_per_mwh"]) for k in d.interfaces.index}
+            if hurdles else None)
+    return net_transfer_cycles(m, commodities, rows, transfer_arcs(d), cost)
 
 
 def _has_cycle(arcs: dict, flows: dict, c: str, tol_mw: float) -> bool:
