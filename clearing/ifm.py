@@ -127,24 +127,31 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
 
 
 def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: str,
-                    seed_rows: list | None = None, budget: RunBudget | None = None) -> SolvedModel:
-    """MIP with lazy rows, then the pricing LP at the fixed commitment (spec §6).
+                    seed_rows: list | None = None, budget: RunBudget | None = None,
+                    mip_time_limit_s: float | None = None) -> SolvedModel:
+    """MIP with lazy rows, then the pricing LP at the fixed commitment (spec §6): one path for
+    the IFM, the RUC and the RT run, all on one persistent HiGHS.
 
-    `seed_rows`: (kind, branch, hour) rows to enforce from the start (the RUC takes the
-    IFM's); rows of kinds or branches this model does not monitor are ignored. `budget`: the
-    run's wall-clock budget (solve_lazy)."""
+    `seed_rows`: (kind, branch, period) rows to enforce from the start (the RUC takes the
+    IFM's, RT the DA's binding branches); rows of kinds or branches this model does not monitor
+    are ignored, and with `lazy_transmission` off every row is in from the start anyway.
+    `budget`: the run's wall-clock budget (solve_lazy). `mip_time_limit_s`: a tighter cap on
+    each solve of the MIP stage (RT [A]); the pricing LP keeps `time_limit_s`."""
     p = b.d.params
     solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s, budget=budget)
     monitor = make_monitor(b, ptdf, kinds)
-    if seed_rows:
+    if seed_rows and p.lazy_transmission:
         b.info["seeded_rows"] = monitor.seed(seed_rows)
     from clearing.manifest import model_counts
     b.info["counts"] = model_counts(b.m)
     t0 = time.perf_counter()
     has_int = any(len(c) for c in b.binaries)
+    if mip_time_limit_s is not None:
+        solver.time_limit = min(p.time_limit_s, mip_time_limit_s)
     mip_rounds = solve_lazy(b, solver, monitor, mip=has_int, label=f"{label} MIP")
     t1 = time.perf_counter()
     mip_rec = solver.records[-1][1]
+    solver.time_limit = p.time_limit_s
     fix_binaries(b.binaries)
     lp_rounds = solve_lazy(b, solver, monitor, mip=False, label=f"{label} pricing LP")
     t2 = time.perf_counter()

@@ -69,8 +69,10 @@ Solve and prices
     after which the incumbent is priced and the manifest records its gap [A: keeps the RT run
     near two minutes on the bundled day, where closing 0.1 % took 1.5-3.5 min on a shared
     2-core machine]), fix the binaries (through their bounds, `clearing.solver.fix_binaries`),
-    re-solve the LP, read duals; one persistent HiGHS throughout. The lazy network rounds run first on the LP
-    relaxation (cheap), then the MIP normally needs one round (`solve_rt`). Prices: FMM LMP per
+    re-solve the LP, read duals; one persistent HiGHS throughout. This is the day-ahead path
+    itself (`clearing.ifm.solve_and_price`: `lazy_lp_rounds` LP-relaxation rounds pick the
+    network rows, then the MIP rounds, then the pricing LP), seeded with the DA's binding
+    branches in every interval of their hour. Prices: FMM LMP per
     bus and interval = the BAA balance dual plus congestion (energy = the reference BAA's price,
     congestion = LMP − energy, loss = 0); FMM FRU/FRD prices per BAA and interval.
 
@@ -113,13 +115,11 @@ import pyomo.environ as pyo
 from clearing import resources
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData, prepare
-from clearing.ifm import SolvedModel, dual, ranged_shadow
+from clearing.ifm import SolvedModel, dual, ranged_shadow, solve_and_price
 from clearing.results import RunResult
-from clearing.solver import PersistentHighs, fix_binaries
 from network.ptdf import PTDF, scenario_ptdf
 from network import transfers
 from network.transfers import net_model_cycles
-from network.transmission import FlowMonitor, make_monitor
 from products import energy
 from products.flexible_ramp import component as frp
 from scenarios.errors import Problem, ScenarioError
@@ -848,71 +848,6 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     return b
 
 
-def _lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mip: bool, label: str,
-          vars_changed: bool) -> list[dict]:
-    """Solve, add violated network rows, re-solve until none is violated (spec §5.3), as
-    clearing.ifm.solve_lazy, telling the persistent solver when variable domains changed."""
-    p = b.d.params
-    rounds = []
-    for k in range(p.lazy_max_rounds):
-        rec = solver.solve(b.m, mip=mip, label=f"{label} round {k + 1}",
-                           vars_changed=vars_changed and k == 0)
-        new = monitor.violations(p.flow_tolerance_mw)
-        rounds.append(dict(round=k + 1, mip=mip, seconds=rec.seconds, objective=rec.objective,
-                           gap=rec.gap, termination=rec.termination, rows_added=len(new),
-                           stage=label))
-        if not new:
-            break
-        monitor.add_rows(new)
-    else:
-        rounds[-1]["unresolved"] = True
-    return rounds
-
-
-def solve_rt(b: ModelBundle, ptdf: PTDF, seed_rows: list) -> SolvedModel:
-    """On one persistent HiGHS: the network rows first on the LP relaxation (cheap rounds), then
-    the MIP (short-start commitments; normally one round, capped at RT_MIP_TIME_LIMIT_S), then
-    the fixed-commitment pricing LP (spec §6). The lazy rows start from `seed_rows` (branches
-    binding in the DA run). Between stages only variable domains and bounds change (see
-    `clearing.solver.fix_binaries`)."""
-    from clearing.manifest import model_counts
-    p = b.d.params
-    monitor = make_monitor(b, ptdf, ("base",))
-    if not p.lazy_transmission:
-        keys = [("base", l, k) for l in sorted(monitor.sets.get("base", [])) for k in b.T]
-        monitor.add_rows(keys)
-        b.info["seeded_rows"] = len(keys)
-    else:
-        b.info["seeded_rows"] = monitor.seed(seed_rows)
-    b.info["counts"] = model_counts(b.m)
-    free = [v for c in b.binaries for v in c.values() if not v.fixed]
-    solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s)
-    t0 = time.perf_counter()
-    rounds = []
-    if free:
-        for v in free:  # LP relaxation: find the binding network rows cheaply
-            v.domain = pyo.UnitInterval
-        rounds += _lazy(b, solver, monitor, mip=False, label="FMM relaxation", vars_changed=False)
-        for v in free:
-            v.domain = pyo.Binary
-        solver.time_limit = min(p.time_limit_s, RT_MIP_TIME_LIMIT_S)
-        rounds += _lazy(b, solver, monitor, mip=True, label="FMM MIP", vars_changed=True)
-    else:
-        rounds += _lazy(b, solver, monitor, mip=False, label="FMM LP", vars_changed=False)
-    t1 = time.perf_counter()
-    mip_rec = solver.records[-1][1]
-    changed = bool(free) or any(len(c) for c in b.binaries)
-    fix_binaries(b.binaries)
-    solver.time_limit = p.time_limit_s
-    rounds += _lazy(b, solver, monitor, mip=False, label="FMM pricing LP", vars_changed=changed)
-    t2 = time.perf_counter()
-    lp_rec = solver.records[-1][1]
-    sm = SolvedModel(bundle=b, solver=solver, monitor=monitor, mip=mip_rec, lp=lp_rec,
-                     duals=solver.duals(), timings={"solve_s": t1 - t0, "pricing_s": t2 - t1})
-    b.lazy_rounds = rounds
-    return sm
-
-
 # =============================================================================================
 # results
 # =============================================================================================
@@ -1209,7 +1144,8 @@ def run_phase3(scenario: Scenario, da: RunResult, progress: Progress | None = No
     b = build_rt(d, drt, plan)
     tm["build_s"] = time.perf_counter() - t0
     say("RT: solve the FMM (MIP for short-start commitments, lazy network rows) and price (LP)")
-    sm = solve_rt(b, ptdf, _seed_rows(da))
+    sm = solve_and_price(b, ptdf, ("base",), "FMM", seed_rows=_seed_rows(da),
+                         mip_time_limit_s=RT_MIP_TIME_LIMIT_S)
     tm["solve_s"] = sm.timings["solve_s"]
     tm["pricing_s"] = sm.timings["pricing_s"]
     say("RT: results and settlement inputs")
@@ -1245,8 +1181,7 @@ def _manifest_block(scenario, b, sm, plan, inp, tm, tables) -> dict:
         "long_start_units_fixed": sum(1 for r in plan.R if plan.cls[r] == "fixed_thermal"),
         "lazy": {"rounds": len([r for r in b.lazy_rounds if r["mip"]]),
                  "lp_rounds": len([r for r in b.lazy_rounds if not r["mip"]]),
-                 "relaxation_rounds": len([r for r in b.lazy_rounds
-                                           if r.get("stage") == "FMM relaxation"]),
+                 "relaxation_rounds": len([r for r in b.lazy_rounds if r.get("relaxation")]),
                  "seeded_rows": b.info.get("seeded_rows", 0),
                  "constraints_added": len(sm.monitor.rows), "round_log": b.lazy_rounds},
         "branch_overloads": len(b.info.get("branch_overloads", [])),
