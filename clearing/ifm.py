@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -13,22 +14,37 @@ import pyomo.environ as pyo
 from clearing import resources
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData
+from clearing.readback import Readback
 from clearing.solver import MIN_FIRST_MIP_S, PersistentHighs, RunBudget, fix_binaries
-from network import transfers
+from network import transfers, transmission
 from network.ptdf import PTDF
 from network.transmission import RELAXATION_NEAR_BINDING, FlowMonitor, make_monitor
 from products import ancillary_services, energy
 from products import imbalance_reserves
+from products.reliability_capacity import component as reliability_capacity
 from scenarios.errors import SolverError
 
-# Components in build order (Egret-style: each reads the data and adds its own rows/costs).
-IFM_COMPONENTS = (
-    ("resources", resources.add_resources),
-    ("transfers", transfers.add_to_model),
-    ("energy", energy.add_to_model),
-    ("ancillary_services", ancillary_services.add_to_model),
-    ("imbalance_reserves", imbalance_reserves.add_to_model),
-    ("capacity_stacks", resources.add_capacity_stacks),
+class Component(NamedTuple):
+    """One part of the market model (issue 18): `add(bundle)` adds its variables, rows and
+    costs; `extract(readback)` reads its awards, prices and table columns back
+    (clearing/readback.py). Either may be None."""
+
+    name: str
+    add: Callable | None
+    extract: Callable | None
+
+
+# The registry: build order (Egret-style: each reads the data and adds its own rows/costs) and
+# read-back order. Adding a product = its module + one line here.
+IFM_COMPONENTS: tuple[Component, ...] = (
+    Component("resources", resources.add_resources, resources.extract),
+    Component("transfers", transfers.add_to_model, transfers.extract),
+    Component("network", None, transmission.extract),   # rows added lazily by the solve
+    Component("energy", energy.add_to_model, energy.extract),
+    Component("ancillary_services", ancillary_services.add_to_model, ancillary_services.extract),
+    Component("imbalance_reserves", imbalance_reserves.add_to_model, imbalance_reserves.extract),
+    Component("reliability_capacity", None, reliability_capacity.extract_ifm),
+    Component("capacity_stacks", resources.add_capacity_stacks, None),
 )
 
 
@@ -43,12 +59,24 @@ class SolvedModel:
     timings: dict = field(default_factory=dict)
 
 
-def build_ifm(d: MarketData) -> ModelBundle:
+def read_back(d: MarketData, sm: "SolvedModel", ptdf: PTDF,
+              components: tuple[Component, ...] = IFM_COMPONENTS) -> tuple[dict, dict]:
+    """The results tables of a solved model and the values kept for a later run, read back by
+    each component in registry order (clearing/readback.py)."""
+    rb = Readback(d=d, sm=sm, ptdf=ptdf)
+    for c in components:
+        if c.extract is not None:
+            c.extract(rb)
+    return rb.assemble(), rb.kept
+
+
+def build_ifm(d: MarketData, components: tuple[Component, ...] = IFM_COMPONENTS) -> ModelBundle:
     """Build the IFM model from its components (architecture.md)."""
     m = pyo.ConcreteModel(name="IFM")
     b = ModelBundle(m=m, d=d, kind="ifm")
-    for _, component in IFM_COMPONENTS:
-        component(b)
+    for c in components:
+        if c.add is not None:
+            c.add(b)
     # network injection hooks for the flow monitor (spec §5.3)
     b.info["inj_resources"] = list(d.resources.index)
     b.info["inj_fn"] = lambda r, t: m.g[r, t]

@@ -8,10 +8,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from clearing.bundle import ModelBundle
 from clearing.data import Cells
+from clearing.readback import Readback, value
 
 BIG_RAMP = 1e6
 
@@ -483,3 +486,34 @@ def add_capacity_stacks(b: ModelBundle) -> None:
         for k in m.uc_ramp_up_as:  # the energy-only ramp-up row is implied (awards >= 0)
             if k in m.uc_ramp_up:
                 m.uc_ramp_up[k].deactivate()
+
+
+# ---------------------------------------------------------------------------------------------
+def extract(rb: Readback) -> None:
+    """Read back the resource physics (clearing/readback.py): `schedules` resource, hour, baa,
+    bus, committed, energy_mw (g, spec §3), type, sc, soc_mwh, charge_mw, discharge_mw; keeps
+    g, u, soc and the capacity-stack totals up/dn for the RUC (spec §5.11)."""
+    m, b, d = rb.m, rb.b, rb.d
+    T, res = d.hours, d.resources
+    g = {(r, t): value(m.g[r, t]) for r in res.index for t in T}
+    u = {(i, t): round(value(m.u[i, t])) for (i, t) in m.GT}
+    soc = {(r, t): value(m.soc[r, t]) for (r, t) in m.ST_}
+    up = {(r, t): value(sum(b.up_reserve[(r, t)])) if b.up_reserve.get((r, t)) else 0.0
+          for r in res.index for t in T}
+    dn = {(r, t): value(sum(b.down_reserve[(r, t)])) if b.down_reserve.get((r, t)) else 0.0
+          for r in res.index for t in T}
+    rows = []
+    for r in res.index:
+        typ = res.at[r, "type"]
+        for t in T:
+            st = (r, t) in m.ST_
+            rows.append(dict(
+                resource=r, hour=t, baa=res.at[r, "baa"], bus=res.at[r, "bus"],
+                committed=u.get((r, t), 1 if typ in ("ver", "hydro", "storage", "import") else 0),
+                energy_mw=g[(r, t)], type=typ, sc=res.at[r, "sc"],
+                soc_mwh=soc.get((r, t), np.nan),
+                charge_mw=value(m.ch[r, t]) if st else 0.0,
+                discharge_mw=value(m.dis[r, t]) if st else 0.0))
+    rb.columns("schedules", pd.DataFrame(rows))
+    for name, val in (("g", g), ("u", u), ("soc", soc), ("up", up), ("dn", dn)):
+        rb.keep(name, val)

@@ -381,3 +381,67 @@ def transfer_revenue_lines(transfers: pd.DataFrame, share_from: float) -> pd.Dat
     return charge_lines("transfer_revenue", g["baa"].to_numpy(), g["baa"].to_numpy(),
                         g["hour"].to_numpy(), g["mw"].to_numpy(float), price,
                         g["amount"].to_numpy(float), "")
+
+
+# ---------------------------------------------------------------------------------------------
+# read-back (clearing/readback.py)
+# ---------------------------------------------------------------------------------------------
+def extract(rb) -> None:
+    """Read back the ETSR transfers (spec §5.2, §6.1): cancel transfer cycles first
+    (`transfer_cycle_netting`), then the `transfers` table (x, limit, ν + β, revenue, net, base,
+    yU, yD, ν, β), the `binding_constraints` rows etsr, etsr_undeclared and nec, and
+    `baa_summary` net_export_mw; keeps x, yU, yD for the RUC."""
+    from products.energy import balance_prices, base_transfer_rhs
+    d, m, b = rb.d, rb.m, rb.b
+    T, itf = d.hours, d.interfaces
+    if d.params.transfer_cycle_netting:
+        b.info["transfer_cycles_netted"] = net_model_cycles(d, m, {"x": m.x, "yU": m.yU,
+                                                                   "yD": m.yD})
+    val = lambda v: float(pyo.value(v, exception=False) or 0.0)  # noqa: E731
+    x = {(k, t): val(m.x[k, t]) for (k, t) in m.KT}
+    yU = {(k, t): val(m.yU[k, t]) for (k, t) in m.KT}
+    yD = {(k, t): val(m.yD[k, t]) for (k, t) in m.KT}
+    pi = balance_prices(rb)
+    trows, bind = [], []
+    for (k, t) in m.KT:
+        nu = max(0.0, -rb.dual(m.etsr_limit[k, t]))
+        beta = max(0.0, -rb.dual(m.etsr_gross[k, t]))
+        kr = d.reverse(k)
+        o, e = itf.at[k, "from_baa"], itf.at[k, "to_baa"]
+        limit = float(d.interface_hours.at[(k, t), "limit_mw"])
+        trows.append(dict(interface=k, hour=t, from_baa=o, to_baa=e, mw=x[(k, t)],
+                          limit_mw=limit, shadow_price=nu + beta,
+                          transfer_revenue_usd=transfer_revenue_usd(x[(k, t)], pi.at[o, t],
+                                                                    pi.at[e, t]),
+                          net_mw=x[(k, t)] - (x[(kr, t)] if kr else 0.0),
+                          base_transfer_mw=float(d.interface_hours.at[(k, t), "base_transfer_mw"]),
+                          iru_transfer_mw=yU[(k, t)], ird_transfer_mw=yD[(k, t)],
+                          etsr_dual=nu, gross_bound_dual=beta))
+        if nu + beta > 1e-9:
+            bind.append(dict(constraint=k, hour=t, kind="etsr", shadow_price=nu + beta,
+                             flow_mw=x[(k, t)] - (x[(kr, t)] if kr else 0.0) + yU[(k, t)]
+                             + (yD[(kr, t)] if kr else 0.0), limit_mw=limit))
+    for (k, t) in m.KT_UNDECLARED:
+        nu_rev = max(0.0, -rb.dual(m.etsr_undeclared[k, t]))
+        if nu_rev > 1e-9:  # the undeclared reverse direction's row (§5.2): yD_k − x_k ≤ X^base_k
+            bind.append(dict(constraint=f"{k}:undeclared_reverse", hour=t, kind="etsr_undeclared",
+                             shadow_price=nu_rev, flow_mw=yD[(k, t)] - x[(k, t)],
+                             limit_mw=float(d.interface_hours.at[(k, t), "base_transfer_mw"])))
+    for (a, t) in m.NEC:
+        lam = max(0.0, -rb.dual(m.nec_limit[a, t]))
+        if lam > 1e-9:
+            bind.append(dict(constraint=f"NEC_{a}", hour=t, kind="nec", shadow_price=lam,
+                             flow_mw=val(m.nec_limit[a, t].body),
+                             limit_mw=val(m.nec_limit[a, t].upper)))
+    rb.rows("transfers", pd.DataFrame(trows, columns=[
+        "interface", "hour", "from_baa", "to_baa", "mw", "limit_mw", "shadow_price",
+        "transfer_revenue_usd", "net_mw", "base_transfer_mw", "iru_transfer_mw",
+        "ird_transfer_mw", "etsr_dual", "gross_bound_dual"]))
+    rb.rows("binding_constraints", bind)
+    base = base_transfer_rhs(d)
+    rb.columns("baa_summary", pd.DataFrame(
+        [dict(baa=a, hour=t, net_export_mw=sum(x[(k, t)] for k in itf.index[itf["from_baa"] == a])
+              - sum(x[(k, t)] for k in itf.index[itf["to_baa"] == a]) + base[(a, t)])
+         for a in d.baas for t in T]))
+    for name, v in (("x", x), ("yU", yU), ("yD", yD)):
+        rb.keep(name, v)
