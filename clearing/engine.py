@@ -14,7 +14,7 @@ import pyomo.environ as pyo
 
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData, prepare
-from clearing.ifm import (IFM_COMPONENTS, Component, SolvedModel, build_ifm, dual, ranged_shadow,
+from clearing.ifm import (Component, SolvedModel, build_ifm, dual, ranged_shadow,
                           read_back, solve_and_price)
 from clearing.manifest import build_manifest
 from clearing.mpm import mitigate_bids, pivotal_supplier_test
@@ -207,7 +207,7 @@ def fix_commitment(b: ModelBundle, commitment: pd.DataFrame, column: str, prefix
 
 # ---------------------------------------------------------------------------------------------
 def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF,
-                components: tuple[Component, ...] = IFM_COMPONENTS) -> tuple[dict, dict]:
+                components: tuple[Component, ...] | None = None) -> tuple[dict, dict]:
     """IFM results tables (schedules without RC, prices, transfers, summaries) and the IFM
     solution the RUC needs (u, g, up, dn, x, yU, yD, soc, nr_off): each component of the
     registry reads back its own part (clearing/readback.py)."""

@@ -35,7 +35,8 @@ class Component(NamedTuple):
 
 
 # The registry: build order (Egret-style: each reads the data and adds its own rows/costs) and
-# read-back order. Adding a product = its module + one line here.
+# read-back order. Adding a product = its module + one line here. The capacity stacks close the
+# build (resources.add_capacity_stacks: every award registered in b.up_reserve/down_reserve).
 IFM_COMPONENTS: tuple[Component, ...] = (
     Component("resources", resources.add_resources, resources.extract),
     Component("transfers", transfers.add_to_model, transfers.extract),
@@ -44,7 +45,6 @@ IFM_COMPONENTS: tuple[Component, ...] = (
     Component("ancillary_services", ancillary_services.add_to_model, ancillary_services.extract),
     Component("imbalance_reserves", imbalance_reserves.add_to_model, imbalance_reserves.extract),
     Component("reliability_capacity", None, reliability_capacity.extract_ifm),
-    Component("capacity_stacks", resources.add_capacity_stacks, None),
 )
 
 
@@ -60,23 +60,25 @@ class SolvedModel:
 
 
 def read_back(d: MarketData, sm: "SolvedModel", ptdf: PTDF,
-              components: tuple[Component, ...] = IFM_COMPONENTS) -> tuple[dict, dict]:
+              components: tuple[Component, ...] | None = None) -> tuple[dict, dict]:
     """The results tables of a solved model and the values kept for a later run, read back by
-    each component in registry order (clearing/readback.py)."""
+    each component in registry order (clearing/readback.py; default: `IFM_COMPONENTS`)."""
     rb = Readback(d=d, sm=sm, ptdf=ptdf)
-    for c in components:
+    for c in (IFM_COMPONENTS if components is None else components):
         if c.extract is not None:
             c.extract(rb)
     return rb.assemble(), rb.kept
 
 
-def build_ifm(d: MarketData, components: tuple[Component, ...] = IFM_COMPONENTS) -> ModelBundle:
-    """Build the IFM model from its components (architecture.md)."""
+def build_ifm(d: MarketData, components: tuple[Component, ...] | None = None) -> ModelBundle:
+    """Build the IFM model from its components (architecture.md; default: `IFM_COMPONENTS`),
+    closed by the capacity stacks that hold every registered award."""
     m = pyo.ConcreteModel(name="IFM")
     b = ModelBundle(m=m, d=d, kind="ifm")
-    for c in components:
+    for c in (IFM_COMPONENTS if components is None else components):
         if c.add is not None:
             c.add(b)
+    resources.add_capacity_stacks(b)
     # network injection hooks for the flow monitor (spec §5.3)
     b.info["inj_resources"] = list(d.resources.index)
     b.info["inj_fn"] = lambda r, t: m.g[r, t]
