@@ -115,11 +115,11 @@ import pyomo.environ as pyo
 from clearing import resources
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData, prepare
-from clearing.ifm import SolvedModel, dual, ranged_shadow, solve_and_price
+from clearing.ifm import Component, SolvedModel, solve_and_price
+from clearing.readback import Readback
 from clearing.results import RunResult
 from network.ptdf import PTDF, scenario_ptdf
-from network import transfers
-from network.transfers import net_model_cycles
+from network import transfers, transmission
 from products import energy
 from products.flexible_ramp import component as frp
 from scenarios.errors import Problem, ScenarioError
@@ -900,27 +900,17 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
     virt = np.array([plan.cls[r] == "virtual" for r in R])
     MAXEX[virt] = 0.0
 
-    # --- prices ------------------------------------------------------------------------------------
-    pi = pd.DataFrame({k: {a: dual(sm, m.balance[a, k]) for a in d.baas} for k in ks})
-    bus_cong = np.zeros((len(ptdf.bus_ids), K))
-    flows = sm.monitor.flows()["base"]
-    bind = []
-    over_rows = []
-    for (kind, l, k), (con, sp_, sm_) in sm.monitor.rows.items():
-        mp, mm = ranged_shadow(sm, con)
-        if mp - mm != 0:
-            row = ptdf.matrix.getrow(ptdf.branch_index(l))
-            bus_cong[row.indices, k - 1] -= row.data * (mp - mm)
-        h, j = _hk(k)
-        if mp + mm > 1e-9:
-            bind.append(dict(constraint=l, hour=h, interval=j, kind="branch_rt",
-                             shadow_price=mp + mm, flow_mw=float(flows[ptdf.branch_index(l), k - 1]),
-                             limit_mw=float(drt.rating.at[l, k])))
-        over = _v(sp_) + _v(sm_)
-        if over > 1e-6:
-            over_rows.append((l, h, j, over))
-    cong = pd.DataFrame(bus_cong, index=ptdf.bus_ids, columns=ks)
-    nodal = energy.nodal_prices(drt, pi, cong)
+    # --- the shared read-back on the FMM's intervals: network rows, energy prices, transfers -----
+    rb = Readback(d=drt, sm=sm, ptdf=ptdf)
+    for c in RT_READBACK:
+        c.extract(rb)
+    shared = rb.assemble()
+    pi = energy.balance_prices(rb)
+    nodal = energy.nodal_prices(drt, pi, transmission.congestion(rb))
+    bc = shared["binding_constraints"]
+    bind = _by_interval(bc[bc["kind"] == "branch_base"].assign(kind="branch_rt"))
+    rl = shared["relaxations"]
+    over_rows = list(rl.loc[rl["requirement"].str.startswith("branch_base:"), "requirement"])
     hk = nodal["hour"].map(_hk)
     nodal.insert(1, "interval", [x[1] for x in hk])
     nodal["hour"] = [x[0] for x in hk]
@@ -958,26 +948,8 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
                                            "charge_mw", "discharge_mw"])
 
     # --- transfers, BAA summary ------------------------------------------------------------------------
-    itf = d.interfaces
-    if d.params.transfer_cycle_netting:  # cancel transfers that go round in circles (§5.2 [A])
-        b.info["transfer_cycles_netted"] = net_model_cycles(d, m, {"x": m.x})
-    X = {(x, k): _v(m.x[x, k]) for (x, k) in m.KT}
-    trows = []
-    for (x, k) in m.KT:
-        h, j = _hk(k)
-        nu = max(0.0, -dual(sm, m.etsr_limit[x, k]))
-        beta = max(0.0, -dual(sm, m.etsr_gross[x, k]))
-        xr = d.reverse(x)
-        trows.append(dict(interface=x, hour=h, interval=j, from_baa=itf.at[x, "from_baa"],
-                          to_baa=itf.at[x, "to_baa"], mw=X[(x, k)],
-                          limit_mw=float(drt.interface_hours.at[(x, k), "limit_mw"]),
-                          shadow_price=nu + beta,
-                          net_mw=X[(x, k)] - (X[(xr, k)] if xr else 0.0),
-                          base_transfer_mw=float(drt.interface_hours.at[(x, k), "base_transfer_mw"])))
-    rt_tr = pd.DataFrame(trows, columns=["interface", "hour", "interval", "from_baa", "to_baa",
-                                         "mw", "limit_mw", "shadow_price", "net_mw",
-                                         "base_transfer_mw"])
-    base = energy.base_transfer_rhs(drt)
+    rt_tr = _by_interval(shared["transfers"])[RT_TRANSFER_COLUMNS]
+    net_export = shared["baa_summary"].set_index(["baa", "hour"])["net_export_mw"]
     typ = res["type"]
     summ = []
     fixed_baa = drt.fixed_demand_baa
@@ -986,12 +958,8 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
         sup_i = [pos[r] for r in d.in_baa(a) if typ[r] in SUPPLY_TYPES]
         dem_i = [pos[r] for r in d.in_baa(a) if typ[r] == "demand"]
         exp_i = [pos[r] for r in d.in_baa(a) if typ[r] == "export"]
-        outs = list(itf.index[itf["from_baa"] == a])
-        ins = list(itf.index[itf["to_baa"] == a])
         for k in ks:
             h, j = _hk(k)
-            out_ = sum(X[(x, k)] for x in outs)
-            in_ = sum(X[(x, k)] for x in ins)
             fq = frp_clr.get((a, "fru", k), (0.0, 0.0))
             fd = frp_clr.get((a, "frd", k), (0.0, 0.0))
             summ.append(dict(
@@ -1001,7 +969,7 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
                 generation_mw=float(E[sup_i, k - 1].sum()) if sup_i else 0.0,
                 load_resources_mw=float(-E[dem_i, k - 1].sum()) if dem_i else 0.0,
                 export_mw=float(-E[exp_i, k - 1].sum()) if exp_i else 0.0,
-                net_export_mw=out_ - in_ + base[(a, k)],
+                net_export_mw=float(net_export[(a, k)]),
                 power_balance_relaxed_mw=_v(m.s_pb_under[a, k]) - _v(m.s_pb_over[a, k]),
                 injection_mw=float(E[members, k - 1].sum()) if members else 0.0,
                 fru_requirement_mw=float(b.info["frp_requirements"].get((a, "fru", k), 0.0)),
@@ -1014,12 +982,30 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
     rt_bs = pd.DataFrame(summ)
     tables = dict(rt_schedules=rt_sched, rt_prices=rt_prices.reset_index(drop=True),
                   rt_product_prices=rt_pp, rt_transfers=rt_tr, rt_baa_summary=rt_bs,
-                  rt_binding_constraints=pd.DataFrame(bind, columns=[
-                      "constraint", "hour", "interval", "kind", "shadow_price", "flow_mw",
-                      "limit_mw"]))
+                  rt_binding_constraints=bind[["constraint", "hour", "interval", "kind",
+                                               "shadow_price", "flow_mw", "limit_mw"]])
     tables.update(_settlement_tables(scenario, d, plan, E, UEL, LEL, MAXEX, FRU, frp_price, da))
     b.info["branch_overloads"] = over_rows
     return tables
+
+
+RT_TRANSFER_COLUMNS = ["interface", "hour", "interval", "from_baa", "to_baa", "mw", "limit_mw",
+                       "shadow_price", "net_mw", "base_transfer_mw"]
+# the components whose read-back the FMM shares with the day ahead (clearing/readback.py); both
+# are built by build_rt (the ETSR rows with RT's options, the network rows by the lazy solve)
+RT_READBACK = (Component("network", None, transmission.extract),
+               Component("transfers", None, transfers.extract))
+
+
+def _by_interval(df: pd.DataFrame) -> pd.DataFrame:
+    """A table read back on the FMM's intervals k (in column `hour`) with `hour` and `interval`
+    (k = 4·(hour − 1) + interval)."""
+    k = df["hour"].astype(int)
+    out = df.copy()
+    out["hour"] = (k - 1) // INTERVALS_PER_HOUR + 1
+    out.insert(list(out.columns).index("hour") + 1, "interval",
+               (k - 1) % INTERVALS_PER_HOUR + 1)
+    return out.reset_index(drop=True)
 
 
 def _hourly(a: np.ndarray) -> np.ndarray:
