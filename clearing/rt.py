@@ -54,10 +54,12 @@ Physics
 
 Market
     The same BAAs and per-BAA power balance with its penalties (spec §5.1), ETSR transfers with
-    the hourly limits and base transfers (economic transfers allowed, as phase 2; no IR transfer,
-    no NEC in RT [A], so neither the IR credit rows of spec §5.7 nor the undeclared-direction row
-    of §5.2, which binds only yD, arise here; transfer cycles are cancelled after the solve as in
-    the DA run, parameter `transfer_cycle_netting`), the same DC network (PTDF; base-case limits of the monitored branches,
+    the hourly limits and base transfers: the day-ahead ETSR component itself
+    (`network.transfers.add_to_model` on the intervals, so the same ETSR, gross and
+    undeclared-direction rows of §5.2) with RT's options: economic transfers as phase 2, no IR
+    transfer (yU = yD = 0, so the IR credit rows of §5.7 do not arise) and no NEC in RT [A];
+    transfer cycles are cancelled after the solve as in the DA run (`transfer_cycle_netting`,
+    `network.transfers.net_model_cycles`), the same DC network (PTDF; base-case limits of the monitored branches,
     enforced lazily with network.transmission.FlowMonitor, seeded with the branches binding in the
     DA run) and flexible ramp up/down per BAA (products/flexible_ramp/component.py: requirement,
     demand curve capped at `penalty_fru_usd_per_mwh`). Objective in $/h per interval (the sum over
