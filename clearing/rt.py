@@ -913,11 +913,9 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
     bind = _by_interval(bc[bc["kind"] == "branch_base"].assign(kind="branch_rt"))
     rl = shared["relaxations"]
     over_rows = list(rl.loc[rl["requirement"].str.startswith("branch_base:"), "requirement"])
-    hk = nodal["hour"].map(_hk)
-    nodal.insert(1, "interval", [x[1] for x in hk])
-    nodal["hour"] = [x[0] for x in hk]
-    rt_prices = nodal[["bus", "hour", "interval", "baa", "lmp", "energy", "congestion", "loss",
-                       "baa_transfer", "network_congestion"]]
+    rt_prices = _by_interval(nodal)[["bus", "hour", "interval", "baa", "lmp", "energy",
+                                     "congestion", "loss", "baa_transfer",
+                                     "network_congestion"]]
     frp_price = frp.frp_prices(b, sm.duals)
     frp_clr = frp.frp_cleared(b)
     prod_rows = []
