@@ -106,8 +106,7 @@ class Readback:
         """The tables: column pieces joined on the key, row pieces concatenated."""
         out: dict[str, pd.DataFrame] = {}
         for table, frames in self._columns.items():
-            keys = list(COLUMN_ORDER.get(table, table_keys(table))[:2]) \
-                if table in COLUMN_ORDER else list(table_keys(table))
+            keys = list(table_keys(table))
             df = frames[0]
             for f in frames[1:]:
                 new = [c for c in f.columns if c not in keys]
