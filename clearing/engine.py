@@ -14,17 +14,15 @@ import pyomo.environ as pyo
 
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData, prepare
-from clearing.ifm import SolvedModel, build_ifm, dual, ranged_shadow, solve_and_price
+from clearing.ifm import (Component, SolvedModel, build_ifm, dual, ranged_shadow,
+                          read_back, solve_and_price)
 from clearing.manifest import build_manifest
 from clearing.mpm import mitigate_bids, pivotal_supplier_test
 from clearing.results import RunResult
 from clearing.solver import RunBudget
-from network.ptdf import PTDF, ldf_ptdf, scenario_ptdf
-from network.transfers import net_transfer_cycles, transfer_revenue_usd
-from products import energy
-from products.ancillary_services import as_prices
+from network.ptdf import PTDF, scenario_ptdf
+from network.transfers import net_model_cycles
 from products.energy import base_transfer_rhs
-from products.imbalance_reserves import ir_prices
 from products.reliability_capacity import build_ruc
 from scenarios.scenario import Scenario
 
@@ -209,248 +207,23 @@ def fix_commitment(b: ModelBundle, commitment: pd.DataFrame, column: str, prefix
 
 
 # ---------------------------------------------------------------------------------------------
-def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF) -> tuple[dict, dict]:
+def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF,
+                components: tuple[Component, ...] | None = None) -> tuple[dict, dict]:
     """IFM results tables (schedules without RC, prices, transfers, summaries) and the IFM
-    solution the RUC needs."""
-    b, m = sm.bundle, sm.bundle.m
-    T, res = d.hours, d.resources
-    p = d.params
-    g = {(r, t): _v(m.g[r, t]) for r in res.index for t in T}
-    u = {(i, t): round(_v(m.u[i, t])) for (i, t) in m.GT}
-    award = defaultdict(float)
-    for (r, a, t) in m.AS_IDX:
-        award[(r, a, t)] += _v(m.as_award[r, a, t])
-    for (r, t) in m.NR_OFF:
-        award[(r, "nr", t)] += _v(m.nr_offline[r, t])
-    for (r, t) in m.IRU_IDX:
-        award[(r, "iru", t)] = _v(m.iru[r, t])
-    for (r, t) in m.IRD_IDX:
-        award[(r, "ird", t)] = _v(m.ird[r, t])
-    soc = {(r, t): _v(m.soc[r, t]) for (r, t) in m.ST_}
-    up = {(r, t): _v(sum(b.up_reserve[(r, t)])) if b.up_reserve.get((r, t)) else 0.0
-          for r in res.index for t in T}
-    nr_off = {(r, t): _v(m.nr_offline[r, t]) for (r, t) in m.NR_OFF}
-    dn = {(r, t): _v(sum(b.down_reserve[(r, t)])) if b.down_reserve.get((r, t)) else 0.0
-          for r in res.index for t in T}
-    if p.transfer_cycle_netting:
-        b.info["transfer_cycles_netted"] = net_ifm_cycles(d, m)
-    x = {(k, t): _v(m.x[k, t]) for (k, t) in m.KT}
-    yU = {(k, t): _v(m.yU[k, t]) for (k, t) in m.KT}
-    yD = {(k, t): _v(m.yD[k, t]) for (k, t) in m.KT}
-
-    # --- prices --------------------------------------------------------------------------------
-    pi = pd.DataFrame({t: {a: dual(sm, m.balance[a, t]) for a in d.baas} for t in T})
-    bus_cong = np.zeros((len(ptdf.bus_ids), len(T)))
-    eta_dep = {}
-    mu_base = {}
-    for (kind, l, t), (con, _, _) in sm.monitor.rows.items():
-        mp, mm = ranged_shadow(sm, con)
-        if kind == "base":
-            mu_base[(l, t)] = mp - mm
-        else:
-            eta_dep[(l, "up" if kind == "dep_up" else "down", t)] = mp - mm
-        if mp - mm != 0:
-            row = ptdf.matrix.getrow(ptdf.branch_index(l))
-            bus_cong[row.indices, T.index(t)] -= row.data * (mp - mm)
-    cong = pd.DataFrame(bus_cong, index=ptdf.bus_ids, columns=T)
-    nodal = energy.nodal_prices(d, pi, cong)
-    sigma = {(a, prod, t): dual(sm, m.as_requirement[a, prod, t]) for (a, prod, t) in m.AS_REQ}
-    asmp = as_prices(sigma, d.baas, T)
-    rho = {}
-    for (a, prod, t) in m.IR_REQ:
-        val = dual(sm, m.ir_requirement[a, prod, t])
-        credit = b.ir_credit_up if prod == "iru" else b.ir_credit_down
-        offered = _v(sum(credit.get((a, t), []))) if credit.get((a, t)) else 0.0
-        curve = d.ir_curves.get((a, prod, t), [])
-        cleared = sum(_v(m.ir_q[a, prod, t, q]) for q in range(1, len(curve) + 1))
-        if not curve:
-            # no requirement: the row CU_b ≥ 0 only stops phantom IR exports (§5.7); where the
-            # BAA holds, imports and exports no IR its dual is degenerate: report 0 [A]
-            moved = sum(abs(_v(term)) for term in credit.get((a, t), []))
-            if moved <= 1e-9:
-                val = 0.0
-        elif offered <= 1e-9 and cleared <= 1e-9:
-            val = curve[0][1]  # degenerate: first segment price (§6.3 [A])
-        rho[(a, prod, t)] = val
-    lp_dep = ldf_ptdf(ptdf, d.ldf, d.bus_baa).reindex(columns=d.baas).fillna(0.0)
-    ir_req_price, ir_res_price = ir_prices(d, rho, eta_dep, ptdf, lp_dep)
-
-    # --- tables ---------------------------------------------------------------------------------
-    sched = []
-    for r in res.index:
-        typ = res.at[r, "type"]
-        for t in T:
-            sched.append(dict(
-                resource=r, hour=t, baa=res.at[r, "baa"], bus=res.at[r, "bus"],
-                committed=u.get((r, t), 1 if typ in ("ver", "hydro", "storage", "import") else 0),
-                energy_mw=g[(r, t)], reg_up_mw=award[(r, "ru", t)],
-                reg_down_mw=award[(r, "rd", t)], spin_mw=award[(r, "sr", t)],
-                nonspin_mw=award[(r, "nr", t)], iru_mw=award[(r, "iru", t)],
-                ird_mw=award[(r, "ird", t)], rcu_mw=0.0, rcd_mw=0.0, type=typ,
-                sc=res.at[r, "sc"], soc_mwh=soc.get((r, t), np.nan),
-                charge_mw=_v(m.ch[r, t]) if (r, t) in m.ST_ else 0.0,
-                discharge_mw=_v(m.dis[r, t]) if (r, t) in m.ST_ else 0.0))
-    schedules = pd.DataFrame(sched)
-    product_rows = []
-    for a in d.baas:
-        for t in T:
-            product_rows.append((a, "energy", t, float(pi.at[a, t])))
-            for prod in ("ru", "rd", "sr", "nr"):
-                product_rows.append((a, prod, t, asmp[(a, prod, t)]))
-            for prod in ("iru", "ird"):
-                product_rows.append((a, prod, t, ir_req_price[(a, prod, t)]))
-    product_prices = pd.DataFrame(product_rows, columns=["baa", "product", "hour",
-                                                         "price_usd_per_mwh"])
-    resource_prices = pd.DataFrame(
-        [dict(resource=r, hour=t, baa=res.at[r, "baa"], bus=res.at[r, "bus"],
-              iru_usd_per_mwh=ir_res_price[(r, "iru", t)],
-              ird_usd_per_mwh=ir_res_price[(r, "ird", t)])
-         for r in res.index for t in T])
-    trows, bind = [], []
-    itf_from, itf_to = d.interfaces["from_baa"], d.interfaces["to_baa"]
-    for (k, t) in m.KT:
-        nu = max(0.0, -dual(sm, m.etsr_limit[k, t]))
-        beta = max(0.0, -dual(sm, m.etsr_gross[k, t]))
-        kr = d.reverse(k)
-        trows.append(dict(interface=k, hour=t, from_baa=d.interfaces.at[k, "from_baa"],
-                          to_baa=d.interfaces.at[k, "to_baa"], mw=x[(k, t)],
-                          limit_mw=float(d.interface_hours.at[(k, t), "limit_mw"]),
-                          shadow_price=nu + beta,
-                          net_mw=x[(k, t)] - (x[(kr, t)] if kr else 0.0),
-                          base_transfer_mw=float(d.interface_hours.at[(k, t), "base_transfer_mw"]),
-                          iru_transfer_mw=yU[(k, t)], ird_transfer_mw=yD[(k, t)],
-                          etsr_dual=nu, gross_bound_dual=beta,
-                          transfer_revenue_usd=transfer_revenue_usd(
-                              x[(k, t)], pi.at[itf_from[k], t], pi.at[itf_to[k], t])))
-        if nu + beta > 1e-9:
-            bind.append(dict(constraint=k, hour=t, kind="etsr", shadow_price=nu + beta,
-                             flow_mw=x[(k, t)] - (x[(kr, t)] if kr else 0.0) + yU[(k, t)]
-                             + (yD[(kr, t)] if kr else 0.0),
-                             limit_mw=float(d.interface_hours.at[(k, t), "limit_mw"])))
-    for (k, t) in m.KT_UNDECLARED:
-        nu_rev = max(0.0, -dual(sm, m.etsr_undeclared[k, t]))
-        if nu_rev > 1e-9:  # the undeclared reverse direction's row (§5.2): yD_k − x_k ≤ X^base_k
-            bind.append(dict(constraint=f"{k}:undeclared_reverse", hour=t, kind="etsr_undeclared",
-                             shadow_price=nu_rev, flow_mw=yD[(k, t)] - x[(k, t)],
-                             limit_mw=float(d.interface_hours.at[(k, t), "base_transfer_mw"])))
-    transfers = pd.DataFrame(trows, columns=["interface", "hour", "from_baa", "to_baa", "mw",
-                                             "limit_mw", "shadow_price", "transfer_revenue_usd",
-                                             "net_mw", "base_transfer_mw", "iru_transfer_mw",
-                                             "ird_transfer_mw", "etsr_dual", "gross_bound_dual"])
-    for (a, t) in m.NEC:
-        lam = max(0.0, -dual(sm, m.nec_limit[a, t]))
-        if lam > 1e-9:
-            bind.append(dict(constraint=f"NEC_{a}", hour=t, kind="nec", shadow_price=lam,
-                             flow_mw=_v(m.nec_limit[a, t].body), limit_mw=_v(m.nec_limit[a, t].upper)))
-    relax = []
-    flows = sm.monitor.flows()
-    for (kind, l, t), (con, sp_, sm_) in sm.monitor.rows.items():
-        mp, mm = ranged_shadow(sm, con)
-        fl = flows["base" if kind == "base" else kind][ptdf.branch_index(l), T.index(t)]
-        if mp + mm > 1e-9:
-            bind.append(dict(constraint=l, hour=t, kind=f"branch_{kind}", shadow_price=mp + mm,
-                             flow_mw=float(fl), limit_mw=float(d.rating.at[l, t])))
-        over = _v(sp_) + _v(sm_)
-        if over > 1e-6:
-            pen = (p.penalty_deployment_transmission_usd_per_mwh if kind.startswith("dep")
-                   else p.penalty_transmission_usd_per_mwh)
-            relax.append(dict(requirement=f"branch_{kind}:{l}", baa="", hour=t, relaxed_mw=over,
-                              penalty_usd_per_mwh=pen, cost_usd=over * pen))
-    for (a, t) in m.BAA_T:
-        for var, name, pen in ((m.s_pb_under, "power_balance_under",
-                                p.penalty_power_balance_under_usd_per_mwh),
-                               (m.s_pb_over, "power_balance_over",
-                                p.penalty_power_balance_over_usd_per_mwh)):
-            v = _v(var[a, t])
-            if v > 1e-6:
-                relax.append(dict(requirement=name, baa=a, hour=t, relaxed_mw=v,
-                                  penalty_usd_per_mwh=pen, cost_usd=v * pen))
-    pen_as = {"ru": p.penalty_reg_up_usd_per_mwh, "sr": p.penalty_spin_usd_per_mwh,
-              "nr": p.penalty_nonspin_usd_per_mwh, "rd": p.penalty_reg_down_usd_per_mwh}
-    for (a, prod, t) in m.AS_REQ:
-        v = _v(m.s_as[a, prod, t])
-        if v > 1e-6:
-            relax.append(dict(requirement=f"as_{prod}", baa=a, hour=t, relaxed_mw=v,
-                              penalty_usd_per_mwh=pen_as[prod], cost_usd=v * pen_as[prod]))
-    ir_cleared = {}
-    for (a, prod, t) in m.IR_REQ:
-        curve = d.ir_curves.get((a, prod, t), [])
-        q = sum(_v(m.ir_q[a, prod, t, j]) for j in range(1, len(curve) + 1))
-        ir_cleared[(a, prod, t)] = q
-        req = sum(w for w, _ in curve)
-        if req - q > 1e-6:
-            price = ir_req_price[(a, prod, t)]
-            relax.append(dict(requirement=prod, baa=a, hour=t, relaxed_mw=req - q,
-                              penalty_usd_per_mwh=price, cost_usd=(req - q) * price))
-    base = base_transfer_rhs(d)
-    summary = []
-    itf = d.interfaces
-    for a in d.baas:
-        rs = d.in_baa(a)
-        for t in T:
-            typ = res.loc[rs, "type"] if rs else pd.Series(dtype=object)
-            gen = sum(g[(r, t)] for r in rs if typ[r] in ("thermal", "ver", "hydro", "storage", "import"))
-            dem_bid = -sum(g[(r, t)] for r in rs if typ[r] == "demand")
-            exp = -sum(g[(r, t)] for r in rs if typ[r] == "export")
-            virt = sum(g[(r, t)] for r in rs if typ[r] in ("virtual_supply", "virtual_demand"))
-            out = sum(x[(k, t)] for k in itf.index[itf["from_baa"] == a])
-            inn = sum(x[(k, t)] for k in itf.index[itf["to_baa"] == a])
-            row = dict(baa=a, hour=t,
-                       demand_mw=float(d.fixed_demand_baa.at[a, t]) + dem_bid,
-                       generation_mw=gen, net_export_mw=out - inn + base[(a, t)],
-                       export_mw=exp, virtual_net_mw=virt,
-                       power_balance_relaxed_mw=_v(m.s_pb_under[a, t]) - _v(m.s_pb_over[a, t]),
-                       demand_forecast_mw=float(d.baa_hours.at[(a, t), "demand_forecast_mw"]))
-            for prod in ("iru", "ird"):
-                req = float(d.baa_hours.at[(a, t), f"{prod}_requirement_mw"])
-                q = ir_cleared.get((a, prod, t), 0.0)
-                row[f"{prod}_requirement_mw"] = req
-                row[f"{prod}_cleared_mw"] = q
-                row[f"{prod}_relaxed_mw"] = max(0.0, req - q)
-            summary.append(row)
-    tables = dict(schedules=schedules, nodal_prices=nodal, product_prices=product_prices,
-                  transfers=transfers, baa_summary=pd.DataFrame(summary),
-                  binding_constraints=pd.DataFrame(bind, columns=["constraint", "hour", "kind",
-                                                                  "shadow_price", "flow_mw",
-                                                                  "limit_mw"]),
-                  resource_prices=resource_prices,
-                  relaxations=pd.DataFrame(relax, columns=["requirement", "baa", "hour",
-                                                           "relaxed_mw", "penalty_usd_per_mwh",
-                                                           "cost_usd"]))
-    elap = energy.elap_prices(d, nodal)
-    tables["baa_prices"] = pd.DataFrame(
-        [dict(baa=a, hour=t, energy_price=float(pi.at[a, t]),
-              transfer_component=float(pi.at[a, t]) - float(pi.at[d.reference_baa, t]),
-              elap_price=float(elap[(a, t)]), ruc_price=np.nan) for a in d.baas for t in T])
-    ifm_vals = dict(u=u, g=g, up=up, dn=dn, x=x, yU=yU, yD=yD, soc=soc, nr_off=nr_off)
-    return tables, ifm_vals
-
-
-def _arcs(d: MarketData) -> dict:
-    itf = d.interfaces
-    return {k: (str(itf.at[k, "from_baa"]), str(itf.at[k, "to_baa"])) for k in itf.index}
-
-
-def _hurdles(d: MarketData) -> dict:
-    return {k: float(d.interfaces.at[k, "hurdle_usd_per_mwh"]) for k in d.interfaces.index}
+    solution the RUC needs (u, g, up, dn, x, yU, yD, soc, nr_off): each component of the
+    registry reads back its own part (clearing/readback.py)."""
+    return read_back(d, sm, ptdf, components)
 
 
 def net_ifm_cycles(d: MarketData, m: pyo.ConcreteModel) -> dict:
     """Cancel IFM transfer cycles of x, yU and yD in place (§5.2, §6.1 [A],
-    network.transfers.net_transfer_cycles); {hour: MW removed}."""
-    rows = [m.etsr_limit, m.etsr_gross, m.etsr_undeclared]
-    if hasattr(m, "nec_limit"):
-        rows.append(m.nec_limit)
-    return net_transfer_cycles(m, {"x": m.x, "yU": m.yU, "yD": m.yD}, rows, _arcs(d),
-                               _hurdles(d))
+    network.transfers.net_model_cycles); {hour: MW removed}."""
+    return net_model_cycles(d, m, {"x": m.x, "yU": m.yU, "yD": m.yD})
 
 
 def net_ruc_cycles(d: MarketData, m: pyo.ConcreteModel) -> dict:
     """Cancel RUC transfer cycles of x^R in place (yU, yD are the IFM's constants)."""
-    rows = [m.etsr_limit, m.etsr_gross, m.etsr_undeclared]
-    if hasattr(m, "nec_limit"):
-        rows.append(m.nec_limit)
-    return net_transfer_cycles(m, {"x": m.xR}, rows, _arcs(d))  # no hurdle cost in RUC (§4.2)
+    return net_model_cycles(d, m, {"x": m.xR}, hurdles=False)  # no hurdle cost in RUC (§4.2)
 
 
 def extract_ruc(d: MarketData, sm: SolvedModel, ptdf: PTDF, ifm: dict, tables: dict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -13,22 +14,37 @@ import pyomo.environ as pyo
 from clearing import resources
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData
+from clearing.readback import Readback
 from clearing.solver import MIN_FIRST_MIP_S, PersistentHighs, RunBudget, fix_binaries
-from network import transfers
+from network import transfers, transmission
 from network.ptdf import PTDF
 from network.transmission import RELAXATION_NEAR_BINDING, FlowMonitor, make_monitor
 from products import ancillary_services, energy
 from products import imbalance_reserves
+from products.reliability_capacity import component as reliability_capacity
 from scenarios.errors import SolverError
 
-# Components in build order (Egret-style: each reads the data and adds its own rows/costs).
-IFM_COMPONENTS = (
-    ("resources", resources.add_resources),
-    ("transfers", transfers.add_to_model),
-    ("energy", energy.add_to_model),
-    ("ancillary_services", ancillary_services.add_to_model),
-    ("imbalance_reserves", imbalance_reserves.add_to_model),
-    ("capacity_stacks", resources.add_capacity_stacks),
+class Component(NamedTuple):
+    """One part of the market model (issue 18): `add(bundle)` adds its variables, rows and
+    costs; `extract(readback)` reads its awards, prices and table columns back
+    (clearing/readback.py). Either may be None."""
+
+    name: str
+    add: Callable | None
+    extract: Callable | None
+
+
+# The registry: build order (Egret-style: each reads the data and adds its own rows/costs) and
+# read-back order. Adding a product = its module + one line here. The capacity stacks close the
+# build (resources.add_capacity_stacks: every award registered in b.up_reserve/down_reserve).
+IFM_COMPONENTS: tuple[Component, ...] = (
+    Component("resources", resources.add_resources, resources.extract),
+    Component("transfers", transfers.add_to_model, transfers.extract),
+    Component("network", None, transmission.extract),   # rows added lazily by the solve
+    Component("energy", energy.add_to_model, energy.extract),
+    Component("ancillary_services", ancillary_services.add_to_model, ancillary_services.extract),
+    Component("imbalance_reserves", imbalance_reserves.add_to_model, imbalance_reserves.extract),
+    Component("reliability_capacity", None, reliability_capacity.extract_ifm),
 )
 
 
@@ -43,12 +59,26 @@ class SolvedModel:
     timings: dict = field(default_factory=dict)
 
 
-def build_ifm(d: MarketData) -> ModelBundle:
-    """Build the IFM model from its components (architecture.md)."""
+def read_back(d: MarketData, sm: "SolvedModel", ptdf: PTDF,
+              components: tuple[Component, ...] | None = None) -> tuple[dict, dict]:
+    """The results tables of a solved model and the values kept for a later run, read back by
+    each component in registry order (clearing/readback.py; default: `IFM_COMPONENTS`)."""
+    rb = Readback(d=d, sm=sm, ptdf=ptdf)
+    for c in (IFM_COMPONENTS if components is None else components):
+        if c.extract is not None:
+            c.extract(rb)
+    return rb.assemble(), rb.kept
+
+
+def build_ifm(d: MarketData, components: tuple[Component, ...] | None = None) -> ModelBundle:
+    """Build the IFM model from its components (architecture.md; default: `IFM_COMPONENTS`),
+    closed by the capacity stacks that hold every registered award."""
     m = pyo.ConcreteModel(name="IFM")
     b = ModelBundle(m=m, d=d, kind="ifm")
-    for _, component in IFM_COMPONENTS:
-        component(b)
+    for c in (IFM_COMPONENTS if components is None else components):
+        if c.add is not None:
+            c.add(b)
+    resources.add_capacity_stacks(b)
     # network injection hooks for the flow monitor (spec §5.3)
     b.info["inj_resources"] = list(d.resources.index)
     b.info["inj_fn"] = lambda r, t: m.g[r, t]
@@ -127,24 +157,31 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
 
 
 def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: str,
-                    seed_rows: list | None = None, budget: RunBudget | None = None) -> SolvedModel:
-    """MIP with lazy rows, then the pricing LP at the fixed commitment (spec §6).
+                    seed_rows: list | None = None, budget: RunBudget | None = None,
+                    mip_time_limit_s: float | None = None) -> SolvedModel:
+    """MIP with lazy rows, then the pricing LP at the fixed commitment (spec §6): one path for
+    the IFM, the RUC and the RT run, all on one persistent HiGHS.
 
-    `seed_rows`: (kind, branch, hour) rows to enforce from the start (the RUC takes the
-    IFM's); rows of kinds or branches this model does not monitor are ignored. `budget`: the
-    run's wall-clock budget (solve_lazy)."""
+    `seed_rows`: (kind, branch, period) rows to enforce from the start (the RUC takes the
+    IFM's, RT the DA's binding branches); rows of kinds or branches this model does not monitor
+    are ignored, and with `lazy_transmission` off every row is in from the start anyway.
+    `budget`: the run's wall-clock budget (solve_lazy). `mip_time_limit_s`: a tighter cap on
+    each solve of the MIP stage (RT [A]); the pricing LP keeps `time_limit_s`."""
     p = b.d.params
     solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s, budget=budget)
     monitor = make_monitor(b, ptdf, kinds)
-    if seed_rows:
+    if seed_rows and p.lazy_transmission:
         b.info["seeded_rows"] = monitor.seed(seed_rows)
     from clearing.manifest import model_counts
     b.info["counts"] = model_counts(b.m)
     t0 = time.perf_counter()
     has_int = any(len(c) for c in b.binaries)
+    if mip_time_limit_s is not None:
+        solver.time_limit = min(p.time_limit_s, mip_time_limit_s)
     mip_rounds = solve_lazy(b, solver, monitor, mip=has_int, label=f"{label} MIP")
     t1 = time.perf_counter()
     mip_rec = solver.records[-1][1]
+    solver.time_limit = p.time_limit_s
     fix_binaries(b.binaries)
     lp_rounds = solve_lazy(b, solver, monitor, mip=False, label=f"{label} pricing LP")
     t2 = time.perf_counter()

@@ -8,10 +8,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from clearing.bundle import ModelBundle
 from clearing.data import Cells
+from clearing.readback import Readback, value
 
 BIG_RAMP = 1e6
 
@@ -67,30 +70,65 @@ def _seg_sum(m, d, r, t, side="supply"):
 
 
 # ---------------------------------------------------------------------------------------------
-def add_commitment_logic(m: pyo.ConcreteModel, index: pyo.Set, th, u, v, w, prefix: str) -> None:
+def add_commitment_logic(m: pyo.ConcreteModel, index: pyo.Set, th, u, v, w, prefix: str,
+                         period_h: float = 1.0) -> None:
     """3-binary start/stop logic and minimum up/down times (spec §5.4) on (u, v, w), with the
     initial status carried in from `th` (thermal table): rows `<prefix>_logic`, `_min_up`,
-    `_min_down`. Used by the IFM (u) and the RUC (u^R)."""
+    `_min_down`. `index` holds (unit, period) with periods 1, 2, … of `period_h` hours each
+    (min up/down times in hours become ⌈hours / period_h⌉ periods). Used by the IFM (u), the
+    RUC (u^R) and the RT run (the short-start units' hourly commitment)."""
     th = th if isinstance(th, Cells) else Cells(th)
+
+    def periods(hours: float) -> int:
+        return int(math.ceil(float(hours) / period_h - 1e-9))
 
     def logic(_m, i, t):
         prev = u[i, t - 1] if t > 1 else (1 if th.at[i, "initial_on"] else 0)
         return u[i, t] - prev == v[i, t] - w[i, t]
 
     def min_up(_m, i, t):
-        ut = int(th.at[i, "min_up_h"])
+        ut = periods(th.at[i, "min_up_h"])
         if ut <= 1:
             return pyo.Constraint.Skip
         return sum(v[i, k] for k in range(max(1, t - ut + 1), t + 1)) <= u[i, t]
 
     def min_down(_m, i, t):
-        dt = int(th.at[i, "min_down_h"])
+        dt = periods(th.at[i, "min_down_h"])
         if dt <= 1:
             return v[i, t] + w[i, t] <= 1
         return sum(w[i, k] for k in range(max(1, t - dt + 1), t + 1)) <= 1 - u[i, t]
     setattr(m, f"{prefix}_logic", pyo.Constraint(index, rule=logic))
     setattr(m, f"{prefix}_min_up", pyo.Constraint(index, rule=min_up))
     setattr(m, f"{prefix}_min_down", pyo.Constraint(index, rule=min_down))
+
+
+def forced_commitment(th, i: str, t: int, must_run_now: bool, derated_below_pmin: bool,
+                      kept_on: bool = False) -> int | None:
+    """The commitment a unit must take in hour t (spec §5.4), or None when it is free:
+    on while its initial minimum up time lasts, off while its initial minimum down time lasts;
+    else on when must-run or self-scheduled (`must_run_now`) or held on by an award the policy
+    keeps (`kept_on`, RT); else off when derated below Pmin. Shared by the IFM and RT."""
+    on0 = bool(th.at[i, "initial_on"])
+    ut, dt, h0 = int(th.at[i, "min_up_h"]), int(th.at[i, "min_down_h"]), int(th.at[i, "initial_hours"])
+    forced = None
+    if on0 and t <= ut - h0:
+        forced = 1
+    if (not on0) and t <= dt - h0:
+        forced = 0
+    if forced is None and must_run_now:
+        forced = 1
+    if forced is None and kept_on:
+        forced = 1
+    if forced is None and derated_below_pmin:
+        forced = 0
+    return forced
+
+
+def startup_cost_usd(d, i: str) -> float:
+    """The start-up cost of unit i in $ per start: its first (hottest) tier where tiers are
+    given, else `startup_cost_usd` (spec §4.1)."""
+    tiers = d.startup_tiers.get(i)
+    return tiers[0][1] if tiers else float(d.thermal.at[i, "startup_cost_usd"])
 
 
 def _add_thermal(b: ModelBundle) -> None:
@@ -116,17 +154,9 @@ def _add_thermal(b: ModelBundle) -> None:
 
     # forced states: initial min up/down carry-over, must-run, self-schedules, derates < Pmin
     for i in G:
-        ut, dt, h0 = int(th_c.at[i, "min_up_h"]), int(th_c.at[i, "min_down_h"]), int(th_c.at[i, "initial_hours"])
         for t in T:
-            forced = None
-            if th_c.at[i, "initial_on"] and t <= ut - h0:
-                forced = 1
-            if (not th_c.at[i, "initial_on"]) and t <= dt - h0:
-                forced = 0
-            if th_c.at[i, "must_run"] or (ss_c.at[i, t] > 0):
-                forced = 1 if forced is None else forced
-            if pmax_c.at[i, t] < pmin[i] - 1e-9 and forced is None:
-                forced = 0
+            forced = forced_commitment(th_c, i, t, bool(th_c.at[i, "must_run"]) or ss_c.at[i, t] > 0,
+                                       pmax_c.at[i, t] < pmin[i] - 1e-9)
             if forced is not None:
                 m.u[i, t].fix(forced)
 
@@ -162,10 +192,7 @@ def _add_thermal(b: ModelBundle) -> None:
     tiered = [i for i in G if len(d.startup_tiers.get(i, [])) > 1]
     flat = [i for i in G if i not in set(tiered)]
 
-    def su_cost(i):
-        tiers = d.startup_tiers.get(i)
-        return tiers[0][1] if tiers else float(th_c.at[i, "startup_cost_usd"])
-    b.costs.append(sum(su_cost(i) * m.v[i, t] for i in flat for t in T))
+    b.costs.append(sum(startup_cost_usd(d, i) * m.v[i, t] for i in flat for t in T))
     if tiered:
         st_idx = [(i, s, t) for i in tiered for s in range(1, len(d.startup_tiers[i]) + 1) for t in T]
         m.ST = pyo.Set(initialize=st_idx, dimen=3, ordered=True)
@@ -459,3 +486,34 @@ def add_capacity_stacks(b: ModelBundle) -> None:
         for k in m.uc_ramp_up_as:  # the energy-only ramp-up row is implied (awards >= 0)
             if k in m.uc_ramp_up:
                 m.uc_ramp_up[k].deactivate()
+
+
+# ---------------------------------------------------------------------------------------------
+def extract(rb: Readback) -> None:
+    """Read back the resource physics (clearing/readback.py): `schedules` resource, hour, baa,
+    bus, committed, energy_mw (g, spec §3), type, sc, soc_mwh, charge_mw, discharge_mw; keeps
+    g, u, soc and the capacity-stack totals up/dn for the RUC (spec §5.11)."""
+    m, b, d = rb.m, rb.b, rb.d
+    T, res = d.hours, d.resources
+    g = {(r, t): value(m.g[r, t]) for r in res.index for t in T}
+    u = {(i, t): round(value(m.u[i, t])) for (i, t) in m.GT}
+    soc = {(r, t): value(m.soc[r, t]) for (r, t) in m.ST_}
+    up = {(r, t): value(sum(b.up_reserve[(r, t)])) if b.up_reserve.get((r, t)) else 0.0
+          for r in res.index for t in T}
+    dn = {(r, t): value(sum(b.down_reserve[(r, t)])) if b.down_reserve.get((r, t)) else 0.0
+          for r in res.index for t in T}
+    rows = []
+    for r in res.index:
+        typ = res.at[r, "type"]
+        for t in T:
+            st = (r, t) in m.ST_
+            rows.append(dict(
+                resource=r, hour=t, baa=res.at[r, "baa"], bus=res.at[r, "bus"],
+                committed=u.get((r, t), 1 if typ in ("ver", "hydro", "storage", "import") else 0),
+                energy_mw=g[(r, t)], type=typ, sc=res.at[r, "sc"],
+                soc_mwh=soc.get((r, t), np.nan),
+                charge_mw=value(m.ch[r, t]) if st else 0.0,
+                discharge_mw=value(m.dis[r, t]) if st else 0.0))
+    rb.columns("schedules", pd.DataFrame(rows))
+    for name, val in (("g", g), ("u", u), ("soc", soc), ("up", up), ("dn", dn)):
+        rb.keep(name, val)

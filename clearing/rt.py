@@ -54,10 +54,12 @@ Physics
 
 Market
     The same BAAs and per-BAA power balance with its penalties (spec §5.1), ETSR transfers with
-    the hourly limits and base transfers (economic transfers allowed, as phase 2; no IR transfer,
-    no NEC in RT [A], so neither the IR credit rows of spec §5.7 nor the undeclared-direction row
-    of §5.2, which binds only yD, arise here; transfer cycles are cancelled after the solve as in
-    the DA run, parameter `transfer_cycle_netting`), the same DC network (PTDF; base-case limits of the monitored branches,
+    the hourly limits and base transfers: the day-ahead ETSR component itself
+    (`network.transfers.add_to_model` on the intervals, so the same ETSR, gross and
+    undeclared-direction rows of §5.2) with RT's options: economic transfers as phase 2, no IR
+    transfer (yU = yD = 0, so the IR credit rows of §5.7 do not arise) and no NEC in RT [A];
+    transfer cycles are cancelled after the solve as in the DA run (`transfer_cycle_netting`,
+    `network.transfers.net_model_cycles`), the same DC network (PTDF; base-case limits of the monitored branches,
     enforced lazily with network.transmission.FlowMonitor, seeded with the branches binding in the
     DA run) and flexible ramp up/down per BAA (products/flexible_ramp/component.py: requirement,
     demand curve capped at `penalty_fru_usd_per_mwh`). Objective in $/h per interval (the sum over
@@ -69,8 +71,10 @@ Solve and prices
     after which the incumbent is priced and the manifest records its gap [A: keeps the RT run
     near two minutes on the bundled day, where closing 0.1 % took 1.5-3.5 min on a shared
     2-core machine]), fix the binaries (through their bounds, `clearing.solver.fix_binaries`),
-    re-solve the LP, read duals; one persistent HiGHS throughout. The lazy network rounds run first on the LP
-    relaxation (cheap), then the MIP normally needs one round (`solve_rt`). Prices: FMM LMP per
+    re-solve the LP, read duals; one persistent HiGHS throughout. This is the day-ahead path
+    itself (`clearing.ifm.solve_and_price`: `lazy_lp_rounds` LP-relaxation rounds pick the
+    network rows, then the MIP rounds, then the pricing LP), seeded with the DA's binding
+    branches in every interval of their hour. Prices: FMM LMP per
     bus and interval = the BAA balance dual plus congestion (energy = the reference BAA's price,
     congestion = LMP − energy, loss = 0); FMM FRU/FRD prices per BAA and interval.
 
@@ -110,14 +114,14 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from clearing import resources
 from clearing.bundle import ModelBundle
 from clearing.data import MarketData, prepare
-from clearing.ifm import SolvedModel, dual, ranged_shadow
+from clearing.ifm import Component, SolvedModel, solve_and_price
+from clearing.readback import Readback
 from clearing.results import RunResult
-from clearing.solver import PersistentHighs, fix_binaries
 from network.ptdf import PTDF, scenario_ptdf
-from network.transfers import net_transfer_cycles
-from network.transmission import FlowMonitor, make_monitor
+from network import transfers, transmission
 from products import energy
 from products.flexible_ramp import component as frp
 from scenarios.errors import Problem, ScenarioError
@@ -493,20 +497,12 @@ def _plan(scenario: Scenario, d: MarketData, da: RunResult, inp: RTInputs) -> RT
         if cls[r] != "fast_thermal":
             continue
         i = pos[r]
-        ut, dt_, h0 = int(th.at[r, "min_up_h"]), int(th.at[r, "min_down_h"]), int(th.at[r, "initial_hours"])
         for h in hours:
-            f = None
-            if on0 and h <= ut - h0:
-                f = 1
-            if (not on0) and h <= dt_ - h0:
-                f = 0
-            if f is None and (bool(th.at[r, "must_run"]) or
-                              np.nan_to_num(ss[i, INTERVALS_PER_HOUR * (h - 1)]) > 0):
-                f = 1
-            if f is None and ucom[i, h - 1] > 0.5 and awards_any[i, h - 1] > 1e-6:
-                f = 1
-            if f is None and cap_h[i, h - 1] < pmin[i, 0] - 1e-9:
-                f = 0
+            f = resources.forced_commitment(
+                th, r, h,
+                bool(th.at[r, "must_run"]) or np.nan_to_num(ss[i, INTERVALS_PER_HOUR * (h - 1)]) > 0,
+                cap_h[i, h - 1] < pmin[i, 0] - 1e-9,
+                kept_on=bool(ucom[i, h - 1] > 0.5 and awards_any[i, h - 1] > 1e-6))
             if f is not None:
                 forced[(r, h)] = f
     # ramp limits within 15 minutes, widened at hour boundaries to the DA schedule's step
@@ -688,9 +684,7 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
                               rule=lambda _m, r, s, k: _m.seg_s[r, s, k]
                               <= d.supply_bids[r][s - 1][0] * U(r, k))
     # commitment costs: min-load ($/h) and start-ups ($ per start = ×4 in $/h of one interval)
-    def su_cost(r):
-        tiers = d.startup_tiers.get(r)
-        return tiers[0][1] if tiers else float(th.at[r, "startup_cost_usd"])
+    su_cost = lambda r: resources.startup_cost_usd(d, r)  # noqa: E731
     mlc = {r: float(th.at[r, "min_load_cost_usd_per_h"]) for r in plan.R
            if res.at[r, "type"] == "thermal"}
     b.costs.append(sum(INTERVALS_PER_HOUR * mlc[r] * m.u[r, h] for (r, h) in m.F_IDX)
@@ -707,25 +701,8 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     b.info["fixed_commitment_cost_rate"] = const
     b.costs.append(const)
 
-    # --- fast-start commitment logic in intervals ------------------------------------------------
-    def u_prev(r, k):
-        return m.u[r, k - 1] if k > 1 else plan.p0[r][1]
-    m.uc_logic = pyo.Constraint(m.F_IDX, rule=lambda _m, r, h: _m.u[r, h] - u_prev(r, h)
-                                == _m.v[r, h] - _m.w[r, h])
-
-    def min_up(_m, r, k):
-        n = int(th.at[r, "min_up_h"])
-        if n <= 1:
-            return pyo.Constraint.Skip
-        return sum(_m.v[r, j] for j in range(max(1, k - n + 1), k + 1)) <= _m.u[r, k]
-
-    def min_dn(_m, r, k):
-        n = int(th.at[r, "min_down_h"])
-        if n <= 1:
-            return _m.v[r, k] + _m.w[r, k] <= 1
-        return sum(_m.w[r, j] for j in range(max(1, k - n + 1), k + 1)) <= 1 - _m.u[r, k]
-    m.uc_min_up = pyo.Constraint(m.F_IDX, rule=min_up)
-    m.uc_min_down = pyo.Constraint(m.F_IDX, rule=min_dn)
+    # --- short-start commitment logic per hour: the shared 3-binary rows (spec §5.4) ------------
+    resources.add_commitment_logic(m, m.F_IDX, th, m.u, m.v, m.w, "uc", period_h=1.0)
 
     # --- storage SOC in 15-minute steps; hydro daily energy -------------------------------------
     def soc_rule(_m, r, k):
@@ -803,30 +780,9 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     m.ramp_up = pyo.Constraint(m.RAMP, rule=ramp_up_rule)
     m.ramp_down = pyo.Constraint(m.RAMP, rule=ramp_dn_rule)
 
-    # --- transfers (ETSRs; economic transfers allowed, no IR transfers, no NEC in RT) ------------
-    K_itf = list(d.interfaces.index)
-    kt = [(x, k) for x in K_itf for k in ks]
-    m.KT = pyo.Set(initialize=kt, dimen=2, ordered=True)
-    lim = {(x, k): float(drt.interface_hours.at[(x, k), "limit_mw"]) for (x, k) in kt}
-    xb = {(x, k): float(drt.interface_hours.at[(x, k), "base_transfer_mw"]) for (x, k) in kt}
-    m.x = pyo.Var(m.KT, within=pyo.NonNegativeReals)
-
-    def etsr(_m, x, k):
-        xr = d.reverse(x)
-        lhs = _m.x[x, k]
-        rhs = lim[(x, k)] - xb[(x, k)]
-        if xr is not None:
-            lhs = lhs - _m.x[xr, k]
-            rhs += xb[(xr, k)]
-        return lhs <= rhs
-    m.etsr_limit = pyo.Constraint(m.KT, rule=etsr)
-    m.etsr_gross = pyo.Constraint(m.KT, rule=lambda _m, x, k: _m.x[x, k] <= lim[(x, k)])
-    for (x, k) in kt:
-        o, e = d.interfaces.at[x, "from_baa"], d.interfaces.at[x, "to_baa"]
-        b.transfer_in[(e, k)].append(m.x[x, k])
-        b.transfer_in[(o, k)].append(-m.x[x, k])
-    hurdle = {x: float(d.interfaces.at[x, "hurdle_usd_per_mwh"]) for x in K_itf}
-    b.costs.append(sum(hurdle[x] * m.x[x, k] for (x, k) in kt if hurdle[x] != 0))
+    # --- transfers: the shared ETSR component (network/transfers.py, spec §5.2) on the intervals;
+    # economic transfers only (no IR transfers: yU = yD = 0), no NEC in RT [A]
+    transfers.add_to_model(b, with_ir=False, with_nec=False)
 
     # --- energy balance per BAA and interval (products/energy.py, spec §5.1) ---------------------
     energy.add_to_model(b)
@@ -894,71 +850,6 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     return b
 
 
-def _lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mip: bool, label: str,
-          vars_changed: bool) -> list[dict]:
-    """Solve, add violated network rows, re-solve until none is violated (spec §5.3), as
-    clearing.ifm.solve_lazy, telling the persistent solver when variable domains changed."""
-    p = b.d.params
-    rounds = []
-    for k in range(p.lazy_max_rounds):
-        rec = solver.solve(b.m, mip=mip, label=f"{label} round {k + 1}",
-                           vars_changed=vars_changed and k == 0)
-        new = monitor.violations(p.flow_tolerance_mw)
-        rounds.append(dict(round=k + 1, mip=mip, seconds=rec.seconds, objective=rec.objective,
-                           gap=rec.gap, termination=rec.termination, rows_added=len(new),
-                           stage=label))
-        if not new:
-            break
-        monitor.add_rows(new)
-    else:
-        rounds[-1]["unresolved"] = True
-    return rounds
-
-
-def solve_rt(b: ModelBundle, ptdf: PTDF, seed_rows: list) -> SolvedModel:
-    """On one persistent HiGHS: the network rows first on the LP relaxation (cheap rounds), then
-    the MIP (short-start commitments; normally one round, capped at RT_MIP_TIME_LIMIT_S), then
-    the fixed-commitment pricing LP (spec §6). The lazy rows start from `seed_rows` (branches
-    binding in the DA run). Between stages only variable domains and bounds change (see
-    `clearing.solver.fix_binaries`)."""
-    from clearing.manifest import model_counts
-    p = b.d.params
-    monitor = make_monitor(b, ptdf, ("base",))
-    if not p.lazy_transmission:
-        keys = [("base", l, k) for l in sorted(monitor.sets.get("base", [])) for k in b.T]
-        monitor.add_rows(keys)
-        b.info["seeded_rows"] = len(keys)
-    else:
-        b.info["seeded_rows"] = monitor.seed(seed_rows)
-    b.info["counts"] = model_counts(b.m)
-    free = [v for c in b.binaries for v in c.values() if not v.fixed]
-    solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s)
-    t0 = time.perf_counter()
-    rounds = []
-    if free:
-        for v in free:  # LP relaxation: find the binding network rows cheaply
-            v.domain = pyo.UnitInterval
-        rounds += _lazy(b, solver, monitor, mip=False, label="FMM relaxation", vars_changed=False)
-        for v in free:
-            v.domain = pyo.Binary
-        solver.time_limit = min(p.time_limit_s, RT_MIP_TIME_LIMIT_S)
-        rounds += _lazy(b, solver, monitor, mip=True, label="FMM MIP", vars_changed=True)
-    else:
-        rounds += _lazy(b, solver, monitor, mip=False, label="FMM LP", vars_changed=False)
-    t1 = time.perf_counter()
-    mip_rec = solver.records[-1][1]
-    changed = bool(free) or any(len(c) for c in b.binaries)
-    fix_binaries(b.binaries)
-    solver.time_limit = p.time_limit_s
-    rounds += _lazy(b, solver, monitor, mip=False, label="FMM pricing LP", vars_changed=changed)
-    t2 = time.perf_counter()
-    lp_rec = solver.records[-1][1]
-    sm = SolvedModel(bundle=b, solver=solver, monitor=monitor, mip=mip_rec, lp=lp_rec,
-                     duals=solver.duals(), timings={"solve_s": t1 - t0, "pricing_s": t2 - t1})
-    b.lazy_rounds = rounds
-    return sm
-
-
 # =============================================================================================
 # results
 # =============================================================================================
@@ -1011,32 +902,20 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
     virt = np.array([plan.cls[r] == "virtual" for r in R])
     MAXEX[virt] = 0.0
 
-    # --- prices ------------------------------------------------------------------------------------
-    pi = pd.DataFrame({k: {a: dual(sm, m.balance[a, k]) for a in d.baas} for k in ks})
-    bus_cong = np.zeros((len(ptdf.bus_ids), K))
-    flows = sm.monitor.flows()["base"]
-    bind = []
-    over_rows = []
-    for (kind, l, k), (con, sp_, sm_) in sm.monitor.rows.items():
-        mp, mm = ranged_shadow(sm, con)
-        if mp - mm != 0:
-            row = ptdf.matrix.getrow(ptdf.branch_index(l))
-            bus_cong[row.indices, k - 1] -= row.data * (mp - mm)
-        h, j = _hk(k)
-        if mp + mm > 1e-9:
-            bind.append(dict(constraint=l, hour=h, interval=j, kind="branch_rt",
-                             shadow_price=mp + mm, flow_mw=float(flows[ptdf.branch_index(l), k - 1]),
-                             limit_mw=float(drt.rating.at[l, k])))
-        over = _v(sp_) + _v(sm_)
-        if over > 1e-6:
-            over_rows.append((l, h, j, over))
-    cong = pd.DataFrame(bus_cong, index=ptdf.bus_ids, columns=ks)
-    nodal = energy.nodal_prices(drt, pi, cong)
-    hk = nodal["hour"].map(_hk)
-    nodal.insert(1, "interval", [x[1] for x in hk])
-    nodal["hour"] = [x[0] for x in hk]
-    rt_prices = nodal[["bus", "hour", "interval", "baa", "lmp", "energy", "congestion", "loss",
-                       "baa_transfer", "network_congestion"]]
+    # --- the shared read-back on the FMM's intervals: network rows, energy prices, transfers -----
+    rb = Readback(d=drt, sm=sm, ptdf=ptdf)
+    for c in RT_READBACK:
+        c.extract(rb)
+    shared = rb.assemble()
+    pi = energy.balance_prices(rb)
+    nodal = energy.nodal_prices(drt, pi, transmission.congestion(rb))
+    bc = shared["binding_constraints"]
+    bind = _by_interval(bc[bc["kind"] == "branch_base"].assign(kind="branch_rt"))
+    rl = shared["relaxations"]
+    over_rows = list(rl.loc[rl["requirement"].str.startswith("branch_base:"), "requirement"])
+    rt_prices = _by_interval(nodal)[["bus", "hour", "interval", "baa", "lmp", "energy",
+                                     "congestion", "loss", "baa_transfer",
+                                     "network_congestion"]]
     frp_price = frp.frp_prices(b, sm.duals)
     frp_clr = frp.frp_cleared(b)
     prod_rows = []
@@ -1069,29 +948,8 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
                                            "charge_mw", "discharge_mw"])
 
     # --- transfers, BAA summary ------------------------------------------------------------------------
-    itf = d.interfaces
-    if d.params.transfer_cycle_netting:  # cancel transfers that go round in circles (§5.2 [A])
-        b.info["transfer_cycles_netted"] = net_transfer_cycles(
-            m, {"x": m.x}, [m.etsr_limit, m.etsr_gross],
-            {x: (str(itf.at[x, "from_baa"]), str(itf.at[x, "to_baa"])) for x in itf.index},
-            {x: float(itf.at[x, "hurdle_usd_per_mwh"]) for x in itf.index})
-    X = {(x, k): _v(m.x[x, k]) for (x, k) in m.KT}
-    trows = []
-    for (x, k) in m.KT:
-        h, j = _hk(k)
-        nu = max(0.0, -dual(sm, m.etsr_limit[x, k]))
-        beta = max(0.0, -dual(sm, m.etsr_gross[x, k]))
-        xr = d.reverse(x)
-        trows.append(dict(interface=x, hour=h, interval=j, from_baa=itf.at[x, "from_baa"],
-                          to_baa=itf.at[x, "to_baa"], mw=X[(x, k)],
-                          limit_mw=float(drt.interface_hours.at[(x, k), "limit_mw"]),
-                          shadow_price=nu + beta,
-                          net_mw=X[(x, k)] - (X[(xr, k)] if xr else 0.0),
-                          base_transfer_mw=float(drt.interface_hours.at[(x, k), "base_transfer_mw"])))
-    rt_tr = pd.DataFrame(trows, columns=["interface", "hour", "interval", "from_baa", "to_baa",
-                                         "mw", "limit_mw", "shadow_price", "net_mw",
-                                         "base_transfer_mw"])
-    base = energy.base_transfer_rhs(drt)
+    rt_tr = _by_interval(shared["transfers"])[RT_TRANSFER_COLUMNS]
+    net_export = shared["baa_summary"].set_index(["baa", "hour"])["net_export_mw"]
     typ = res["type"]
     summ = []
     fixed_baa = drt.fixed_demand_baa
@@ -1100,12 +958,8 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
         sup_i = [pos[r] for r in d.in_baa(a) if typ[r] in SUPPLY_TYPES]
         dem_i = [pos[r] for r in d.in_baa(a) if typ[r] == "demand"]
         exp_i = [pos[r] for r in d.in_baa(a) if typ[r] == "export"]
-        outs = list(itf.index[itf["from_baa"] == a])
-        ins = list(itf.index[itf["to_baa"] == a])
         for k in ks:
             h, j = _hk(k)
-            out_ = sum(X[(x, k)] for x in outs)
-            in_ = sum(X[(x, k)] for x in ins)
             fq = frp_clr.get((a, "fru", k), (0.0, 0.0))
             fd = frp_clr.get((a, "frd", k), (0.0, 0.0))
             summ.append(dict(
@@ -1115,7 +969,7 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
                 generation_mw=float(E[sup_i, k - 1].sum()) if sup_i else 0.0,
                 load_resources_mw=float(-E[dem_i, k - 1].sum()) if dem_i else 0.0,
                 export_mw=float(-E[exp_i, k - 1].sum()) if exp_i else 0.0,
-                net_export_mw=out_ - in_ + base[(a, k)],
+                net_export_mw=float(net_export[(a, k)]),
                 power_balance_relaxed_mw=_v(m.s_pb_under[a, k]) - _v(m.s_pb_over[a, k]),
                 injection_mw=float(E[members, k - 1].sum()) if members else 0.0,
                 fru_requirement_mw=float(b.info["frp_requirements"].get((a, "fru", k), 0.0)),
@@ -1128,12 +982,30 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
     rt_bs = pd.DataFrame(summ)
     tables = dict(rt_schedules=rt_sched, rt_prices=rt_prices.reset_index(drop=True),
                   rt_product_prices=rt_pp, rt_transfers=rt_tr, rt_baa_summary=rt_bs,
-                  rt_binding_constraints=pd.DataFrame(bind, columns=[
-                      "constraint", "hour", "interval", "kind", "shadow_price", "flow_mw",
-                      "limit_mw"]))
+                  rt_binding_constraints=bind[["constraint", "hour", "interval", "kind",
+                                               "shadow_price", "flow_mw", "limit_mw"]])
     tables.update(_settlement_tables(scenario, d, plan, E, UEL, LEL, MAXEX, FRU, frp_price, da))
     b.info["branch_overloads"] = over_rows
     return tables
+
+
+RT_TRANSFER_COLUMNS = ["interface", "hour", "interval", "from_baa", "to_baa", "mw", "limit_mw",
+                       "shadow_price", "net_mw", "base_transfer_mw"]
+# the components whose read-back the FMM shares with the day ahead (clearing/readback.py); both
+# are built by build_rt (the ETSR rows with RT's options, the network rows by the lazy solve)
+RT_READBACK = (Component("network", None, transmission.extract),
+               Component("transfers", None, transfers.extract))
+
+
+def _by_interval(df: pd.DataFrame) -> pd.DataFrame:
+    """A table read back on the FMM's intervals k (in column `hour`) with `hour` and `interval`
+    (k = 4·(hour − 1) + interval)."""
+    k = df["hour"].astype(int)
+    out = df.copy()
+    out["hour"] = (k - 1) // INTERVALS_PER_HOUR + 1
+    out.insert(list(out.columns).index("hour") + 1, "interval",
+               (k - 1) % INTERVALS_PER_HOUR + 1)
+    return out.reset_index(drop=True)
 
 
 def _hourly(a: np.ndarray) -> np.ndarray:
@@ -1258,7 +1130,8 @@ def run_phase3(scenario: Scenario, da: RunResult, progress: Progress | None = No
     b = build_rt(d, drt, plan)
     tm["build_s"] = time.perf_counter() - t0
     say("RT: solve the FMM (MIP for short-start commitments, lazy network rows) and price (LP)")
-    sm = solve_rt(b, ptdf, _seed_rows(da))
+    sm = solve_and_price(b, ptdf, ("base",), "FMM", seed_rows=_seed_rows(da),
+                         mip_time_limit_s=RT_MIP_TIME_LIMIT_S)
     tm["solve_s"] = sm.timings["solve_s"]
     tm["pricing_s"] = sm.timings["pricing_s"]
     say("RT: results and settlement inputs")
@@ -1294,8 +1167,7 @@ def _manifest_block(scenario, b, sm, plan, inp, tm, tables) -> dict:
         "long_start_units_fixed": sum(1 for r in plan.R if plan.cls[r] == "fixed_thermal"),
         "lazy": {"rounds": len([r for r in b.lazy_rounds if r["mip"]]),
                  "lp_rounds": len([r for r in b.lazy_rounds if not r["mip"]]),
-                 "relaxation_rounds": len([r for r in b.lazy_rounds
-                                           if r.get("stage") == "FMM relaxation"]),
+                 "relaxation_rounds": len([r for r in b.lazy_rounds if r.get("relaxation")]),
                  "seeded_rows": b.info.get("seeded_rows", 0),
                  "constraints_added": len(sm.monitor.rows), "round_log": b.lazy_rounds},
         "branch_overloads": len(b.info.get("branch_overloads", [])),

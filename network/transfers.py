@@ -34,7 +34,12 @@ CYCLE_TOL_MW = 1e-6        # a transfer at or below this is no transfer (cycle s
 COMMODITIES = ("yU", "yD", "x")  # netting order: IR credits first, they only free ETSR headroom
 
 
-def add_to_model(b: ModelBundle, with_ir: bool = True) -> list:
+def add_to_model(b: ModelBundle, with_ir: bool = True, with_nec: bool = True) -> list:
+    """ETSR transfers on the bundle's periods (spec §5.2): x, yU, yD per ETSR and period, the
+    ETSR row, the gross bound, the undeclared-direction row, the per-BAA transfer and IR credit
+    terms, the hurdle cost and (`with_nec`) the NEC. `with_ir=False` fixes yU = yD = 0 (a run
+    without IR transfers: the RUC's own copy, RT); the rows keep their form, so every run holds
+    the same ETSR rows. Returns the cost terms."""
     m, d, T = b.m, b.d, b.T
     K = list(d.interfaces.index)
     idx = [(k, t) for k in K for t in T]
@@ -78,7 +83,10 @@ def add_to_model(b: ModelBundle, with_ir: bool = True) -> list:
     hurdle = {k: float(d.interfaces.at[k, "hurdle_usd_per_mwh"]) for k in K}
     cost = sum(hurdle[k] * m.x[k, t] for (k, t) in idx if hurdle[k] != 0)
     b.costs.append(cost)
-    _add_nec(b)
+    if with_nec:
+        _add_nec(b)
+    else:
+        m.NEC = pyo.Set(initialize=[], dimen=2)
     return [cost]
 
 
@@ -290,6 +298,25 @@ def net_transfer_cycles(m: pyo.ConcreteModel, variables: dict, row_components: l
     return changed
 
 
+def transfer_arcs(d) -> dict:
+    """ETSR k -> (o(k), e(k)) of the scenario's interfaces."""
+    itf = d.interfaces
+    return {k: (str(itf.at[k, "from_baa"]), str(itf.at[k, "to_baa"])) for k in itf.index}
+
+
+def net_model_cycles(d, m: pyo.ConcreteModel, commodities: dict, hurdles: bool = True) -> dict:
+    """Cancel the transfer cycles of a solved model built by `add_to_model` in place (§5.2,
+    §6.1 [A]): `commodities` {c: Var} to net (x, yU, yD in the IFM; x^R in the RUC; x in RT),
+    the ETSR, gross, undeclared-direction and NEC rows as limits, hurdle costs on x when
+    `hurdles`. Returns {period: MW removed} (`net_transfer_cycles`)."""
+    rows = [m.etsr_limit, m.etsr_gross, m.etsr_undeclared]
+    if hasattr(m, "nec_limit"):
+        rows.append(m.nec_limit)
+    cost = ({k: float(d.interfaces.at[k, "hurdle_usd_per_mwh"]) for k in d.interfaces.index}
+            if hurdles else None)
+    return net_transfer_cycles(m, commodities, rows, transfer_arcs(d), cost)
+
+
 def _has_cycle(arcs: dict, flows: dict, c: str, tol_mw: float) -> bool:
     graph = nx.DiGraph()
     graph.add_edges_from(arcs[k] for (cc, k), v in flows.items() if cc == c and v > tol_mw)
@@ -354,3 +381,67 @@ def transfer_revenue_lines(transfers: pd.DataFrame, share_from: float) -> pd.Dat
     return charge_lines("transfer_revenue", g["baa"].to_numpy(), g["baa"].to_numpy(),
                         g["hour"].to_numpy(), g["mw"].to_numpy(float), price,
                         g["amount"].to_numpy(float), "")
+
+
+# ---------------------------------------------------------------------------------------------
+# read-back (clearing/readback.py)
+# ---------------------------------------------------------------------------------------------
+def extract(rb) -> None:
+    """Read back the ETSR transfers (spec §5.2, §6.1): cancel transfer cycles first
+    (`transfer_cycle_netting`), then the `transfers` table (x, limit, ν + β, revenue, net, base,
+    yU, yD, ν, β), the `binding_constraints` rows etsr, etsr_undeclared and nec, and
+    `baa_summary` net_export_mw; keeps x, yU, yD for the RUC."""
+    from products.energy import balance_prices, base_transfer_rhs
+    d, m, b = rb.d, rb.m, rb.b
+    T, itf = d.hours, d.interfaces
+    if d.params.transfer_cycle_netting:
+        b.info["transfer_cycles_netted"] = net_model_cycles(d, m, {"x": m.x, "yU": m.yU,
+                                                                   "yD": m.yD})
+    val = lambda v: float(pyo.value(v, exception=False) or 0.0)  # noqa: E731
+    x = {(k, t): val(m.x[k, t]) for (k, t) in m.KT}
+    yU = {(k, t): val(m.yU[k, t]) for (k, t) in m.KT}
+    yD = {(k, t): val(m.yD[k, t]) for (k, t) in m.KT}
+    pi = balance_prices(rb)
+    trows, bind = [], []
+    for (k, t) in m.KT:
+        nu = max(0.0, -rb.dual(m.etsr_limit[k, t]))
+        beta = max(0.0, -rb.dual(m.etsr_gross[k, t]))
+        kr = d.reverse(k)
+        o, e = itf.at[k, "from_baa"], itf.at[k, "to_baa"]
+        limit = float(d.interface_hours.at[(k, t), "limit_mw"])
+        trows.append(dict(interface=k, hour=t, from_baa=o, to_baa=e, mw=x[(k, t)],
+                          limit_mw=limit, shadow_price=nu + beta,
+                          transfer_revenue_usd=transfer_revenue_usd(x[(k, t)], pi.at[o, t],
+                                                                    pi.at[e, t]),
+                          net_mw=x[(k, t)] - (x[(kr, t)] if kr else 0.0),
+                          base_transfer_mw=float(d.interface_hours.at[(k, t), "base_transfer_mw"]),
+                          iru_transfer_mw=yU[(k, t)], ird_transfer_mw=yD[(k, t)],
+                          etsr_dual=nu, gross_bound_dual=beta))
+        if nu + beta > 1e-9:
+            bind.append(dict(constraint=k, hour=t, kind="etsr", shadow_price=nu + beta,
+                             flow_mw=x[(k, t)] - (x[(kr, t)] if kr else 0.0) + yU[(k, t)]
+                             + (yD[(kr, t)] if kr else 0.0), limit_mw=limit))
+    for (k, t) in m.KT_UNDECLARED:
+        nu_rev = max(0.0, -rb.dual(m.etsr_undeclared[k, t]))
+        if nu_rev > 1e-9:  # the undeclared reverse direction's row (§5.2): yD_k − x_k ≤ X^base_k
+            bind.append(dict(constraint=f"{k}:undeclared_reverse", hour=t, kind="etsr_undeclared",
+                             shadow_price=nu_rev, flow_mw=yD[(k, t)] - x[(k, t)],
+                             limit_mw=float(d.interface_hours.at[(k, t), "base_transfer_mw"])))
+    for (a, t) in m.NEC:
+        lam = max(0.0, -rb.dual(m.nec_limit[a, t]))
+        if lam > 1e-9:
+            bind.append(dict(constraint=f"NEC_{a}", hour=t, kind="nec", shadow_price=lam,
+                             flow_mw=val(m.nec_limit[a, t].body),
+                             limit_mw=val(m.nec_limit[a, t].upper)))
+    rb.rows("transfers", pd.DataFrame(trows, columns=[
+        "interface", "hour", "from_baa", "to_baa", "mw", "limit_mw", "shadow_price",
+        "transfer_revenue_usd", "net_mw", "base_transfer_mw", "iru_transfer_mw",
+        "ird_transfer_mw", "etsr_dual", "gross_bound_dual"]))
+    rb.rows("binding_constraints", bind)
+    base = base_transfer_rhs(d)
+    rb.columns("baa_summary", pd.DataFrame(
+        [dict(baa=a, hour=t, net_export_mw=sum(x[(k, t)] for k in itf.index[itf["from_baa"] == a])
+              - sum(x[(k, t)] for k in itf.index[itf["to_baa"] == a]) + base[(a, t)])
+         for a in d.baas for t in T]))
+    for name, v in (("x", x), ("yU", yU), ("yD", yD)):
+        rb.keep(name, v)

@@ -193,3 +193,63 @@ def make_monitor(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...]) -> FlowMoni
     lp = ldf_ptdf(ptdf, d.ldf, d.bus_baa)
     lp = lp.reindex(columns=d.baas).fillna(0.0)
     return FlowMonitor(b=b, ptdf=ptdf, ldf_ptdf=lp, kinds=kinds, sets=sets)
+
+
+# ---------------------------------------------------------------------------------------------
+# read-back (clearing/readback.py)
+# ---------------------------------------------------------------------------------------------
+def branch_shadows(rb) -> dict:
+    """(kind, branch, period) -> μ+ − μ− of every enforced branch row (spec §6 sign note),
+    computed once per run."""
+    def compute():
+        out = {}
+        for key, (con, _, _) in rb.sm.monitor.rows.items():
+            y = rb.dual(con)
+            out[key] = max(0.0, -y) - max(0.0, y)
+        return out
+    return rb.memo("branch_shadows", compute)
+
+
+def congestion(rb) -> pd.DataFrame:
+    """Network congestion per bus and period: −Σ_l PTDF_ln (μ+ − μ−) over every enforced row
+    (base and deployment scenarios; spec §6.1), bus x period."""
+    def compute():
+        T, ptdf = rb.d.hours, rb.ptdf
+        bus_cong = np.zeros((len(ptdf.bus_ids), len(T)))
+        for (kind, l, t), mu in branch_shadows(rb).items():
+            if mu != 0:
+                row = ptdf.matrix.getrow(ptdf.branch_index(l))
+                bus_cong[row.indices, T.index(t)] -= row.data * mu
+        return pd.DataFrame(bus_cong, index=ptdf.bus_ids, columns=T)
+    return rb.memo("congestion", compute)
+
+
+def deployment_shadows(rb) -> dict:
+    """(branch, up|down, period) -> η+ − η− of the IR deployment scenarios' rows (spec §6.3)."""
+    return {(l, "up" if kind == "dep_up" else "down", t): mu
+            for (kind, l, t), mu in branch_shadows(rb).items() if kind != "base"}
+
+
+def extract(rb) -> None:
+    """Read back the network rows (spec §5.3, §5.9): `binding_constraints` branch_<kind> rows
+    (shadow μ+ + μ−, flow, rating) and `relaxations` of branch slacks at their penalty."""
+    d, sm, p = rb.d, rb.sm, rb.d.params
+    T = d.hours
+    congestion(rb)
+    bind, relax = [], []
+    flows = sm.monitor.flows()
+    for (kind, l, t), (con, sp_, sm_) in sm.monitor.rows.items():
+        y = rb.dual(con)
+        mp, mm = max(0.0, -y), max(0.0, y)
+        fl = flows["base" if kind == "base" else kind][rb.ptdf.branch_index(l), T.index(t)]
+        if mp + mm > 1e-9:
+            bind.append(dict(constraint=l, hour=t, kind=f"branch_{kind}", shadow_price=mp + mm,
+                             flow_mw=float(fl), limit_mw=float(d.rating.at[l, t])))
+        over = (pyo.value(sp_, exception=False) or 0.0) + (pyo.value(sm_, exception=False) or 0.0)
+        if over > 1e-6:
+            pen = (p.penalty_deployment_transmission_usd_per_mwh if kind.startswith("dep")
+                   else p.penalty_transmission_usd_per_mwh)
+            relax.append(dict(requirement=f"branch_{kind}:{l}", baa="", hour=t, relaxed_mw=over,
+                              penalty_usd_per_mwh=pen, cost_usd=over * pen))
+    rb.rows("binding_constraints", bind)
+    rb.rows("relaxations", relax)

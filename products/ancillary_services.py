@@ -10,6 +10,9 @@ Priced: ASMP^NR = σ^NR, ASMP^SR = σ^SR + σ^NR, ASMP^RU = σ^RU + σ^SR + σ^N
 
 from __future__ import annotations
 
+from collections import defaultdict
+
+import pandas as pd
 import pyomo.environ as pyo
 
 from clearing.bundle import ModelBundle
@@ -107,3 +110,42 @@ def as_prices(sigma: dict, baas, hours) -> dict:
             out[(a, "ru", t)] = s["ru"] + s["sr"] + s["nr"]
             out[(a, "rd", t)] = s["rd"]
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# read-back (clearing/readback.py)
+# ---------------------------------------------------------------------------------------------
+AWARD_COLUMNS = {"ru": "reg_up_mw", "rd": "reg_down_mw", "sr": "spin_mw", "nr": "nonspin_mw"}
+
+
+def extract(rb) -> None:
+    """Read back the AS (spec §5.6, §6.2): `schedules` reg_up_mw, reg_down_mw, spin_mw and
+    nonspin_mw (online plus offline NR), the ASMP rows of `product_prices`, and the AS
+    shortfalls in `relaxations`; keeps nr_off (offline NR) for the RUC."""
+    d, m, p = rb.d, rb.m, rb.d.params
+    T, res = d.hours, d.resources
+    val = lambda v: float(pyo.value(v, exception=False) or 0.0)  # noqa: E731
+    award = defaultdict(float)
+    for (r, a, t) in m.AS_IDX:
+        award[(r, a, t)] += val(m.as_award[r, a, t])
+    nr_off = {(r, t): val(m.nr_offline[r, t]) for (r, t) in m.NR_OFF}
+    for (r, t), v in nr_off.items():
+        award[(r, "nr", t)] += v
+    rb.columns("schedules", pd.DataFrame(
+        [dict(resource=r, hour=t, **{col: award[(r, a, t)] for a, col in AWARD_COLUMNS.items()})
+         for r in res.index for t in T]))
+    sigma = {(a, prod, t): rb.dual(m.as_requirement[a, prod, t]) for (a, prod, t) in m.AS_REQ}
+    asmp = as_prices(sigma, d.baas, T)
+    rb.rows("product_prices", [dict(baa=a, product=prod, hour=t,
+                                    price_usd_per_mwh=asmp[(a, prod, t)])
+                               for a in d.baas for t in T for prod in ("ru", "rd", "sr", "nr")])
+    pen = {"ru": p.penalty_reg_up_usd_per_mwh, "sr": p.penalty_spin_usd_per_mwh,
+           "nr": p.penalty_nonspin_usd_per_mwh, "rd": p.penalty_reg_down_usd_per_mwh}
+    relax = []
+    for (a, prod, t) in m.AS_REQ:
+        v = val(m.s_as[a, prod, t])
+        if v > 1e-6:
+            relax.append(dict(requirement=f"as_{prod}", baa=a, hour=t, relaxed_mw=v,
+                              penalty_usd_per_mwh=pen[prod], cost_usd=v * pen[prod]))
+    rb.rows("relaxations", relax)
+    rb.keep("nr_off", nr_off)

@@ -15,6 +15,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from clearing.bundle import ModelBundle
+from network.transmission import congestion
 
 
 def add_to_model(b: ModelBundle) -> list:
@@ -75,3 +76,63 @@ def elap_prices(d, nodal: pd.DataFrame) -> pd.Series:
     x = nodal.assign(ldf=nodal["bus"].map(d.ldf))
     x["w"] = x["ldf"] * x["lmp"]
     return x.groupby(["baa", "hour"])["w"].sum()
+
+
+# ---------------------------------------------------------------------------------------------
+# read-back (clearing/readback.py)
+# ---------------------------------------------------------------------------------------------
+def balance_prices(rb) -> pd.DataFrame:
+    """π_b per BAA and period: the dual of the BAA's power balance (spec §6.1), BAA x period."""
+    d, m = rb.d, rb.m
+    return rb.memo("pi", lambda: pd.DataFrame(
+        {t: {a: rb.dual(m.balance[a, t]) for a in d.baas} for t in d.hours}))
+
+
+def extract(rb) -> None:
+    """Read back energy (spec §5.1, §6.1): `nodal_prices`, the energy rows of
+    `product_prices`, `baa_prices` (π_b, transfer component, ELAP; ruc_price NaN until the
+    RUC), the power-balance `relaxations`, and `baa_summary` demand, generation, exports,
+    virtual net and balance relaxation."""
+    d, m, p = rb.d, rb.m, rb.d.params
+    T, res = d.hours, d.resources
+    pi = balance_prices(rb)
+    nodal = nodal_prices(d, pi, congestion(rb))
+    rb.rows("nodal_prices", nodal)
+    rb.rows("product_prices", [dict(baa=a, product="energy", hour=t,
+                                    price_usd_per_mwh=float(pi.at[a, t]))
+                               for a in d.baas for t in T])
+    elap = elap_prices(d, nodal)
+    rb.columns("baa_prices", pd.DataFrame(
+        [dict(baa=a, hour=t, energy_price=float(pi.at[a, t]),
+              transfer_component=float(pi.at[a, t]) - float(pi.at[d.reference_baa, t]),
+              elap_price=float(elap[(a, t)]), ruc_price=np.nan) for a in d.baas for t in T]))
+    relax = []
+    for (a, t) in m.BAA_T:
+        for var, name, pen in ((m.s_pb_under, "power_balance_under",
+                                p.penalty_power_balance_under_usd_per_mwh),
+                               (m.s_pb_over, "power_balance_over",
+                                p.penalty_power_balance_over_usd_per_mwh)):
+            v = pyo.value(var[a, t], exception=False) or 0.0
+            if v > 1e-6:
+                relax.append(dict(requirement=name, baa=a, hour=t, relaxed_mw=v,
+                                  penalty_usd_per_mwh=pen, cost_usd=v * pen))
+    rb.rows("relaxations", relax)
+    g = rb.kept["g"]
+    summary = []
+    for a in d.baas:
+        rs = d.in_baa(a)
+        typ = res.loc[rs, "type"] if rs else pd.Series(dtype=object)
+        for t in T:
+            summary.append(dict(
+                baa=a, hour=t,
+                demand_mw=float(d.fixed_demand_baa.at[a, t])
+                - sum(g[(r, t)] for r in rs if typ[r] == "demand"),
+                generation_mw=sum(g[(r, t)] for r in rs
+                                  if typ[r] in ("thermal", "ver", "hydro", "storage", "import")),
+                export_mw=-sum(g[(r, t)] for r in rs if typ[r] == "export"),
+                virtual_net_mw=sum(g[(r, t)] for r in rs
+                                   if typ[r] in ("virtual_supply", "virtual_demand")),
+                power_balance_relaxed_mw=(pyo.value(m.s_pb_under[a, t], exception=False) or 0.0)
+                - (pyo.value(m.s_pb_over[a, t], exception=False) or 0.0),
+                demand_forecast_mw=float(d.baa_hours.at[(a, t), "demand_forecast_mw"])))
+    rb.columns("baa_summary", pd.DataFrame(summary))

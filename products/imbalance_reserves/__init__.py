@@ -9,4 +9,4 @@ uncertainty (spec §5.7–5.10, §6.3, §8.1, §8.3).
 - `settlement`: award payments, no-pay and the tier 1 / tier 2 allocation of the requirement cost.
 """
 
-from products.imbalance_reserves.component import add_to_model, ir_prices  # noqa: F401
+from products.imbalance_reserves.component import add_to_model, extract, ir_prices  # noqa: F401

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pyomo.environ as pyo
 
 from clearing.bundle import ModelBundle
+from network.ptdf import ldf_ptdf
+from network.transmission import deployment_shadows
 from products.ancillary_services import eligible
 
 
@@ -149,3 +152,76 @@ def ir_prices(d, rho: dict, eta_dep: dict, ptdf, ldf_ptdf) -> tuple[dict, dict]:
                     adj += val * (ptdf.matrix[li, ptdf.bus_index(n)] - ldf_ptdf.at[l, a])
                 out[(r, prod, t)] = req[(a, prod, t)] + sign * delta * adj
     return req, out
+
+
+# ---------------------------------------------------------------------------------------------
+# read-back (clearing/readback.py)
+# ---------------------------------------------------------------------------------------------
+def requirement_duals(rb) -> dict:
+    """ρ per (baa, iru|ird, hour): the IR requirement row's dual (spec §6.3), with the
+    degenerate cases reported as documented: 0 where the BAA has no requirement and moves no
+    IR (the row CU_b ≥ 0 only stops phantom IR exports, §5.7 [A]); the first segment's price
+    where nothing is offered or cleared (§6.3 [A])."""
+    d, m, b = rb.d, rb.m, rb.b
+    val = lambda v: float(pyo.value(v, exception=False) or 0.0)  # noqa: E731
+    rho = {}
+    for (a, prod, t) in m.IR_REQ:
+        y = rb.dual(m.ir_requirement[a, prod, t])
+        credit = b.ir_credit_up if prod == "iru" else b.ir_credit_down
+        offered = val(sum(credit.get((a, t), []))) if credit.get((a, t)) else 0.0
+        curve = d.ir_curves.get((a, prod, t), [])
+        cleared = sum(val(m.ir_q[a, prod, t, q]) for q in range(1, len(curve) + 1))
+        if not curve:
+            moved = sum(abs(val(term)) for term in credit.get((a, t), []))
+            if moved <= 1e-9:
+                y = 0.0
+        elif offered <= 1e-9 and cleared <= 1e-9:
+            y = curve[0][1]
+        rho[(a, prod, t)] = y
+    return rho
+
+
+def extract(rb) -> None:
+    """Read back IRU/IRD (spec §5.7, §6.3): `schedules` iru_mw, ird_mw; the IRURMP/IRDRMP rows
+    of `product_prices`; `resource_prices` IRUMP/IRDMP; the unmet requirement in
+    `relaxations` (at the requirement price); `baa_summary` requirement, cleared, relaxed."""
+    d, m = rb.d, rb.m
+    T, res = d.hours, d.resources
+    val = lambda v: float(pyo.value(v, exception=False) or 0.0)  # noqa: E731
+    iru = {(r, t): val(m.iru[r, t]) for (r, t) in m.IRU_IDX}
+    ird = {(r, t): val(m.ird[r, t]) for (r, t) in m.IRD_IDX}
+    rb.columns("schedules", pd.DataFrame(
+        [dict(resource=r, hour=t, iru_mw=iru.get((r, t), 0.0), ird_mw=ird.get((r, t), 0.0))
+         for r in res.index for t in T]))
+    lp_dep = ldf_ptdf(rb.ptdf, d.ldf, d.bus_baa).reindex(columns=d.baas).fillna(0.0)
+    req_price, res_price = ir_prices(d, requirement_duals(rb), deployment_shadows(rb), rb.ptdf,
+                                     lp_dep)
+    rb.rows("product_prices", [dict(baa=a, product=prod, hour=t,
+                                    price_usd_per_mwh=req_price[(a, prod, t)])
+                               for a in d.baas for t in T for prod in ("iru", "ird")])
+    rb.columns("resource_prices", pd.DataFrame(
+        [dict(resource=r, hour=t, baa=res.at[r, "baa"], bus=res.at[r, "bus"],
+              iru_usd_per_mwh=res_price[(r, "iru", t)], ird_usd_per_mwh=res_price[(r, "ird", t)])
+         for r in res.index for t in T]))
+    cleared, relax = {}, []
+    for (a, prod, t) in m.IR_REQ:
+        curve = d.ir_curves.get((a, prod, t), [])
+        q = sum(val(m.ir_q[a, prod, t, j]) for j in range(1, len(curve) + 1))
+        cleared[(a, prod, t)] = q
+        req = sum(w for w, _ in curve)
+        if req - q > 1e-6:
+            price = req_price[(a, prod, t)]
+            relax.append(dict(requirement=prod, baa=a, hour=t, relaxed_mw=req - q,
+                              penalty_usd_per_mwh=price, cost_usd=(req - q) * price))
+    rb.rows("relaxations", relax)
+    summary = []
+    for a in d.baas:
+        for t in T:
+            row = dict(baa=a, hour=t)
+            for prod in ("iru", "ird"):
+                req = float(d.baa_hours.at[(a, t), f"{prod}_requirement_mw"])
+                q = cleared.get((a, prod, t), 0.0)
+                row.update({f"{prod}_requirement_mw": req, f"{prod}_cleared_mw": q,
+                            f"{prod}_relaxed_mw": max(0.0, req - q)})
+            summary.append(row)
+    rb.columns("baa_summary", pd.DataFrame(summary))

@@ -210,3 +210,13 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
     b.info["r_expr"] = r_expr
     m.obj = pyo.Objective(expr=b.objective_expr(), sense=pyo.minimize)
     return b
+
+
+def extract_ifm(rb) -> None:
+    """The IFM awards no RC (spec §5.11: the RUC does): `schedules` rcu_mw = rcd_mw = 0, which
+    the RUC's read-back (clearing.engine.extract_ruc) replaces."""
+    import pandas as pd
+    idx = [(r, t) for r in rb.d.resources.index for t in rb.d.hours]
+    rb.columns("schedules", pd.DataFrame({"resource": [r for r, _ in idx],
+                                          "hour": [t for _, t in idx],
+                                          "rcu_mw": 0.0, "rcd_mw": 0.0}))
