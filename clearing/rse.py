@@ -256,8 +256,8 @@ def rse_capability(scenario: Scenario) -> pd.DataFrame:
     f["self_schedule_mw"] = ss
 
     th = _table(scenario, "thermal")
-    must_run = f["resource"].map(dict(zip(th["resource"], th["must_run"])) if th is not None
-                                 else {}).fillna(False).astype(bool)
+    flags = dict(zip(th["resource"], th["must_run"].astype(bool))) if th is not None else {}
+    must_run = f["resource"].map(lambda r: bool(flags.get(r, False))).astype(bool)
     eb = _table(scenario, "energy_bids")
     side = eb["side"].where(eb["side"] != "", "supply")  # '' means supply for supply types
     rtype = dict(zip(r["resource"], r["type"]))
