@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(row), flush=True)
             out.append(row)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(out, indent=1) + "\n")
+    cmd = "python -m benchmarks.ruc_bound " + " ".join(argv if argv is not None else sys.argv[1:])
+    Path(a.out).write_text(json.dumps(dict(command=cmd, rows=out), indent=1) + "\n")
     return 0
 
 
