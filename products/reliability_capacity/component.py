@@ -28,7 +28,7 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
     dn[(r,t)] (AS + IR awards), yU[(k,t)], yD[(k,t)], soc[(r,t)], x[(k,t)].
 
     `tight_rc` (issue 20; same optimum, a tighter LP bound): the RCU of a unit the RUC may
-    newly commit is bounded by its commitment (`rc_commit_bound`), and start/stop binaries
+    newly commit is bounded by its commitment (`rc_commit_bound_mw`), and start/stop binaries
     that the fixed commitment already decides are fixed (`fix_implied_transitions`). False
     builds the rows as before issue 20 (benchmarks/ruc_bound.py, tests/test_ruc_bound.py)."""
     m = pyo.ConcreteModel(name="RUC")
@@ -245,8 +245,9 @@ def rc_commit_bound_mw(d: MarketData, ifm: dict, i: str, t: int) -> float:
 def fix_implied_transitions(m: pyo.ConcreteModel, th) -> None:
     """Fix v^R = w^R = 0 where u^R is fixed at hour t and at t−1 (or the initial status) to the
     same value (issue 20): the logic row then reads v^R = w^R and the min up/down rows only
-    bound sums of v^R, w^R from above, so 0 is feasible, and such starts cost nothing in the
-    RUC (its start-up cost counts hours with u = 0 only, spec §4.2)."""
+    bound sums of v^R, w^R from above, so 0 is feasible, and never dearer (v^R costs its
+    start-up in hours with u = 0, nothing in hours with u = 1, spec §4.2). The same values
+    `clearing.engine.fix_commitment` fixes at a given commitment."""
     for (i, t) in m.GT:
         now = m.uR[i, t]
         if not now.fixed:
