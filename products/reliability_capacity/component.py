@@ -23,9 +23,14 @@ RUC_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export")
 RC_TYPES = ("thermal", "ver", "storage", "hydro", "import")
 
 
-def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
+def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
     """Build the RUC model. `ifm` carries the IFM solution: u[(i,t)], g[(r,t)], up[(r,t)],
-    dn[(r,t)] (AS + IR awards), yU[(k,t)], yD[(k,t)], soc[(r,t)], x[(k,t)]."""
+    dn[(r,t)] (AS + IR awards), yU[(k,t)], yD[(k,t)], soc[(r,t)], x[(k,t)].
+
+    `tight_rc` (issue 20; same optimum, a tighter LP bound): the RCU of a unit the RUC may
+    newly commit is bounded by its commitment (`rc_commit_bound_mw`), and start/stop binaries
+    that the fixed commitment already decides are fixed (`fix_implied_transitions`). False
+    builds the rows as before issue 20 (benchmarks/ruc_bound.py, tests/test_ruc_bound.py)."""
     m = pyo.ConcreteModel(name="RUC")
     b = ModelBundle(m=m, d=d, kind="ruc")
     T = d.hours
@@ -79,6 +84,8 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
             m.uR[i, t].fix(0)  # no RCU bid: RUC cannot use it
 
     add_commitment_logic(m, m.GT, th, m.uR, m.vR, m.wR, "ruc")
+    if tight_rc:
+        fix_implied_transitions(m, th)
 
     pmin = res["pmin_mw"]
     # capacity stacks on the RUC schedule r = g^IFM + RCU − RCD
@@ -117,6 +124,12 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
         return _m.rcd[r, t] <= 60 * rr
     m.ruc_ramp_up = pyo.Constraint(m.RCU_IDX, rule=ramp_rcu)
     m.ruc_ramp_down = pyo.Constraint(m.RCD_IDX, rule=ramp_rcd)
+    if tight_rc:
+        bound = {(i, t): rc_commit_bound_mw(d, ifm, i, t) for (i, t) in m.GT
+                 if (i, t) in m.rcu and not m.uR[i, t].fixed}
+        m.RC_COMMIT = pyo.Set(initialize=sorted(bound), dimen=2, ordered=True)
+        m.ruc_rc_commit = pyo.Constraint(
+            m.RC_COMMIT, rule=lambda _m, i, t: _m.rcu[i, t] <= bound[(i, t)] * _m.uR[i, t])
 
     # storage RUC SOC (spec §5.11 [A]): IFM SOC shifted by the cumulative RC energy
     S = sorted({r for r in rc_res if res.at[r, "type"] == "storage"})
@@ -210,6 +223,45 @@ def build_ruc(d: MarketData, ifm: dict) -> ModelBundle:
     b.info["r_expr"] = r_expr
     m.obj = pyo.Objective(expr=b.objective_expr(), sense=pyo.minimize)
     return b
+
+
+def rc_commit_bound_mw(d: MarketData, ifm: dict, i: str, t: int) -> float:
+    """M_it (MW) of the row RCU_it ≤ M_it · u^R_it for a unit off in the IFM hour (spec §5.11,
+    issue 20): the least of its RCU availability bid, its capacity row at u^R = 1
+    (Pmax − off-line NR − IFM up-awards − g^IFM) and its RCU ramp row at u^R = 1
+    (Pmin + 60·ramp). At u^R = 0 the capacity rows allow only RCU = RCD, which costs ≥ 0
+    (bid prices ≥ 0, spec §2.5) and changes nothing, so the row keeps the optimum while the
+    LP can no longer buy a unit's RCU at the fraction RCU/Pmax of its min-load and start-up
+    cost."""
+    cap = float(d.pmax.at[i, t]) - ifm.get("nr_off", {}).get((i, t), 0.0) \
+        - ifm["up"][(i, t)] - ifm["g"][(i, t)]
+    m_mw = min(float(d.avail[(i, "rcu")][0]), cap)
+    rr = d.ramp_up(i)
+    if math.isfinite(rr):
+        m_mw = min(m_mw, float(d.resources.at[i, "pmin_mw"]) + 60 * rr)
+    return max(m_mw, 0.0)
+
+
+def fix_implied_transitions(m: pyo.ConcreteModel, th) -> None:
+    """Fix v^R = w^R = 0 where u^R is fixed at hour t and at t−1 (or the initial status) to the
+    same value (issue 20): the logic row then reads v^R = w^R and the min up/down rows only
+    bound sums of v^R, w^R from above, so 0 is feasible, and never dearer (v^R costs its
+    start-up in hours with u = 0, nothing in hours with u = 1, spec §4.2). The same values
+    `clearing.engine.fix_commitment` fixes at a given commitment."""
+    for (i, t) in m.GT:
+        now = m.uR[i, t]
+        if not now.fixed:
+            continue
+        if t > 1:
+            prev = m.uR[i, t - 1]
+            if not prev.fixed:
+                continue
+            before = round(prev.value)
+        else:
+            before = 1 if th.at[i, "initial_on"] else 0
+        if round(now.value) == before:
+            m.vR[i, t].fix(0)
+            m.wR[i, t].fix(0)
 
 
 def extract_ifm(rb) -> None:
