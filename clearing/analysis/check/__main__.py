@@ -1,7 +1,7 @@
-"""`python -m clearing.check RUN_DIR [--scenario DIR] [--tol T]`."""
+"""`python -m clearing.analysis.check RUN_DIR [--scenario DIR] [--tol T]`."""
 
 import sys
 
-from clearing.check import main
+from clearing.analysis.check import main
 
 sys.exit(main())
