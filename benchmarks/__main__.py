@@ -30,7 +30,7 @@ Chromium, else none); and prints the tables.
 
 Timings of our engine split its wall time without overlap: `input_s` (load, generate or
 import the scenario), `prepare_s`, `build_s` (Pyomo model construction, IFM + RUC),
-`handoff_s` (Pyomo -> HiGHS: `clearing.solver.PersistentHighs` passing the whole model to
+`handoff_s` (Pyomo -> HiGHS: `clearing.market.solver.PersistentHighs` passing the whole model to
 highspy at the first solve of a model, plus its incremental update (new rows and columns,
 objective, bound and integrality re-sync) before every later lazy round and the pricing LP;
 `handoff_initial_s` is the first part alone; read from each solve's `SolveRecord.handoff_s`),
@@ -140,9 +140,9 @@ def install_handoff_probe() -> list[dict]:
     """Record, for every HiGHS solve the engine makes, the Pyomo -> HiGHS hand-off (the whole
     model at the first solve of a `PersistentHighs`, `set_instance_s`; the incremental update
     before later ones, `update_s`), the HiGHS run time and the solution loading, from the
-    `SolveRecord` each solve returns. Wraps clearing.solver.PersistentHighs.solve in this
+    `SolveRecord` each solve returns. Wraps clearing.market.solver.PersistentHighs.solve in this
     (worker) process only."""
-    from clearing import solver as S
+    from clearing.market import solver as S
     log: list[dict] = []
     orig = S.PersistentHighs.solve
 
@@ -227,7 +227,7 @@ def run_reference(case: str, hours: int | None, seed: int, gap: float, time_limi
     """One solve of the pglib-uc reference model (benchmarks/pglib_reference.py)."""
     import tracemalloc
     from benchmarks.pglib_reference import instance_path, load_instance, solve_reference
-    from clearing.manifest import versions
+    from clearing.market.manifest import versions
     if trace:
         tracemalloc.start()
     kind, _, arg = case.partition(":")

@@ -38,9 +38,9 @@ def machine_info() -> dict[str, Any]:
 
 
 def versions(extra: tuple[str, ...] = ()) -> dict[str, str | None]:
-    """The run manifest's versions (`clearing.manifest.versions`: Python, the pinned solver stack,
+    """The run manifest's versions (`clearing.market.manifest.versions`: Python, the pinned solver stack,
     the HiGHS library, the table libraries) plus those of the `extra` packages."""
-    from clearing.manifest import versions as manifest_versions
+    from clearing.market.manifest import versions as manifest_versions
     out = manifest_versions()
     for p in extra:
         try:

@@ -1,5 +1,5 @@
 """Benchmark: phase 3 on the bundled RTS-GMLC day — the day-ahead run (IFM + RUC) next to the
-real-time follow-up (the 96-interval FMM of clearing/rt.py). Prints and writes
+real-time follow-up (the 96-interval FMM of clearing/market/rt.py). Prints and writes
 benchmarks/results/phase3_timing.json: per stage (DA: IFM build/solve/pricing, RUC
 build/solve/pricing, RSE; RT: prepare, build, solve (MIP + lazy rounds), pricing LP, extract),
 model sizes, objectives, lazy rounds, and the settlement time.
@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.machine import machine_info, versions
-from clearing.engine import run_day_ahead
-from clearing.rt import run_phase3
-from clearing.settle import settle
+from clearing.market.engine import run_day_ahead
+from clearing.market.rt import run_phase3
+from clearing.analysis.settle import settle
 from scenarios import DEFAULT_SCENARIO, load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"

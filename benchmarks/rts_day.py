@@ -14,7 +14,7 @@ import tracemalloc
 from pathlib import Path
 
 from benchmarks.machine import machine_info, versions
-from clearing.engine import run_day_ahead
+from clearing.market.engine import run_day_ahead
 from scenarios import DEFAULT_SCENARIO, load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"

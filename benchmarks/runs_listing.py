@@ -40,7 +40,7 @@ GOAL_S = 2.0
 def build_store(root: Path) -> Path:
     """40 real solves of example_11_1 written into a store at `root`."""
     from clearing.api import solve
-    from clearing.store import Store, run_id_for
+    from clearing.runs.store import Store, run_id_for
     from scenarios import load_scenario
 
     sc = load_scenario(REPO / "scenarios" / "example_11_1")

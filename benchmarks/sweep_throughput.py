@@ -52,7 +52,7 @@ def _sweep_yaml(scenario: Path, runs: int, path: Path) -> Path:
 
 def cluster_start_s(workers: int) -> float:
     """Time to start (and reach) a local cluster of `workers` processes, as a sweep does."""
-    from clearing.sweep import _client, _close
+    from clearing.runs.sweep import _client, _close
 
     t0 = time.perf_counter()
     client, cluster = _client(workers, None)
@@ -64,8 +64,8 @@ def cluster_start_s(workers: int) -> float:
 
 def measure(scenario: Path, runs: int, workers: int, work: Path) -> dict:
     from clearing.results import read_run
-    from clearing.store import Store
-    from clearing.sweep import run_sweep
+    from clearing.runs.store import Store
+    from clearing.runs.sweep import run_sweep
 
     start_s = cluster_start_s(workers)
 

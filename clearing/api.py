@@ -38,7 +38,7 @@ def solve(scenario: Scenario | str | Path | None = None, overrides: dict | None 
         scenario = scenario.with_parameters(**overrides)
     if not scenario.validated:  # edited in code: the loader's rules and messages (ScenarioError)
         scenario = scenario.validate()
-    from clearing.engine import run_day_ahead
+    from clearing.market.engine import run_day_ahead
     commitment = None
     if commitment_from is not None:
         run = commitment_from if isinstance(commitment_from, RunResult) else \
@@ -52,7 +52,7 @@ def solve(scenario: Scenario | str | Path | None = None, overrides: dict | None 
         result.manifest["commitment_fixed_from"] = str(commitment_from) if not isinstance(
             commitment_from, RunResult) else commitment_from.manifest.get("input_hash")
     if scenario.parameters.phase == 3:
-        from clearing.rt import run_phase3  # real-time follow-up (spec §10)
+        from clearing.market.rt import run_phase3  # real-time follow-up (spec §10)
         result = run_phase3(scenario, result, progress=progress)
     return result
 

@@ -80,7 +80,7 @@ def cmd_solve(a) -> int:
             result.manifest["commitment_fixed_from"] = str(a.commitment_from)
         if sc.parameters.phase == 3 and "settlement_inputs" in result.tables:
             progress("settlement")
-            from clearing.settle import settle
+            from clearing.analysis.settle import settle
             st = settle(sc, result, result.tables["settlement_inputs"],
                         result.tables.get("metered_load"), result.tables.get("rse"),
                         result.tables.get("rse_distribution"))
@@ -96,7 +96,7 @@ def cmd_solve(a) -> int:
 class SolveDisplay:
     """The solve's console display: each stage as a line with its elapsed time, and a status
     line that ticks every half second and shows the running MIP's incumbent, bound and gap
-    (`live`, fed by HiGHS's MIP callback through clearing.solver.RunBudget.on_mip_progress)."""
+    (`live`, fed by HiGHS's MIP callback through clearing.market.solver.RunBudget.on_mip_progress)."""
 
     def __init__(self, con, status, t0: float) -> None:
         import threading
@@ -207,12 +207,12 @@ def cmd_import(a) -> int:
 
 
 def cmd_rse(a) -> int:
-    from clearing.rse import rse_command
+    from clearing.market.rse import rse_command
     return rse_command(a.scenario, a.run, a.out, _overrides(a.set))
 
 
 def cmd_settle(a) -> int:
-    from clearing.settle import settle_command
+    from clearing.analysis.settle import settle_command
     from products.settlement_core import SettlementOptions
     options = {f.name: getattr(a, f.name) for f in fields(SettlementOptions)
                if getattr(a, f.name, None) is not None}
@@ -222,13 +222,13 @@ def cmd_settle(a) -> int:
 
 
 def cmd_check(a) -> int:
-    from clearing.check import check_command
+    from clearing.analysis.check import check_command
     return check_command(a.run_dir, a.scenario)
 
 
 def cmd_compare(a) -> int:
     """A verdict command (docs/exit-codes.md): 0 pass, 1 fail, 2 when it cannot run."""
-    from clearing.compare import compare_command
+    from clearing.analysis.compare import compare_command
     try:
         return compare_command(a.run_dir, a.reference_dir, a.tolerances, a.out,
                                scenario=a.scenario, partial_reference=a.partial_reference,
@@ -243,28 +243,28 @@ def cmd_compare(a) -> int:
 
 
 def cmd_import_oasis(a) -> int:
-    from clearing.oasis import oasis_command
+    from clearing.analysis.oasis import oasis_command
     return oasis_command(a.csv, a.out, a.trade_date, a.timezone, a.market_run,
                          overwrite=a.overwrite)
 
 
 def cmd_phases(a) -> int:
-    from clearing.phases import phases_command
+    from clearing.analysis.phases import phases_command
     return phases_command(a.scenario, a.out, _overrides(a.set), overwrite=a.overwrite)
 
 
 def cmd_sweep(a) -> int:
-    from clearing.sweep import sweep_command
+    from clearing.runs.sweep import sweep_command
     return sweep_command(a.sweep_file, a.out, workers=a.workers, scheduler=a.scheduler)
 
 
 def cmd_runs(a) -> int:
-    from clearing.sweep import runs_command
+    from clearing.runs.sweep import runs_command
     return runs_command(a.store, sort=a.sort, where=a.where, fmt=a.format, rebuild=a.rebuild)
 
 
 def cmd_report(a) -> int:
-    from clearing.report import report_command
+    from clearing.runs.report import report_command
     return report_command(a.path, a.out, overwrite=a.overwrite)
 
 

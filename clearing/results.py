@@ -55,7 +55,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                                                "pivotal_suppliers")),
     "mpm_mitigations": (("resource", "product"), ("sc", "baa", "original_price_usd_per_mwh",
                                                   "mitigated_price_usd_per_mwh", "reason")),
-    # the RSE's other tables (clearing/rse.py; `edam rse` writes the last two as well)
+    # the RSE's other tables (clearing/market/rse.py; `edam rse` writes the last two as well)
     "rse_distribution": (("direction", "hour", "baa"), ("pool_usd", "net_transfer_mw", "share",
                                                         "credit_usd", "undistributed_usd")),
     "rse_ciso_suballocation": (("direction", "hour", "baa", "party"), ()),
@@ -68,7 +68,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "rt_baa_summary": (("baa", "hour", "interval"), ()),
     "rt_binding_constraints": (("constraint", "kind", "hour", "interval"),
                                ("shadow_price", "flow_mw", "limit_mw")),
-    # phase 3: the settlement inputs the RT run produces (clearing/rt.py, clearing/settle.py)
+    # phase 3: the settlement inputs the RT run produces (clearing/market/rt.py, clearing/analysis/settle.py)
     "settlement_inputs": (("resource", "hour"), ()),
     "metered_load": (("sc", "baa", "hour"), ("metered_load_mw",)),
     # the daily statement of `settle` (products/settlement_core.daily_statement)

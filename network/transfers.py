@@ -27,7 +27,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
-from clearing.bundle import ModelBundle
+from clearing.market.bundle import ModelBundle
 from scenarios.errors import Problem, ScenarioError
 
 CYCLE_TOL_MW = 1e-6        # a transfer at or below this is no transfer (cycle search and netting)
@@ -146,8 +146,8 @@ def nec_rows(d, on: list[str], limits: dict) -> list[tuple[str, int]]:
 
 
 def nec_limits(d) -> dict:
-    """NEC_bt: submitted nec_mw, else the §5.2 formula from the RSE supply (clearing.rse)."""
-    from clearing.rse import net_export_limit
+    """NEC_bt: submitted nec_mw, else the §5.2 formula from the RSE supply (clearing.market.rse)."""
+    from clearing.market.rse import net_export_limit
     computed = net_export_limit(d.scenario).set_index(["baa", "hour"])["nec_mw"]
     out = {}
     for a in d.baas:
@@ -384,7 +384,7 @@ def transfer_revenue_lines(transfers: pd.DataFrame, share_from: float) -> pd.Dat
 
 
 # ---------------------------------------------------------------------------------------------
-# read-back (clearing/readback.py)
+# read-back (clearing/market/readback.py)
 # ---------------------------------------------------------------------------------------------
 def extract(rb) -> None:
     """Read back the ETSR transfers (spec §5.2, §6.1): cancel transfer cycles first

@@ -23,11 +23,11 @@ import pandas as pd
 import pyomo.environ as pyo
 import scipy.sparse as sp
 
-from clearing.bundle import ModelBundle
+from clearing.market.bundle import ModelBundle
 from network.ptdf import PTDF, ldf_ptdf
 
 NEAR_BINDING = 0.99
-#: LP-relaxation rounds (clearing/ifm.solve_lazy) also add rows loaded at least this share of
+#: LP-relaxation rounds (clearing/market/ifm.solve_lazy) also add rows loaded at least this share of
 #: their limit in any hour: the MIP's flows differ from the relaxation's, and an extra slack
 #: row costs far less than another MIP round
 RELAXATION_NEAR_BINDING = 0.9
@@ -196,7 +196,7 @@ def make_monitor(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...]) -> FlowMoni
 
 
 # ---------------------------------------------------------------------------------------------
-# read-back (clearing/readback.py)
+# read-back (clearing/market/readback.py)
 # ---------------------------------------------------------------------------------------------
 def branch_shadows(rb) -> dict:
     """(kind, branch, period) -> μ+ − μ− of every enforced branch row (spec §6 sign note),

@@ -3,7 +3,7 @@
 Bought: per BAA and hour, RU, RD, SR, NR against the EDAM entity's requirements, met inside the
 BAA (no AS transfers [A]). Higher quality substitutes for lower (RU → SR → NR) through
 cumulative requirements. Offered: availability bids (MW, $/MWh) of resources that can provide
-them; AS awards use the capacity stacks and the 10-minute ramp (clearing/resources.py).
+them; AS awards use the capacity stacks and the 10-minute ramp (clearing/market/resources.py).
 Shortfalls are relaxed at `penalty_{reg_up,spin,nonspin,reg_down}_usd_per_mwh`.
 Priced: ASMP^NR = σ^NR, ASMP^SR = σ^SR + σ^NR, ASMP^RU = σ^RU + σ^SR + σ^NR, ASMP^RD = σ^RD.
 """
@@ -15,7 +15,7 @@ from collections import defaultdict
 import pandas as pd
 import pyomo.environ as pyo
 
-from clearing.bundle import ModelBundle
+from clearing.market.bundle import ModelBundle
 
 AS_ELIGIBLE = ("thermal", "storage", "hydro", "ver", "import")
 CUMULATIVE = {"ru": ("ru",), "sr": ("ru", "sr"), "nr": ("ru", "sr", "nr")}
@@ -113,7 +113,7 @@ def as_prices(sigma: dict, baas, hours) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# read-back (clearing/readback.py)
+# read-back (clearing/market/readback.py)
 # ---------------------------------------------------------------------------------------------
 AWARD_COLUMNS = {"ru": "reg_up_mw", "rd": "reg_down_mw", "sr": "spin_mw", "nr": "nonspin_mw"}
 

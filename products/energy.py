@@ -1,6 +1,6 @@
 """Energy: per-BAA power balance (spec §5.1) and its prices (spec §6.1).
 
-Bought: energy by BAA and hour, offered on bid curves (clearing/resources.py declares the bid
+Bought: energy by BAA and hour, offered on bid curves (clearing/market/resources.py declares the bid
 segments). Constrained: each BAA balances its fixed demand and base transfers with its
 resources' net injection and economic ETSR transfers; under/over-supply is relaxed at
 `penalty_power_balance_{under,over}_usd_per_mwh`. Priced: π_b = dual of the balance; the LMP adds
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from clearing.bundle import ModelBundle
+from clearing.market.bundle import ModelBundle
 from network.transmission import congestion
 
 
@@ -79,7 +79,7 @@ def elap_prices(d, nodal: pd.DataFrame) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------------------------
-# read-back (clearing/readback.py)
+# read-back (clearing/market/readback.py)
 # ---------------------------------------------------------------------------------------------
 def balance_prices(rb) -> pd.DataFrame:
     """π_b per BAA and period: the dual of the BAA's power balance (spec §6.1), BAA x period."""

@@ -1,6 +1,6 @@
 """RSE surcharge charges and distribution credits as settlement lines (spec §7.3–§7.5).
 
-Inputs are the tables of clearing/rse.py:
+Inputs are the tables of clearing/market/rse.py:
 - `rse` (baa, test, hour, …, deficiency_mw, surcharge_usd): only the overall rows, test ``up`` and
   ``down``, carry money;
 - `rse_distribution` (direction, hour, baa, pool_usd, net_transfer_mw, share, credit_usd,

@@ -45,7 +45,7 @@ ZERO_USD = 1e-9   # a requirement cost (USD) this close to 0 is 0
 
 GENERATION_TYPES = ("thermal", "ver", "storage", "hydro")
 
-# The per resource-hour frame every product's settlement reads (built by clearing/settle.py from
+# The per resource-hour frame every product's settlement reads (built by clearing/analysis/settle.py from
 # the run's `schedules` and `resource_prices`, the scenario and the settlement inputs):
 RESOURCE_FRAME_COLUMNS = (
     "resource", "hour", "baa", "sc", "type",
@@ -103,7 +103,7 @@ class SettlementOptions:
       `metered_load` rows for ``LSE_<baa>``, or `baa_hours.metered_demand_mw`); ``off`` ignores it.
     - ``rse_suballocate_baa`` (§7.5 [S]): the BAA whose RSE surcharge and credit are
       sub-allocated to its SCs by metered demand: ``auto`` (default) = the BAA named CISO, else the
-      reference BAA (as clearing/rse.py); ``none``; or a BAA id.
+      reference BAA (as clearing/market/rse.py); ``none``; or a BAA id.
     """
 
     iru_import_tier1: str = "directional"

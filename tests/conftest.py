@@ -161,7 +161,7 @@ def rts_phase3_run(rts_day_run):
     """ONE phase-3 run of the bundled RTS-GMLC day (with its rt/ folder of RT wind). Phase 3's
     day-ahead part is the phase-2 DA market, so the shared DA run is reused (copied: the RT run
     adds tables) and only the real-time follow-up is solved here."""
-    from clearing.rt import run_phase3
+    from clearing.market.rt import run_phase3
     from scenarios import DEFAULT_SCENARIO, load_scenario
     _, da = rts_day_run
     sc = load_scenario(DEFAULT_SCENARIO, {"phase": 3})

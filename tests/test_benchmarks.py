@@ -226,8 +226,8 @@ def test_memory_probe_reports_tracemalloc_and_rss():
 _MODEL_FINGERPRINT = """
 import hashlib, sys, tempfile, os
 from benchmarks.scaling import base_day, truncate_hours
-from clearing.data import prepare
-from clearing.ifm import build_ifm
+from clearing.market.data import prepare
+from clearing.market.ifm import build_ifm
 from network.ptdf import scenario_ptdf
 from network.transmission import make_monitor
 sc = truncate_hours(base_day(), 3)

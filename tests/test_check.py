@@ -1,4 +1,4 @@
-"""Tests of the independent solution checker, the clearing/check package (issue
+"""Tests of the independent solution checker, the clearing/analysis/check package (issue
 "Parallel-operations validation"): each hand-made violation is flagged with the right id, hour
 and amount; untouched runs pass; solved runs of the bundled examples and the RTS-GMLC day pass
 but for the known engine defects listed in KNOWN_ENGINE_DEFECTS."""
@@ -10,7 +10,7 @@ import json
 import pandas as pd
 import pytest
 
-from clearing.check import RULES, check_command, check_run, classify_relaxation
+from clearing.analysis.check import RULES, check_command, check_run, classify_relaxation
 from clearing.results import read_run, write_run
 from scenarios import bundled, load_scenario, write_scenario
 

@@ -1,4 +1,4 @@
-"""Tests of run comparison (clearing/compare.py) and the OASIS import (clearing/oasis.py)."""
+"""Tests of run comparison (clearing/analysis/compare.py) and the OASIS import (clearing/analysis/oasis.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from clearing.compare import (compare_command, compare_runs, default_tolerance,
+from clearing.analysis.compare import (compare_command, compare_runs, default_tolerance,
                               load_tolerances, tolerance_for)
-from clearing.oasis import day_hours, hour_ending, import_oasis, read_oasis
+from clearing.analysis.oasis import day_hours, hour_ending, import_oasis, read_oasis
 from clearing.results import read_run, write_run
 from scenarios import bundled, load_scenario, write_scenario
 

@@ -17,8 +17,8 @@ import pytest
 
 from clearing.api import solve
 from clearing.cli import EXIT_AT_LIMIT, EXIT_SOLVED, main
-from clearing.engine import relaxation_summary
-from clearing.solver import RunBudget
+from clearing.market.engine import relaxation_summary
+from clearing.market.solver import RunBudget
 from scenarios.examples import example_11_2, example_11_3
 from scenarios.writer import write_scenario
 
@@ -117,9 +117,9 @@ def test_a_mip_stopped_at_its_time_limit_is_reported_with_its_gap():
     warning quotes the achieved gap 2.0000 % against mip_rel_gap 0.1000 %."""
     import dataclasses
 
-    from clearing.data import prepare
-    from clearing.engine import completion
-    from clearing.ifm import build_ifm, solve_and_price
+    from clearing.market.data import prepare
+    from clearing.market.engine import completion
+    from clearing.market.ifm import build_ifm, solve_and_price
     from network.ptdf import scenario_ptdf
     sc = example_11_2()
     sm = solve_and_price(build_ifm(prepare(sc)), scenario_ptdf(sc),

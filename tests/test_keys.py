@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from clearing.cli import main as edam
-from clearing.compare import compare_command, compare_runs, compare_table
+from clearing.analysis.compare import compare_command, compare_runs, compare_table
 from clearing.outputs import MARKER, OutputPathError, output_kind
 from clearing.results import RESULT_TABLES, RunResult, duplicate_key_rows, read_run, write_run
-from clearing.settle import settle, settle_command
+from clearing.analysis.settle import settle, settle_command
 from scenarios import ScenarioError, bundled, load_scenario, write_scenario
 
 EXAMPLES = ("example_11_1", "example_11_2", "example_11_3", "example_11_4")
@@ -79,7 +79,7 @@ def test_hand_runs_have_unique_keys_in_every_table(hand_runs):
 
 def test_rse_command_tables_have_unique_keys(tmp_path):
     """`edam rse` writes rse, rse_distribution, rse_ciso_suballocation and rse_nec."""
-    from clearing.rse import evaluate_rse, write_rse
+    from clearing.market.rse import evaluate_rse, write_rse
     res = evaluate_rse(load_scenario(bundled("example_11_1")))
     files = write_rse(res, tmp_path / "rse")
     tables = {f.stem: pd.read_csv(f) for f in files}

@@ -14,7 +14,7 @@ import pyomo.environ as pyo
 import pytest
 
 from clearing.api import solve
-from clearing.solver import PersistentHighs
+from clearing.market.solver import PersistentHighs
 from scenarios import BUNDLED, ScenarioError, load_scenario
 from scenarios.build import make_scenario
 from scenarios.errors import SolverError

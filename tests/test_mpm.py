@@ -1,7 +1,7 @@
-"""Market power mitigation of IRU/RCU availability bids (clearing/mpm.py; spec §5.12, §9 #5).
+"""Market power mitigation of IRU/RCU availability bids (clearing/market/mpm.py; spec §5.12, §9 #5).
 
 Small hand-made scenarios; every expected number is worked out by hand in the comments.
-Capability rules (clearing/mpm.py docstring): IRU = min(bid MW, 15·RR^up, Pmax − Pmin),
+Capability rules (clearing/market/mpm.py docstring): IRU = min(bid MW, 15·RR^up, Pmax − Pmin),
 RCU = min(bid MW, 60·RR^up, Pmax − Pmin); supplier = SC; N = mpm_pivotal_suppliers (3).
 """
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from clearing.api import solve
-from clearing.mpm import mitigate_bids, pivotal_supplier_test, supplier_capacity
+from clearing.market.mpm import mitigate_bids, pivotal_supplier_test, supplier_capacity
 from scenarios.build import make_scenario
 
 DAB = 10.0

@@ -1,5 +1,5 @@
 """The shared commitment pieces the IFM, the RUC and the RT run use (issue 18, spec §5.4):
-`clearing.resources.forced_commitment` and `add_commitment_logic` with a period length."""
+`clearing.market.resources.forced_commitment` and `add_commitment_logic` with a period length."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pyomo.environ as pyo
 import pytest
 
-from clearing.resources import add_commitment_logic, forced_commitment
+from clearing.market.resources import add_commitment_logic, forced_commitment
 
 
 def _th(**kw) -> pd.DataFrame:

@@ -240,7 +240,7 @@ def test_parameter_file_is_the_scenario_folders_wherever_the_command_runs(
         tmp_path, scenario_copy, monkeypatch):
     """dep.txt is read from the scenario folder even when the current directory holds another
     dep.txt, and the run id hashes the file the engine reads."""
-    from clearing.store import run_id_for
+    from clearing.runs.store import run_id_for
     from scenarios.loader import deployment_constraint_ids
     (scenario_copy / "dep.txt").write_text("A1_B1\n")
     _set_dcs(scenario_copy, "dep.txt")
@@ -330,9 +330,9 @@ def test_import_refuses_a_user_folder_and_needs_overwrite(tmp_path, capsys, monk
 
 
 def test_phases_checks_its_folder_before_solving(tiny_case, tmp_path, monkeypatch):
-    from clearing.phases import run_phases
+    from clearing.analysis.phases import run_phases
     scenario, run = tiny_case
-    monkeypatch.setitem(sys.modules, "clearing.rt", None)
+    monkeypatch.setitem(sys.modules, "clearing.market.rt", None)
     calls = []
 
     def solve(sc):
@@ -356,7 +356,7 @@ def test_phases_checks_its_folder_before_solving(tiny_case, tmp_path, monkeypatc
 
 
 def test_store_root_refuses_a_user_folder_adopts_empty_and_old_stores(tmp_path, scenario_copy):
-    from clearing.store import Store
+    from clearing.runs.store import Store
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / ".notes.tmp").write_text("precious")  # the kind of name clean_partial removes

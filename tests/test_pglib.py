@@ -264,7 +264,7 @@ def test_tiny_joint_reserve_ramp_by_hand(tmp_path):
     assert old.manifest["solver"]["objective_mip"] == pytest.approx(2500.0, abs=1e-4)
     # the solution checker applies the same rule: the fixed run passes, the old one breaks
     # A's joint ramp in hour 2 (100 MW above Pmin + 30 MW reserve vs 50 + 50)
-    from clearing.check import check_run
+    from clearing.analysis.check import check_run
     v = check_run(sc, res)
     assert not (v["rule"] == "ramp").any(), v.to_string()
     assert not (check_run(sc, old)["rule"] == "ramp").any()

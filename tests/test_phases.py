@@ -1,4 +1,4 @@
-"""Tests of the phase-to-phase runs (clearing/phases.py, spec §10)."""
+"""Tests of the phase-to-phase runs (clearing/analysis/phases.py, spec §10)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import sys
 import pandas as pd
 import pytest
 
-from clearing.phases import phase3_available, phases_command, run_phases
+from clearing.analysis.phases import phase3_available, phases_command, run_phases
 from clearing.results import read_run
 from scenarios import bundled, load_scenario, write_scenario
 
 
 def test_run_phases_with_hand_made_runs(tiny_case, tmp_path, monkeypatch):
-    """Phases 1 and 2 from a stand-in solver; phase 3 skipped with a note when clearing.rt is
+    """Phases 1 and 2 from a stand-in solver; phase 3 skipped with a note when clearing.market.rt is
     missing."""
     scenario, run = tiny_case
-    monkeypatch.setitem(sys.modules, "clearing.rt", None)  # import clearing.rt -> ImportError
+    monkeypatch.setitem(sys.modules, "clearing.market.rt", None)  # import clearing.market.rt -> ImportError
     seen = []
 
     def fake_solve(sc):
@@ -50,7 +50,7 @@ def test_run_phases_with_hand_made_runs(tiny_case, tmp_path, monkeypatch):
 def test_phase3_runs_when_available(tiny_case, tmp_path, monkeypatch):
     scenario, run = tiny_case
     import types
-    monkeypatch.setitem(sys.modules, "clearing.rt", types.SimpleNamespace(run_phase3=None))
+    monkeypatch.setitem(sys.modules, "clearing.market.rt", types.SimpleNamespace(run_phase3=None))
     assert phase3_available() == (True, "")
     rep = run_phases(scenario, tmp_path / "ph", solve=lambda sc: copy.deepcopy(run))
     assert sorted(rep.runs) == [1, 2, 3] and "change_3_vs_2" in rep.table

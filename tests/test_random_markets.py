@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, note, settings
 
 from clearing.api import solve
-from clearing.check import check_run, format_violation
+from clearing.analysis.check import check_run, format_violation
 from scenarios import load_scenario
 from scenarios.scenario import Scenario
 from scenarios.schema import TABLES_BY_NAME
@@ -77,7 +77,7 @@ def _validated(scenario: Scenario) -> None:
 @given(scenario=markets())
 def test_random_market_clears_and_passes_the_checker(scenario):
     """Any valid market clears (relaxations allowed), the run breaks no rule of
-    clearing/check.py (the spec's constraints re-derived from the inputs, §5, §11.10), and where a
+    clearing/analysis/check/ (the spec's constraints re-derived from the inputs, §5, §11.10), and where a
     resource is marginal its bus's day-ahead LMP is its segment's price (§6.1; see
     `marginal_prices`; phase 3 keeps the day-ahead tables)."""
     note(describe(scenario))

@@ -18,13 +18,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from clearing.report import (SETTLEMENT_SIGN, _baa_prices, _lmp_heatmap, _rc_coverage,
+from clearing.runs.report import (SETTLEMENT_SIGN, _baa_prices, _lmp_heatmap, _rc_coverage,
                              _settlement, build_run_report, build_store_report,
                              discrete_parameter, heatmap_colour_range, identical_price_groups,
                              metric_label, rc_coverage_table, rc_net_import_mw, run_alerts,
                              run_summary_items, series_style)
 from clearing.results import RunResult, write_run
-from clearing.store import Store, catalogue_is_fresh, query_runs, run_id_for
+from clearing.runs.store import Store, catalogue_is_fresh, query_runs, run_id_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -298,7 +298,7 @@ def store40(tmp_path_factory):
 
 
 def test_runs_where_sort_and_formats(store40, capsys):
-    from clearing.sweep import runs_command
+    from clearing.runs.sweep import runs_command
 
     assert runs_command(store40.root, fmt="csv") == 0
     out = capsys.readouterr()
@@ -326,7 +326,7 @@ def test_runs_where_sort_and_formats(store40, capsys):
     ("run_id IN (SELECT column0 FROM read_csv('/etc/hostname'))", "DuckDB SQL condition"),
 ])
 def test_runs_where_is_a_condition_and_nothing_else(store40, capsys, where, said):
-    from clearing.sweep import runs_command
+    from clearing.runs.sweep import runs_command
 
     assert runs_command(store40.root, where=where) == 1
     err = capsys.readouterr().err
@@ -335,7 +335,7 @@ def test_runs_where_is_a_condition_and_nothing_else(store40, capsys, where, said
 
 
 def test_runs_bad_sort_column(store40, capsys):
-    from clearing.sweep import runs_command
+    from clearing.runs.sweep import runs_command
 
     assert runs_command(store40.root, sort="-bogus") == 1
     assert "--sort" in capsys.readouterr().err
@@ -344,7 +344,7 @@ def test_runs_bad_sort_column(store40, capsys):
 def test_catalogue_rebuilt_only_when_the_store_changes(store40, tiny_case):
     import duckdb
 
-    from clearing.store import refresh_catalogue, rebuild_catalogue
+    from clearing.runs.store import refresh_catalogue, rebuild_catalogue
 
     rebuild_catalogue(store40)
     assert catalogue_is_fresh(store40)

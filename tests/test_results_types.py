@@ -21,8 +21,8 @@ from tests.conftest import _tiny_scenario
 def full_run() -> RunResult:
     """The hand-made tiny scenario (2 BAAs, 4 hours, storage) in phase 3 with settlement and
     every RSE table: a run holding every table the engine writes."""
-    from clearing.rse import evaluate_rse
-    from clearing.settle import settle
+    from clearing.market.rse import evaluate_rse
+    from clearing.analysis.settle import settle
     sc = _tiny_scenario().with_parameters(phase=3)
     run = solve(sc)
     st = settle(sc, run, run.tables["settlement_inputs"], run.tables.get("metered_load"),
@@ -110,7 +110,7 @@ def test_store_views_have_declared_types_in_every_store(full_run, tmp_path):
     """The same run saved in a CSV store and a Parquet store: every view's column has the
     same DuckDB type in both, that type is the declared one, and avg(soc_mwh) works (S1's
     state of charge is a number, thermal units' is NULL)."""
-    from clearing.store import Store, connect
+    from clearing.runs.store import Store, connect
     types = {}
     for fmt in ("csv", "parquet"):
         st = Store(tmp_path / fmt).init()
@@ -132,8 +132,8 @@ def test_store_views_have_declared_types_in_every_store(full_run, tmp_path):
 
 def test_metric_names_carry_the_unit_of_their_aggregate():
     """Each catalogue metric's SQL aggregate matches its name: sum(...) of MW → '_mwh';
-    avg/max of MW → '_mw'; never a sum named '_mw'. Greps the SQL of clearing/store.py."""
-    from clearing import store
+    avg/max of MW → '_mw'; never a sum named '_mw'. Greps the SQL of clearing/runs/store.py."""
+    from clearing.runs import store
     sqls = list(store._METRICS_SQL.values())
     sqls.append(store._baa_summary_metrics_sql(
         {f"{p}_{k}_mw" for p in store.RESERVE_PRODUCTS for k in ("requirement", "cleared",
@@ -176,7 +176,7 @@ def test_solve_summary_labels_and_values(full_run):
 def test_no_negative_zero_in_rse_files(full_run, tmp_path):
     """`edam rse` (write_rse) writes through the same typing: a -0.0 put in every float column
     of the four RSE tables comes out as 0."""
-    from clearing.rse import RseResult, write_rse
+    from clearing.market.rse import RseResult, write_rse
     t = full_run.tables
 
     def neg0(df):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clearing.rse import (TIER_FACTORS, classify, distribute_pool, evaluate_rse, net_export_limit,
+from clearing.market.rse import (TIER_FACTORS, classify, distribute_pool, evaluate_rse, net_export_limit,
                           rse_capability, rse_command, surcharge_usd, write_rse)
 from scenarios import DEFAULT_SCENARIO, ScenarioError, load_scenario, write_scenario
 from scenarios.build import make_scenario
@@ -513,7 +513,7 @@ def test_price_basis_and_fallbacks():
 
 
 def test_elap_uses_ldf():
-    from clearing.rse import elap_prices
+    from clearing.market.rse import elap_prices
     sc = _three_baas()
     # B1 with two buses? one bus per BAA here: ELAP equals the bus LMP
     prices = pd.DataFrame([dict(bus="b1", hour=1, baa="B1", lmp=42.0, energy=42.0, congestion=0.0,

@@ -1,5 +1,5 @@
-"""Phase 3: the real-time follow-up run (clearing/rt.py, products/flexible_ramp/component.py,
-spec §10, §2.7, §8; the settlement with clearing/settle.py).
+"""Phase 3: the real-time follow-up run (clearing/market/rt.py, products/flexible_ramp/component.py,
+spec §10, §2.7, §8; the settlement with clearing/analysis/settle.py).
 
 The hand-solvable case (one BAA, one bus, one hour = four 15-minute intervals):
 - G1 thermal 0..200 MW @ $20, IRU offer 20 MW @ $1; G2 thermal 0..200 MW @ $30, IRU 20 @ $2;
@@ -33,10 +33,10 @@ import pandas as pd
 import pytest
 
 from clearing.api import solve
-from clearing.rt import (INTERVALS_PER_HOUR, SETTLEMENT_INPUT_COLUMNS, generate_rt_forecasts,
+from clearing.market.rt import (INTERVALS_PER_HOUR, SETTLEMENT_INPUT_COLUMNS, generate_rt_forecasts,
                          load_rt_folder, rt_seed)
-from clearing.data import prepare
-from clearing.settle import settle
+from clearing.market.data import prepare
+from clearing.analysis.settle import settle
 from products.flexible_ramp.component import FRP_SHARE_OF_IR
 from scenarios import DEFAULT_SCENARIO, load_scenario, write_scenario
 from scenarios.build import make_scenario
@@ -264,7 +264,7 @@ def test_bundled_day_settlement_conserves(rts_phase3_run):
     """Issue 7 on the bundled day: per BAA, hour and product, tier 1 + tier 2 = requirement cost
     (to the cent) whenever the cost is ≥ 0; the tier lines of the settlement table carry exactly
     those amounts; RC payments to resources equal what the RC allocations collect."""
-    from clearing.settle import settle
+    from clearing.analysis.settle import settle
     sc, r = rts_phase3_run
     st = settle(sc, r, r.settlement_inputs, r.metered_load, r.rse, r.rse_distribution)
     baa = st.details["baa"]

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearing.results import RunResult, write_run
-from clearing.settle import SETTLEMENT_INPUT_COLUMNS, settle, settle_command
+from clearing.analysis.settle import SETTLEMENT_INPUT_COLUMNS, settle, settle_command
 from products.flexible_ramp.settlement import fru_uncertainty
 from products.imbalance_reserves.settlement import ir_no_pay, ir_tier1_quantities
 from products.reliability_capacity.settlement import rc_no_pay, rc_tier1_quantities

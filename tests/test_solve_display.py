@@ -1,5 +1,5 @@
 """The solve display (issue 17): the status line ticks and shows the running MIP's incumbent,
-bound and gap, fed by HiGHS's MIP callback (clearing/solver.py `MipProgress`)."""
+bound and gap, fed by HiGHS's MIP callback (clearing/market/solver.py `MipProgress`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from clearing.cli import SolveDisplay
-from clearing.solver import MipProgress, _mip_listener
+from clearing.market.solver import MipProgress, _mip_listener
 
 
 class _Status:
@@ -51,7 +51,7 @@ def test_highs_callback_feeds_live_progress_on_a_real_mip():
     h.changeColsCost(n, idx, -v.astype(float))
     h.addRow(-highspy.kHighsInf, float(w.sum() / 3), n, idx, w.astype(float))
     seen: list[MipProgress] = []
-    import clearing.solver as solver
+    import clearing.market.solver as solver
     every = solver.MIP_PROGRESS_EVERY_S
     solver.MIP_PROGRESS_EVERY_S = 0.0   # every callback, for the test
     try:

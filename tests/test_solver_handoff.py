@@ -1,4 +1,4 @@
-"""The direct Pyomo -> HiGHS hand-off (clearing/solver.py) on hand-made models whose optimum,
+"""The direct Pyomo -> HiGHS hand-off (clearing/market/solver.py) on hand-made models whose optimum,
 objective and shadow prices are computed by hand."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 import pytest
 
-from clearing.solver import PersistentHighs, SolveRecord, fix_binaries
+from clearing.market.solver import PersistentHighs, SolveRecord, fix_binaries
 from scenarios.errors import SolverError
 
 

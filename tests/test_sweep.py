@@ -29,8 +29,8 @@ import pandas as pd
 import pytest
 
 from clearing.results import RunResult, read_run, write_run
-from clearing.store import Store, rebuild_catalogue, run_id_for
-from clearing.sweep import (load_run_scenario, parse_sweep, plan, run_sweep, runs_command,
+from clearing.runs.store import Store, rebuild_catalogue, run_id_for
+from clearing.runs.sweep import (load_run_scenario, parse_sweep, plan, run_sweep, runs_command,
                             sweep_command)
 from scenarios import load_scenario, write_scenario
 from scenarios.errors import ScenarioError
@@ -355,7 +355,7 @@ def test_failed_run_is_recorded_and_retried_in_process(tmp_path, monkeypatch):
 
 
 def test_changed_scenario_after_planning_is_a_recorded_failure(tmp_path, fake_api):
-    from clearing.sweep import run_one
+    from clearing.runs.sweep import run_one
 
     sc = load_scenario(EXAMPLE)
     folder = write_scenario(sc, tmp_path / "ex")
@@ -389,7 +389,7 @@ def _external_refs(text: str) -> list[str]:
 
 
 def test_run_and_store_reports_are_self_contained(tmp_path, tiny_case):
-    from clearing.report import report_command
+    from clearing.runs.report import report_command
 
     store, ids = _fill_store(tmp_path / "store", tiny_case)
     assert report_command(store.run_dir(ids[0]), tmp_path / "run.html") == 0
@@ -525,7 +525,7 @@ def _picture_stats(png: Path) -> dict:
 def test_reports_render_in_headless_chromium(tmp_path, tiny_case):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
-    from clearing.report import write_report
+    from clearing.runs.report import write_report
 
     store, ids = _fill_store(tmp_path / "store", tiny_case)
     run_html = write_report(store.run_dir(ids[0]), tmp_path / "run.html")
@@ -714,7 +714,7 @@ def dask_cluster(tmp_path_factory):
 _DRIVER = """
 import signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)
-from clearing.sweep import sweep_command
+from clearing.runs.sweep import sweep_command
 sys.exit(sweep_command(sys.argv[1], sys.argv[2], scheduler=sys.argv[3]))
 """
 
@@ -841,7 +841,7 @@ list:
 def test_default_local_cluster_loopback_no_dashboard(tmp_path):
     import psutil
 
-    from clearing.sweep import _client, _close
+    from clearing.runs.sweep import _client, _close
 
     me = psutil.Process()
     before = {p.pid for p in me.children(recursive=True)}

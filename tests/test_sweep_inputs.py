@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from clearing.store import Store, connect
-from clearing.sweep import parse_sweep, plan, run_sweep, runs_command
+from clearing.runs.store import Store, connect
+from clearing.runs.sweep import parse_sweep, plan, run_sweep, runs_command
 from scenarios.errors import ScenarioError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,7 +41,7 @@ def test_bundled_inputs_sweep_runs_with_labels(tmp_path, capsys):
     assert runs_command(store.root) == 0
     listed = capsys.readouterr().out
     assert "label" in listed and "load +10%" in listed and "ETSR halved" in listed
-    from clearing.report import build_store_report
+    from clearing.runs.report import build_store_report
     html = build_store_report(store.root)
     assert "ETSR halved, load +10%" in html
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pyomo.environ as pyo
 import pytest
 
-from clearing import ifm
+from clearing.market import ifm
 from clearing.api import solve
-from clearing.ifm import IFM_COMPONENTS, Component
+from clearing.market.ifm import IFM_COMPONENTS, Component
 from scenarios.examples import example_11_1
 
 MILEAGE_REQUIREMENT_MW = {"A": 60.0}   # per BAA, every hour

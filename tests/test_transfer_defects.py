@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from clearing.api import solve
-from clearing.data import prepare
-from clearing.engine import extract_ifm, net_ifm_cycles
-from clearing.ifm import build_ifm, solve_and_price
-from clearing.settle import settle
+from clearing.market.data import prepare
+from clearing.market.engine import extract_ifm, net_ifm_cycles
+from clearing.market.ifm import build_ifm, solve_and_price
+from clearing.analysis.settle import settle
 from network.ptdf import scenario_ptdf
 from products.reliability_capacity import build_ruc
 from pyomo.core.expr.visitor import identify_variables

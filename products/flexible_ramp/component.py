@@ -20,14 +20,14 @@ Demand curve
 
 Who offers it and how much
     No bids: FRP is priced at opportunity cost only ($0 offers, as CAISO's FRP). Eligible: every
-    resource the FMM can move (clearing/rt.py decides: committed thermal, hydro, storage,
+    resource the FMM can move (clearing/market/rt.py decides: committed thermal, hydro, storage,
     dispatchable VERs, 15-minute imports with a non-degenerate RT range, and the fast-start units
     the RT run may commit). Per resource-interval
         fru ≤ FRP_RAMP_MINUTES · RR^up (· u for a unit whose commitment the RT run decides)
         frd ≤ FRP_RAMP_MINUTES · RR^dn (· u likewise)
     and the awards join the resource's RT capacity rows through the bundle registries
     (`up_reserve`, `down_reserve`): dispatch + fru ≤ the RT upper economic range,
-    dispatch − frd ≥ the RT lower one (clearing/rt.py).
+    dispatch − frd ≥ the RT lower one (clearing/market/rt.py).
 
 Prices
     FMMFRUMP_{b,k} = ρFRU_{b,k}, FMMFRDMP_{b,k} = ρFRD_{b,k} (from the fixed-commitment pricing
@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 import pyomo.environ as pyo
 
 if TYPE_CHECKING:  # pragma: no cover
-    from clearing.bundle import ModelBundle
+    from clearing.market.bundle import ModelBundle
 
 FRP_SHARE_OF_IR = 0.5       # FRU/FRD requirement = this share of the hour's DA IRU/IRD requirement [A]
 FRP_RAMP_MINUTES = 15.0     # FRU/FRD ≤ 15·RR: deliverable within one FMM interval [A]

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pyomo.environ as pyo
 
-from clearing.bundle import ModelBundle
+from clearing.market.bundle import ModelBundle
 from network.ptdf import ldf_ptdf
 from network.transmission import deployment_shadows
 from products.ancillary_services import eligible
@@ -155,7 +155,7 @@ def ir_prices(d, rho: dict, eta_dep: dict, ptdf, ldf_ptdf) -> tuple[dict, dict]:
 
 
 # ---------------------------------------------------------------------------------------------
-# read-back (clearing/readback.py)
+# read-back (clearing/market/readback.py)
 # ---------------------------------------------------------------------------------------------
 def requirement_duals(rb) -> dict:
     """ρ per (baa, iru|ird, hour): the IR requirement row's dual (spec §6.3), with the

@@ -14,9 +14,9 @@ import math
 
 import pyomo.environ as pyo
 
-from clearing.bundle import ModelBundle
-from clearing.data import MarketData
-from clearing.resources import add_commitment_logic
+from clearing.market.bundle import ModelBundle
+from clearing.market.data import MarketData
+from clearing.market.resources import add_commitment_logic
 from products.ancillary_services import eligible
 
 RUC_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export")
@@ -266,7 +266,7 @@ def fix_implied_transitions(m: pyo.ConcreteModel, th) -> None:
 
 def extract_ifm(rb) -> None:
     """The IFM awards no RC (spec §5.11: the RUC does): `schedules` rcu_mw = rcd_mw = 0, which
-    the RUC's read-back (clearing.engine.extract_ruc) replaces."""
+    the RUC's read-back (clearing.market.engine.extract_ruc) replaces."""
     import pandas as pd
     idx = [(r, t) for r in rb.d.resources.index for t in rb.d.hours]
     rb.columns("schedules", pd.DataFrame({"resource": [r for r, _ in idx],

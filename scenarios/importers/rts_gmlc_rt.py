@@ -1,4 +1,4 @@
-"""RTS-GMLC real-time inputs for the phase-3 RT run (clearing/rt.py, spec §10, §2.7).
+"""RTS-GMLC real-time inputs for the phase-3 RT run (clearing/market/rt.py, spec §10, §2.7).
 
 `rt_wind_forecast(date)` returns the day's real-time wind of RTS-GMLC (the 5-minute
 ``timeseries/WIND/REAL_TIME_wind.csv.gz`` of the bundled copy, 288 periods a day) aggregated to
@@ -8,9 +8,9 @@ table ``resource, hour, interval, forecast_mw`` (hour 1..24, interval 1..4), cli
 intra-day forecast.
 
 `write_rt_folder(date, scenario_dir)` writes them as ``<scenario_dir>/rt/ver_forecast.csv``, the
-optional RT input folder that clearing/rt.py reads (the scenario loader reads only top-level
+optional RT input folder that clearing/market/rt.py reads (the scenario loader reads only top-level
 CSVs, so the folder does not change the scenario itself). Only wind has RT data in the bundled
-copy: BAAs and other VERs keep their RT baselines (see clearing/rt.py). The scenario writer
+copy: BAAs and other VERs keep their RT baselines (see clearing/market/rt.py). The scenario writer
 replaces the whole scenario folder, so call this after writing the scenario
 (`scenarios.importers.rts_gmlc.main`), e.g.::
 

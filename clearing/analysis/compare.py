@@ -2,12 +2,12 @@
 docs/validation.md).
 
 A reference is a folder holding any subset of the results-contract tables (`clearing/results.py`),
-CSV or Parquet, with or without a manifest (e.g. produced by `clearing.oasis.import_oasis`, or
+CSV or Parquet, with or without a manifest (e.g. produced by `clearing.analysis.oasis.import_oasis`, or
 another run). Per table present on both sides: rows matched on the contract keys, rows only on
 one side (listed), and per value column the matched count, max absolute and relative
 difference, RMSE, the count beyond tolerance and the worst rows; commitment mismatches in
 unit-hours, RSE pass/fail disagreements and settlement differences by charge. The reference is
-vetted with the independent checker (`clearing.check`) when its scenario can be found.
+vetted with the independent checker (`clearing.analysis.check`) when its scenario can be found.
 
 Tolerances are absolute, per column. Defaults (`default_tolerance`): prices ($/MWh) 0.01, MW and
 MWh 0.1, dollars 1.0, commitment 0.5 (i.e. any 0/1 flip), RSE tier exact, anything else 1e-6. A
@@ -641,7 +641,7 @@ def compare_runs(run_dir_or_result, reference_dir, tolerances: dict | None = Non
     if note:
         report.notes.append(note)
     if sc is not None:
-        from clearing.check import check_run
+        from clearing.analysis.check import check_run
         try:
             report.reference_violations = check_run(sc, ref)
         except Exception as exc:  # noqa: BLE001 - a partial reference the checker cannot read

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
-from clearing.check.context import Context, finite, nan_to
+from clearing.analysis.check.context import Context, finite, nan_to
 
 SUPPLY_TYPES = ("thermal", "ver", "hydro", "import", "virtual_supply")
 DEMAND_TYPES = ("export", "demand", "virtual_demand")
@@ -408,7 +408,7 @@ def check_dual_objective(ctx: Context) -> None:
         return
     s, p = ctx.s, ctx.p
     need = [t for t in ("nodal_prices", "product_prices") if t not in ctx.run.tables]
-    from clearing.check.prices import baa_price
+    from clearing.analysis.check.prices import baa_price
     pi = baa_price(ctx)
     if need or pi is None:
         ctx.skipped.append("dual_objective: needs nodal_prices, product_prices and BAA prices")
@@ -443,7 +443,7 @@ def check_dual_objective(ctx: Context) -> None:
     tr = ctx.transfers("transfers")
     etsr = 0.0
     if tr is not None and len(tr) and {"etsr_dual", "gross_bound_dual"} <= set(tr.columns):
-        from clearing.check.flows import etsr_rows
+        from clearing.analysis.check.flows import etsr_rows
         if any(k is None for _, _, _, k, _ in etsr_rows(ctx)):
             ctx.skipped.append("dual_objective: undeclared ETSR directions (their duals are not "
                                "published)")
@@ -565,7 +565,7 @@ def check_rc_profit(ctx: Context) -> None:
     (storage) the RUC SOC shift of the IFM SOC. Exclusivity (one of RCU/RCD) is relaxed."""
     if ctx.sched is None or not ctx.ruc_ran():
         return
-    from clearing.check.prices import _ruc_price_at_buses
+    from clearing.analysis.check.prices import _ruc_price_at_buses
     price = _ruc_price_at_buses(ctx)
     if price is None:
         ctx.skipped.append("profit (RC): needs baa_prices.ruc_price and binding_constraints")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from clearing.check.context import (AWARD_COLUMNS, RUC_TYPES, Context, base_frame, cell, nan_to,
+from clearing.analysis.check.context import (AWARD_COLUMNS, RUC_TYPES, Context, base_frame, cell, nan_to,
                                     net_import)
 
 
@@ -178,7 +178,7 @@ def check_reserve_credit(ctx: Context) -> None:
     + RUC over-slack ≥ −gap where it is negative (§5.11)."""
     if not ctx.need("reserve_credit", "schedules"):
         return
-    from clearing.check.flows import ir_credit
+    from clearing.analysis.check.flows import ir_credit
     for prod in ("iru", "ird"):
         credit = ir_credit(ctx, prod)
         q = _cleared_requirement(ctx, prod)

@@ -3,7 +3,7 @@ docs/validation.md).
 
 `run_phases(scenario, out_dir)` solves phase 1 (no economic transfer) and phase 2 (economic
 transfer) with `clearing.api.solve(scenario.with_parameters(phase=k))`, and phase 3 (DA followed
-by RT) when `clearing.rt.run_phase3` exists (otherwise it is skipped with a note). The output
+by RT) when `clearing.market.rt.run_phase3` exists (otherwise it is skipped with a note). The output
 folder is checked before the first solve and written atomically after the last (an earlier
 phases folder is replaced only with `overwrite`). Each run is written to `out_dir/phase<k>`; `phases.csv` and `phases.md` put side by side: total cost (the
 manifest's MIP objective), per-BAA average and load-weighted LMP, EDAM transfers by interface,
@@ -57,13 +57,13 @@ def _objective(run: RunResult) -> float:
 
 
 def phase3_available() -> tuple[bool, str]:
-    """(available, why not) for the phase-3 real-time follow-up (`clearing.rt.run_phase3`)."""
+    """(available, why not) for the phase-3 real-time follow-up (`clearing.market.rt.run_phase3`)."""
     try:
-        rt = importlib.import_module("clearing.rt")
+        rt = importlib.import_module("clearing.market.rt")
     except ImportError as exc:
-        return False, f"clearing.rt is not available ({exc})"
+        return False, f"clearing.market.rt is not available ({exc})"
     if not hasattr(rt, "run_phase3"):
-        return False, "clearing.rt has no run_phase3"
+        return False, "clearing.market.rt has no run_phase3"
     return True, ""
 
 

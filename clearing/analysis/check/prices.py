@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from clearing.check.context import Context, nan_to, net_import
+from clearing.analysis.check.context import Context, nan_to, net_import
 
 
 def check_prices(ctx: Context) -> None:
@@ -147,7 +147,7 @@ def nec_duals(ctx: Context) -> tuple[dict[tuple[str, int], float], set[tuple[str
     `NEC_<baa>`), BAA-hours where the NEC is enabled but λ unknown). With a `binding_constraints`
     table an unlisted enabled NEC has λ = 0; without one every enabled BAA-hour whose net export
     reaches its NEC (or whose NEC cannot be formed) is unknown."""
-    from clearing.check.flows import nec_limits
+    from clearing.analysis.check.flows import nec_limits
     baas = ctx.s.baas.assign(baa=ctx.s.baas["baa"].astype(str)).set_index("baa")
     if "nec_enabled" not in baas.columns or not baas["nec_enabled"].astype(bool).any():
         return {}, set()
@@ -191,7 +191,7 @@ def check_etsr_prices(ctx: Context) -> None:
     if "ghg_regulated" in s.baas.columns and s.baas["ghg_regulated"].astype(bool).any():
         ctx.skipped.append("etsr_price: GHG areas (μ_at term) not re-checked")
         return
-    from clearing.check.flows import etsr_rows
+    from clearing.analysis.check.flows import etsr_rows
     itf = s.interfaces.assign(interface=s.interfaces["interface"].astype(str)).set_index(
         "interface")
     hurdle = itf["hurdle_usd_per_mwh"].astype(float).fillna(0.0) \

@@ -1,7 +1,7 @@
 """Reading a solved model back into the results tables, one component at a time
 (architecture.md "Results contract"; issue 18: a product is one place).
 
-Each component of the registry (`clearing.ifm.IFM_COMPONENTS`) may have an ``extract(rb)``
+Each component of the registry (`clearing.market.ifm.IFM_COMPONENTS`) may have an ``extract(rb)``
 that reads its own variables and duals from the solved model and hands back its part of the
 tables through the `Readback` it is given:
 
@@ -30,7 +30,7 @@ from typing import Any, Callable
 import pandas as pd
 import pyomo.environ as pyo
 
-from clearing.data import MarketData
+from clearing.market.data import MarketData
 from clearing.results import table_keys
 
 #: column order of the tables components fill column-wise (the contract's order, then extras)
@@ -63,7 +63,7 @@ def value(x) -> float:
 
 @dataclass
 class Readback:
-    """The solved model (`sm`: clearing.ifm.SolvedModel), its data and PTDF, and the pieces of
+    """The solved model (`sm`: clearing.market.ifm.SolvedModel), its data and PTDF, and the pieces of
     the tables the components have read back so far."""
 
     d: MarketData

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from clearing.bundle import ModelBundle
-from clearing.data import Cells
-from clearing.readback import Readback, value
+from clearing.market.bundle import ModelBundle
+from clearing.market.data import Cells
+from clearing.market.readback import Readback, value
 
 BIG_RAMP = 1e6
 
@@ -490,7 +490,7 @@ def add_capacity_stacks(b: ModelBundle) -> None:
 
 # ---------------------------------------------------------------------------------------------
 def extract(rb: Readback) -> None:
-    """Read back the resource physics (clearing/readback.py): `schedules` resource, hour, baa,
+    """Read back the resource physics (clearing/market/readback.py): `schedules` resource, hour, baa,
     bus, committed, energy_mw (g, spec §3), type, sc, soc_mwh, charge_mw, discharge_mw; keeps
     g, u, soc and the capacity-stack totals up/dn for the RUC (spec §5.11)."""
     m, b, d = rb.m, rb.b, rb.d

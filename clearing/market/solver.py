@@ -218,7 +218,7 @@ def _mip_listener(label: str, report: Callable[[MipProgress], None]) -> Callable
 @dataclass
 class RunBudget:
     """Wall-clock budget of a whole run (parameter run_time_limit_s; 0 or inf: none). Every
-    HiGHS call of the run gets min(its own limit, `remaining()`) (clearing.ifm.solve_lazy)."""
+    HiGHS call of the run gets min(its own limit, `remaining()`) (clearing.market.ifm.solve_lazy)."""
 
     seconds: float = 0.0
     clock: Callable[[], float] = time.perf_counter

@@ -886,7 +886,7 @@ def build_store_report(store, progress: Callable[[str], None] | None = None) -> 
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from clearing.store import Store, connect
+    from clearing.runs.store import Store, connect
 
     say = progress or (lambda msg: None)
     st = store if isinstance(store, Store) else Store(store)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from clearing.data import MarketData
+from clearing.market.data import MarketData
 
 
 @dataclass

@@ -8,7 +8,7 @@ input variations of `VARIATIONS` (`scale_load`, `scale_etsr`, `without_resource`
 `edam runs`, the catalogue and reports). Every (scenario, point, phase) is one run.
 
 The driver (`sweep_command`, `run_sweep`) plans the runs, computes each run's id (a hash of its
-inputs and parameters, `clearing.store.run_id_for`), skips the runs already in the store, and
+inputs and parameters, `clearing.runs.store.run_id_for`), skips the runs already in the store, and
 submits the rest to Dask: by default a local cluster of worker processes on the loopback
 interface (one thread each, no dashboard), or an existing scheduler (`--scheduler`), which is
 used as it is. Each task loads its scenario with its overrides, solves it (`clearing.api.solve`)
@@ -41,7 +41,7 @@ import pandas as pd
 import yaml
 
 from clearing.outputs import OutputPathError
-from clearing.store import Store, canonical_json, rebuild_catalogue, run_id_for
+from clearing.runs.store import Store, canonical_json, rebuild_catalogue, run_id_for
 from scenarios.errors import Problem, ScenarioError
 from scenarios.parameters import MarketParameters
 
@@ -56,7 +56,7 @@ VARIATIONS = {
     "scale_etsr": "a factor >= 0 on every ETSR limit (Scenario.scale_etsr)",
 }
 LABEL = "label"
-BUNDLED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+BUNDLED_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 # ==========================================================================================
@@ -871,7 +871,7 @@ def runs_command(store, sort: str | None = None, where: str | None = None,
     from rich.table import Table
 
     from clearing.progress import step_printer
-    from clearing.store import query_runs
+    from clearing.runs.store import query_runs
 
     err = Console(stderr=True, highlight=False)
     st = Store(store)
@@ -933,8 +933,8 @@ def runs_command(store, sort: str | None = None, where: str | None = None,
 
 
 def report_command(path, out=None) -> int:
-    """`edam report RUN_DIR|STORE [--out FILE]` (see clearing.report)."""
-    from clearing.report import report_command as _report
+    """`edam report RUN_DIR|STORE [--out FILE]` (see clearing.runs.report)."""
+    from clearing.runs.report import report_command as _report
     return _report(path, out)
 
 

@@ -1,6 +1,6 @@
 """Shared state of the solution checker (docs/validation.md): the scenario and run read into
 resource x hour frames, the run's parameters, classified relaxations, and the helpers every rule
-family uses. Nothing here reads the engine's model or its data preparation (clearing/data.py)."""
+family uses. Nothing here reads the engine's model or its data preparation (clearing/market/data.py)."""
 
 from __future__ import annotations
 

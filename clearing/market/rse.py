@@ -19,7 +19,7 @@ non-EDAM interchange enters only through `rse_net_import_mw`, NSI). Resources of
 storage: the discharge limit; hydro: min(Pmax_t, E^day / H)); ``offered`` = the larger of the
 highest energy-bid MW (thermal: Pmin + sum of supply segment widths; others: sum of widths) and
 the hourly self-schedule; ``UP = min(cap_t, offered)``. A supply resource with no offer segment
-(of positive width) is a $0 price taker up to Pmax in the clearing engine (clearing/resources.py)
+(of positive width) is a $0 price taker up to Pmax in the clearing engine (clearing/market/resources.py)
 and a non-dispatchable VER is fixed at its forecast, so both count at cap_t.
 AS: ``min(bid MW, T^AS*RR, cap_t)`` per product, T^AS = `parameters.as_ramp_minutes` (10; the
 10-minute products of §5.6); the cumulative groups {RU,SR}, {RU,SR,NR} are the sums of their

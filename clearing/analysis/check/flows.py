@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from clearing.check.context import (Context, base_frame, classify_relaxation, fixed_demand_baa,
+from clearing.analysis.check.context import (Context, base_frame, classify_relaxation, fixed_demand_baa,
                                     nan_to, net_import, opt_col)
 
 

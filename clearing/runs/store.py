@@ -495,7 +495,7 @@ def _run_rows(store: Store) -> list[dict]:
 
 
 _TIMING_COLUMNS = ("build_s", "solve_s", "pricing_s", "total_s")
-#: a sweep point's input variations (clearing.sweep.VARIATIONS) as `runs` columns
+#: a sweep point's input variations (clearing.runs.sweep.VARIATIONS) as `runs` columns
 _VARIATION_COLUMNS = (("without_resource", "VARCHAR"), ("scale_load", "DOUBLE"),
                       ("scale_etsr", "DOUBLE"))
 

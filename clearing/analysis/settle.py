@@ -21,7 +21,7 @@ Run tables (a `RunResult` or a dict of DataFrames, as the engine writes them):
   IRUS) and the same for ird, rcu, rcd;
 - ``product_prices``: baa, product ∈ {energy, ru, rd, sr, nr, iru, ird, rcu, rcd}, hour,
   price_usd_per_mwh (IRURMP = product 'iru', IRDRMP = 'ird');
-- optionally ``rse`` and ``rse_distribution`` (clearing/rse.py), used when not passed explicitly;
+- optionally ``rse`` and ``rse_distribution`` (clearing/market/rse.py), used when not passed explicitly;
 - optionally ``transfers`` (interface, hour, from_baa, to_baa, mw, transfer_revenue_usd; without
   that column it is computed from ``baa_prices.energy_price``): the transfer revenue lines.
 Missing award/price cells (NaN) count as 0; a missing column raises `ScenarioError`.

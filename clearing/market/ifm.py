@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from clearing import resources
-from clearing.bundle import ModelBundle
-from clearing.data import MarketData
-from clearing.readback import Readback
-from clearing.solver import MIN_FIRST_MIP_S, PersistentHighs, RunBudget, fix_binaries
+from clearing.market import resources
+from clearing.market.bundle import ModelBundle
+from clearing.market.data import MarketData
+from clearing.market.readback import Readback
+from clearing.market.solver import MIN_FIRST_MIP_S, PersistentHighs, RunBudget, fix_binaries
 from network import transfers, transmission
 from network.ptdf import PTDF
 from network.transmission import RELAXATION_NEAR_BINDING, FlowMonitor, make_monitor
@@ -27,7 +27,7 @@ from scenarios.errors import SolverError
 class Component(NamedTuple):
     """One part of the market model (issue 18): `add(bundle)` adds its variables, rows and
     costs; `extract(readback)` reads its awards, prices and table columns back
-    (clearing/readback.py). Either may be None."""
+    (clearing/market/readback.py). Either may be None."""
 
     name: str
     add: Callable | None
@@ -62,7 +62,7 @@ class SolvedModel:
 def read_back(d: MarketData, sm: "SolvedModel", ptdf: PTDF,
               components: tuple[Component, ...] | None = None) -> tuple[dict, dict]:
     """The results tables of a solved model and the values kept for a later run, read back by
-    each component in registry order (clearing/readback.py; default: `IFM_COMPONENTS`)."""
+    each component in registry order (clearing/market/readback.py; default: `IFM_COMPONENTS`)."""
     rb = Readback(d=d, sm=sm, ptdf=ptdf)
     for c in (IFM_COMPONENTS if components is None else components):
         if c.extract is not None:
@@ -172,7 +172,7 @@ def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: s
     monitor = make_monitor(b, ptdf, kinds)
     if seed_rows and p.lazy_transmission:
         b.info["seeded_rows"] = monitor.seed(seed_rows)
-    from clearing.manifest import model_counts
+    from clearing.market.manifest import model_counts
     b.info["counts"] = model_counts(b.m)
     t0 = time.perf_counter()
     has_int = any(len(c) for c in b.binaries)

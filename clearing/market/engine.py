@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from clearing.bundle import ModelBundle
-from clearing.data import MarketData, prepare
-from clearing.ifm import (Component, SolvedModel, build_ifm, dual, ranged_shadow,
+from clearing.market.bundle import ModelBundle
+from clearing.market.data import MarketData, prepare
+from clearing.market.ifm import (Component, SolvedModel, build_ifm, dual, ranged_shadow,
                           read_back, solve_and_price)
-from clearing.manifest import build_manifest
-from clearing.mpm import mitigate_bids, pivotal_supplier_test
+from clearing.market.manifest import build_manifest
+from clearing.market.mpm import mitigate_bids, pivotal_supplier_test
 from clearing.results import RunResult
-from clearing.solver import RunBudget
+from clearing.market.solver import RunBudget
 from network.ptdf import PTDF, scenario_ptdf
 from network.transfers import net_model_cycles
 from products.energy import base_transfer_rhs
@@ -88,7 +88,7 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
     say("RSE")
     t0 = time.perf_counter()
     try:
-        from clearing.rse import evaluate_rse
+        from clearing.market.rse import evaluate_rse
         rse = evaluate_rse(scenario, prices=tables["nodal_prices"], transfers=tables["transfers"])
         tables["rse"] = rse.table
         tables["rse_distribution"] = rse.distribution
@@ -211,7 +211,7 @@ def extract_ifm(d: MarketData, sm: SolvedModel, ptdf: PTDF,
                 components: tuple[Component, ...] | None = None) -> tuple[dict, dict]:
     """IFM results tables (schedules without RC, prices, transfers, summaries) and the IFM
     solution the RUC needs (u, g, up, dn, x, yU, yD, soc, nr_off): each component of the
-    registry reads back its own part (clearing/readback.py)."""
+    registry reads back its own part (clearing/market/readback.py)."""
     return read_back(d, sm, ptdf, components)
 
 

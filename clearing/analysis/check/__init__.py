@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from clearing.check import flows, physical, prices, profit, reserves
-from clearing.check.context import (VIOLATION_COLUMNS, Context, classify_relaxation,  # noqa: F401
+from clearing.analysis.check import flows, physical, prices, profit, reserves
+from clearing.analysis.check.context import (VIOLATION_COLUMNS, Context, classify_relaxation,  # noqa: F401
                                     relaxation_frame)
 from clearing.results import RunResult, read_run
 from scenarios.scenario import Scenario

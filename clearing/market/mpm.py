@@ -6,7 +6,7 @@ A pass before the IFM: pure functions of a `Scenario`, no optimization. Public A
 - `pivotal_supplier_test(scenario)`: the structural test per BAA, hour and product;
 - `mitigate_bids(scenario, test=None)`: the scenario with mitigated bids, and what was mitigated.
 
-`clearing.engine.run_day_ahead` calls both before it prepares the model and reports the two
+`clearing.market.engine.run_day_ahead` calls both before it prepares the model and reports the two
 tables `mpm_test` and `mpm_mitigations`.
 
 The test chosen (`mpm_mode = ir_rc`) [A]

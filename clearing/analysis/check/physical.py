@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from clearing.check.context import AWARD_COLUMNS, BIG, RAMP_TYPES, RUC_TYPES, Context, finite
+from clearing.analysis.check.context import AWARD_COLUMNS, BIG, RAMP_TYPES, RUC_TYPES, Context, finite
 
 
 def check_coverage(ctx: Context) -> None:

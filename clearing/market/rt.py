@@ -1,7 +1,7 @@
 """Phase 3: the real-time follow-up run after the day-ahead market (spec §10, §2.7, §8).
 
 `run_phase3(scenario, da, progress=None, rt_dir=None) -> RunResult` takes a finished day-ahead
-run (`clearing.engine.run_day_ahead`) and returns it with the real-time tables added
+run (`clearing.market.engine.run_day_ahead`) and returns it with the real-time tables added
 (`rt_schedules`, `rt_prices`, `rt_product_prices`, `rt_baa_summary`, `rt_transfers`,
 `settlement_inputs`, `metered_load`) and an ``rt`` block in the manifest. The RT run is a
 simplified fifteen-minute market (FMM) re-dispatch of the trade date [A, spec §10]:
@@ -70,9 +70,9 @@ Solve and prices
     `mip_rel_gap`; each MIP round is capped at min(`time_limit_s`, RT_MIP_TIME_LIMIT_S = 90 s),
     after which the incumbent is priced and the manifest records its gap [A: keeps the RT run
     near two minutes on the bundled day, where closing 0.1 % took 1.5-3.5 min on a shared
-    2-core machine]), fix the binaries (through their bounds, `clearing.solver.fix_binaries`),
+    2-core machine]), fix the binaries (through their bounds, `clearing.market.solver.fix_binaries`),
     re-solve the LP, read duals; one persistent HiGHS throughout. This is the day-ahead path
-    itself (`clearing.ifm.solve_and_price`: `lazy_lp_rounds` LP-relaxation rounds pick the
+    itself (`clearing.market.ifm.solve_and_price`: `lazy_lp_rounds` LP-relaxation rounds pick the
     network rows, then the MIP rounds, then the pricing LP), seeded with the DA's binding
     branches in every interval of their hour. Prices: FMM LMP per
     bus and interval = the BAA balance dual plus congestion (energy = the reference BAA's price,
@@ -114,11 +114,11 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from clearing import resources
-from clearing.bundle import ModelBundle
-from clearing.data import MarketData, prepare
-from clearing.ifm import Component, SolvedModel, solve_and_price
-from clearing.readback import Readback
+from clearing.market import resources
+from clearing.market.bundle import ModelBundle
+from clearing.market.data import MarketData, prepare
+from clearing.market.ifm import Component, SolvedModel, solve_and_price
+from clearing.market.readback import Readback
 from clearing.results import RunResult
 from network.ptdf import PTDF, scenario_ptdf
 from network import transfers, transmission
@@ -991,7 +991,7 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
 
 RT_TRANSFER_COLUMNS = ["interface", "hour", "interval", "from_baa", "to_baa", "mw", "limit_mw",
                        "shadow_price", "net_mw", "base_transfer_mw"]
-# the components whose read-back the FMM shares with the day ahead (clearing/readback.py); both
+# the components whose read-back the FMM shares with the day ahead (clearing/market/readback.py); both
 # are built by build_rt (the ETSR rows with RT's options, the network rows by the lazy solve)
 RT_READBACK = (Component("network", None, transmission.extract),
                Component("transfers", None, transfers.extract))
