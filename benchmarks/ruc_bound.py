@@ -1,7 +1,7 @@
 """The RUC's LP bound against its optimum (issue 20): a load-independent measure of how much the
 branch and bound has to close.
 
-For a scenario: clear the IFM as `clearing.engine.run_day_ahead` does (bid mitigation, MIP with
+For a scenario: clear the IFM as `clearing.market.engine.run_day_ahead` does (bid mitigation, MIP with
 lazy network rows), build the RUC on its solution, solve the RUC MIP with lazy rows, then solve
 the LP relaxation of the same model (same network rows) on the same HiGHS instance. Reports
 the LP bound, the MIP objective and dual bound, the relative bound gap
@@ -27,11 +27,11 @@ from scenarios.scenario import Scenario
 def ruc_bound(scenario: Scenario, tight_rc: bool = True) -> dict:
     """{lp_bound_usd, mip_objective_usd, mip_dual_bound_usd, bound_gap, nodes, seconds...} of
     the RUC of `scenario` (module docstring). `tight_rc=False` builds the pre-issue-20 rows."""
-    from clearing.data import prepare
-    from clearing.engine import extract_ifm
-    from clearing.ifm import build_ifm, solve_and_price, solve_lazy
-    from clearing.mpm import mitigate_bids, pivotal_supplier_test
-    from clearing.solver import PersistentHighs
+    from clearing.market.data import prepare
+    from clearing.market.engine import extract_ifm
+    from clearing.market.ifm import build_ifm, solve_and_price, solve_lazy
+    from clearing.market.mpm import mitigate_bids, pivotal_supplier_test
+    from clearing.market.solver import PersistentHighs
     from network.ptdf import scenario_ptdf
     from network.transmission import make_monitor
     from products.reliability_capacity import build_ruc

@@ -247,7 +247,7 @@ def fix_implied_transitions(m: pyo.ConcreteModel, th) -> None:
     same value (issue 20): the logic row then reads v^R = w^R and the min up/down rows only
     bound sums of v^R, w^R from above, so 0 is feasible, and never dearer (v^R costs its
     start-up in hours with u = 0, nothing in hours with u = 1, spec §4.2). The same values
-    `clearing.engine.fix_commitment` fixes at a given commitment."""
+    `clearing.market.engine.fix_commitment` fixes at a given commitment."""
     for (i, t) in m.GT:
         now = m.uR[i, t]
         if not now.fixed:
