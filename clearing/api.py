@@ -12,6 +12,8 @@ See docs/python-api.md.
 
 from __future__ import annotations
 
+import time
+
 from pathlib import Path
 
 from clearing.results import RunFolderError, RunResult, read_run, read_run_folder, write_run
@@ -39,6 +41,7 @@ def solve(scenario: Scenario | str | Path | None = None, overrides: dict | None 
     if not scenario.validated:  # edited in code: the loader's rules and messages (ScenarioError)
         scenario = scenario.validate()
     from clearing.market.engine import run_day_ahead
+    from clearing.market.solver import RunBudget
     commitment = None
     if commitment_from is not None:
         run = commitment_from if isinstance(commitment_from, RunResult) else \
@@ -47,13 +50,16 @@ def solve(scenario: Scenario | str | Path | None = None, overrides: dict | None 
             check_commitment_source(run, scenario, str(commitment_from)
                                     if not isinstance(commitment_from, RunResult) else "the run")
         commitment = run.tables["schedules"]
+    t_start = time.perf_counter()  # run_time_limit_s counts from here, through phase 3
     result = run_day_ahead(scenario, progress=progress, commitment=commitment)
     if commitment is not None:
         result.manifest["commitment_fixed_from"] = str(commitment_from) if not isinstance(
             commitment_from, RunResult) else commitment_from.manifest.get("input_hash")
     if scenario.parameters.phase == 3:
         from clearing.market.rt import run_phase3  # real-time follow-up (spec §10)
-        result = run_phase3(scenario, result, progress=progress)
+        budget = RunBudget(scenario.parameters.run_time_limit_s, start=t_start,
+                           on_mip_progress=getattr(progress, "live", None))
+        result = run_phase3(scenario, result, progress=progress, budget=budget)
     return result
 
 

@@ -132,3 +132,37 @@ def test_a_mip_stopped_at_its_time_limit_is_reported_with_its_gap():
     assert done["ruc_status"] == "not_run"
     assert len(warnings) == 1 and "2.0000%" in warnings[0] and "0.1000%" in warnings[0]
     assert "time_limit_s = 600 s" in warnings[0]
+
+
+def test_phase3_completion_includes_the_rt_stage():
+    """Phase 3: the RT stage joins `completion` (rt_status, rt_gap). example_11_1 is one hour
+    with nothing to branch on, so every stage solves to the gap and the run's status stays
+    `solved`."""
+    from clearing.api import solve
+    from scenarios import load_scenario
+    r = solve(load_scenario("example_11_1", {"phase": 3}))
+    c = r.manifest["completion"]
+    assert c["status"] == "solved" and c["rt_status"] == "solved"
+    assert c["rt_gap"] is not None and c["rt_gap"] <= r.manifest["parameters"]["mip_rel_gap"]
+
+
+def test_rt_stopped_at_its_cap_makes_the_run_not_solved():
+    """An FMM MIP round that stops at its time limit with a feasible result turns a solved day
+    ahead into status `time_limit` (exit 3) with a warning naming RT's cap (90 s)."""
+    from types import SimpleNamespace
+
+    from clearing.market.rt import RT_MIP_TIME_LIMIT_S, rt_completion
+    from clearing.market.solver import RunBudget
+    from scenarios.parameters import MarketParameters
+    p = MarketParameters()
+    sm = SimpleNamespace(
+        mip=SimpleNamespace(termination="maxTimeLimit", gap=0.0014),
+        lp=SimpleNamespace(termination="convergenceCriteriaSatisfied"),
+        bundle=SimpleNamespace(kind="rt", lazy_rounds=[], d=SimpleNamespace(params=p)))
+    c, w = rt_completion({"status": "solved", "ifm_status": "solved"}, ["earlier"], sm,
+                         RunBudget())
+    assert c["status"] == "time_limit" and c["rt_status"] == "time_limit"
+    assert c["rt_gap"] == 0.0014 and c["ifm_status"] == "solved"
+    assert w[0] == "earlier" and len(w) == 2
+    assert f"RT_MIP_TIME_LIMIT_S) = {min(p.time_limit_s, RT_MIP_TIME_LIMIT_S):g} s" in w[1]
+    assert "0.1400%" in w[1]

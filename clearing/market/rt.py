@@ -118,6 +118,7 @@ from clearing.market import resources
 from clearing.market.bundle import ModelBundle
 from clearing.market.data import MarketData, prepare
 from clearing.market.ifm import Component, SolvedModel, solve_and_price
+from clearing.market.solver import RunBudget
 from clearing.market.readback import Readback
 from clearing.results import RunResult
 from network.ptdf import PTDF, scenario_ptdf
@@ -1109,11 +1110,12 @@ def _seed_rows(da: RunResult) -> list[tuple[str, str, int]]:
 
 
 def run_phase3(scenario: Scenario, da: RunResult, progress: Progress | None = None,
-               rt_dir: str | Path | None = None) -> RunResult:
+               rt_dir: str | Path | None = None, budget: RunBudget | None = None) -> RunResult:
     """The phase-3 real-time follow-up of the day-ahead run `da` (module docstring). Returns a
     new RunResult: the DA tables plus the RT tables, the manifest plus an ``rt`` block.
     `rt_dir`: an RT input folder (default: ``<scenario folder>/rt`` when it exists, else the
-    seeded generator)."""
+    seeded generator). `budget`: the run's wall-clock budget (run_time_limit_s, counted from
+    the start of the day-ahead run); the RT stage's status joins the manifest's `completion`."""
     say = progress or (lambda s: None)
     t_all = time.perf_counter()
     tm: dict[str, float] = {}
@@ -1130,7 +1132,7 @@ def run_phase3(scenario: Scenario, da: RunResult, progress: Progress | None = No
     b = build_rt(d, drt, plan)
     tm["build_s"] = time.perf_counter() - t0
     say("RT: solve the FMM (MIP for short-start commitments, lazy network rows) and price (LP)")
-    sm = solve_and_price(b, ptdf, ("base",), "FMM", seed_rows=_seed_rows(da),
+    sm = solve_and_price(b, ptdf, ("base",), "FMM", seed_rows=_seed_rows(da), budget=budget,
                          mip_time_limit_s=RT_MIP_TIME_LIMIT_S)
     tm["solve_s"] = sm.timings["solve_s"]
     tm["pricing_s"] = sm.timings["pricing_s"]
@@ -1143,7 +1145,30 @@ def run_phase3(scenario: Scenario, da: RunResult, progress: Progress | None = No
     tables.update(rt_tables)
     manifest = dict(da.manifest)
     manifest["rt"] = _manifest_block(scenario, b, sm, plan, inp, tm, rt_tables)
+    manifest["completion"], manifest["warnings"] = rt_completion(
+        manifest.get("completion", {}), list(manifest.get("warnings", [])), sm,
+        budget or RunBudget())
     return RunResult(tables=tables, manifest=manifest)
+
+
+def rt_completion(completion: dict, warnings: list[str], sm: SolvedModel,
+                  budget: RunBudget) -> tuple[dict, list[str]]:
+    """The day-ahead `completion` block and `warnings` with the RT stage added (issue 22:
+    honest completion): `rt_status`, `rt_gap`; the run's status becomes the RT stage's when the
+    day ahead solved and RT did not (an FMM MIP round stopped at RT_MIP_TIME_LIMIT_S, at
+    time_limit_s or by the run budget, with a feasible result)."""
+    from clearing.market.engine import _stage_status
+    status, warn = _stage_status(sm, budget)
+    limit = sm.bundle.d.params.time_limit_s
+    warn = [w.replace(f"its time limit (time_limit_s = {limit:g} s)",
+                      f"its time limit (min(time_limit_s, RT_MIP_TIME_LIMIT_S) = "
+                      f"{min(limit, RT_MIP_TIME_LIMIT_S):g} s)") for w in warn]
+    out = dict(completion)
+    out["rt_status"], out["rt_gap"] = status, sm.mip.gap
+    if out.get("status", "solved") == "solved" and status != "solved":
+        out["status"] = status
+    out["budget_stopped"] = sorted(set(out.get("budget_stopped", [])) | set(budget.stopped))
+    return out, warnings + warn
 
 
 def _manifest_block(scenario, b, sm, plan, inp, tm, tables) -> dict:
