@@ -501,14 +501,117 @@ def test_rc_profit_at_the_ruc_price(tiny_case):
 
 
 def test_revenue_adequacy(tiny_case):
-    """Hour 1 injections: a1 +80 (G1), a2 30 − 100 = −70, b1 140 − 150 = −10. Rent
-    Σ LMP·withdrawal = −(20·80 + 20·(−70) + 40·(−10)) = $200 ≥ 0; with LMP_b1 = 0 it is
-    −(1,600 − 1,400 + 0) = −$200 < 0."""
+    """Hour 1 injections: a1 +80 (G1), a2 30 − 100 = −70, b1 140 − 150 = −10. Σ LMP·withdrawal
+    = −(20·80 + 20·(−70) + 40·(−10)) = $200, all of it the 10 MW base transfer A→B valued at
+    π_B − π_A = 40 − 20: 10·20 = $200 is taken out, rent 0 ≥ 0; with LMP_b1 = 0 it is
+    −(1,600 − 1,400 + 0) − 200 = −$400 < 0."""
     scenario, run = tiny_case
+    assert rows(check_run(scenario, run), "revenue_adequacy").empty
     n = run.tables["nodal_prices"]
     n.loc[(n["bus"] == "b1") & (n["hour"] == 1), ["lmp", "congestion"]] = [0.0, -20.0]
     r = one(check_run(scenario, run), "revenue_adequacy", "all", 1)
-    assert r["amount"] == pytest.approx(-200.0)
+    assert r["amount"] == pytest.approx(-400.0)
+
+
+def _base_transfer_against_the_spread():
+    """A: G_A 200 MW @ $30; B: G_B 200 MW @ $10 and load 100; ETSR A→B limit 100 with a base
+    transfer of 50 MW, no reverse ETSR (phase 2)."""
+    from scenarios.build import make_scenario
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True), dict(baa="B")],
+        buses=[dict(bus="a", baa="A"), dict(bus="b", baa="B")],
+        branches=[dict(branch="l", from_bus="a", to_bus="b", reactance_pu=0.1,
+                       rating_mw=500.0)],
+        interfaces=[dict(interface="AB", from_baa="A", to_baa="B")],
+        interface_hours=[dict(interface="AB", hour=1, limit_mw=100.0, base_transfer_mw=50.0)],
+        resources=[dict(resource="GA", type="import", bus="a", pmax_mw=200.0),
+                   dict(resource="GB", type="import", bus="b", pmax_mw=200.0)],
+        energy_bids=[dict(resource="GA", segment=1, mw=200.0, price_usd_per_mwh=30.0),
+                     dict(resource="GB", segment=1, mw=200.0, price_usd_per_mwh=10.0)],
+        demand=[dict(bus="b", hour=1, fixed_demand_mw=100.0)],
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=0.0),
+                   dict(baa="B", hour=1, demand_forecast_mw=100.0)])
+    return make_scenario(tables, name="base_against_spread", trade_date="2026-06-01", hours=1,
+                         parameters={"run_ruc": False})
+
+
+def test_revenue_adequacy_leaves_out_a_base_transfer_against_the_spread():
+    """Random-market finding (issue 16): a fixed base transfer from the dear BAA to the cheap one
+    is no rent deficit of the market. By hand (§5.1, §5.2): A must send its 50 MW base, so
+    G_A = 50 (π_A = $30, G_A marginal); B: G_B + 50 = 100 → G_B = 50 (π_B = $10); no economic
+    A→B transfer (π_B − π_A < 0). Σ LMP·withdrawal = −(30·50 + 10·(50 − 100)) = −$1,000; the base
+    transfer at the BAA prices is 50·(10 − 30) = −$1,000; the market's own rent is 0: no
+    violation. A price that breaks it (LMP_b = $0, π unchanged): −(1,500 + 0) + 1,000 = −$500."""
+    from clearing.api import solve
+    sc = _base_transfer_against_the_spread()
+    run = solve(sc)
+    g = run.schedules.set_index("resource")["energy_mw"]
+    assert (g["GA"], g["GB"]) == (pytest.approx(50.0), pytest.approx(50.0))
+    pi = run.tables["baa_prices"].set_index("baa")["energy_price"]
+    assert (pi["A"], pi["B"]) == (pytest.approx(30.0), pytest.approx(10.0))
+    assert rows(check_run(sc, run), "revenue_adequacy").empty
+    n = run.tables["nodal_prices"]
+    n.loc[n["bus"] == "b", "lmp"] = 0.0
+    assert one(check_run(sc, run), "revenue_adequacy", "all", 1)["amount"] == \
+        pytest.approx(-500.0)
+
+
+def _ruc_behind_a_line():
+    """One BAA, a1 (reference) —l1 (50 MW, enforced in RUC)— a2, LDF a1 0.2 / a2 0.8. G at a1
+    (200 MW, energy $20, RCU 200 MW @ $50), fixed demand 40 at a2, forecast 200."""
+    from scenarios.build import make_scenario
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)],
+        buses=[dict(bus="a1", baa="A"), dict(bus="a2", baa="A")],
+        branches=[dict(branch="l1", from_bus="a1", to_bus="a2", reactance_pu=0.1,
+                       rating_mw=50.0, enforce_in_ruc=True)],
+        resources=[dict(resource="G", type="thermal", bus="a1", pmin_mw=0.0, pmax_mw=200.0)],
+        thermal=[dict(resource="G", min_up_h=1, min_down_h=1, initial_on=True,
+                      initial_hours=5, initial_mw=40.0)],
+        energy_bids=[dict(resource="G", segment=1, mw=200.0, price_usd_per_mwh=20.0)],
+        availability_bids=[dict(resource="G", product="rcu", mw=200.0,
+                                price_usd_per_mwh=50.0)],
+        demand=[dict(bus="a2", hour=1, fixed_demand_mw=40.0)],
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=200.0)],
+        load_distribution=[dict(bus="a1", ldf=0.2), dict(bus="a2", ldf=0.8)])
+    return make_scenario(tables, name="ruc_ldf", trade_date="2026-06-01", hours=1,
+                         reference_bus="a1")
+
+
+def test_ruc_relaxation_prices_the_load_aggregate():
+    """Random-market finding (issue 16): the RUC under-slack is spread by LDF, so it loads the
+    RUC branch rows and its price is the load-aggregate RUC price, not π^R. By hand (§5.11):
+    flow a1→a2 = 0.8·200 − 0.8·s ≤ 50 → s ≥ 137.5 (each slack MW relieves 0.8 MW at $1,000,
+    i.e. $1,250 per MW of flow, cheaper than the $1,500 branch penalty); 40 + RCU + s = 200 →
+    RCU = 22.5 (inside its bid: price at a1 = $50 = π^R, a1 is the reference); one more MW of
+    load at a2 needs 1.25 MW more slack and 0.25 MW less RCU: $1,250 − $12.5 = $1,237.5 there
+    (μ = $1,187.5). Σ LDF·price = 0.2·50 + 0.8·1,237.5 = $1,000 = P^R+: no violation (π^R = $50
+    alone would have been one). A π^R of $60 puts the aggregate at $1,010 and is flagged."""
+    from clearing.api import solve
+    sc = _ruc_behind_a_line()
+    run = solve(sc)
+    assert float(run.schedules["rcu_mw"].iat[0]) == pytest.approx(22.5)
+    rel = run.tables["relaxations"].set_index("requirement")["relaxed_mw"]
+    assert rel["ruc_under"] == pytest.approx(137.5)
+    bp = run.tables["baa_prices"]
+    assert float(bp["ruc_price"].iat[0]) == pytest.approx(50.0)
+    assert rows(check_run(sc, run), "reserve_price").empty
+    bp["ruc_price"] = 60.0
+    r = one(check_run(sc, run), "reserve_price", "A", 1)
+    assert (r["amount"], r["limit"]) == (pytest.approx(1010.0), 1000.0)
+
+
+def test_non_dispatchable_ver_is_held_at_its_forecast(tiny_case):
+    """docs/market-model.md §5.5 [A]: a VER with dispatchable = false is fixed at its forecast.
+    W1 ($0 bid) runs 30 MW in hour 1; at an LMP of −$10 at a2 a dispatchable W1 would gain
+    30·10 = $300 by stopping (profit violation), a non-dispatchable one cannot."""
+    scenario, run = tiny_case
+    n = run.tables["nodal_prices"]
+    n.loc[(n["bus"] == "a2") & (n["hour"] == 1), ["lmp", "congestion"]] = [-10.0, -30.0]
+    r = one(check_run(scenario, run), "profit", "W1", None)
+    assert r["amount"] - r["limit"] == pytest.approx(300.0)
+    res = scenario.resources.assign(dispatchable=scenario.resources["resource"] != "W1")
+    assert rows(check_run(scenario.with_tables(resources=res), run), "profit", "W1").empty
 
 
 def test_price_range_needs_a_relaxation(tiny_case):

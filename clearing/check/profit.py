@@ -114,6 +114,22 @@ def _prices(ctx: Context) -> tuple[pd.DataFrame | None, dict, dict]:
     return lmp, baa_p, res_p
 
 
+def may_provide(ctx: Context, r: str, product: str) -> bool:
+    """Whether resource `r` may be awarded `product` (spec §5.5): AS and IR from thermal, storage,
+    hydro, dispatchable VERs and 15-minute imports; RC also from every VER. Exports, demand and
+    virtual bids hold none (docs/validation.md: the engine does not award exports AS/IR/RC,
+    open finding), so their availability bids earn nothing."""
+    rtype = ctx.rtype[r]
+    if rtype in ("thermal", "storage", "hydro"):
+        return True
+    if rtype == "ver":
+        return product.lower() in ("rcu", "rcd") or _dispatchable(ctx, r)
+    if rtype == "import":
+        v = ctx.res.at[r, "fifteen_minute"] if "fifteen_minute" in ctx.res.columns else False
+        return bool(v) and v == v
+    return False
+
+
 def _bids(ctx: Context) -> tuple[dict, dict]:
     """Energy segments {resource: {"supply"/"demand": [(mw, price)]}} and availability bids
     {(resource, product): (mw, price)} with mitigated prices from `mpm_mitigations`."""
@@ -132,7 +148,8 @@ def _bids(ctx: Context) -> tuple[dict, dict]:
     ab = ctx.s.tables.get("availability_bids")
     avail = {} if ab is None else {
         (str(r), str(p)): (float(mw), float(pr)) for r, p, mw, pr in
-        zip(ab["resource"], ab["product"], ab["mw"], ab["price_usd_per_mwh"])}
+        zip(ab["resource"], ab["product"], ab["mw"], ab["price_usd_per_mwh"])
+        if str(r) in ctx.res.index and may_provide(ctx, str(r), str(p))}
     mit = ctx.run.tables.get("mpm_mitigations")
     if mit is not None and len(mit):
         for r, p, v in zip(mit["resource"].astype(str), mit["product"].astype(str),
@@ -144,6 +161,12 @@ def _bids(ctx: Context) -> tuple[dict, dict]:
 
 def _thermal_row(ctx: Context, r: str) -> pd.Series | None:
     return ctx.thermal.loc[r] if len(ctx.thermal) and r in ctx.thermal.index else None
+
+
+def _dispatchable(ctx: Context, r: str) -> bool:
+    """The VER's `dispatchable` flag (default true, scenario format)."""
+    v = ctx.res.at[r, "dispatchable"] if "dispatchable" in ctx.res.columns else True
+    return True if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v)
 
 
 def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: dict,
@@ -225,6 +248,8 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
         ss = ctx.ss.at[r, ctx.hours[j]]
         if not math.isnan(ss) and rtype in ("thermal", "hydro", "ver", "import", "storage"):
             lp.ge(g, min(ss, pmax[j]) - pmin * on)
+        if rtype == "ver" and not _dispatchable(ctx, r):
+            lp.ge(g, pmax[j])  # fixed at its forecast (docs/market-model.md §5.5 [A])
     if rtype == "thermal":
         on0 = bool(th["initial_on"]) if th is not None else False
         p0 = float(th["initial_mw"]) if (th is not None and on0) else 0.0
