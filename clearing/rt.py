@@ -778,6 +778,8 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     def ramp_up_rule(_m, r, k):
         i = pos[r]
         R_ = float(plan.ramp_up[i, k - 1])
+        if not math.isfinite(R_):  # this direction unlimited (the other one put (r, k) in RAMP)
+            return pyo.Constraint.Skip
         pp, up = prev_out(r, k)
         if cls[r] == "fast_thermal":
             su = max(float(pmin[r]), R_)
@@ -791,6 +793,8 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     def ramp_dn_rule(_m, r, k):
         i = pos[r]
         R_ = float(plan.ramp_dn[i, k - 1])
+        if not math.isfinite(R_):  # issue 22: an inf coefficient makes highspy reject the rows
+            return pyo.Constraint.Skip
         pp, up = prev_out(r, k)
         if cls[r] == "fast_thermal":
             sd = max(float(pmin[r]), R_)

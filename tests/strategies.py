@@ -43,9 +43,6 @@ from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH, IR_BID_CAP_USD_PER_MWH
 # - "nec_without_etsr": a BAA with nec_enabled and no ETSR crashes the model build (Pyomo: the
 #   nec_limit row is the trivial `0 <= NEC`); avoided by enabling the NEC only where an ETSR
 #   starts or ends.
-# - "rt_mixed_infinite_ramp": phase 3 fails ("highspy rejected N new rows" in the FMM) when one
-#   ramp rate of a resource is finite and the other infinite; avoided by drawing both finite or
-#   both infinite.
 # - "joint_ramp_without_ir_bid": the joint AS+IR ramp row of §5.8 (RU+SR+NR+IRU <= T^IR2 RR) is
 #   built only for resources with an IRU (IRD) bid, while the checker applies it to all; it shows
 #   only when as_ramp_minutes > T^IR2 (e.g. .inf); avoided by as_ramp_minutes <= 20.
@@ -59,7 +56,7 @@ from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH, IR_BID_CAP_USD_PER_MWH
 #   shut down in hour 1 (the ramp-down row is skipped when 60 RR^dn >= Pmax, and the SD
 #   capacity limit never applies to the fixed initial output); avoided by SD >= initial_mw.
 AVOID_KNOWN_DEFECTS: frozenset[str] = frozenset(
-    {"rt_mixed_infinite_ramp", "joint_ramp_without_ir_bid", "forced_output_above_bid",
+    {"joint_ramp_without_ir_bid", "forced_output_above_bid",
      "hydro_ramp_not_modelled", "initial_output_above_shutdown_ramp"})
 
 RESOURCE_KINDS = ("thermal", "ver", "storage", "hydro", "import", "export", "demand",
@@ -116,14 +113,8 @@ def _ramp(draw) -> float:
 
 
 def _ramps(draw) -> dict:
-    """ramp_up/ramp_down_mw_per_min of one resource."""
-    if "rt_mixed_infinite_ramp" in AVOID_KNOWN_DEFECTS and draw(st.booleans()):
-        return dict(ramp_up_mw_per_min=math.inf, ramp_down_mw_per_min=math.inf)
-    up = _ramp(draw)
-    if "rt_mixed_infinite_ramp" in AVOID_KNOWN_DEFECTS:
-        return dict(ramp_up_mw_per_min=up, ramp_down_mw_per_min=(
-            math.inf if math.isinf(up) else _mw(draw, 0.2, 10.0)))
-    return dict(ramp_up_mw_per_min=up, ramp_down_mw_per_min=_ramp(draw))
+    """ramp_up/ramp_down_mw_per_min of one resource (each unlimited or not)."""
+    return dict(ramp_up_mw_per_min=_ramp(draw), ramp_down_mw_per_min=_ramp(draw))
 
 
 def _resource(draw, rid: str, kind: str, bus: str, hours: list[int], t: dict) -> None:

@@ -224,3 +224,27 @@ def test_no_solution_within_the_time_limit_says_so():
     not "inconsistent hard limits" (found by tests/test_cli_fuzz.py with time_limit_s 0.001)."""
     with pytest.raises(SolverError, match=r"before its time limit \(0 s; parameter time_limit_s\)"):
         solve(example_11_3().with_parameters(time_limit_s=0.0))
+
+
+@pytest.mark.parametrize("up, down", [(1.0, float("inf")), (float("inf"), 1.0)])
+def test_phase3_fast_start_unit_with_one_unlimited_ramp(tmp_path, up, down):
+    """Issue 22 / random markets: a fast-start unit with one finite and one infinite ramp rate
+    made highspy reject the FMM ramp rows (an inf coefficient on the commitment). The unlimited
+    direction has no row. The phase-3 hand case of tests/test_rt.py (RT demand 160, 175, 165,
+    155) with G3 ramping 1 MW/min (15 MW per interval) one way: G3 is still committed for its FRU
+    head-room (k2 needs 5 MW of FRU ≤ 15·1 MW), so the RT prices are those of the
+    ample-ramp case: LMP $20, $30 (G2's bid), $20, $20 and no FRU price."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    import numpy as np
+    from test_rt import _by_k, _hand_scenario, _with_rt_folder
+    sc = _hand_scenario(with_fast=True)
+    res = sc.resources.copy()
+    res.loc[res["resource"] == "G3", ["ramp_up_mw_per_min", "ramp_down_mw_per_min"]] = [up, down]
+    sc = _with_rt_folder(sc.with_tables(resources=res), tmp_path)
+    r = solve(sc)
+    np.testing.assert_array_equal(_by_k(r.rt_schedules, "committed", resource="G3"), [1] * 4)
+    np.testing.assert_allclose(_by_k(r.rt_prices, "lmp", bus="a1"), [20.0, 30.0, 20.0, 20.0],
+                               atol=1e-6)
+    np.testing.assert_allclose(_by_k(r.rt_product_prices, "price_usd_per_mwh", product="fru"),
+                               [0.0] * 4, atol=1e-6)
