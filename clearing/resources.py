@@ -230,6 +230,16 @@ def _add_thermal(b: ModelBundle) -> None:
         pp, _ = p_prev(_m, i, t)
         return pp - _m.p[i, t] <= 60 * rr * _m.u[i, t] + sd_limit(i, t) * _m.w[i, t]
     m.uc_ramp_down = pyo.Constraint(m.GT, rule=ramp_down)
+
+    # a unit on-line at hour 0 above its shut-down ramp SD cannot stop in hour 1 (spec §5.4: the
+    # ramp-down row of hour 1 with u_1 = 0 reads p_0 <= SD; it is skipped above when
+    # 60 RR^dn >= Pmax, and no SD capacity row holds the fixed initial output)
+    def initial_shutdown(_m, i):
+        p0 = float(th_c.at[i, "initial_mw"]) if th_c.at[i, "initial_on"] else 0.0
+        if p0 <= sd_limit(i, T[0]) + 1e-9 or (_m.u[i, T[0]].fixed and not _m.u[i, T[0]].value):
+            return pyo.Constraint.Skip  # within SD, or off in hour 1 anyway (a derate < Pmin)
+        return p0 * _m.w[i, T[0]] <= sd_limit(i, T[0])
+    m.uc_initial_shutdown = pyo.Constraint(m.G, rule=initial_shutdown)
     b.info["thermal_su_limit"] = su_limit
     b.info["thermal_sd_limit"] = sd_limit
     b.info["thermal_p_prev"] = p_prev

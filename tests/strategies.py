@@ -52,12 +52,9 @@ from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH, IR_BID_CAP_USD_PER_MWH
 #   whole range.
 # - "hydro_ramp_not_modelled": the IFM has no hourly ramp rows for hydro (spec §5.5 "thermal-like
 #   limits"; the checker's ramp rule holds hydro to them); avoided by unlimited hydro ramps.
-# - "initial_output_above_shutdown_ramp": a unit on-line at hour 0 above its shut-down ramp SD may
-#   shut down in hour 1 (the ramp-down row is skipped when 60 RR^dn >= Pmax, and the SD
-#   capacity limit never applies to the fixed initial output); avoided by SD >= initial_mw.
 AVOID_KNOWN_DEFECTS: frozenset[str] = frozenset(
     {"joint_ramp_without_ir_bid", "forced_output_above_bid",
-     "hydro_ramp_not_modelled", "initial_output_above_shutdown_ramp"})
+     "hydro_ramp_not_modelled"})
 
 RESOURCE_KINDS = ("thermal", "ver", "storage", "hydro", "import", "export", "demand",
                   "virtual_supply", "virtual_demand")
@@ -136,9 +133,7 @@ def _resource(draw, rid: str, kind: str, bus: str, hours: list[int], t: dict) ->
         if draw(st.booleans()):
             row["startup_ramp_mw"] = _mw(draw, pmin, pmax)
         if draw(st.booleans()):
-            sd_floor = max(pmin, initial_mw) \
-                if "initial_output_above_shutdown_ramp" in AVOID_KNOWN_DEFECTS else pmin
-            row["shutdown_ramp_mw"] = _mw(draw, sd_floor, pmax)
+            row["shutdown_ramp_mw"] = _mw(draw, pmin, pmax)
         if row["fast_start"]:
             row["nonspin_offline_mw"] = _mw(draw, 0.0, pmax)
         t["thermal"].append(row)

@@ -248,3 +248,42 @@ def test_phase3_fast_start_unit_with_one_unlimited_ramp(tmp_path, up, down):
                                atol=1e-6)
     np.testing.assert_allclose(_by_k(r.rt_product_prices, "price_usd_per_mwh", product="fru"),
                                [0.0] * 4, atol=1e-6)
+
+
+def _high_initial_output(shutdown_ramp_mw: float = 50.0):
+    """One bus, two hours, load 100 MW. G1 thermal Pmin 40, Pmax 200, unlimited ramps, on-line
+    before the day at 150 MW, SD = `shutdown_ramp_mw`, min-load cost $2,000/h, energy $50; G2 an
+    import 0-300 MW at $20."""
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+        resources=[dict(resource="G1", type="thermal", bus="1", pmin_mw=40.0, pmax_mw=200.0),
+                   dict(resource="G2", type="import", bus="1", pmax_mw=300.0)],
+        thermal=[dict(resource="G1", min_load_cost_usd_per_h=2000.0, min_up_h=1, min_down_h=1,
+                      initial_on=True, initial_hours=24, initial_mw=150.0,
+                      shutdown_ramp_mw=shutdown_ramp_mw)],
+        energy_bids=[dict(resource="G1", segment=1, mw=160.0, price_usd_per_mwh=50.0),
+                     dict(resource="G2", segment=1, mw=300.0, price_usd_per_mwh=20.0)],
+        demand=[dict(bus="1", hour=h, fixed_demand_mw=100.0) for h in (1, 2)],
+        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=100.0) for h in (1, 2)])
+    return make_scenario(tables, name="sd_initial", trade_date="2026-06-01", hours=2,
+                         parameters={"run_ruc": False})
+
+
+def test_unit_above_its_shutdown_ramp_at_hour_0_cannot_stop_in_hour_1():
+    """Random markets (issue 16): a unit at 150 MW before the day with SD = 50 MW shut down in
+    hour 1 (the ramp-down row, p_0 − p_1 ≤ 60 RR^dn u_1 + SD w_1, is skipped for unlimited ramps;
+    with u_1 = 0 it reads 150 ≤ 50). By hand: stopping at once would cost 2·100·$20 = $4,000;
+    G1 must stay on in hour 1, at Pmin 40 (its $50 energy is dearer than G2's $20): $2,000
+    min-load + 60·$20 = $3,200; in hour 2 (p_1 = 40 ≤ SD) it stops: 100·$20 = $2,000; total
+    $5,200, and the checker (rule `ramp`, shut-down hour: p_0 ≤ SD) agrees. With SD = 150 MW the
+    stop in hour 1 is allowed: $4,000."""
+    from clearing.check import check_run
+    sc = _high_initial_output()
+    run = solve(sc)
+    s = run.schedules.set_index(["resource", "hour"])
+    assert (s.at[("G1", 1), "committed"], s.at[("G1", 2), "committed"]) == (1, 0)
+    assert s.at[("G1", 1), "energy_mw"] == pytest.approx(40.0)
+    assert run.manifest["solver"]["objective_mip"] == pytest.approx(5200.0)
+    assert check_run(sc, run).empty
+    free = _high_initial_output(150.0)
+    assert solve(free).manifest["solver"]["objective_mip"] == pytest.approx(4000.0)
