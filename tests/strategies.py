@@ -43,9 +43,6 @@ from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH, IR_BID_CAP_USD_PER_MWH
 # - "nec_without_etsr": a BAA with nec_enabled and no ETSR crashes the model build (Pyomo: the
 #   nec_limit row is the trivial `0 <= NEC`); avoided by enabling the NEC only where an ETSR
 #   starts or ends.
-# - "joint_ramp_without_ir_bid": the joint AS+IR ramp row of §5.8 (RU+SR+NR+IRU <= T^IR2 RR) is
-#   built only for resources with an IRU (IRD) bid, while the checker applies it to all; it shows
-#   only when as_ramp_minutes > T^IR2 (e.g. .inf); avoided by as_ramp_minutes <= 20.
 # - "forced_output_above_bid": output the unit cannot avoid (a self-schedule, a non-dispatchable
 #   VER's forecast, or a thermal unit's initial output ramping down slowly) above the MW of its
 #   energy bid makes the IFM infeasible (no relaxation); avoided by such resources bidding their
@@ -53,7 +50,7 @@ from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH, IR_BID_CAP_USD_PER_MWH
 # - "hydro_ramp_not_modelled": the IFM has no hourly ramp rows for hydro (spec §5.5 "thermal-like
 #   limits"; the checker's ramp rule holds hydro to them); avoided by unlimited hydro ramps.
 AVOID_KNOWN_DEFECTS: frozenset[str] = frozenset(
-    {"joint_ramp_without_ir_bid", "forced_output_above_bid",
+    {"forced_output_above_bid",
      "hydro_ramp_not_modelled"})
 
 RESOURCE_KINDS = ("thermal", "ver", "storage", "hydro", "import", "export", "demand",
@@ -322,9 +319,7 @@ def tunables(phases: tuple[int, ...] = (1, 2, 3)) -> st.SearchStrategy[dict]:
         "transfer_revenue_share_from": frac,
         "run_ruc": st.integers(0, 4).map(lambda k: k > 0),
         "ir_ramp_minutes": st.sampled_from((5.0, 15.0, 30.0)),
-        "as_ramp_minutes": st.sampled_from(
-            (10.0, 20.0) if "joint_ramp_without_ir_bid" in AVOID_KNOWN_DEFECTS
-            else (10.0, math.inf)),
+        "as_ramp_minutes": st.sampled_from((10.0, 20.0, math.inf)),
         "storage_as_sustain_hours": st.sampled_from((0.25, 0.5, 1.0)),
     })
 

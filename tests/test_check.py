@@ -944,3 +944,48 @@ def test_edam_check_passes_on_bundled_day(rts_day_run, tmp_path, capsys):
     assert unexpected(v).empty, unexpected(v).head(40).to_string()
     write_run(run, tmp_path / "run")
     assert check_command(tmp_path / "run") == (1 if len(v) else 0)
+
+
+def _joint_ramp_scenario():
+    """One bus, one hour, load 50 MW, RU requirement 50 MW, as_ramp_minutes unlimited. G1
+    thermal 0-200 MW at $20, RU 100 MW @ $5, ramp 1 MW/min, no IR bid; G2 thermal 0-200 MW at
+    $30, RU 100 MW @ $10, unlimited ramp. Both on-line before the day."""
+    from scenarios.build import make_scenario
+    uc = dict(min_load_cost_usd_per_h=0.0, startup_cost_usd=0.0, min_up_h=1, min_down_h=1,
+              initial_on=True, initial_hours=24)
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+        resources=[dict(resource="G1", type="thermal", bus="1", pmin_mw=0.0, pmax_mw=200.0,
+                        ramp_up_mw_per_min=1.0, ramp_down_mw_per_min=1.0),
+                   dict(resource="G2", type="thermal", bus="1", pmin_mw=0.0, pmax_mw=200.0)],
+        thermal=[dict(resource="G1", initial_mw=50.0, **uc),
+                 dict(resource="G2", initial_mw=0.0, **uc)],
+        energy_bids=[dict(resource="G1", segment=1, mw=200.0, price_usd_per_mwh=20.0),
+                     dict(resource="G2", segment=1, mw=200.0, price_usd_per_mwh=30.0)],
+        availability_bids=[dict(resource="G1", product="ru", mw=100.0, price_usd_per_mwh=5.0),
+                           dict(resource="G2", product="ru", mw=100.0, price_usd_per_mwh=10.0)],
+        demand=[dict(bus="1", hour=1, fixed_demand_mw=50.0)],
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=50.0, ru_requirement_mw=50.0)])
+    return make_scenario(tables, name="joint_ramp", trade_date="2026-06-01", hours=1,
+                         parameters={"as_ramp_minutes": float("inf"), "run_ruc": False})
+
+
+def test_joint_as_ir_ramp_holds_a_unit_without_ir_bid(solve):
+    """Random markets (issue 16): §5.8's RU + SR + NR + IRU ≤ T^IR2·RR^up holds a unit with no
+    IRU bid too (IRU = 0). By hand: G1's RU ≤ 30 min · 1 MW/min = 30 MW (the 10-minute AS row is
+    off: as_ramp_minutes = inf), G2 covers the other 20 MW; G1 serves the load (50 MW, its
+    energy is cheaper and nothing limits it). RU price = G2's $10 (G2 has head-room, no energy
+    opportunity cost). Objective 20·50 + 5·30 + 10·20 = $1,350. Before, G1 held all 50 MW of RU
+    at $5 ($1,250) and `reserve_ramp`'s joint row flagged 50 > 30."""
+    sc = _joint_ramp_scenario()
+    run = solve(sc)
+    s = run.schedules.set_index("resource")
+    assert s.at["G1", "reg_up_mw"] == pytest.approx(30.0)
+    assert s.at["G2", "reg_up_mw"] == pytest.approx(20.0)
+    pp = run.product_prices.set_index(["product", "hour"])["price_usd_per_mwh"]
+    assert pp[("ru", 1)] == pytest.approx(10.0)
+    assert run.manifest["solver"]["objective_mip"] == pytest.approx(1350.0)
+    assert check_run(sc, run).empty
+    set_schedule(run, "G1", 1, reg_up_mw=50.0)
+    set_schedule(run, "G2", 1, reg_up_mw=0.0)
+    assert not rows(check_run(sc, run), "reserve_ramp", "G1", 1).empty
