@@ -281,6 +281,21 @@ def _add_simple_supply(b: ModelBundle) -> None:
         m.HY = pyo.Set(initialize=H, ordered=True)
         m.hydro_energy = pyo.Constraint(
             m.HY, rule=lambda _m, r: sum(_m.q[r, t] for t in T) <= float(hy_c.at[r, "daily_energy_mwh"]))
+        # hourly ramps (spec §5.5 "thermal-like limits"; no initial output is given for hydro,
+        # so hour 1 is free): p_t − p_t−1 ≤ 60 RR^up, p_t−1 − p_t ≤ 60 RR^dn
+        ramp_idx = [(r, t) for r in H for t in T[1:]]
+        m.HY_RT = pyo.Set(initialize=ramp_idx, dimen=2, ordered=True)
+
+        def hydro_ramp(_m, r, t, rise: bool):
+            rr = d.ramp_up(r) if rise else d.ramp_down(r)
+            if not _finite(rr) or 60 * rr >= float(pmax_c.at[r, t]) and \
+                    60 * rr >= float(pmax_c.at[r, t - 1]):
+                return pyo.Constraint.Skip  # cannot bind: the output stays within [0, Pmax]
+            step = _m.q[r, t] - _m.q[r, t - 1]
+            return (step if rise else -step) <= 60 * rr
+        m.hydro_ramp_up = pyo.Constraint(m.HY_RT, rule=lambda _m, r, t: hydro_ramp(_m, r, t, True))
+        m.hydro_ramp_down = pyo.Constraint(m.HY_RT,
+                                           rule=lambda _m, r, t: hydro_ramp(_m, r, t, False))
 
 
 def _add_storage(b: ModelBundle) -> None:

@@ -47,11 +47,8 @@ from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH, IR_BID_CAP_USD_PER_MWH
 #   VER's forecast, or a thermal unit's initial output ramping down slowly) above the MW of its
 #   energy bid makes the IFM infeasible (no relaxation); avoided by such resources bidding their
 #   whole range.
-# - "hydro_ramp_not_modelled": the IFM has no hourly ramp rows for hydro (spec §5.5 "thermal-like
-#   limits"; the checker's ramp rule holds hydro to them); avoided by unlimited hydro ramps.
 AVOID_KNOWN_DEFECTS: frozenset[str] = frozenset(
-    {"forced_output_above_bid",
-     "hydro_ramp_not_modelled"})
+    {"forced_output_above_bid"})
 
 RESOURCE_KINDS = ("thermal", "ver", "storage", "hydro", "import", "export", "demand",
                   "virtual_supply", "virtual_demand")
@@ -171,10 +168,7 @@ def _resource(draw, rid: str, kind: str, bus: str, hours: list[int], t: dict) ->
         t["energy_bids"] += _segments(draw, rid, "supply", pmax, 0.0, 120.0)
         t["energy_bids"] += _segments(draw, rid, "demand", row["charge_max_mw"], -10.0, 60.0)
     elif kind == "hydro":
-        ramps = _ramps(draw)
-        if "hydro_ramp_not_modelled" in AVOID_KNOWN_DEFECTS:
-            ramps = dict(ramp_up_mw_per_min=math.inf, ramp_down_mw_per_min=math.inf)
-        res.update(pmax_mw=pmax, must_offer_ra=draw(st.booleans()), **ramps)
+        res.update(pmax_mw=pmax, must_offer_ra=draw(st.booleans()), **_ramps(draw))
         t["hydro"].append(dict(resource=rid,
                                daily_energy_mwh=_mw(draw, 0.0, pmax * len(hours))))
         t["energy_bids"] += _segments(draw, rid, "supply", pmax, 0.0, 80.0)

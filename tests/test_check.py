@@ -989,3 +989,39 @@ def test_joint_as_ir_ramp_holds_a_unit_without_ir_bid(solve):
     set_schedule(run, "G1", 1, reg_up_mw=50.0)
     set_schedule(run, "G2", 1, reg_up_mw=0.0)
     assert not rows(check_run(sc, run), "reserve_ramp", "G1", 1).empty
+
+
+def _hydro_ramp_scenario():
+    """One bus, two hours, load 10 then 60 MW. H hydro 0-100 MW at $0, 200 MWh a day, ramps
+    0.2 MW/min (12 MW/h); G an import 0-300 MW at $50."""
+    from scenarios.build import make_scenario
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+        resources=[dict(resource="H", type="hydro", bus="1", pmax_mw=100.0,
+                        ramp_up_mw_per_min=0.2, ramp_down_mw_per_min=0.2),
+                   dict(resource="G", type="import", bus="1", pmax_mw=300.0)],
+        hydro=[dict(resource="H", daily_energy_mwh=200.0)],
+        energy_bids=[dict(resource="H", segment=1, mw=100.0, price_usd_per_mwh=0.0),
+                     dict(resource="G", segment=1, mw=300.0, price_usd_per_mwh=50.0)],
+        demand=[dict(bus="1", hour=h, fixed_demand_mw=d) for h, d in ((1, 10.0), (2, 60.0))],
+        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=d) for h, d in ((1, 10.0),
+                                                                             (2, 60.0))])
+    return make_scenario(tables, name="hydro_ramp", trade_date="2026-06-01", hours=2,
+                         parameters={"run_ruc": False})
+
+
+def test_hydro_ramps_like_a_thermal_unit(solve):
+    """Random markets (issue 16), spec §5.5 "Hydro: thermal-like limits": the IFM had no hourly
+    ramp rows for hydro while `ramp` checks them. By hand: H serves hour 1's 10 MW, then may rise
+    only 60·0.2 = 12 MW: H = 10, 22; G = 0, 38 at $50: objective $1,900 (before: H 10 → 60,
+    $0, and `ramp` flagged an up-ramp of 50 > 12). LMP hour 2 = $50 (G); hour 1: one more MW of
+    load there lets H run one MW higher in hour 2 and saves $50: LMP −$50."""
+    sc = _hydro_ramp_scenario()
+    run = solve(sc)
+    e = run.schedules.set_index(["resource", "hour"])["energy_mw"]
+    assert (e[("H", 1)], e[("H", 2)]) == (pytest.approx(10.0), pytest.approx(22.0))
+    assert e[("G", 2)] == pytest.approx(38.0)
+    assert run.manifest["solver"]["objective_mip"] == pytest.approx(1900.0)
+    lmp = run.nodal_prices.set_index("hour")["lmp"]
+    assert (lmp[1], lmp[2]) == (pytest.approx(-50.0), pytest.approx(50.0))
+    assert check_run(sc, run).empty
