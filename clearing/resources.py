@@ -60,6 +60,18 @@ def add_resources(b: ModelBundle) -> None:
     m.g = pyo.Expression(m.RT, rule=g_rule)
 
 
+def forced_above_bid_mw(floor_mw: float, bid_mw: float) -> float:
+    """Output a resource cannot avoid (`floor_mw`: a self-schedule, a non-dispatchable VER's
+    forecast, a thermal unit's slowest ramp-down from its initial output) beyond the MW of its
+    energy bid (`bid_mw`): a price-taker quantity ($0) so the market still clears
+    (docs/market-model.md §5.5 [A]; an ISO takes a self-schedule as a price taker)."""
+    return max(0.0, floor_mw - bid_mw) if floor_mw - bid_mw > 1e-9 else 0.0
+
+
+def _bid_mw(d, r: str) -> float:
+    return float(sum(w for w, _ in d.supply_bids.get(r, [])))
+
+
 def _seg_sum(m, d, r, t, side="supply"):
     bids = d.supply_bids if side == "supply" else d.demand_bids
     var = m.seg_s if side == "supply" else m.seg_d
@@ -91,6 +103,19 @@ def add_commitment_logic(m: pyo.ConcreteModel, index: pyo.Set, th, u, v, w, pref
     setattr(m, f"{prefix}_logic", pyo.Constraint(index, rule=logic))
     setattr(m, f"{prefix}_min_up", pyo.Constraint(index, rule=min_up))
     setattr(m, f"{prefix}_min_down", pyo.Constraint(index, rule=min_down))
+
+
+def thermal_floor_mw(d, i: str, t: int) -> float:
+    """The least output of thermal unit `i` on-line in hour `t` (spec §5.4): its self-schedule
+    (capped at Pmax_t), and, on-line since before the day, its initial output less the fastest
+    ramp-down, initial_mw − 60·RR^dn·t."""
+    th, pmax = d.cells("thermal"), float(d.cells("pmax").at[i, t])
+    ss = d.cells("self_schedule").at[i, t]
+    floor = min(float(ss), pmax) if ss == ss and ss > 0 else 0.0
+    rr = d.ramp_down(i)
+    if th.at[i, "initial_on"] and _finite(rr):
+        floor = max(floor, float(th.at[i, "initial_mw"]) - 60 * rr * (t - d.hours[0] + 1))
+    return floor
 
 
 def _add_thermal(b: ModelBundle) -> None:
@@ -149,7 +174,8 @@ def _add_thermal(b: ModelBundle) -> None:
     def seg_link(_m, i, t):
         if not d.supply_bids.get(i):
             return pyo.Constraint.Skip
-        return _m.pa[i, t] == _seg_sum(_m, d, i, t)
+        forced = forced_above_bid_mw(thermal_floor_mw(d, i, t) - pmin[i], _bid_mw(d, i))
+        return _m.pa[i, t] == _seg_sum(_m, d, i, t) + forced * _m.u[i, t]
     m.uc_seg_link = pyo.Constraint(m.GT, rule=seg_link)
 
     seg_idx = [(i, s, t) for (i, s, t) in m.SEG_S if i in set(G)]
@@ -274,7 +300,8 @@ def _add_simple_supply(b: ModelBundle) -> None:
     def link(_m, r, t):
         if not d.supply_bids.get(r):
             return pyo.Constraint.Skip  # no bid: price taker at $0 (documented)
-        return _m.q[r, t] == _seg_sum(_m, d, r, t)
+        forced = forced_above_bid_mw(bounds(_m, r, t)[0], _bid_mw(d, r))
+        return _m.q[r, t] == _seg_sum(_m, d, r, t) + forced
     m.q_seg_link = pyo.Constraint(m.Q, rule=link)
     H = d.of_type("hydro")
     if H:

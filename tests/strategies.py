@@ -43,12 +43,7 @@ from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH, IR_BID_CAP_USD_PER_MWH
 # - "nec_without_etsr": a BAA with nec_enabled and no ETSR crashes the model build (Pyomo: the
 #   nec_limit row is the trivial `0 <= NEC`); avoided by enabling the NEC only where an ETSR
 #   starts or ends.
-# - "forced_output_above_bid": output the unit cannot avoid (a self-schedule, a non-dispatchable
-#   VER's forecast, or a thermal unit's initial output ramping down slowly) above the MW of its
-#   energy bid makes the IFM infeasible (no relaxation); avoided by such resources bidding their
-#   whole range.
-AVOID_KNOWN_DEFECTS: frozenset[str] = frozenset(
-    {"forced_output_above_bid"})
+AVOID_KNOWN_DEFECTS: frozenset[str] = frozenset()
 
 RESOURCE_KINDS = ("thermal", "ver", "storage", "hydro", "import", "export", "demand",
                   "virtual_supply", "virtual_demand")
@@ -137,8 +132,7 @@ def _resource(draw, rid: str, kind: str, bus: str, hours: list[int], t: dict) ->
                 dict(resource=rid, tier=1, after_offline_h=row["min_down_h"], cost_usd=c1),
                 dict(resource=rid, tier=2, after_offline_h=row["min_down_h"] + 2,
                      cost_usd=round(c1 + _mw(draw, 0.0, 1000.0), 2))]
-        full = True if initial_on and "forced_output_above_bid" in AVOID_KNOWN_DEFECTS else None
-        t["energy_bids"] += _segments(draw, rid, "supply", pmax - pmin, -20.0, 150.0, full)
+        t["energy_bids"] += _segments(draw, rid, "supply", pmax - pmin, -20.0, 150.0)
         if draw(st.booleans()):  # derates, never below Pmin or the initial output
             floor = max(pmin, initial_mw)
             t["resource_hours"] += [dict(resource=rid, hour=h, pmax_mw=_mw(draw, floor, pmax))
@@ -150,9 +144,7 @@ def _resource(draw, rid: str, kind: str, bus: str, hours: list[int], t: dict) ->
                                        if draw(st.integers(0, 4)) == 0 else math.nan))
                 for h in hours for f in [_mw(draw, 0.0, pmax)]]
         t["resource_hours"] += rows
-        forced = not res["dispatchable"] or any(r["self_schedule_mw"] > 0 for r in rows)
-        full = True if forced and "forced_output_above_bid" in AVOID_KNOWN_DEFECTS else None
-        t["energy_bids"] += _segments(draw, rid, "supply", pmax, -30.0, 5.0, full)
+        t["energy_bids"] += _segments(draw, rid, "supply", pmax, -30.0, 5.0)
     elif kind == "storage":
         soc_max = _mw(draw, 1.0, 4 * pmax)
         soc_min = round(soc_max * draw(st.integers(0, 3)) / 10, 2)
@@ -175,9 +167,7 @@ def _resource(draw, rid: str, kind: str, bus: str, hours: list[int], t: dict) ->
     elif kind == "import":
         res.update(pmax_mw=pmax, fifteen_minute=draw(st.booleans()))
         self_scheduled = draw(st.integers(0, 4)) == 0
-        full = True if self_scheduled and "forced_output_above_bid" in AVOID_KNOWN_DEFECTS \
-            else None
-        t["energy_bids"] += _segments(draw, rid, "supply", pmax, 10.0, 200.0, full)
+        t["energy_bids"] += _segments(draw, rid, "supply", pmax, 10.0, 200.0)
         if self_scheduled:
             t["resource_hours"] += [dict(resource=rid, hour=h, self_schedule_mw=_mw(draw, 0, pmax))
                                     for h in hours]

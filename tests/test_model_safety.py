@@ -287,3 +287,59 @@ def test_unit_above_its_shutdown_ramp_at_hour_0_cannot_stop_in_hour_1():
     assert check_run(sc, run).empty
     free = _high_initial_output(150.0)
     assert solve(free).manifest["solver"]["objective_mip"] == pytest.approx(4000.0)
+
+
+def _forced_above_bid(case: str, phase: int = 2):
+    """One bus, one hour, load 100 MW; G an import 0-300 MW at $30, plus one resource whose
+    unavoidable output exceeds the 50 MW of its energy bid: `ver` W non-dispatchable, forecast
+    80 MW, bid 50 MW at −$5; `import` I self-scheduled at 80 MW, bid 50 MW at $10; `thermal` T
+    (Pmin 20, Pmax 200, ramps 0.5 MW/min = 30 MW/h, SD 50) on-line at 150 MW before the day,
+    bid 50 MW above Pmin at $10."""
+    res = [dict(resource="G", type="import", bus="1", pmax_mw=300.0)]
+    eb = [dict(resource="G", segment=1, mw=300.0, price_usd_per_mwh=30.0)]
+    tables: dict = {}
+    if case == "ver":
+        res.append(dict(resource="W", type="ver", bus="1", pmax_mw=100.0, dispatchable=False))
+        tables["resource_hours"] = [dict(resource="W", hour=1, pmax_mw=80.0)]
+        eb.append(dict(resource="W", segment=1, mw=50.0, price_usd_per_mwh=-5.0))
+    elif case == "import":
+        res.append(dict(resource="I", type="import", bus="1", pmax_mw=100.0))
+        tables["resource_hours"] = [dict(resource="I", hour=1, self_schedule_mw=80.0)]
+        eb.append(dict(resource="I", segment=1, mw=50.0, price_usd_per_mwh=10.0))
+    else:
+        res.append(dict(resource="T", type="thermal", bus="1", pmin_mw=20.0, pmax_mw=200.0,
+                        ramp_up_mw_per_min=0.5, ramp_down_mw_per_min=0.5))
+        tables["thermal"] = [dict(resource="T", min_up_h=1, min_down_h=1, initial_on=True,
+                                  initial_hours=24, initial_mw=150.0, shutdown_ramp_mw=50.0)]
+        eb.append(dict(resource="T", segment=1, mw=50.0, price_usd_per_mwh=10.0))
+    tables.update(baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+                  resources=res, energy_bids=eb,
+                  demand=[dict(bus="1", hour=1, fixed_demand_mw=100.0)],
+                  baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=100.0)])
+    return make_scenario(tables, name="forced", trade_date="2026-06-01", hours=1,
+                         parameters={"phase": phase})
+
+
+@pytest.mark.parametrize("case, rid, out_mw, objective, lmp", [
+    ("ver", "W", 80.0, 350.0, 30.0), ("import", "I", 80.0, 1100.0, 30.0),
+    ("thermal", "T", 120.0, 3500.0, -150.0)])
+def test_output_forced_above_the_bid_is_a_price_taker(case, rid, out_mw, objective, lmp):
+    """Random markets (issue 16, `forced_output_above_bid`): output a resource cannot avoid above
+    the MW of its energy bid made the IFM infeasible. It clears as a price taker beyond the bid
+    (docs/market-model.md §5.5 [A]; an ISO takes a self-schedule as a price-taker quantity). By
+    hand: `ver` W = 80 (50 bid at −$5 + 30 price taker), G = 20 at $30: −250 + 600 = $350, LMP
+    $30; `import` I = 80 (50 at $10 + 30), G = 20: 500 + 600 = $1,100, LMP $30; `thermal` T
+    cannot stop (150 > SD 50) and ramps down at most 30 MW: 120 MW (Pmin 20 + 50 bid at $10 +
+    50 price taker), G = 0, 20 MW over-supply at the $150 penalty: 500 + 3,000 = $3,500, LMP
+    −$150. The checker's profit LPs hold the same price-taker MW, so the runs pass it; phase 3
+    (the RT follow-up) clears too."""
+    from clearing.check import check_run
+    sc = _forced_above_bid(case)
+    run = solve(sc)
+    e = run.schedules.set_index("resource")["energy_mw"]
+    assert e[rid] == pytest.approx(out_mw)
+    assert run.manifest["solver"]["objective_mip"] == pytest.approx(objective)
+    assert float(run.nodal_prices["lmp"].iat[0]) == pytest.approx(lmp)
+    assert check_run(sc, run).empty
+    rt = solve(_forced_above_bid(case, phase=3))
+    assert rt.rt_schedules.set_index("resource").loc[rid, "energy_mw"].min() >= out_mw - 1e-6

@@ -163,6 +163,30 @@ def _thermal_row(ctx: Context, r: str) -> pd.Series | None:
     return ctx.thermal.loc[r] if len(ctx.thermal) and r in ctx.thermal.index else None
 
 
+def forced_above_bid_mw(ctx: Context, r: str, j: int, bid_mw: float) -> float:
+    """MW of hour index `j` that resource `r` cannot avoid beyond its supply bid's `bid_mw`
+    (docs/market-model.md §5.5 [A], a price taker): above Pmin for thermal units (self-schedule
+    capped at Pmax_t; on-line before the day, initial_mw − 60·RR^dn·(j + 1)), else the
+    self-schedule (capped at Pmax_t), a non-dispatchable VER's forecast, a hydro unit's Pmin."""
+    rtype, h = ctx.rtype[r], ctx.hours[j]
+    pmax = float(ctx.pmax.at[r, h])
+    ss = float(ctx.ss.at[r, h])
+    floor = min(ss, pmax) if not math.isnan(ss) and ss > 0 else 0.0
+    if rtype == "thermal":
+        th = _thermal_row(ctx, r)
+        rr = finite(ctx.res.at[r, "ramp_down_mw_per_min"])
+        if th is not None and bool(th["initial_on"]) and math.isfinite(rr):
+            floor = max(floor, float(th["initial_mw"]) - 60.0 * rr * (j + 1))
+        floor -= float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0))
+    elif rtype == "ver" and not _dispatchable(ctx, r):
+        floor = pmax
+    elif rtype == "hydro":
+        floor = max(floor, min(float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0)), pmax))
+    elif rtype not in ("ver", "import"):
+        return 0.0
+    return floor - bid_mw if floor - bid_mw > 1e-9 else 0.0
+
+
 def _dispatchable(ctx: Context, r: str) -> bool:
     """The VER's `dispatchable` flag (default true, scenario format)."""
     v = ctx.res.at[r, "dispatchable"] if "dispatchable" in ctx.res.columns else True
@@ -197,6 +221,9 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
         dis_vars.append(ds)
         ch_vars.append(cs)
         g_rows.append(_add(_lin(ds), _lin(cs, -1.0)))  # g = Pmin·u + this
+        forced = forced_above_bid_mw(ctx, r, j, sum(w for w, _ in sup)) * on if sup else 0.0
+        if forced > 0:  # a price taker beyond the bid (docs/market-model.md §5.5 [A])
+            g_rows[-1] = _add(g_rows[-1], {lp.var(-price, forced, forced): 1.0})
     aw: dict[str, list[int | None]] = {a: [None] * H for a in AS_PRODUCTS}
     for a in AS_PRODUCTS:
         if (r, a) not in avail:
