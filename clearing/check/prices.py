@@ -563,9 +563,10 @@ def _check_rc_prices(ctx: Context) -> None:
                         f"RUC {what}-supply relaxed by {amount:.6g} MW but the load-aggregate "
                         f"RUC price Σ LDF·(π^R − Σ PTDF·μR) = {agg:.6g} (π^R {v:.6g}) ≠ the "
                         f"penalty {lim:.6g}")
-        if v - hi > 1e-4 * hi or lo - v > 1e-4 * abs(lo):
-            ctx.add("reserve_price", "baa_prices", "baa", b, h, v, hi if v > hi else lo,
-                    f"RUC price {v:.6g} outside the RUC penalty range [{lo:.6g}, {hi:.6g}]")
+        if agg - hi > 1e-4 * hi or lo - agg > 1e-4 * abs(lo):
+            ctx.add("reserve_price", "baa_prices", "baa", b, h, agg, hi if agg > hi else lo,
+                    f"load-aggregate RUC price {agg:.6g} (π^R {v:.6g}) outside the RUC penalty "
+                    f"range [{lo:.6g}, {hi:.6g}]")
 
 
 def price_range_bounds(ctx: Context) -> dict[str, tuple[float, float]]:

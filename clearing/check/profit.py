@@ -623,7 +623,18 @@ def check_rc_profit(ctx: Context) -> None:
         ctx.skipped.append("profit (RC): needs baa_prices.ruc_price and binding_constraints")
         return
     bus_of = ctx.res["bus"].astype(str)
-    rp = {(r, prod, h): sign * price.get((bus_of[r], h), 0.0) for r in ctx.res.index
+    baa_of = ctx.res["baa"].astype(str)
+    # with the RCU/RCD mode binaries (rc_exclusivity_binary) the pricing LP fixes each mode, so
+    # in a BAA-hour with no RC award and no RUC relaxation the RUC balance is dual degenerate
+    # (any value in [−P^R−, P^R+]; §6.4 publishes RC prices of 0 there) and a resource whose
+    # mode was fixed the other way cannot take it: priced at 0 there
+    from clearing.check.prices import _rc_award_baa_hours
+    priced = _rc_award_baa_hours(ctx) | {
+        (str(b), int(h)) for side in ("under", "over")
+        for (b, h), v in ctx.relaxed("ruc", side).items() if v > ctx.tol}
+    modes = bool(getattr(ctx.p, "rc_exclusivity_binary", False))
+    rp = {(r, prod, h): sign * price.get((bus_of[r], h), 0.0)
+          if not modes or (baa_of[r], h) in priced else 0.0 for r in ctx.res.index
           for prod, sign in (("rcu", 1.0), ("rcd", -1.0)) for h in ctx.hours}
     _, avail = _bids(ctx)
     u = ctx.commitment()
