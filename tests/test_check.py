@@ -500,6 +500,28 @@ def test_rc_profit_at_the_ruc_price(tiny_case):
     assert v.iloc[0]["amount"] - v.iloc[0]["limit"] == pytest.approx(120.0, abs=1e-6)
 
 
+def test_rc_profit_with_mode_binaries_ignores_a_degenerate_ruc_price(tiny_case):
+    """Random-market finding (issue 16): with `rc_exclusivity_binary` the pricing LP fixes each
+    resource's RCU/RCD mode, so in a BAA-hour with no RC award and no RUC relaxation the RUC
+    balance dual is degenerate (a hydro unit with a $30 RCU bid sat beside a RUC price of
+    $1,000). The case of `test_rc_profit_at_the_ruc_price` (RUC price $5 in A hour 1, G1 RCU
+    30 MW at $1, gain $120 without the binaries) is silent with them; a RUC relaxation of 1 MW
+    in A hour 1 makes that price meaningful again and the $120 gain is flagged."""
+    scenario, run = tiny_case
+    ab = pd.concat([scenario.availability_bids, pd.DataFrame([dict(
+        resource="G1", product="rcu", mw=30.0, price_usd_per_mwh=1.0, iso_inserted=False)])],
+        ignore_index=True)
+    sc = scenario.with_tables(availability_bids=ab).with_parameters(rc_exclusivity_binary=True)
+    bp = run.tables["baa_prices"]
+    bp.loc[(bp["baa"] == "A") & (bp["hour"] == 1), "ruc_price"] = 5.0
+    assert rows(check_run(sc, run), "profit", "G1").empty
+    run.tables["relaxations"] = pd.DataFrame([dict(
+        requirement="ruc_under", baa="A", hour=1, relaxed_mw=1.0,
+        penalty_usd_per_mwh=1000.0, cost_usd=1000.0)])
+    v = rows(check_run(sc, run), "profit", "G1")
+    assert len(v) == 1 and v.iloc[0]["amount"] - v.iloc[0]["limit"] == pytest.approx(120.0)
+
+
 def test_revenue_adequacy(tiny_case):
     """Hour 1 injections: a1 +80 (G1), a2 30 − 100 = −70, b1 140 − 150 = −10. Σ LMP·withdrawal
     = −(20·80 + 20·(−70) + 40·(−10)) = $200, all of it the 10 MW base transfer A→B valued at
