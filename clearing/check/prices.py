@@ -593,6 +593,25 @@ def price_range_bounds(ctx: Context) -> dict[str, tuple[float, float]]:
     }
 
 
+def _ir_curve_baa_hours(ctx: Context) -> set[tuple[str, str, int]]:
+    """(baa, iru/ird, hour) with an IR demand curve: a positive requirement or `ir_demand_curves`
+    rows (§5.7). Elsewhere the requirement row reads C_b ≥ 0 with no shortfall priced at Cap^IR,
+    so its price ρ is bounded by nothing but 0 (it values IR credit passed on through the ETSR,
+    NEC and deployment rows)."""
+    out: set[tuple[str, str, int]] = set()
+    bh = ctx.s.baa_hours
+    for prod in ("iru", "ird"):
+        col = f"{prod}_requirement_mw"
+        if col in bh.columns:
+            out |= {(str(b), prod, int(h)) for b, h, v in
+                    zip(bh["baa"], bh["hour"], bh[col].astype(float)) if v > 0}
+    curves = ctx.s.tables.get("ir_demand_curves")
+    if curves is not None and len(curves):
+        out |= {(str(b), str(p).lower(), int(h)) for b, p, h in
+                zip(curves["baa"], curves["product"], curves["hour"])}
+    return out
+
+
 def _rc_award_baa_hours(ctx: Context) -> set[tuple[str, int]]:
     """BAA-hours with an RCU or RCD award (§6.4: RC prices are published only there)."""
     if ctx.sched is None:
@@ -649,13 +668,15 @@ def check_price_range(ctx: Context) -> None:
                   for b, h, v in zip(bp["baa"], bp["hour"], bp["ruc_price"].astype(float))
                   if (str(b), int(h)) in rc_bh]
     pp = product_price(ctx)
+    ir_curve_bh = _ir_curve_baa_hours(ctx)
     for (b, prod, h), v in ([] if pp is None else pp.items()):
         if prod in ("ru", "sr", "nr", "rd"):
             items.append(("product_prices", "baa", b, h, float(v), "as",
                           (b, h) in as_bh or h in energy_h, "AS or energy relaxation",
                           f"{prod.upper()} price"))
         elif prod in ("iru", "ird"):
-            items.append(("product_prices", "baa", b, h, float(v), "ir", False, "",
+            free = (b, prod, h) not in ir_curve_bh and float(v) >= -1e-4  # ρ ≥ 0 still holds
+            items.append(("product_prices", "baa", b, h, float(v), "ir", free, "",
                           f"{prod.upper()} requirement price"))
         elif prod in ("rcu", "rcd") and (b, h) in rc_bh:
             items.append(("product_prices", "baa", b, h, float(v), "rc", h in ruc_h,
