@@ -522,6 +522,28 @@ def test_rc_profit_with_mode_binaries_ignores_a_degenerate_ruc_price(tiny_case):
     assert len(v) == 1 and v.iloc[0]["amount"] - v.iloc[0]["limit"] == pytest.approx(120.0)
 
 
+def test_ir_price_without_requirement_is_bounded_below_only(tiny_case):
+    """Random-market finding (issue 16): a BAA-hour without IR requirement or demand curve keeps
+    the row C_b ≥ 0 of §5.7 (no phantom IR export) with no shortfall priced at Cap^IR, so its
+    price values the IR credit it passes on and may exceed the $55 cap (a draw priced IRD at
+    $35.28 over a $26.24 cap in such a BAA-hour). In the tiny case B has no IRU requirement: an
+    IRU price of $80 there is not flagged; in A (requirement 20 MW) it is, and so is −$5 in B."""
+    scenario, run = tiny_case
+    pp = run.tables["product_prices"]
+
+    def set_price(baa, value):
+        sel = (pp["baa"] == baa) & (pp["product"] == "iru") & (pp["hour"] == 1)
+        assert sel.sum() == 1
+        pp.loc[sel, "price_usd_per_mwh"] = value
+    set_price("B", 80.0)
+    assert rows(check_run(scenario, run), "price_range", "B", 1).empty
+    set_price("B", -5.0)
+    assert one(check_run(scenario, run), "price_range", "B", 1)["amount"] == -5.0
+    set_price("B", 0.0)
+    set_price("A", 80.0)
+    assert one(check_run(scenario, run), "price_range", "A", 1)["limit"] == 55.0
+
+
 def test_revenue_adequacy(tiny_case):
     """Hour 1 injections: a1 +80 (G1), a2 30 − 100 = −70, b1 140 − 150 = −10. Σ LMP·withdrawal
     = −(20·80 + 20·(−70) + 40·(−10)) = $200, all of it the 10 MW base transfer A→B valued at
