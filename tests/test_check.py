@@ -671,6 +671,22 @@ def test_price_range_needs_a_relaxation(tiny_case):
     assert rows(check_run(scenario, run), "price_range").empty
 
 
+def test_price_range_takes_a_relaxation_in_a_coupled_hour(tiny_case):
+    """Random-market finding (issue 16): ramps, storage SOC and min up/down link the hours, so a
+    power-balance penalty in one hour can lift another hour's price (a BAA price of $1,013.64
+    beside a relaxation in another hour of a day with 12 MW/h hydro ramps). The tiny case has
+    thermal units and storage over 4 hours: LMP_a1 = $1,200 in hour 4 is explained by an
+    under-supply relaxation in hour 2, and is flagged when nothing is relaxed in any hour."""
+    scenario, run = tiny_case
+    n = run.tables["nodal_prices"]
+    n.loc[(n["bus"] == "a1") & (n["hour"] == 4), ["lmp", "congestion"]] = [1200.0, 1180.0]
+    assert len(rows(check_run(scenario, run), "price_range", "a1", 4)) == 1
+    run.tables["relaxations"] = pd.DataFrame([dict(
+        requirement="power_balance_under", baa="B", hour=2, relaxed_mw=1.0,
+        penalty_usd_per_mwh=1000.0, cost_usd=1000.0)])
+    assert rows(check_run(scenario, run), "price_range", "a1", 4).empty
+
+
 def _relax(run, *recs):
     run.tables["relaxations"] = pd.DataFrame([dict(
         requirement=req, baa=baa, hour=h, relaxed_mw=1.0, penalty_usd_per_mwh=0.0, cost_usd=0.0)

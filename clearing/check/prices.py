@@ -593,6 +593,16 @@ def price_range_bounds(ctx: Context) -> dict[str, tuple[float, float]]:
     }
 
 
+def _hours_coupled(ctx: Context) -> bool:
+    """Whether rows link hours (finite ramps of thermal or hydro units, storage, hydro daily
+    energy, thermal min up/down): then an hour's price may carry another hour's penalty."""
+    res = ctx.res
+    kinds = set(res["type"].astype(str))
+    if kinds & {"storage", "hydro"} or (len(ctx.hours) > 1 and "thermal" in kinds):
+        return len(ctx.hours) > 1
+    return False
+
+
 def _ir_curve_baa_hours(ctx: Context) -> set[tuple[str, str, int]]:
     """(baa, iru/ird, hour) with an IR demand curve: a positive requirement or `ir_demand_curves`
     rows (§5.7). Elsewhere the requirement row reads C_b ≥ 0 with no shortfall priced at Cap^IR,
@@ -641,6 +651,10 @@ def check_price_range(ctx: Context) -> None:
     def hours(*cats: str) -> set[int]:
         return set(rel.loc[rel["category"].isin(cats), "hour"].astype(int))
     energy_h = hours("pb", "branch", "deployment")
+    if energy_h and _hours_coupled(ctx):
+        # ramps, SOC, daily hydro energy and min up/down carry a penalty to other hours: one
+        # more MW in hour t may need a relaxation in hour t' (random markets, issue 16)
+        energy_h = set(ctx.hours)
     ruc_h = hours("ruc", "ruc_branch")
     as_bh = {(str(b), int(h)) for b, h in
              zip(rel.loc[rel["category"] == "as", "id"], rel.loc[rel["category"] == "as", "hour"])}
