@@ -176,9 +176,11 @@ def rts_phase3_run(rts_day_run):
 # Properties set their own max_examples for `ci`; the `deep` profile's max_examples overrides it.
 import os  # noqa: E402
 
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking in CI
+                         
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.data_too_large])
 settings.register_profile("deep", deadline=None, max_examples=5000, print_blob=True,

@@ -500,15 +500,162 @@ def test_rc_profit_at_the_ruc_price(tiny_case):
     assert v.iloc[0]["amount"] - v.iloc[0]["limit"] == pytest.approx(120.0, abs=1e-6)
 
 
-def test_revenue_adequacy(tiny_case):
-    """Hour 1 injections: a1 +80 (G1), a2 30 − 100 = −70, b1 140 − 150 = −10. Rent
-    Σ LMP·withdrawal = −(20·80 + 20·(−70) + 40·(−10)) = $200 ≥ 0; with LMP_b1 = 0 it is
-    −(1,600 − 1,400 + 0) = −$200 < 0."""
+def test_rc_profit_with_mode_binaries_ignores_a_degenerate_ruc_price(tiny_case):
+    """Random-market finding (issue 16): with `rc_exclusivity_binary` the pricing LP fixes each
+    resource's RCU/RCD mode, so in a BAA-hour with no RC award and no RUC relaxation the RUC
+    balance dual is degenerate (a hydro unit with a $30 RCU bid sat beside a RUC price of
+    $1,000). The case of `test_rc_profit_at_the_ruc_price` (RUC price $5 in A hour 1, G1 RCU
+    30 MW at $1, gain $120 without the binaries) is silent with them; a RUC relaxation of 1 MW
+    in A hour 1 makes that price meaningful again and the $120 gain is flagged."""
     scenario, run = tiny_case
+    ab = pd.concat([scenario.availability_bids, pd.DataFrame([dict(
+        resource="G1", product="rcu", mw=30.0, price_usd_per_mwh=1.0, iso_inserted=False)])],
+        ignore_index=True)
+    sc = scenario.with_tables(availability_bids=ab).with_parameters(rc_exclusivity_binary=True)
+    bp = run.tables["baa_prices"]
+    bp.loc[(bp["baa"] == "A") & (bp["hour"] == 1), "ruc_price"] = 5.0
+    assert rows(check_run(sc, run), "profit", "G1").empty
+    run.tables["relaxations"] = pd.DataFrame([dict(
+        requirement="ruc_under", baa="A", hour=1, relaxed_mw=1.0,
+        penalty_usd_per_mwh=1000.0, cost_usd=1000.0)])
+    v = rows(check_run(sc, run), "profit", "G1")
+    assert len(v) == 1 and v.iloc[0]["amount"] - v.iloc[0]["limit"] == pytest.approx(120.0)
+
+
+def test_ir_price_without_requirement_is_bounded_below_only(tiny_case):
+    """Random-market finding (issue 16): a BAA-hour without IR requirement or demand curve keeps
+    the row C_b ≥ 0 of §5.7 (no phantom IR export) with no shortfall priced at Cap^IR, so its
+    price values the IR credit it passes on and may exceed the $55 cap (a draw priced IRD at
+    $35.28 over a $26.24 cap in such a BAA-hour). In the tiny case B has no IRU requirement: an
+    IRU price of $80 there is not flagged; in A (requirement 20 MW) it is, and so is −$5 in B."""
+    scenario, run = tiny_case
+    pp = run.tables["product_prices"]
+
+    def set_price(baa, value):
+        sel = (pp["baa"] == baa) & (pp["product"] == "iru") & (pp["hour"] == 1)
+        assert sel.sum() == 1
+        pp.loc[sel, "price_usd_per_mwh"] = value
+    set_price("B", 80.0)
+    assert rows(check_run(scenario, run), "price_range", "B", 1).empty
+    set_price("B", -5.0)
+    assert one(check_run(scenario, run), "price_range", "B", 1)["amount"] == -5.0
+    set_price("B", 0.0)
+    set_price("A", 80.0)
+    assert one(check_run(scenario, run), "price_range", "A", 1)["limit"] == 55.0
+
+
+def test_revenue_adequacy(tiny_case):
+    """Hour 1 injections: a1 +80 (G1), a2 30 − 100 = −70, b1 140 − 150 = −10. Σ LMP·withdrawal
+    = −(20·80 + 20·(−70) + 40·(−10)) = $200, all of it the 10 MW base transfer A→B valued at
+    π_B − π_A = 40 − 20: 10·20 = $200 is taken out, rent 0 ≥ 0; with LMP_b1 = 0 it is
+    −(1,600 − 1,400 + 0) − 200 = −$400 < 0."""
+    scenario, run = tiny_case
+    assert rows(check_run(scenario, run), "revenue_adequacy").empty
     n = run.tables["nodal_prices"]
     n.loc[(n["bus"] == "b1") & (n["hour"] == 1), ["lmp", "congestion"]] = [0.0, -20.0]
     r = one(check_run(scenario, run), "revenue_adequacy", "all", 1)
-    assert r["amount"] == pytest.approx(-200.0)
+    assert r["amount"] == pytest.approx(-400.0)
+
+
+def _base_transfer_against_the_spread():
+    """A: G_A 200 MW @ $30; B: G_B 200 MW @ $10 and load 100; ETSR A→B limit 100 with a base
+    transfer of 50 MW, no reverse ETSR (phase 2)."""
+    from scenarios.build import make_scenario
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True), dict(baa="B")],
+        buses=[dict(bus="a", baa="A"), dict(bus="b", baa="B")],
+        branches=[dict(branch="l", from_bus="a", to_bus="b", reactance_pu=0.1,
+                       rating_mw=500.0)],
+        interfaces=[dict(interface="AB", from_baa="A", to_baa="B")],
+        interface_hours=[dict(interface="AB", hour=1, limit_mw=100.0, base_transfer_mw=50.0)],
+        resources=[dict(resource="GA", type="import", bus="a", pmax_mw=200.0),
+                   dict(resource="GB", type="import", bus="b", pmax_mw=200.0)],
+        energy_bids=[dict(resource="GA", segment=1, mw=200.0, price_usd_per_mwh=30.0),
+                     dict(resource="GB", segment=1, mw=200.0, price_usd_per_mwh=10.0)],
+        demand=[dict(bus="b", hour=1, fixed_demand_mw=100.0)],
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=0.0),
+                   dict(baa="B", hour=1, demand_forecast_mw=100.0)])
+    return make_scenario(tables, name="base_against_spread", trade_date="2026-06-01", hours=1,
+                         parameters={"run_ruc": False})
+
+
+def test_revenue_adequacy_leaves_out_a_base_transfer_against_the_spread():
+    """Random-market finding (issue 16): a fixed base transfer from the dear BAA to the cheap one
+    is no rent deficit of the market. By hand (§5.1, §5.2): A must send its 50 MW base, so
+    G_A = 50 (π_A = $30, G_A marginal); B: G_B + 50 = 100 → G_B = 50 (π_B = $10); no economic
+    A→B transfer (π_B − π_A < 0). Σ LMP·withdrawal = −(30·50 + 10·(50 − 100)) = −$1,000; the base
+    transfer at the BAA prices is 50·(10 − 30) = −$1,000; the market's own rent is 0: no
+    violation. A price that breaks it (LMP_b = $0, π unchanged): −(1,500 + 0) + 1,000 = −$500."""
+    from clearing.api import solve
+    sc = _base_transfer_against_the_spread()
+    run = solve(sc)
+    g = run.schedules.set_index("resource")["energy_mw"]
+    assert (g["GA"], g["GB"]) == (pytest.approx(50.0), pytest.approx(50.0))
+    pi = run.tables["baa_prices"].set_index("baa")["energy_price"]
+    assert (pi["A"], pi["B"]) == (pytest.approx(30.0), pytest.approx(10.0))
+    assert rows(check_run(sc, run), "revenue_adequacy").empty
+    n = run.tables["nodal_prices"]
+    n.loc[n["bus"] == "b", "lmp"] = 0.0
+    assert one(check_run(sc, run), "revenue_adequacy", "all", 1)["amount"] == \
+        pytest.approx(-500.0)
+
+
+def _ruc_behind_a_line():
+    """One BAA, a1 (reference) —l1 (50 MW, enforced in RUC)— a2, LDF a1 0.2 / a2 0.8. G at a1
+    (200 MW, energy $20, RCU 200 MW @ $50), fixed demand 40 at a2, forecast 200."""
+    from scenarios.build import make_scenario
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)],
+        buses=[dict(bus="a1", baa="A"), dict(bus="a2", baa="A")],
+        branches=[dict(branch="l1", from_bus="a1", to_bus="a2", reactance_pu=0.1,
+                       rating_mw=50.0, enforce_in_ruc=True)],
+        resources=[dict(resource="G", type="thermal", bus="a1", pmin_mw=0.0, pmax_mw=200.0)],
+        thermal=[dict(resource="G", min_up_h=1, min_down_h=1, initial_on=True,
+                      initial_hours=5, initial_mw=40.0)],
+        energy_bids=[dict(resource="G", segment=1, mw=200.0, price_usd_per_mwh=20.0)],
+        availability_bids=[dict(resource="G", product="rcu", mw=200.0,
+                                price_usd_per_mwh=50.0)],
+        demand=[dict(bus="a2", hour=1, fixed_demand_mw=40.0)],
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=200.0)],
+        load_distribution=[dict(bus="a1", ldf=0.2), dict(bus="a2", ldf=0.8)])
+    return make_scenario(tables, name="ruc_ldf", trade_date="2026-06-01", hours=1,
+                         reference_bus="a1")
+
+
+def test_ruc_relaxation_prices_the_load_aggregate():
+    """Random-market finding (issue 16): the RUC under-slack is spread by LDF, so it loads the
+    RUC branch rows and its price is the load-aggregate RUC price, not π^R. By hand (§5.11):
+    flow a1→a2 = 0.8·200 − 0.8·s ≤ 50 → s ≥ 137.5 (each slack MW relieves 0.8 MW at $1,000,
+    i.e. $1,250 per MW of flow, cheaper than the $1,500 branch penalty); 40 + RCU + s = 200 →
+    RCU = 22.5 (inside its bid: price at a1 = $50 = π^R, a1 is the reference); one more MW of
+    load at a2 needs 1.25 MW more slack and 0.25 MW less RCU: $1,250 − $12.5 = $1,237.5 there
+    (μ = $1,187.5). Σ LDF·price = 0.2·50 + 0.8·1,237.5 = $1,000 = P^R+: no violation (π^R = $50
+    alone would have been one). A π^R of $60 puts the aggregate at $1,010 and is flagged."""
+    from clearing.api import solve
+    sc = _ruc_behind_a_line()
+    run = solve(sc)
+    assert float(run.schedules["rcu_mw"].iat[0]) == pytest.approx(22.5)
+    rel = run.tables["relaxations"].set_index("requirement")["relaxed_mw"]
+    assert rel["ruc_under"] == pytest.approx(137.5)
+    bp = run.tables["baa_prices"]
+    assert float(bp["ruc_price"].iat[0]) == pytest.approx(50.0)
+    assert rows(check_run(sc, run), "reserve_price").empty
+    bp["ruc_price"] = 60.0
+    r = one(check_run(sc, run), "reserve_price", "A", 1)
+    assert (r["amount"], r["limit"]) == (pytest.approx(1010.0), 1000.0)
+
+
+def test_non_dispatchable_ver_is_held_at_its_forecast(tiny_case):
+    """docs/market-model.md §5.5 [A]: a VER with dispatchable = false is fixed at its forecast.
+    W1 ($0 bid) runs 30 MW in hour 1; at an LMP of −$10 at a2 a dispatchable W1 would gain
+    30·10 = $300 by stopping (profit violation), a non-dispatchable one cannot."""
+    scenario, run = tiny_case
+    n = run.tables["nodal_prices"]
+    n.loc[(n["bus"] == "a2") & (n["hour"] == 1), ["lmp", "congestion"]] = [-10.0, -30.0]
+    r = one(check_run(scenario, run), "profit", "W1", None)
+    assert r["amount"] - r["limit"] == pytest.approx(300.0)
+    res = scenario.resources.assign(dispatchable=scenario.resources["resource"] != "W1")
+    assert rows(check_run(scenario.with_tables(resources=res), run), "profit", "W1").empty
 
 
 def test_price_range_needs_a_relaxation(tiny_case):
@@ -522,6 +669,22 @@ def test_price_range_needs_a_relaxation(tiny_case):
         requirement="branch_base:l1", baa="", hour=4, relaxed_mw=1.0,
         penalty_usd_per_mwh=1500.0, cost_usd=1500.0)])
     assert rows(check_run(scenario, run), "price_range").empty
+
+
+def test_price_range_takes_a_relaxation_in_a_coupled_hour(tiny_case):
+    """Random-market finding (issue 16): ramps, storage SOC and min up/down link the hours, so a
+    power-balance penalty in one hour can lift another hour's price (a BAA price of $1,013.64
+    beside a relaxation in another hour of a day with 12 MW/h hydro ramps). The tiny case has
+    thermal units and storage over 4 hours: LMP_a1 = $1,200 in hour 4 is explained by an
+    under-supply relaxation in hour 2, and is flagged when nothing is relaxed in any hour."""
+    scenario, run = tiny_case
+    n = run.tables["nodal_prices"]
+    n.loc[(n["bus"] == "a1") & (n["hour"] == 4), ["lmp", "congestion"]] = [1200.0, 1180.0]
+    assert len(rows(check_run(scenario, run), "price_range", "a1", 4)) == 1
+    run.tables["relaxations"] = pd.DataFrame([dict(
+        requirement="power_balance_under", baa="B", hour=2, relaxed_mw=1.0,
+        penalty_usd_per_mwh=1000.0, cost_usd=1000.0)])
+    assert rows(check_run(scenario, run), "price_range", "a1", 4).empty
 
 
 def _relax(run, *recs):
@@ -841,3 +1004,84 @@ def test_edam_check_passes_on_bundled_day(rts_day_run, tmp_path, capsys):
     assert unexpected(v).empty, unexpected(v).head(40).to_string()
     write_run(run, tmp_path / "run")
     assert check_command(tmp_path / "run") == (1 if len(v) else 0)
+
+
+def _joint_ramp_scenario():
+    """One bus, one hour, load 50 MW, RU requirement 50 MW, as_ramp_minutes unlimited. G1
+    thermal 0-200 MW at $20, RU 100 MW @ $5, ramp 1 MW/min, no IR bid; G2 thermal 0-200 MW at
+    $30, RU 100 MW @ $10, unlimited ramp. Both on-line before the day."""
+    from scenarios.build import make_scenario
+    uc = dict(min_load_cost_usd_per_h=0.0, startup_cost_usd=0.0, min_up_h=1, min_down_h=1,
+              initial_on=True, initial_hours=24)
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+        resources=[dict(resource="G1", type="thermal", bus="1", pmin_mw=0.0, pmax_mw=200.0,
+                        ramp_up_mw_per_min=1.0, ramp_down_mw_per_min=1.0),
+                   dict(resource="G2", type="thermal", bus="1", pmin_mw=0.0, pmax_mw=200.0)],
+        thermal=[dict(resource="G1", initial_mw=50.0, **uc),
+                 dict(resource="G2", initial_mw=0.0, **uc)],
+        energy_bids=[dict(resource="G1", segment=1, mw=200.0, price_usd_per_mwh=20.0),
+                     dict(resource="G2", segment=1, mw=200.0, price_usd_per_mwh=30.0)],
+        availability_bids=[dict(resource="G1", product="ru", mw=100.0, price_usd_per_mwh=5.0),
+                           dict(resource="G2", product="ru", mw=100.0, price_usd_per_mwh=10.0)],
+        demand=[dict(bus="1", hour=1, fixed_demand_mw=50.0)],
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=50.0, ru_requirement_mw=50.0)])
+    return make_scenario(tables, name="joint_ramp", trade_date="2026-06-01", hours=1,
+                         parameters={"as_ramp_minutes": float("inf"), "run_ruc": False})
+
+
+def test_joint_as_ir_ramp_holds_a_unit_without_ir_bid(solve):
+    """Random markets (issue 16): §5.8's RU + SR + NR + IRU ≤ T^IR2·RR^up holds a unit with no
+    IRU bid too (IRU = 0). By hand: G1's RU ≤ 30 min · 1 MW/min = 30 MW (the 10-minute AS row is
+    off: as_ramp_minutes = inf), G2 covers the other 20 MW; G1 serves the load (50 MW, its
+    energy is cheaper and nothing limits it). RU price = G2's $10 (G2 has head-room, no energy
+    opportunity cost). Objective 20·50 + 5·30 + 10·20 = $1,350. Before, G1 held all 50 MW of RU
+    at $5 ($1,250) and `reserve_ramp`'s joint row flagged 50 > 30."""
+    sc = _joint_ramp_scenario()
+    run = solve(sc)
+    s = run.schedules.set_index("resource")
+    assert s.at["G1", "reg_up_mw"] == pytest.approx(30.0)
+    assert s.at["G2", "reg_up_mw"] == pytest.approx(20.0)
+    pp = run.product_prices.set_index(["product", "hour"])["price_usd_per_mwh"]
+    assert pp[("ru", 1)] == pytest.approx(10.0)
+    assert run.manifest["solver"]["objective_mip"] == pytest.approx(1350.0)
+    assert check_run(sc, run).empty
+    set_schedule(run, "G1", 1, reg_up_mw=50.0)
+    set_schedule(run, "G2", 1, reg_up_mw=0.0)
+    assert not rows(check_run(sc, run), "reserve_ramp", "G1", 1).empty
+
+
+def _hydro_ramp_scenario():
+    """One bus, two hours, load 10 then 60 MW. H hydro 0-100 MW at $0, 200 MWh a day, ramps
+    0.2 MW/min (12 MW/h); G an import 0-300 MW at $50."""
+    from scenarios.build import make_scenario
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+        resources=[dict(resource="H", type="hydro", bus="1", pmax_mw=100.0,
+                        ramp_up_mw_per_min=0.2, ramp_down_mw_per_min=0.2),
+                   dict(resource="G", type="import", bus="1", pmax_mw=300.0)],
+        hydro=[dict(resource="H", daily_energy_mwh=200.0)],
+        energy_bids=[dict(resource="H", segment=1, mw=100.0, price_usd_per_mwh=0.0),
+                     dict(resource="G", segment=1, mw=300.0, price_usd_per_mwh=50.0)],
+        demand=[dict(bus="1", hour=h, fixed_demand_mw=d) for h, d in ((1, 10.0), (2, 60.0))],
+        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=d) for h, d in ((1, 10.0),
+                                                                             (2, 60.0))])
+    return make_scenario(tables, name="hydro_ramp", trade_date="2026-06-01", hours=2,
+                         parameters={"run_ruc": False})
+
+
+def test_hydro_ramps_like_a_thermal_unit(solve):
+    """Random markets (issue 16), spec §5.5 "Hydro: thermal-like limits": the IFM had no hourly
+    ramp rows for hydro while `ramp` checks them. By hand: H serves hour 1's 10 MW, then may rise
+    only 60·0.2 = 12 MW: H = 10, 22; G = 0, 38 at $50: objective $1,900 (before: H 10 → 60,
+    $0, and `ramp` flagged an up-ramp of 50 > 12). LMP hour 2 = $50 (G); hour 1: one more MW of
+    load there lets H run one MW higher in hour 2 and saves $50: LMP −$50."""
+    sc = _hydro_ramp_scenario()
+    run = solve(sc)
+    e = run.schedules.set_index(["resource", "hour"])["energy_mw"]
+    assert (e[("H", 1)], e[("H", 2)]) == (pytest.approx(10.0), pytest.approx(22.0))
+    assert e[("G", 2)] == pytest.approx(38.0)
+    assert run.manifest["solver"]["objective_mip"] == pytest.approx(1900.0)
+    lmp = run.nodal_prices.set_index("hour")["lmp"]
+    assert (lmp[1], lmp[2]) == (pytest.approx(-50.0), pytest.approx(50.0))
+    assert check_run(sc, run).empty

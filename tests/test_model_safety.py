@@ -224,3 +224,122 @@ def test_no_solution_within_the_time_limit_says_so():
     not "inconsistent hard limits" (found by tests/test_cli_fuzz.py with time_limit_s 0.001)."""
     with pytest.raises(SolverError, match=r"before its time limit \(0 s; parameter time_limit_s\)"):
         solve(example_11_3().with_parameters(time_limit_s=0.0))
+
+
+@pytest.mark.parametrize("up, down", [(1.0, float("inf")), (float("inf"), 1.0)])
+def test_phase3_fast_start_unit_with_one_unlimited_ramp(tmp_path, up, down):
+    """Issue 22 / random markets: a fast-start unit with one finite and one infinite ramp rate
+    made highspy reject the FMM ramp rows (an inf coefficient on the commitment). The unlimited
+    direction has no row. The phase-3 hand case of tests/test_rt.py (RT demand 160, 175, 165,
+    155) with G3 ramping 1 MW/min (15 MW per interval) one way: G3 is still committed for its FRU
+    head-room (k2 needs 5 MW of FRU ≤ 15·1 MW), so the RT prices are those of the
+    ample-ramp case: LMP $20, $30 (G2's bid), $20, $20 and no FRU price."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    import numpy as np
+    from test_rt import _by_k, _hand_scenario, _with_rt_folder
+    sc = _hand_scenario(with_fast=True)
+    res = sc.resources.copy()
+    res.loc[res["resource"] == "G3", ["ramp_up_mw_per_min", "ramp_down_mw_per_min"]] = [up, down]
+    sc = _with_rt_folder(sc.with_tables(resources=res), tmp_path)
+    r = solve(sc)
+    np.testing.assert_array_equal(_by_k(r.rt_schedules, "committed", resource="G3"), [1] * 4)
+    np.testing.assert_allclose(_by_k(r.rt_prices, "lmp", bus="a1"), [20.0, 30.0, 20.0, 20.0],
+                               atol=1e-6)
+    np.testing.assert_allclose(_by_k(r.rt_product_prices, "price_usd_per_mwh", product="fru"),
+                               [0.0] * 4, atol=1e-6)
+
+
+def _high_initial_output(shutdown_ramp_mw: float = 50.0):
+    """One bus, two hours, load 100 MW. G1 thermal Pmin 40, Pmax 200, unlimited ramps, on-line
+    before the day at 150 MW, SD = `shutdown_ramp_mw`, min-load cost $2,000/h, energy $50; G2 an
+    import 0-300 MW at $20."""
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+        resources=[dict(resource="G1", type="thermal", bus="1", pmin_mw=40.0, pmax_mw=200.0),
+                   dict(resource="G2", type="import", bus="1", pmax_mw=300.0)],
+        thermal=[dict(resource="G1", min_load_cost_usd_per_h=2000.0, min_up_h=1, min_down_h=1,
+                      initial_on=True, initial_hours=24, initial_mw=150.0,
+                      shutdown_ramp_mw=shutdown_ramp_mw)],
+        energy_bids=[dict(resource="G1", segment=1, mw=160.0, price_usd_per_mwh=50.0),
+                     dict(resource="G2", segment=1, mw=300.0, price_usd_per_mwh=20.0)],
+        demand=[dict(bus="1", hour=h, fixed_demand_mw=100.0) for h in (1, 2)],
+        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=100.0) for h in (1, 2)])
+    return make_scenario(tables, name="sd_initial", trade_date="2026-06-01", hours=2,
+                         parameters={"run_ruc": False})
+
+
+def test_unit_above_its_shutdown_ramp_at_hour_0_cannot_stop_in_hour_1():
+    """Random markets (issue 16): a unit at 150 MW before the day with SD = 50 MW shut down in
+    hour 1 (the ramp-down row, p_0 − p_1 ≤ 60 RR^dn u_1 + SD w_1, is skipped for unlimited ramps;
+    with u_1 = 0 it reads 150 ≤ 50). By hand: stopping at once would cost 2·100·$20 = $4,000;
+    G1 must stay on in hour 1, at Pmin 40 (its $50 energy is dearer than G2's $20): $2,000
+    min-load + 60·$20 = $3,200; in hour 2 (p_1 = 40 ≤ SD) it stops: 100·$20 = $2,000; total
+    $5,200, and the checker (rule `ramp`, shut-down hour: p_0 ≤ SD) agrees. With SD = 150 MW the
+    stop in hour 1 is allowed: $4,000."""
+    from clearing.analysis.check import check_run
+    sc = _high_initial_output()
+    run = solve(sc)
+    s = run.schedules.set_index(["resource", "hour"])
+    assert (s.at[("G1", 1), "committed"], s.at[("G1", 2), "committed"]) == (1, 0)
+    assert s.at[("G1", 1), "energy_mw"] == pytest.approx(40.0)
+    assert run.manifest["solver"]["objective_mip"] == pytest.approx(5200.0)
+    assert check_run(sc, run).empty
+    free = _high_initial_output(150.0)
+    assert solve(free).manifest["solver"]["objective_mip"] == pytest.approx(4000.0)
+
+
+def _forced_above_bid(case: str, phase: int = 2):
+    """One bus, one hour, load 100 MW; G an import 0-300 MW at $30, plus one resource whose
+    unavoidable output exceeds the 50 MW of its energy bid: `ver` W non-dispatchable, forecast
+    80 MW, bid 50 MW at −$5; `import` I self-scheduled at 80 MW, bid 50 MW at $10; `thermal` T
+    (Pmin 20, Pmax 200, ramps 0.5 MW/min = 30 MW/h, SD 50) on-line at 150 MW before the day,
+    bid 50 MW above Pmin at $10."""
+    res = [dict(resource="G", type="import", bus="1", pmax_mw=300.0)]
+    eb = [dict(resource="G", segment=1, mw=300.0, price_usd_per_mwh=30.0)]
+    tables: dict = {}
+    if case == "ver":
+        res.append(dict(resource="W", type="ver", bus="1", pmax_mw=100.0, dispatchable=False))
+        tables["resource_hours"] = [dict(resource="W", hour=1, pmax_mw=80.0)]
+        eb.append(dict(resource="W", segment=1, mw=50.0, price_usd_per_mwh=-5.0))
+    elif case == "import":
+        res.append(dict(resource="I", type="import", bus="1", pmax_mw=100.0))
+        tables["resource_hours"] = [dict(resource="I", hour=1, self_schedule_mw=80.0)]
+        eb.append(dict(resource="I", segment=1, mw=50.0, price_usd_per_mwh=10.0))
+    else:
+        res.append(dict(resource="T", type="thermal", bus="1", pmin_mw=20.0, pmax_mw=200.0,
+                        ramp_up_mw_per_min=0.5, ramp_down_mw_per_min=0.5))
+        tables["thermal"] = [dict(resource="T", min_up_h=1, min_down_h=1, initial_on=True,
+                                  initial_hours=24, initial_mw=150.0, shutdown_ramp_mw=50.0)]
+        eb.append(dict(resource="T", segment=1, mw=50.0, price_usd_per_mwh=10.0))
+    tables.update(baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+                  resources=res, energy_bids=eb,
+                  demand=[dict(bus="1", hour=1, fixed_demand_mw=100.0)],
+                  baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=100.0)])
+    return make_scenario(tables, name="forced", trade_date="2026-06-01", hours=1,
+                         parameters={"phase": phase})
+
+
+@pytest.mark.parametrize("case, rid, out_mw, objective, lmp", [
+    ("ver", "W", 80.0, 350.0, 30.0), ("import", "I", 80.0, 1100.0, 30.0),
+    ("thermal", "T", 120.0, 3500.0, -150.0)])
+def test_output_forced_above_the_bid_is_a_price_taker(case, rid, out_mw, objective, lmp):
+    """Random markets (issue 16, `forced_output_above_bid`): output a resource cannot avoid above
+    the MW of its energy bid made the IFM infeasible. It clears as a price taker beyond the bid
+    (docs/market-model.md §5.5 [A]; an ISO takes a self-schedule as a price-taker quantity). By
+    hand: `ver` W = 80 (50 bid at −$5 + 30 price taker), G = 20 at $30: −250 + 600 = $350, LMP
+    $30; `import` I = 80 (50 at $10 + 30), G = 20: 500 + 600 = $1,100, LMP $30; `thermal` T
+    cannot stop (150 > SD 50) and ramps down at most 30 MW: 120 MW (Pmin 20 + 50 bid at $10 +
+    50 price taker), G = 0, 20 MW over-supply at the $150 penalty: 500 + 3,000 = $3,500, LMP
+    −$150. The checker's profit LPs hold the same price-taker MW, so the runs pass it; phase 3
+    (the RT follow-up) clears too."""
+    from clearing.analysis.check import check_run
+    sc = _forced_above_bid(case)
+    run = solve(sc)
+    e = run.schedules.set_index("resource")["energy_mw"]
+    assert e[rid] == pytest.approx(out_mw)
+    assert run.manifest["solver"]["objective_mip"] == pytest.approx(objective)
+    assert float(run.nodal_prices["lmp"].iat[0]) == pytest.approx(lmp)
+    assert check_run(sc, run).empty
+    rt = solve(_forced_above_bid(case, phase=3))
+    assert rt.rt_schedules.set_index("resource").loc[rid, "energy_mw"].min() >= out_mw - 1e-6

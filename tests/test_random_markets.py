@@ -36,8 +36,8 @@ def _examples(ci: int, share: float) -> int:
     return max(ci, int(settings.default.max_examples * share))
 
 
-CHECK_EXAMPLES = _examples(150, 0.8)
-LAZY_EXAMPLES = _examples(40, 0.2)
+CHECK_EXAMPLES = _examples(70, 0.8)
+LAZY_EXAMPLES = _examples(20, 0.2)
 
 
 def describe(scenario: Scenario) -> str:

@@ -63,6 +63,18 @@ def add_resources(b: ModelBundle) -> None:
     m.g = pyo.Expression(m.RT, rule=g_rule)
 
 
+def forced_above_bid_mw(floor_mw: float, bid_mw: float) -> float:
+    """Output a resource cannot avoid (`floor_mw`: a self-schedule, a non-dispatchable VER's
+    forecast, a thermal unit's slowest ramp-down from its initial output) beyond the MW of its
+    energy bid (`bid_mw`): a price-taker quantity ($0) so the market still clears
+    (docs/market-model.md §5.5 [A]; an ISO takes a self-schedule as a price taker)."""
+    return max(0.0, floor_mw - bid_mw) if floor_mw - bid_mw > 1e-9 else 0.0
+
+
+def _bid_mw(d, r: str) -> float:
+    return float(sum(w for w, _ in d.supply_bids.get(r, [])))
+
+
 def _seg_sum(m, d, r, t, side="supply"):
     bids = d.supply_bids if side == "supply" else d.demand_bids
     var = m.seg_s if side == "supply" else m.seg_d
@@ -131,6 +143,19 @@ def startup_cost_usd(d, i: str) -> float:
     return tiers[0][1] if tiers else float(d.thermal.at[i, "startup_cost_usd"])
 
 
+def thermal_floor_mw(d, i: str, t: int) -> float:
+    """The least output of thermal unit `i` on-line in hour `t` (spec §5.4): its self-schedule
+    (capped at Pmax_t), and, on-line since before the day, its initial output less the fastest
+    ramp-down, initial_mw − 60·RR^dn·t."""
+    th, pmax = d.cells("thermal"), float(d.cells("pmax").at[i, t])
+    ss = d.cells("self_schedule").at[i, t]
+    floor = min(float(ss), pmax) if ss == ss and ss > 0 else 0.0
+    rr = d.ramp_down(i)
+    if th.at[i, "initial_on"] and _finite(rr):
+        floor = max(floor, float(th.at[i, "initial_mw"]) - 60 * rr * (t - d.hours[0] + 1))
+    return floor
+
+
 def _add_thermal(b: ModelBundle) -> None:
     """3-binary unit commitment (spec §5.4) with tight start-up/shut-down capacity limits and
     downtime-dependent start-up costs (start-up type binaries)."""
@@ -179,7 +204,8 @@ def _add_thermal(b: ModelBundle) -> None:
     def seg_link(_m, i, t):
         if not d.supply_bids.get(i):
             return pyo.Constraint.Skip
-        return _m.pa[i, t] == _seg_sum(_m, d, i, t)
+        forced = forced_above_bid_mw(thermal_floor_mw(d, i, t) - pmin[i], _bid_mw(d, i))
+        return _m.pa[i, t] == _seg_sum(_m, d, i, t) + forced * _m.u[i, t]
     m.uc_seg_link = pyo.Constraint(m.GT, rule=seg_link)
 
     seg_idx = [(i, s, t) for (i, s, t) in m.SEG_S if i in set(G)]
@@ -257,6 +283,16 @@ def _add_thermal(b: ModelBundle) -> None:
         pp, _ = p_prev(_m, i, t)
         return pp - _m.p[i, t] <= 60 * rr * _m.u[i, t] + sd_limit(i, t) * _m.w[i, t]
     m.uc_ramp_down = pyo.Constraint(m.GT, rule=ramp_down)
+
+    # a unit on-line at hour 0 above its shut-down ramp SD cannot stop in hour 1 (spec §5.4: the
+    # ramp-down row of hour 1 with u_1 = 0 reads p_0 <= SD; it is skipped above when
+    # 60 RR^dn >= Pmax, and no SD capacity row holds the fixed initial output)
+    def initial_shutdown(_m, i):
+        p0 = float(th_c.at[i, "initial_mw"]) if th_c.at[i, "initial_on"] else 0.0
+        if p0 <= sd_limit(i, T[0]) + 1e-9 or (_m.u[i, T[0]].fixed and not _m.u[i, T[0]].value):
+            return pyo.Constraint.Skip  # within SD, or off in hour 1 anyway (a derate < Pmin)
+        return p0 * _m.w[i, T[0]] <= sd_limit(i, T[0])
+    m.uc_initial_shutdown = pyo.Constraint(m.G, rule=initial_shutdown)
     b.info["thermal_su_limit"] = su_limit
     b.info["thermal_sd_limit"] = sd_limit
     b.info["thermal_p_prev"] = p_prev
@@ -291,13 +327,29 @@ def _add_simple_supply(b: ModelBundle) -> None:
     def link(_m, r, t):
         if not d.supply_bids.get(r):
             return pyo.Constraint.Skip  # no bid: price taker at $0 (documented)
-        return _m.q[r, t] == _seg_sum(_m, d, r, t)
+        forced = forced_above_bid_mw(bounds(_m, r, t)[0], _bid_mw(d, r))
+        return _m.q[r, t] == _seg_sum(_m, d, r, t) + forced
     m.q_seg_link = pyo.Constraint(m.Q, rule=link)
     H = d.of_type("hydro")
     if H:
         m.HY = pyo.Set(initialize=H, ordered=True)
         m.hydro_energy = pyo.Constraint(
             m.HY, rule=lambda _m, r: sum(_m.q[r, t] for t in T) <= float(hy_c.at[r, "daily_energy_mwh"]))
+        # hourly ramps (spec §5.5 "thermal-like limits"; no initial output is given for hydro,
+        # so hour 1 is free): p_t − p_t−1 ≤ 60 RR^up, p_t−1 − p_t ≤ 60 RR^dn
+        ramp_idx = [(r, t) for r in H for t in T[1:]]
+        m.HY_RT = pyo.Set(initialize=ramp_idx, dimen=2, ordered=True)
+
+        def hydro_ramp(_m, r, t, rise: bool):
+            rr = d.ramp_up(r) if rise else d.ramp_down(r)
+            if not _finite(rr) or 60 * rr >= float(pmax_c.at[r, t]) and \
+                    60 * rr >= float(pmax_c.at[r, t - 1]):
+                return pyo.Constraint.Skip  # cannot bind: the output stays within [0, Pmax]
+            step = _m.q[r, t] - _m.q[r, t - 1]
+            return (step if rise else -step) <= 60 * rr
+        m.hydro_ramp_up = pyo.Constraint(m.HY_RT, rule=lambda _m, r, t: hydro_ramp(_m, r, t, True))
+        m.hydro_ramp_down = pyo.Constraint(m.HY_RT,
+                                           rule=lambda _m, r, t: hydro_ramp(_m, r, t, False))
 
 
 def _add_storage(b: ModelBundle) -> None:

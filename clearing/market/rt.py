@@ -652,6 +652,10 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
             return 0.0
         if cls[r] == "ver" and s == len(segs):  # a VER's RT bid covers its RT forecast
             w += max(0.0, float(hi[pos[r], k - 1]) - sum(x[0] for x in segs))
+        elif s == len(segs):  # output it cannot avoid beyond its bid (DA: a price taker, §5.5)
+            floor = float(lo[pos[r], k - 1]) - (float(pmin[r]) if cls[r] in (
+                "fixed_thermal", "fast_thermal") else 0.0)
+            w += max(0.0, floor - sum(x[0] for x in segs))
         return w
     m.SEG_S = pyo.Set(initialize=sup, dimen=3, ordered=True)
     m.SEG_D = pyo.Set(initialize=dem, dimen=3, ordered=True)
@@ -756,6 +760,8 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     def ramp_up_rule(_m, r, k):
         i = pos[r]
         R_ = float(plan.ramp_up[i, k - 1])
+        if not math.isfinite(R_):  # this direction unlimited (the other one put (r, k) in RAMP)
+            return pyo.Constraint.Skip
         pp, up = prev_out(r, k)
         if cls[r] == "fast_thermal":
             su = max(float(pmin[r]), R_)
@@ -769,6 +775,8 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     def ramp_dn_rule(_m, r, k):
         i = pos[r]
         R_ = float(plan.ramp_dn[i, k - 1])
+        if not math.isfinite(R_):  # issue 22: an inf coefficient makes highspy reject the rows
+            return pyo.Constraint.Skip
         pp, up = prev_out(r, k)
         if cls[r] == "fast_thermal":
             sd = max(float(pmin[r]), R_)

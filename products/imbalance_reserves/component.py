@@ -53,19 +53,27 @@ def add_to_model(b: ModelBundle) -> list:
     m.ir_ramp_up = pyo.Constraint(m.IRU_IDX, rule=ramp_iru)
     m.ir_ramp_down = pyo.Constraint(m.IRD_IDX, rule=ramp_ird)
 
+    # the joint AS + IR rows hold every resource with an AS award, IR bid or not (§5.8: with no
+    # IR bid they read RU + SR + NR <= T^IR2 RR^up, which binds when the AS ramp time is longer)
     def joint_up(_m, r, t):
         rr = d.ramp_up(r)
         if not math.isfinite(rr) or not b.as_up.get((r, t)):
             return pyo.Constraint.Skip
-        return sum(b.as_up[(r, t)]) + _m.iru[r, t] <= t2 * rr
+        ir = _m.iru[r, t] if (r, t) in _m.IRU_IDX else 0
+        return sum(b.as_up[(r, t)]) + ir <= t2 * rr
 
     def joint_dn(_m, r, t):
         rr = d.ramp_down(r)
         if not math.isfinite(rr) or not b.as_down.get((r, t)):
             return pyo.Constraint.Skip
-        return sum(b.as_down[(r, t)]) + _m.ird[r, t] <= t2 * rr
-    m.ir_as_ramp_up = pyo.Constraint(m.IRU_IDX, rule=joint_up)
-    m.ir_as_ramp_down = pyo.Constraint(m.IRD_IDX, rule=joint_dn)
+        ir = _m.ird[r, t] if (r, t) in _m.IRD_IDX else 0
+        return sum(b.as_down[(r, t)]) + ir <= t2 * rr
+    joint = {"up": sorted(set(awards["iru"]) | {k for k, v in b.as_up.items() if v}),
+             "dn": sorted(set(awards["ird"]) | {k for k, v in b.as_down.items() if v})}
+    m.IR_AS_UP_IDX = pyo.Set(initialize=joint["up"], dimen=2, ordered=True)
+    m.IR_AS_DN_IDX = pyo.Set(initialize=joint["dn"], dimen=2, ordered=True)
+    m.ir_as_ramp_up = pyo.Constraint(m.IR_AS_UP_IDX, rule=joint_up)
+    m.ir_as_ramp_down = pyo.Constraint(m.IR_AS_DN_IDX, rule=joint_dn)
 
     # demand curves and requirement rows (spec §5.7)
     seg = [(a, prod, t, q) for a in d.baas for prod in ("iru", "ird") for t in T

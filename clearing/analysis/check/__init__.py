@@ -99,7 +99,7 @@ RULES: dict[str, str] = {
                      "∓ δ·Ση·(PTDF − PTDF^LDF); RCUMP = −RCDMP = π^R − Σ PTDF·μR (both 0 without an "
                      "RC award); "
                      "RUC price = penalty where relaxed (§6.2–6.4, §11.10)",
-    "revenue_adequacy": "congestion + transfer rent Σ_n LMP_n·withdrawal_n ≥ 0 per hour (§5.3, §6.1)",
+    "revenue_adequacy": "rent Σ_n LMP_n·withdrawal_n − Σ_k X^base_k·(π_e − π_o) ≥ 0 per hour (§5.3, §6.1)",
     "price_range": "a price outside its bids' range — LMP, BAA price [min(floor, −P^PB−), "
                    "max(cap, P^PB+)], AS [0, AS cap], IR [0, Cap^IR], RUC/RC ± RC cap — only with "
                    "a relaxation (or a binding deployment / RUC branch row, for IRUMP/IRDMP, "

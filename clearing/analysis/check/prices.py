@@ -282,10 +282,13 @@ def check_transfer_revenue(ctx: Context) -> None:
 
 
 def check_revenue_adequacy(ctx: Context) -> None:
-    """Revenue adequacy per hour: congestion rent Σ_n LMP_n·(−inj_n) − Σ_b π_b·(−Σ_{n∈b} inj_n)
-    plus transfer rent Σ_b π_b·(net import_b incl. base transfers) = Σ_n LMP_n·(−inj_n) ≥ 0 (a DC
-    market whose limits are non-negative collects at least what it pays, §5.3, §6.1); inj as in
-    branch_limit."""
+    """Revenue adequacy per hour: the rent on what the market chooses, Σ_n LMP_n·(−inj_n) −
+    Σ_k X^base_kt·(π_e(k),t − π_o(k),t) ≥ 0 (a DC market whose limits are non-negative collects
+    at least what it pays, §5.3, §6.1); inj as in branch_limit. Base transfers (§5.1, §5.2) are
+    fixed schedules the market does not choose: they shift each BAA's balance like fixed demand
+    in o(k) and supply in e(k), so a base transfer against the price spread moves Σ LMP·withdrawal
+    by X^base·(π_e − π_o) < 0 with no rent row to pay for it; that spread is taken out (it is the
+    base transfer's own settlement at the BAA prices)."""
     npx = ctx.run.tables.get("nodal_prices")
     if ctx.sched is None or npx is None or "lmp" not in npx.columns:
         ctx.skipped.append("revenue_adequacy: needs schedules and nodal_prices")
@@ -296,10 +299,46 @@ def check_revenue_adequacy(ctx: Context) -> None:
     inj = ctx.injections(buses).reindex(columns=lmp.columns).fillna(0.0)
     rent = -(lmp * inj).sum(axis=0)
     scale = (lmp.abs() * inj.abs()).sum(axis=0)
+    base = base_transfer_spread(ctx)
+    if base is None and _has_base_transfers(ctx):
+        ctx.skipped.append("revenue_adequacy: base transfers but no BAA prices")
+        return
     for h, v in rent.items():
-        if v < -(1e-2 + 1e-6 * float(scale[h])):
-            ctx.add("revenue_adequacy", "nodal_prices", "hour", "all", h, float(v), 0.0,
-                    f"congestion + transfer rent Σ LMP·withdrawal = {v:.6g} $ is negative")
+        spread, size = (base or {}).get(int(h), (0.0, 0.0))
+        v = float(v) - spread
+        if v < -(1e-2 + 1e-6 * (float(scale[h]) + size)):
+            ctx.add("revenue_adequacy", "nodal_prices", "hour", "all", h, v, 0.0,
+                    f"congestion + transfer rent Σ LMP·withdrawal − Σ X^base·(π_e − π_o) = "
+                    f"{v:.6g} $ is negative")
+
+
+def _has_base_transfers(ctx: Context) -> bool:
+    ih = ctx.s.tables.get("interface_hours")
+    return ih is not None and len(ih) and bool((ih["base_transfer_mw"].astype(float) != 0).any())
+
+
+def base_transfer_spread(ctx: Context) -> dict[int, tuple[float, float]] | None:
+    """{hour: (Σ_k X^base_kt·(π_e(k),t − π_o(k),t), Σ_k |X^base_kt|·(|π_e| + |π_o|))}: the base
+    transfers valued at the BAA prices π (§6.1) and a scale for the tolerance; None without
+    BAA prices."""
+    pi = baa_price(ctx)
+    if pi is None:
+        return None
+    ih, itf = ctx.s.tables.get("interface_hours"), ctx.s.interfaces
+    out: dict[int, tuple[float, float]] = {}
+    if ih is None or not len(ih):
+        return out
+    ends = {str(k): (str(o), str(e)) for k, o, e in
+            zip(itf["interface"], itf["from_baa"], itf["to_baa"])}
+    for k, h, xb in zip(ih["interface"].astype(str), ih["hour"].astype(int),
+                        ih["base_transfer_mw"].astype(float)):
+        if xb == 0 or k not in ends:
+            continue
+        o, e = ends[k]
+        po, pe = float(pi.get((o, h), 0.0)), float(pi.get((e, h), 0.0))
+        s, z = out.get(h, (0.0, 0.0))
+        out[h] = (s + xb * (pe - po), z + abs(xb) * (abs(pe) + abs(po)))
+    return out
 
 
 def check_reserve_prices(ctx: Context) -> None:
@@ -449,6 +488,24 @@ def _ruc_price_at_buses(ctx: Context) -> dict[tuple[str, int], float] | None:
     return out
 
 
+def _ruc_load_aggregate_price(ctx: Context) -> dict[tuple[str, int], float]:
+    """Σ_n LDF_n·RUC price_nt over the BAA's buses (§6.4): the price of the RUC balance slack,
+    which is spread over the BAA's buses by LDF and so enters the RUC branch rows too (§5.11);
+    where it is relaxed this, not π^R alone, equals the penalty. Empty when the bus prices cannot
+    be formed."""
+    price = _ruc_price_at_buses(ctx)
+    if price is None:
+        return {}
+    ldf = ctx.s.ldf.rename(index=str)
+    out: dict[tuple[str, int], float] = {}
+    for (n, h), v in price.items():
+        b = {str(k): str(a) for k, a in ctx.s.bus_baa.items()}.get(n, "")
+        w = float(ldf.get(n, 0.0))
+        if w:
+            out[(b, h)] = out.get((b, h), 0.0) + w * v
+    return out
+
+
 def _check_rc_prices(ctx: Context) -> None:
     rp = ctx.run.tables.get("resource_prices")
     if rp is not None and {"rcu_usd_per_mwh", "rcd_usd_per_mwh"} <= set(rp.columns):
@@ -494,18 +551,22 @@ def _check_rc_prices(ctx: Context) -> None:
         return
     hi, lo = float(ctx.p.penalty_ruc_under_usd_per_mwh), -float(ctx.p.penalty_ruc_over_usd_per_mwh)
     under, over = ctx.relaxed("ruc", "under"), ctx.relaxed("ruc", "over")
+    aggregate = _ruc_load_aggregate_price(ctx)
     for b, h, v in zip(bp["baa"].astype(str), bp["hour"].astype(int),
                        bp["ruc_price"].astype(float)):
         u = float(under.get((b, h), 0.0)) if len(under) else 0.0
         o = float(over.get((b, h), 0.0)) if len(over) else 0.0
+        agg = aggregate.get((b, h), v)
         for amount, lim, what in ((u, hi, "under"), (o, lo, "over")):
-            if amount > 10 * ctx.tol and abs(v - lim) > 1e-4 * max(1.0, abs(lim)):
-                ctx.add("reserve_price", "baa_prices", "baa", b, h, v, lim,
-                        f"RUC {what}-supply relaxed by {amount:.6g} MW but the RUC price {v:.6g} "
-                        f"≠ the penalty {lim:.6g}")
-        if v - hi > 1e-4 * hi or lo - v > 1e-4 * abs(lo):
-            ctx.add("reserve_price", "baa_prices", "baa", b, h, v, hi if v > hi else lo,
-                    f"RUC price {v:.6g} outside the RUC penalty range [{lo:.6g}, {hi:.6g}]")
+            if amount > 10 * ctx.tol and abs(agg - lim) > 1e-4 * max(1.0, abs(lim)):
+                ctx.add("reserve_price", "baa_prices", "baa", b, h, agg, lim,
+                        f"RUC {what}-supply relaxed by {amount:.6g} MW but the load-aggregate "
+                        f"RUC price Σ LDF·(π^R − Σ PTDF·μR) = {agg:.6g} (π^R {v:.6g}) ≠ the "
+                        f"penalty {lim:.6g}")
+        if agg - hi > 1e-4 * hi or lo - agg > 1e-4 * abs(lo):
+            ctx.add("reserve_price", "baa_prices", "baa", b, h, agg, hi if agg > hi else lo,
+                    f"load-aggregate RUC price {agg:.6g} (π^R {v:.6g}) outside the RUC penalty "
+                    f"range [{lo:.6g}, {hi:.6g}]")
 
 
 def price_range_bounds(ctx: Context) -> dict[str, tuple[float, float]]:
@@ -530,6 +591,35 @@ def price_range_bounds(ctx: Context) -> dict[str, tuple[float, float]]:
         "ir": (0.0, ir_cap),
         "rc": (-AS_RC_BID_CAP_USD_PER_MWH, AS_RC_BID_CAP_USD_PER_MWH),
     }
+
+
+def _hours_coupled(ctx: Context) -> bool:
+    """Whether rows link hours (finite ramps of thermal or hydro units, storage, hydro daily
+    energy, thermal min up/down): then an hour's price may carry another hour's penalty."""
+    res = ctx.res
+    kinds = set(res["type"].astype(str))
+    if kinds & {"storage", "hydro"} or (len(ctx.hours) > 1 and "thermal" in kinds):
+        return len(ctx.hours) > 1
+    return False
+
+
+def _ir_curve_baa_hours(ctx: Context) -> set[tuple[str, str, int]]:
+    """(baa, iru/ird, hour) with an IR demand curve: a positive requirement or `ir_demand_curves`
+    rows (§5.7). Elsewhere the requirement row reads C_b ≥ 0 with no shortfall priced at Cap^IR,
+    so its price ρ is bounded by nothing but 0 (it values IR credit passed on through the ETSR,
+    NEC and deployment rows)."""
+    out: set[tuple[str, str, int]] = set()
+    bh = ctx.s.baa_hours
+    for prod in ("iru", "ird"):
+        col = f"{prod}_requirement_mw"
+        if col in bh.columns:
+            out |= {(str(b), prod, int(h)) for b, h, v in
+                    zip(bh["baa"], bh["hour"], bh[col].astype(float)) if v > 0}
+    curves = ctx.s.tables.get("ir_demand_curves")
+    if curves is not None and len(curves):
+        out |= {(str(b), str(p).lower(), int(h)) for b, p, h in
+                zip(curves["baa"], curves["product"], curves["hour"])}
+    return out
 
 
 def _rc_award_baa_hours(ctx: Context) -> set[tuple[str, int]]:
@@ -561,6 +651,10 @@ def check_price_range(ctx: Context) -> None:
     def hours(*cats: str) -> set[int]:
         return set(rel.loc[rel["category"].isin(cats), "hour"].astype(int))
     energy_h = hours("pb", "branch", "deployment")
+    if energy_h and _hours_coupled(ctx):
+        # ramps, SOC, daily hydro energy and min up/down carry a penalty to other hours: one
+        # more MW in hour t may need a relaxation in hour t' (random markets, issue 16)
+        energy_h = set(ctx.hours)
     ruc_h = hours("ruc", "ruc_branch")
     as_bh = {(str(b), int(h)) for b, h in
              zip(rel.loc[rel["category"] == "as", "id"], rel.loc[rel["category"] == "as", "hour"])}
@@ -588,13 +682,15 @@ def check_price_range(ctx: Context) -> None:
                   for b, h, v in zip(bp["baa"], bp["hour"], bp["ruc_price"].astype(float))
                   if (str(b), int(h)) in rc_bh]
     pp = product_price(ctx)
+    ir_curve_bh = _ir_curve_baa_hours(ctx)
     for (b, prod, h), v in ([] if pp is None else pp.items()):
         if prod in ("ru", "sr", "nr", "rd"):
             items.append(("product_prices", "baa", b, h, float(v), "as",
                           (b, h) in as_bh or h in energy_h, "AS or energy relaxation",
                           f"{prod.upper()} price"))
         elif prod in ("iru", "ird"):
-            items.append(("product_prices", "baa", b, h, float(v), "ir", False, "",
+            free = (b, prod, h) not in ir_curve_bh and float(v) >= -1e-4  # ρ ≥ 0 still holds
+            items.append(("product_prices", "baa", b, h, float(v), "ir", free, "",
                           f"{prod.upper()} requirement price"))
         elif prod in ("rcu", "rcd") and (b, h) in rc_bh:
             items.append(("product_prices", "baa", b, h, float(v), "rc", h in ruc_h,

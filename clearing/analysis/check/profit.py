@@ -114,6 +114,22 @@ def _prices(ctx: Context) -> tuple[pd.DataFrame | None, dict, dict]:
     return lmp, baa_p, res_p
 
 
+def may_provide(ctx: Context, r: str, product: str) -> bool:
+    """Whether resource `r` may be awarded `product` (spec §5.5): AS and IR from thermal, storage,
+    hydro, dispatchable VERs and 15-minute imports; RC also from every VER. Exports, demand and
+    virtual bids hold none (docs/validation.md: the engine does not award exports AS/IR/RC,
+    open finding), so their availability bids earn nothing."""
+    rtype = ctx.rtype[r]
+    if rtype in ("thermal", "storage", "hydro"):
+        return True
+    if rtype == "ver":
+        return product.lower() in ("rcu", "rcd") or _dispatchable(ctx, r)
+    if rtype == "import":
+        v = ctx.res.at[r, "fifteen_minute"] if "fifteen_minute" in ctx.res.columns else False
+        return bool(v) and v == v
+    return False
+
+
 def _bids(ctx: Context) -> tuple[dict, dict]:
     """Energy segments {resource: {"supply"/"demand": [(mw, price)]}} and availability bids
     {(resource, product): (mw, price)} with mitigated prices from `mpm_mitigations`."""
@@ -132,7 +148,8 @@ def _bids(ctx: Context) -> tuple[dict, dict]:
     ab = ctx.s.tables.get("availability_bids")
     avail = {} if ab is None else {
         (str(r), str(p)): (float(mw), float(pr)) for r, p, mw, pr in
-        zip(ab["resource"], ab["product"], ab["mw"], ab["price_usd_per_mwh"])}
+        zip(ab["resource"], ab["product"], ab["mw"], ab["price_usd_per_mwh"])
+        if str(r) in ctx.res.index and may_provide(ctx, str(r), str(p))}
     mit = ctx.run.tables.get("mpm_mitigations")
     if mit is not None and len(mit):
         for r, p, v in zip(mit["resource"].astype(str), mit["product"].astype(str),
@@ -144,6 +161,36 @@ def _bids(ctx: Context) -> tuple[dict, dict]:
 
 def _thermal_row(ctx: Context, r: str) -> pd.Series | None:
     return ctx.thermal.loc[r] if len(ctx.thermal) and r in ctx.thermal.index else None
+
+
+def forced_above_bid_mw(ctx: Context, r: str, j: int, bid_mw: float) -> float:
+    """MW of hour index `j` that resource `r` cannot avoid beyond its supply bid's `bid_mw`
+    (docs/market-model.md §5.5 [A], a price taker): above Pmin for thermal units (self-schedule
+    capped at Pmax_t; on-line before the day, initial_mw − 60·RR^dn·(j + 1)), else the
+    self-schedule (capped at Pmax_t), a non-dispatchable VER's forecast, a hydro unit's Pmin."""
+    rtype, h = ctx.rtype[r], ctx.hours[j]
+    pmax = float(ctx.pmax.at[r, h])
+    ss = float(ctx.ss.at[r, h])
+    floor = min(ss, pmax) if not math.isnan(ss) and ss > 0 else 0.0
+    if rtype == "thermal":
+        th = _thermal_row(ctx, r)
+        rr = finite(ctx.res.at[r, "ramp_down_mw_per_min"])
+        if th is not None and bool(th["initial_on"]) and math.isfinite(rr):
+            floor = max(floor, float(th["initial_mw"]) - 60.0 * rr * (j + 1))
+        floor -= float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0))
+    elif rtype == "ver" and not _dispatchable(ctx, r):
+        floor = pmax
+    elif rtype == "hydro":
+        floor = max(floor, min(float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0)), pmax))
+    elif rtype not in ("ver", "import"):
+        return 0.0
+    return floor - bid_mw if floor - bid_mw > 1e-9 else 0.0
+
+
+def _dispatchable(ctx: Context, r: str) -> bool:
+    """The VER's `dispatchable` flag (default true, scenario format)."""
+    v = ctx.res.at[r, "dispatchable"] if "dispatchable" in ctx.res.columns else True
+    return True if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v)
 
 
 def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: dict,
@@ -174,6 +221,9 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
         dis_vars.append(ds)
         ch_vars.append(cs)
         g_rows.append(_add(_lin(ds), _lin(cs, -1.0)))  # g = Pmin·u + this
+        forced = forced_above_bid_mw(ctx, r, j, sum(w for w, _ in sup)) * on if sup else 0.0
+        if forced > 0:  # a price taker beyond the bid (docs/market-model.md §5.5 [A])
+            g_rows[-1] = _add(g_rows[-1], {lp.var(-price, forced, forced): 1.0})
     aw: dict[str, list[int | None]] = {a: [None] * H for a in AS_PRODUCTS}
     for a in AS_PRODUCTS:
         if (r, a) not in avail:
@@ -225,6 +275,8 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
         ss = ctx.ss.at[r, ctx.hours[j]]
         if not math.isnan(ss) and rtype in ("thermal", "hydro", "ver", "import", "storage"):
             lp.ge(g, min(ss, pmax[j]) - pmin * on)
+        if rtype == "ver" and not _dispatchable(ctx, r):
+            lp.ge(g, pmax[j])  # fixed at its forecast (docs/market-model.md §5.5 [A])
     if rtype == "thermal":
         on0 = bool(th["initial_on"]) if th is not None else False
         p0 = float(th["initial_mw"]) if (th is not None and on0) else 0.0
@@ -571,7 +623,18 @@ def check_rc_profit(ctx: Context) -> None:
         ctx.skipped.append("profit (RC): needs baa_prices.ruc_price and binding_constraints")
         return
     bus_of = ctx.res["bus"].astype(str)
-    rp = {(r, prod, h): sign * price.get((bus_of[r], h), 0.0) for r in ctx.res.index
+    baa_of = ctx.res["baa"].astype(str)
+    # with the RCU/RCD mode binaries (rc_exclusivity_binary) the pricing LP fixes each mode, so
+    # in a BAA-hour with no RC award and no RUC relaxation the RUC balance is dual degenerate
+    # (any value in [−P^R−, P^R+]; §6.4 publishes RC prices of 0 there) and a resource whose
+    # mode was fixed the other way cannot take it: priced at 0 there
+    from clearing.analysis.check.prices import _rc_award_baa_hours
+    priced = _rc_award_baa_hours(ctx) | {
+        (str(b), int(h)) for side in ("under", "over")
+        for (b, h), v in ctx.relaxed("ruc", side).items() if v > ctx.tol}
+    modes = bool(getattr(ctx.p, "rc_exclusivity_binary", False))
+    rp = {(r, prod, h): sign * price.get((bus_of[r], h), 0.0)
+          if not modes or (baa_of[r], h) in priced else 0.0 for r in ctx.res.index
           for prod, sign in (("rcu", 1.0), ("rcd", -1.0)) for h in ctx.hours}
     _, avail = _bids(ctx)
     u = ctx.commitment()
