@@ -208,7 +208,7 @@ def cmd_import(a) -> int:
 
 def cmd_rse(a) -> int:
     from clearing.market.rse import rse_command
-    return rse_command(a.scenario, a.run, a.out, _overrides(a.set))
+    return rse_command(a.scenario, a.run, a.out, _overrides(a.set), overwrite=a.overwrite)
 
 
 def cmd_settle(a) -> int:
@@ -352,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--run", help="run directory whose prices/transfers settle the surcharge")
     s.add_argument("--out", required=True, help="folder for the RSE tables")
     s.add_argument("--set", action="append", metavar="NAME=VALUE", help=_SET_HELP)
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds an earlier edam rse output")
     s.set_defaults(fn=cmd_rse)
     s = sub.add_parser("settle", help="settlement allocators on a run")
     s.add_argument("run_dir", help="run directory (edam solve --out)")

@@ -408,3 +408,23 @@ def test_import_oasis_rerun_needs_overwrite(tmp_path, capsys):
     assert rc == 1 and "--overwrite" in _one_line_error(err)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert _edam(capsys, *args, "--overwrite")[0] == 0
+
+
+def test_rse_out_refuses_a_user_folder_and_needs_overwrite(tmp_path, capsys):
+    """`edam rse --out` used to write rse*.csv into any folder, replacing files of that name:
+    a user's folder is refused untouched, a second run needs --overwrite (clearing/outputs.py)."""
+    from clearing.cli import main
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "rse.csv").write_text("my own table\n")
+    assert main(["rse", "example_11_1", "--out", str(mine)]) == 1
+    assert "not an edam output folder" in capsys.readouterr().err
+    assert (mine / "rse.csv").read_text() == "my own table\n"
+    out = tmp_path / "rse_out"
+    assert main(["rse", "example_11_1", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("*.csv")) == [
+        "rse.csv", "rse_ciso_suballocation.csv", "rse_distribution.csv", "rse_nec.csv"]
+    capsys.readouterr()
+    assert main(["rse", "example_11_1", "--out", str(out)]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["rse", "example_11_1", "--out", str(out), "--overwrite"]) == 0

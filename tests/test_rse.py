@@ -569,10 +569,10 @@ def test_write_and_command(tmp_path: Path, capsys):
 
 def test_write_rse_parquet(tmp_path: Path):
     res = evaluate_rse(_hand())
-    files = write_rse(res, tmp_path, fmt="parquet")
+    files = write_rse(res, tmp_path / "rse", fmt="parquet")
     assert {f.name for f in files} == {"rse.parquet", "rse_distribution.parquet",
                                        "rse_ciso_suballocation.parquet", "rse_nec.parquet"}
-    back = pd.read_parquet(tmp_path / "rse.parquet")
+    back = pd.read_parquet(tmp_path / "rse" / "rse.parquet")
     assert len(back) == len(res.table)
 
 
@@ -693,8 +693,8 @@ def test_rts_gmlc_pacw_thermal_halved():
 
 @needs_rts
 def test_rts_gmlc_command(tmp_path: Path, capsys):
-    assert rse_command(str(DEFAULT_SCENARIO), None, str(tmp_path), {}) == 0
+    assert rse_command(str(DEFAULT_SCENARIO), None, str(tmp_path / "rse"), {}) == 0
     out = capsys.readouterr().out
     assert "CISO: up: pass; down: pass" in out
-    rse = pd.read_csv(tmp_path / "rse.csv")
+    rse = pd.read_csv(tmp_path / "rse" / "rse.csv")
     assert rse["passed"].all() and len(rse) == 3 * 24 * 11

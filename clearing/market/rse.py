@@ -76,7 +76,6 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -571,38 +570,29 @@ def _ciso_suballocation(scenario: Scenario, f: pd.DataFrame, idx: pd.DataFrame, 
 
 
 # -- output and CLI ------------------------------------------------------------------------------
-def write_rse(result: RseResult, out_dir: str | os.PathLike, fmt: str = "csv") -> list[Path]:
-    """Write rse, rse_distribution, rse_ciso_suballocation and rse_nec (CSV or Parquet) into
-    `out_dir`: every file goes to a temporary name first and is renamed into place only when all
-    were written, so a failure leaves no partial table."""
+def write_rse(result: RseResult, out_dir: str | os.PathLike, fmt: str = "csv", *,
+              overwrite: bool = False, forbid_inside: tuple = ()) -> list[Path]:
+    """Write rse, rse_distribution, rse_ciso_suballocation and rse_nec (CSV or Parquet) into the
+    folder `out_dir`, atomically and safely (clearing/outputs.py, kind "rse"): a folder that
+    exists and is not an earlier `edam rse` output is refused, an earlier one is replaced only
+    with `overwrite`, and a failure leaves nothing partial."""
+    from clearing.outputs import write_output_dir
     from clearing.results import typed
     if fmt not in ("csv", "parquet"):
         raise ValueError("fmt must be 'csv' or 'parquet'")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     tables = {"rse": result.table, "rse_distribution": result.distribution,
               "rse_ciso_suballocation": result.ciso_suballocation, "rse_nec": result.nec}
-    tag = uuid.uuid4().hex[:8]
-    staged: list[tuple[Path, Path]] = []
-    try:
+
+    def fill(tmp: Path) -> None:
         for name, df in tables.items():
             df = typed(name, df)  # declared column types, no -0 (clearing.results.COLUMN_TYPES)
-            final = out / f"{name}.{fmt}"
-            tmp = out / f".{name}.{tag}.tmp"
             if fmt == "csv":
-                df.to_csv(tmp, index=False, lineterminator="\n")
+                df.to_csv(tmp / f"{name}.{fmt}", index=False, lineterminator="\n")
             else:
-                df.to_parquet(tmp, index=False)
-            staged.append((tmp, final))
-        for tmp, final in staged:
-            os.replace(tmp, final)
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        for p in out.glob(f".*.{tag}.tmp"):
-            p.unlink(missing_ok=True)
-        raise
-    return [final for _, final in staged]
+                df.to_parquet(tmp / f"{name}.{fmt}", index=False)
+
+    out = write_output_dir(out_dir, "rse", fill, overwrite=overwrite, forbid_inside=forbid_inside)
+    return [out / f"{name}.{fmt}" for name in tables]
 
 
 _RUN_DTYPES = {"bus": str, "baa": str, "interface": str, "from_baa": str, "to_baa": str}
@@ -623,12 +613,17 @@ def _read_run_table(run_dir: Path, name: str) -> pd.DataFrame:
 
 
 def rse_command(scenario_path: str, run_dir: str | None, out: str,
-                overrides: dict | None = None) -> int:
-    """`edam rse SCENARIO [--run DIR] --out DIR`: evaluate the RSE, write its tables, print a
-    per-BAA summary; returns 0. Bad input raises `ScenarioError` (the CLI prints it)."""
+                overrides: dict | None = None, overwrite: bool = False) -> int:
+    """`edam rse SCENARIO [--run DIR] --out DIR [--overwrite]`: evaluate the RSE, write its
+    tables, print a per-BAA summary; returns 0. Bad input raises `ScenarioError`, a refused
+    output folder `OutputPathError` (checked before anything is evaluated; the CLI prints
+    either)."""
+    from clearing.outputs import check_output_target
     from scenarios import load_scenario
 
     scenario = load_scenario(scenario_path, overrides or None)
+    forbid = tuple(p for p in (scenario.source_dir, run_dir) if p)
+    check_output_target(out, "rse", overwrite=overwrite, forbid_inside=forbid)
     prices = transfers = None
     if run_dir:
         rd = Path(run_dir)
@@ -637,7 +632,7 @@ def rse_command(scenario_path: str, run_dir: str | None, out: str,
         prices = _read_run_table(rd, "nodal_prices")
         transfers = _read_run_table(rd, "transfers")
     result = evaluate_rse(scenario, prices, transfers)
-    write_rse(result, out)
+    write_rse(result, out, overwrite=overwrite, forbid_inside=forbid)
     print(_summary(result, scenario))
     return 0
 
