@@ -23,7 +23,8 @@ with one BAA and one bus, whose market clearing (all EDAM products off) is the p
 | spinning reserve (free, limited by headroom) | an `sr` availability bid at $0 for Pmax - Pmin per thermal unit |
 
 Parameters: phase 1, `run_ruc = false`, `mpm_mode = off`, no IRU/IRD/RU/RD/NR requirements,
-`as_ramp_minutes = .inf` (pglib-uc has no 10-minute AS ramp limit), `as_in_hourly_ramp = true`
+`as_ramp_minutes = .inf` and `ir_as_ramp_minutes = .inf` (pglib-uc has no 10- or 30-minute
+reserve ramp limit), `as_in_hourly_ramp = true`
 (pglib-uc's reserve shares the *hourly* ramp-up with energy, `p~(t) + r(t) - p~(t-1) <= RU`
 on output above Pmin, equations (8) and (19) of its MODEL.tex: this parameter adds the unit's
 spin award to our thermal ramp-up row; it is off in EDAM), and the power-balance and spin
@@ -266,7 +267,7 @@ def import_pglib_uc(path: str | Path, *, name: str | None = None,
     if rh_rows:
         tables["resource_hours"] = rh_rows
     params = dict(phase=1, run_ruc=False, mpm_mode="off", as_ramp_minutes=math.inf,
-                  as_in_hourly_ramp=True,
+                  ir_as_ramp_minutes=math.inf, as_in_hourly_ramp=True,
                   penalty_power_balance_under_usd_per_mwh=penalty_usd_per_mwh,
                   penalty_power_balance_over_usd_per_mwh=penalty_usd_per_mwh,
                   penalty_spin_usd_per_mwh=penalty_usd_per_mwh)

@@ -74,7 +74,9 @@ class MarketParameters:
     ir_ramp_minutes: float = _p(15.0, "min", "§5.8", "A",
                                 "IR ramp horizon T^IR: IRU <= T^IR x RR^up", lo=0, hi=1440)
     ir_as_ramp_minutes: float = _p(30.0, "min", "§5.8", "A",
-                                   "Joint AS+IR ramp horizon T^IR2", lo=0, hi=1440)
+                                   "Joint AS+IR ramp horizon T^IR2: RU+SR+NR+IRU <= T^IR2 x "
+                                   "RR^up for every resource with an AS award or IR bid; .inf "
+                                   "disables it", lo=0, hi=1440, inf_ok=True)
     as_ramp_minutes: float = _p(10.0, "min", "§5.6", "A",
                                 "AS ramp horizon: RU+SR+NR <= as_ramp_minutes x RR^up (10-minute "
                                 "products); .inf disables it", lo=0, hi=1440,

@@ -57,14 +57,14 @@ def add_to_model(b: ModelBundle) -> list:
     # IR bid they read RU + SR + NR <= T^IR2 RR^up, which binds when the AS ramp time is longer)
     def joint_up(_m, r, t):
         rr = d.ramp_up(r)
-        if not math.isfinite(rr) or not b.as_up.get((r, t)):
+        if not math.isfinite(t2 * rr) or not b.as_up.get((r, t)):  # .inf T^IR2: no joint row
             return pyo.Constraint.Skip
         ir = _m.iru[r, t] if (r, t) in _m.IRU_IDX else 0
         return sum(b.as_up[(r, t)]) + ir <= t2 * rr
 
     def joint_dn(_m, r, t):
         rr = d.ramp_down(r)
-        if not math.isfinite(rr) or not b.as_down.get((r, t)):
+        if not math.isfinite(t2 * rr) or not b.as_down.get((r, t)):
             return pyo.Constraint.Skip
         ir = _m.ird[r, t] if (r, t) in _m.IRD_IDX else 0
         return sum(b.as_down[(r, t)]) + ir <= t2 * rr
