@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from clearing.analysis.check import RULES, check_command, check_run, classify_relaxation
+from clearing.api import solve as solve_scenario
 from clearing.results import read_run, write_run
 from scenarios import bundled, load_scenario, write_scenario
 
@@ -1085,3 +1086,60 @@ def test_hydro_ramps_like_a_thermal_unit(solve):
     lmp = run.nodal_prices.set_index("hour")["lmp"]
     assert (lmp[1], lmp[2]) == (pytest.approx(-50.0), pytest.approx(50.0))
     assert check_run(sc, run).empty
+
+
+def _triangle_counterflow():
+    """One BAA, buses 1, 2, 3 in a triangle of equal reactances, line 1–2 monitored at 50 MW.
+    G1 at bus 1 bids $200, G3 at bus 3 bids $0, 300 MW of load at bus 1, nothing at bus 2."""
+    from scenarios.build import make_scenario
+    buses = ["n1", "n2", "n3"]
+    gens = [("G1", "n1", 200.0), ("G3", "n3", 0.0)]
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)],
+        buses=[dict(bus=n, baa="A") for n in buses],
+        branches=[dict(branch=f"{a}_{b}", from_bus=a, to_bus=b, reactance_pu=0.1,
+                       rating_mw=(50.0 if (a, b) == ("n1", "n2") else 9999.0),
+                       monitored=(a, b) == ("n1", "n2"), enforce_base=(a, b) == ("n1", "n2"))
+                  for a, b in (("n1", "n2"), ("n2", "n3"), ("n1", "n3"))],
+        resources=[dict(resource=g, type="thermal", bus=n, pmin_mw=0.0, pmax_mw=400.0,
+                        ramp_up_mw_per_min=100.0, ramp_down_mw_per_min=100.0)
+                   for g, n, _ in gens],
+        thermal=[dict(resource=g, min_load_cost_usd_per_h=0.0, startup_cost_usd=0.0, min_up_h=1,
+                      min_down_h=1, initial_on=True, initial_hours=24, initial_mw=0.0)
+                 for g, _, _ in gens],
+        energy_bids=[dict(resource=g, side="supply", segment=1, mw=400.0, price_usd_per_mwh=c)
+                     for g, _, c in gens],
+        demand=[dict(bus="n1", hour=1, fixed_demand_mw=300.0)],
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=300.0)],
+    )
+    return make_scenario(tables, name="counterflow", trade_date="2026-06-01", hours=1,
+                         parameters=dict(phase=1, mpm_mode="off"))
+
+
+def test_congestion_prices_a_bus_below_the_floor_with_nothing_relaxed():
+    """Random-market finding (issue 16, classified): under congestion an LMP is an affine
+    combination of the marginal bids with weights that can be negative, so it may leave the bid
+    range [−150, 1,000] with nothing relaxed; the checker's price_range rule took that for an
+    engine defect.
+
+    By hand: with equal reactances an injection at bus 3 withdrawn at bus 1 flows 2/3 on 3→1 and
+    1/3 on 3→2→1, so line 1–2 carries g3/3 (towards bus 1); the $0 unit G3 serves the 300 MW at
+    bus 1 until that flow reaches 50 MW: g3 = 150, g1 = 150, both marginal, nothing relaxed.
+    LMP1 = 200, LMP3 = 0; an injection at bus 2 puts 2/3 on line 2→1 (twice bus 3's share), so
+    LMP2 = LMP1 + 2·(LMP3 − LMP1) = −200, below the −150 floor. The checker passes the run;
+    a binding branch row explains the price, and without it (the binding row dropped from the
+    published table) the same −200 is flagged."""
+    scenario = _triangle_counterflow()
+    r = solve_scenario(scenario)
+    s = r.tables["schedules"].set_index("resource")["energy_mw"]
+    assert s["G1"] == pytest.approx(150.0, abs=1e-6) and s["G3"] == pytest.approx(150.0, abs=1e-6)
+    lmp = r.tables["nodal_prices"].set_index("bus")["lmp"]
+    assert lmp["n1"] == pytest.approx(200.0, abs=1e-6)
+    assert lmp["n3"] == pytest.approx(0.0, abs=1e-6)
+    assert lmp["n2"] == pytest.approx(-200.0, abs=1e-6)
+    assert r.tables["relaxations"].empty
+    v = check_run(scenario, r)
+    assert v.empty, v.to_string()
+    r.tables["binding_constraints"] = r.tables["binding_constraints"].iloc[0:0]
+    found = rows(check_run(scenario, r), "price_range", "n2", 1)
+    assert len(found) == 1 and found.iloc[0]["amount"] == pytest.approx(-200.0, abs=1e-6)

@@ -635,7 +635,13 @@ def check_price_range(ctx: Context) -> None:
     """Issue 22: a price outside the range its bids alone can set (`price_range_bounds`) must be
     explained by a relaxation reported in that hour, each family by its own:
     LMP, BAA energy price — a power-balance, base-case or deployment relaxation (any BAA: a
-    penalty spreads through the network and the ETSRs); AS price of a BAA — an AS relaxation in
+    penalty spreads through the network and the ETSRs) or a binding branch row
+    (`binding_constraints` branch_*) in the hour: under congestion an LMP is an affine
+    combination of marginal bids whose weights can be negative (two marginal units at 50 and
+    109.55 $/MWh and two binding lines price a third bus at −161.2 with nothing relaxed; random
+    markets, issue 16), and π_b is the price at the BAA's slack reference, not a bid. The ELAP,
+    which prices the balance slacks, stays within [−P^PB−, P^PB+] regardless (`elap_bounds`);
+    AS price of a BAA — an AS relaxation in
     that BAA-hour or an energy relaxation in the hour (opportunity cost); IR requirement price —
     nothing (the IR shortfall is priced by the demand curve itself, §4.3, so ρ never leaves
     [0, Cap^IR]); IRUMP/IRDMP — a deployment relaxation or a binding deployment row
@@ -662,8 +668,12 @@ def check_price_range(ctx: Context) -> None:
     kinds = (pd.Series(dtype=str), pd.Series(dtype=int)) if bc is None or not len(bc) else \
         (bc["kind"].astype(str), bc["hour"].astype(int))
     dep_h = {h for k, h in zip(*kinds) if k.startswith("branch_dep")} | hours("deployment")
+    congested_h = {h for k, h in zip(*kinds) if k.startswith("branch")}
+    if congested_h and _hours_coupled(ctx):
+        congested_h = set(ctx.hours)
+    energy_h = energy_h | congested_h
     ruc_bind_h = {h for k, h in zip(*kinds) if k == "branch_ruc"} | ruc_h
-    energy_why = "power-balance, base-case or deployment relaxation"
+    energy_why = "power-balance, base-case or deployment relaxation or binding branch row"
     # (table, kind, id, hour, value, family, explained, what explains it, price name)
     items: list[tuple[str, str, str, int, float, str, bool, str, str]] = []
     npx = ctx.run.tables.get("nodal_prices")
