@@ -40,9 +40,10 @@ def _gen(rid, bus, pmax, price, *, ramp=1000.0, initial_mw=0.0, long_start=True)
     return res, th, eb
 
 
-def _market(baas: dict, gens: list, etsrs: dict, ir_bids=(), phase=2, **params):
+def _market(baas: dict, gens: list, etsrs: dict, ir_bids=(), phase=2, ir_curves=(), **params):
     """baas: {baa: dict(load=MW, iru=MW, ird=MW, forecast=MW (default: load))}; gens: _gen tuples (bus = BAA id);
-    etsrs: {(from, to): limit MW}; ir_bids: (resource, product, price)."""
+    etsrs: {(from, to): limit MW}; ir_bids: (resource, product, price); ir_curves: (baa,
+    product, MW, price) one-segment demand curves in hour 1."""
     names = sorted(baas)
     tables = dict(
         baas=[dict(baa=a, is_reference=(i == 0)) for i, a in enumerate(names)],
@@ -60,6 +61,9 @@ def _market(baas: dict, gens: list, etsrs: dict, ir_bids=(), phase=2, **params):
                         iru_requirement_mw=v.get("iru", 0.0),
                         ird_requirement_mw=v.get("ird", 0.0)) for a, v in baas.items()],
     )
+    if ir_curves:
+        tables["ir_demand_curves"] = [dict(baa=a, product=p, hour=1, segment=1, mw=w,
+                                           price_usd_per_mwh=c) for a, p, w, c in ir_curves]
     if ir_bids:
         tables["availability_bids"] = [dict(resource=r, product=p, mw=1000.0,
                                             price_usd_per_mwh=c) for r, p, c in ir_bids]
@@ -149,6 +153,51 @@ def test_a_baa_without_requirement_exports_iru_it_holds():
     assert _at(rp, "resource", "G1", "iru_usd_per_mwh") == pytest.approx(0.0, abs=TOL)
     assert (_price(r, "A", "energy"), _price(r, "B", "energy")) == pytest.approx((20.0, 40.0))
     assert r.manifest["solver"]["objective_lp"] == pytest.approx(2950.0, abs=1e-4)
+
+
+def test_a_baa_exporting_all_its_iru_prices_it_at_the_importers_value():
+    """Random-market finding (issue 16, phase 2 with deployment rows): a BAA that relaxes its own
+    IRU requirement while exporting all the IRU it holds has a zero net credit, and the engine
+    took its row for degenerate and reported its own curve's price, paying the exported IRU below
+    its bid (the checker's profit rule caught it).
+
+    A: G1 400 MW @ $20, ramp 0.4 MW/min (IRU ≤ 15·0.4 = 6) with an IRU bid of $30, load 50, IRU
+    requirement 10 on one segment at $15. B: G2 300 MW @ $40, no IR bid, load 150, IRU
+    requirement 10 on one segment at $45. ETSRs A→B and B→A, 1,000 MW each (never binding).
+    Energy: G1 serves both loads (200 MW, inside its range), π_A = π_B = $20. IRU: A's own
+    curve ($15) is below G1's $30 bid, B's ($45) above it, so G1's 6 MW go to B: yU_A_B = 6,
+    B clears 6 of 10 (segment partly cleared: ρU_B = $45), A clears 0 of 10 (relaxed at $15).
+    The transfer's reduced cost is 0 with no hurdle and no binding ETSR: ρU_A = ρU_B = $45
+    (not A's $15), so IRUMP_G1 = 45 ≥ its $30 bid (its award is at the ramp limit).
+    §4.1 objective 200·20 + 6·30 − 6·45 = 3,910. The checker passes the run; its ir_price_cap
+    rule (ρ ≤ cap while relaxed) holds only for BAAs that export no IR: with the cap read as $40,
+    B (relaxed, no export, ρ 45) is flagged and A (exporting) is not, until the published IRU
+    transfer is removed."""
+    from clearing.analysis.check import check_run
+    gens = [_gen("G1", "A", 400.0, 20.0, ramp=0.4, initial_mw=200.0),
+            _gen("G2", "B", 300.0, 40.0)]
+    sc = _market({"A": dict(load=50.0, iru=10.0), "B": dict(load=150.0, iru=10.0)}, gens,
+                 {("A", "B"): 1000.0, ("B", "A"): 1000.0}, [("G1", "iru", 30.0)],
+                 ir_curves=[("A", "iru", 10.0, 15.0), ("B", "iru", 10.0, 45.0)])
+    r = solve(sc)
+    s, t = r.schedules, r.transfers
+    assert _at(s, "resource", "G1", "energy_mw") == pytest.approx(200.0, abs=TOL)
+    assert _at(s, "resource", "G1", "iru_mw") == pytest.approx(6.0, abs=TOL)
+    net = t.set_index("interface")["iru_transfer_mw"]
+    assert net["A_B"] - net["B_A"] == pytest.approx(6.0, abs=TOL)
+    assert _summary(r, "A", "iru_cleared_mw") == pytest.approx(0.0, abs=TOL)
+    assert _summary(r, "B", "iru_cleared_mw") == pytest.approx(6.0, abs=TOL)
+    assert _price(r, "B", "iru") == pytest.approx(45.0, abs=TOL)
+    assert _price(r, "A", "iru") == pytest.approx(45.0, abs=TOL)
+    assert _at(r.resource_prices, "resource", "G1", "iru_usd_per_mwh") == pytest.approx(45.0)
+    assert (_price(r, "A", "energy"), _price(r, "B", "energy")) == pytest.approx((20.0, 20.0))
+    assert r.manifest["solver"]["objective_lp"] == pytest.approx(3910.0, abs=1e-4)
+    assert check_run(sc, r).empty
+    r.manifest["parameters"]["ir_demand_curve_cap_usd_per_mwh"] = 40.0  # the cap the run used
+    flagged = lambda: set(check_run(sc, r).query("rule == 'ir_price_cap'")["id"])  # noqa: E731
+    assert flagged() == {"B"}
+    r.tables["transfers"]["iru_transfer_mw"] = 0.0
+    assert flagged() == {"A", "B"}
 
 
 # --- defect 2: IRD transfers over a one-way ETSR -----------------------------------------------

@@ -169,22 +169,22 @@ def requirement_duals(rb) -> dict:
     """ρ per (baa, iru|ird, hour): the IR requirement row's dual (spec §6.3), with the
     degenerate cases reported as documented: 0 where the BAA has no requirement and moves no
     IR (the row CU_b ≥ 0 only stops phantom IR exports, §5.7 [A]); the first segment's price
-    where nothing is offered or cleared (§6.3 [A])."""
+    where nothing clears and no IR is awarded, imported or exported there (§6.3 [A]).
+
+    A BAA whose awards all leave as exports has a zero net credit but a row that is not
+    degenerate: its dual is the value of the exported IR (above the own curve's price when the
+    importer's is higher) and is reported as it is (random markets, issue 16)."""
     d, m, b = rb.d, rb.m, rb.b
     val = lambda v: float(pyo.value(v, exception=False) or 0.0)  # noqa: E731
     rho = {}
     for (a, prod, t) in m.IR_REQ:
         y = rb.dual(m.ir_requirement[a, prod, t])
         credit = b.ir_credit_up if prod == "iru" else b.ir_credit_down
-        offered = val(sum(credit.get((a, t), []))) if credit.get((a, t)) else 0.0
         curve = d.ir_curves.get((a, prod, t), [])
         cleared = sum(val(m.ir_q[a, prod, t, q]) for q in range(1, len(curve) + 1))
-        if not curve:
-            moved = sum(abs(val(term)) for term in credit.get((a, t), []))
-            if moved <= 1e-9:
-                y = 0.0
-        elif offered <= 1e-9 and cleared <= 1e-9:
-            y = curve[0][1]
+        moved = sum(abs(val(term)) for term in credit.get((a, t), []))
+        if moved <= 1e-9 and cleared <= 1e-9:
+            y = curve[0][1] if curve else 0.0
         rho[(a, prod, t)] = y
     return rho
 

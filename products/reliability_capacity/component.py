@@ -16,7 +16,7 @@ import pyomo.environ as pyo
 
 from clearing.market.bundle import ModelBundle
 from clearing.market.data import MarketData
-from clearing.market.resources import add_commitment_logic
+from clearing.market.resources import add_commitment_logic, forced_commitment
 from products.ancillary_services import eligible
 
 RUC_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export")
@@ -80,8 +80,13 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
     for (i, t) in m.GT:
         if ifm["u"][(i, t)] > 0.5:
             m.uR[i, t].fix(1)
-        elif not d.avail.get((i, "rcu")):
-            m.uR[i, t].fix(0)  # no RCU bid: RUC cannot use it
+        elif (i, t) not in m.rcu:
+            m.uR[i, t].fix(0)  # no RCU award possible (no bid or a 0 MW one): RUC cannot use it
+        elif forced_commitment(th, i, t, False,
+                               float(d.pmax.at[i, t]) < float(res.at[i, "pmin_mw"]) - 1e-9) == 0:
+            # the initial minimum down time (or a derate below Pmin) binds the RUC as it binds
+            # the IFM (§5.4, §5.11): a unit off for 1 of its 3 down hours stays off in hours 1–2
+            m.uR[i, t].fix(0)
 
     add_commitment_logic(m, m.GT, th, m.uR, m.vR, m.wR, "ruc")
     if tight_rc:

@@ -89,7 +89,8 @@ RULES: dict[str, str] = {
     "ruc_balance": "physical schedule + RCU − RCD + RUC transfers meets the demand forecast within "
                    "the reported RUC relaxation (§5.11)",
     "ir_price_cap": "IRU/IRD requirement price ≤ ir_demand_curve_cap_usd_per_mwh when the "
-                    "requirement is relaxed (§5.7, §11.10)",
+                    "requirement is relaxed and the BAA exports no IR of that product (§5.7, "
+                    "§11.10; an exporter's ρ is the exported IR's value)",
     "etsr_price": "§6.1 ETSR price separation: the reduced cost hurdle + ν − ν̄ + β − (π_e − π_o) of "
                   "each transfer ≥ 0, = 0 where x > 0; ν, β ≥ 0 and 0 off binding constraints; "
                   "shadow_price = ν + β; without duals, the complementary-slackness inequalities",

@@ -9,6 +9,27 @@ import pandas as pd
 from clearing.analysis.check.context import Context, nan_to, net_import
 
 
+def _ir_exporting_baa_hours(ctx: Context) -> set[tuple[str, str, int]]:
+    """(baa, iru|ird, hour) where the BAA sends IR out over an ETSR (`transfers`
+    iru_transfer_mw / ird_transfer_mw > 0 from it). There ρ_b is the value of the exported IR:
+    the transfer's reduced cost ties it to the importer's ρ plus the ETSR, NEC and
+    deployment-row duals the transfer meets, so a BAA that relaxes its own requirement while
+    exporting may price IR above its own curve's cap (random markets, issue 16; spec §5.7's
+    "never exceeds the cap" holds for a BAA that exports no IR)."""
+    tr = ctx.run.tables.get("transfers")
+    out: set[tuple[str, str, int]] = set()
+    if tr is None or not len(tr) or "from_baa" not in tr.columns:
+        return out
+    for prod in ("iru", "ird"):
+        col = f"{prod}_transfer_mw"
+        if col not in tr.columns:
+            continue
+        v = pd.to_numeric(tr[col], errors="coerce").fillna(0.0).astype(float)
+        out |= {(str(b), prod, int(h)) for b, h, x in zip(tr["from_baa"], tr["hour"], v)
+                if x > ctx.tol}
+    return out
+
+
 def check_prices(ctx: Context) -> None:
     p = ctx.p
     pp = ctx.run.tables.get("product_prices")
@@ -20,11 +41,12 @@ def check_prices(ctx: Context) -> None:
         price = pp.assign(baa=pp["baa"].astype(str), product=pp["product"].str.lower(),
                           hour=pp["hour"].astype(int)).set_index(["baa", "product", "hour"])[
             "price_usd_per_mwh"]
+        exporting = _ir_exporting_baa_hours(ctx)
         for rec in bs.to_dict("records"):
             for prod in ("iru", "ird"):
                 rel = float(nan_to(rec.get(f"{prod}_relaxed_mw", 0.0), 0.0))
                 key = (str(rec["baa"]), prod, int(rec["hour"]))
-                if rel > ctx.tol and key in price.index:
+                if rel > ctx.tol and key in price.index and key not in exporting:
                     v = float(price.loc[key])
                     if v - cap > 1e-6 * max(1.0, cap):
                         ctx.add("ir_price_cap", "product_prices", "baa", key[0], key[2], v,

@@ -1,0 +1,67 @@
+"""Hand-solved markets for the defects the random-market properties found (issue 16, deep and
+phase-3 draws): each case is the smallest market that shows the defect, with its numbers worked
+out in the docstring.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from clearing.analysis.check import check_run
+from clearing.api import solve
+from scenarios.build import make_scenario
+
+TOL = 1e-6
+
+
+def _thermal(rid, pmax, price, *, pmin=0.0, initial_on=True, initial_hours=24, min_down_h=1,
+             rcu=None, min_load_cost=0.0):
+    res = dict(resource=rid, type="thermal", bus="n1", pmin_mw=pmin, pmax_mw=pmax,
+               ramp_up_mw_per_min=100.0, ramp_down_mw_per_min=100.0)
+    th = dict(resource=rid, min_load_cost_usd_per_h=min_load_cost, startup_cost_usd=0.0, min_up_h=1,
+              min_down_h=min_down_h, initial_on=initial_on, initial_hours=initial_hours,
+              initial_mw=pmax / 2 if initial_on else 0.0, long_start=False, fast_start=False)
+    eb = dict(resource=rid, side="supply", segment=1, mw=pmax - pmin, price_usd_per_mwh=price)
+    ab = [dict(resource=rid, product="rcu", mw=rcu[0], price_usd_per_mwh=rcu[1])] if rcu else []
+    return res, th, eb, ab
+
+
+def test_ruc_keeps_the_initial_minimum_down_time():
+    """The RUC committed a unit during its initial minimum down time (a draw with a 3-hour
+    minimum down time, off for 1 hour: ruc_committed = 1 in hours 1–2 while the IFM kept it off).
+
+    One BAA, one bus, 3 hours, load 50 MW each hour, demand forecast 50, 80, 80. G1 100 MW @ $20,
+    on, no RC bid. G2 Pmin 10, Pmax 50 @ $30 with a $300/h minimum-load cost ($30/MWh at Pmin),
+    off for 1 hour with a 3-hour minimum down time (off through hour 2), RCU bid 50 MW @ $5.
+    IFM: G1 serves 50 MW each hour (π = $20; G2 at Pmin would cost $30/MWh), G2 off.
+    RUC: the 30 MW forecast gap in hours 2 and 3 (spec §5.11) — hour 2 cannot use G2, so 30 MW
+    are relaxed at P^R+ = $1,000; hour 3: G2 committed ($300 minimum load, §4.2), RCU 30
+    (≥ Pmin 10) at its $5 bid, far cheaper than relaxing. RUC objective (§4.2)
+    30·1,000 + 300 + 30·5 = 30,450. The checker passes the run."""
+    g1 = _thermal("G1", 100.0, 20.0)
+    g2 = _thermal("G2", 50.0, 30.0, pmin=10.0, initial_on=False, initial_hours=1, min_down_h=3,
+                  rcu=(50.0, 5.0), min_load_cost=300.0)
+    gens = [g1, g2]
+    forecast = {1: 50.0, 2: 80.0, 3: 80.0}
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)],
+        buses=[dict(bus="n1", baa="A")],
+        resources=[g[0] for g in gens], thermal=[g[1] for g in gens],
+        energy_bids=[g[2] for g in gens], availability_bids=[a for g in gens for a in g[3]],
+        demand=[dict(bus="n1", hour=h, fixed_demand_mw=50.0) for h in forecast],
+        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=f) for h, f in forecast.items()],
+    )
+    sc = make_scenario(tables, name="ruc_min_down", trade_date="2026-06-01", hours=3,
+                       parameters=dict(phase=2, mpm_mode="off"))
+    r = solve(sc)
+    s = r.schedules.set_index(["resource", "hour"])
+    assert [int(s.at[("G2", h), "committed"]) for h in (1, 2, 3)] == [0, 0, 0]
+    assert [int(s.at[("G2", h), "ruc_committed"]) for h in (1, 2, 3)] == [0, 0, 1]
+    assert [s.at[("G2", h), "rcu_mw"] for h in (1, 2, 3)] == pytest.approx([0.0, 0.0, 30.0],
+                                                                           abs=TOL)
+    rel = r.relaxations.set_index(["requirement", "hour"])["relaxed_mw"]
+    assert rel[("ruc_under", 2)] == pytest.approx(30.0, abs=TOL)
+    assert ("ruc_under", 3) not in rel.index
+    assert r.manifest["ruc"]["objective_lp"] == pytest.approx(30450.0, abs=1e-4)
+    v = check_run(sc, r)
+    assert v.empty, v.to_string()
