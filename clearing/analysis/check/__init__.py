@@ -44,7 +44,8 @@ RULES: dict[str, str] = {
                       "(transfers) and RUC (ruc_transfers) transfers; phase 1: x = 0 (§5.2, §10)",
     "nec": "net export of EDAM energy + IRU ≤ NEC_bt for BAAs with nec_enabled, IFM (x) and RUC "
            "(x^R) (§5.2, §5.11)",
-    "transfer_cycle": "no directed cycle of positive transfers in any hour, IFM and RUC (§5.2)",
+    "transfer_cycle": "no directed cycle of positive transfers in any hour that could be "
+                      "cancelled without breaking an ETSR row, IFM and RUC (§5.2)",
     "branch_limit": "|PTDF·inj| ≤ rating (+ reported overload) for branches in L^base; inj by bus "
                     "= Σ energy_mw − fixed demand + LDF·power-balance slack; a branch-hour "
                     "rated 0 MW is out of service, not checked (§5.3)",

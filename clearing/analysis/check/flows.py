@@ -239,21 +239,49 @@ def check_nec(ctx: Context) -> None:
 
 
 def check_cycles(ctx: Context) -> None:
-    """No directed cycle of positive transfers in any hour (IFM `transfers`, RUC
-    `ruc_transfers`): a cycle adds hurdle cost (or nothing) and moves no energy; a 2-cycle is both
-    directions of a BAA pair above tol (§4.1, §5.2)."""
+    """No directed cycle of positive transfers that could be cancelled in any hour (IFM
+    `transfers`, RUC `ruc_transfers`): a cycle adds hurdle cost (or nothing) and moves no energy;
+    a 2-cycle is both directions of a BAA pair above tol (§4.1, §5.2).
+
+    Cancelling δ MW around a cycle keeps every BAA's net position but lowers x_k on each leg,
+    which raises the reverse ETSR row x_k̄ − x_k + yU_k̄ + yD_k ≤ X^max_k̄ − (X^base_k̄ − X^base_k)
+    of every leg whose reverse is not on the cycle. A leg that carries an IRD transfer over an
+    undeclared (0 MW) or full reverse direction cannot be lowered: such a cycle is not
+    circulation (random markets, issue 16: B→A 2.5 MW against the price carries 2.5 MW of IRD
+    from B to A over the undeclared A→B). A cycle is flagged when δ = min(smallest leg, the
+    reverse rows' slack) exceeds tol, as network/transfers.py's netting would cancel it."""
     import networkx as nx
     itf = ctx.s.interfaces
     if not len(itf):
         return
     ends = {str(k): (str(o), str(e)) for k, o, e in
             zip(itf["interface"], itf["from_baa"], itf["to_baa"])}
+    ih = ctx.s.interface_hours.assign(interface=ctx.s.interface_hours["interface"].astype(str))
+    xmax = ih.set_index(["interface", "hour"])["limit_mw"].astype(float)
+    base = ih.set_index(["interface", "hour"])["base_transfer_mw"].fillna(0.0).astype(float)
+    ifm = ctx.transfers("transfers")
+    yu = _frame_col(ifm, ("iru_transfer_mw", "iru_mw"))
+    yd = _frame_col(ifm, ("ird_transfer_mw", "ird_mw"))
+    # the directed ETSR row of each BAA pair (o, e): its interface k (None: undeclared) and k̄
+    pair_row = {(o, e): (k, kb) for _, o, e, k, kb in etsr_rows(ctx)}
     for table in ("transfers", "ruc_transfers"):
         tr = ctx.transfers(table)
         if tr is None:
             continue
+        x = tr.set_index(["interface", "hour"])["mw"].astype(float)
         pos = tr[(tr["mw"].astype(float) > ctx.tol) & tr["interface"].isin(ends)]
         for h, g in pos.groupby("hour"):
+            def val(ser, key, h=h):
+                return float(ser.get((key, h), 0.0)) if key is not None else 0.0
+
+            def slack(o, e):
+                """Slack of the directed ETSR row o→e in hour h (∞ without one)."""
+                if (o, e) not in pair_row:
+                    return float("inf")
+                k, kb = pair_row[(o, e)]
+                lhs = val(x, k) - val(x, kb) + val(yu, k) + val(yd, kb)
+                return val(xmax, k) - (val(base, k) - val(base, kb)) - lhs
+
             graph = nx.DiGraph()
             for k, v in zip(g["interface"], g["mw"].astype(float)):
                 o, e = ends[k]
@@ -262,10 +290,16 @@ def check_cycles(ctx: Context) -> None:
             for cyc in nx.simple_cycles(graph):
                 legs = list(zip(cyc, cyc[1:] + cyc[:1]))
                 least = min(graph[o][e]["mw"] for o, e in legs)
+                on = set(legs)
+                delta = min([least] + [max(0.0, slack(e, o)) for o, e in legs
+                                       if (e, o) not in on])
+                if delta <= ctx.tol:
+                    continue
                 path = "→".join(cyc + cyc[:1])
-                ctx.add("transfer_cycle", table, "hour", path, h, least, 0.0,
+                ctx.add("transfer_cycle", table, "hour", path, h, delta, 0.0,
                         f"positive transfers around the cycle {path} (smallest leg "
-                        f"{least:.6g} MW)")
+                        f"{least:.6g} MW; {delta:.6g} MW could be cancelled without breaking "
+                        "an ETSR row)")
 
 
 def deployment_set(ctx: Context) -> list[str]:

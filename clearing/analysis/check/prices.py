@@ -305,7 +305,7 @@ def check_transfer_revenue(ctx: Context) -> None:
 
 def check_revenue_adequacy(ctx: Context) -> None:
     """Revenue adequacy per hour: the rent on what the market chooses, Σ_n LMP_n·(−inj_n) −
-    Σ_k X^base_kt·(π_e(k),t − π_o(k),t) ≥ 0 (a DC market whose limits are non-negative collects
+    Σ_k X^base_kt·(π_e(k),t − π_o(k),t) + the IR surplus (`ir_surplus`) ≥ 0 (a DC market whose limits are non-negative collects
     at least what it pays, §5.3, §6.1); inj as in branch_limit. Base transfers (§5.1, §5.2) are
     fixed schedules the market does not choose: they shift each BAA's balance like fixed demand
     in o(k) and supply in e(k), so a base transfer against the price spread moves Σ LMP·withdrawal
@@ -325,13 +325,48 @@ def check_revenue_adequacy(ctx: Context) -> None:
     if base is None and _has_base_transfers(ctx):
         ctx.skipped.append("revenue_adequacy: base transfers but no BAA prices")
         return
+    ir = ir_surplus(ctx)
     for h, v in rent.items():
         spread, size = (base or {}).get(int(h), (0.0, 0.0))
-        v = float(v) - spread
-        if v < -(1e-2 + 1e-6 * (float(scale[h]) + size)):
+        ir_v, ir_size = ir.get(int(h), (0.0, 0.0))
+        v = float(v) - spread + ir_v
+        if v < -(1e-2 + 1e-6 * (float(scale[h]) + size + ir_size)):
             ctx.add("revenue_adequacy", "nodal_prices", "hour", "all", h, v, 0.0,
-                    f"congestion + transfer rent Σ LMP·withdrawal − Σ X^base·(π_e − π_o) = "
-                    f"{v:.6g} $ is negative")
+                    f"congestion + transfer rent Σ LMP·withdrawal − Σ X^base·(π_e − π_o) + IR "
+                    f"surplus {ir_v:.6g} = {v:.6g} $ is negative")
+
+
+def ir_surplus(ctx: Context) -> dict[int, tuple[float, float]]:
+    """{hour: (Σ_b ρ_b·cleared_b − Σ_i IRUMP_i·IRU_i − Σ_i IRDMP_i·IRD_i, a scale)}: what
+    load pays for imbalance reserve less what resources are paid (§6.3, §8.1). IR transfers share
+    the ETSR rows with energy (x_k − x_k̄ + yU_k + yD_k̄ ≤ X^max_k), so the ETSR rent is split
+    between the two products: a transfer against the energy price spread that carries IRD over
+    an undeclared reverse direction is paid for by the IR price spread (random markets, issue
+    16). Deployment-row rent sits in the IRUMP/IRDMP adders and is counted here too. Empty
+    without the IR tables."""
+    pp = product_price(ctx)
+    rp = ctx.run.tables.get("resource_prices")
+    bs = ctx.run.tables.get("baa_summary")
+    if pp is None or rp is None or bs is None or ctx.sched is None:
+        return {}
+    out: dict[int, tuple[float, float]] = {}
+    for prod in ("iru", "ird"):
+        col = f"{prod}_cleared_mw"
+        if col not in bs.columns or f"{prod}_usd_per_mwh" not in rp.columns:
+            continue
+        for b, h, q in zip(bs["baa"].astype(str), bs["hour"].astype(int),
+                           bs[col].astype(float).fillna(0.0)):
+            price = float(pp.get((b, prod, h), 0.0))
+            v, z = out.get(h, (0.0, 0.0))
+            out[h] = (v + price * q, z + abs(price * q))
+        award = ctx.sched[f"{prod}_mw"]
+        for r, h, price in zip(rp["resource"].astype(str), rp["hour"].astype(int),
+                               rp[f"{prod}_usd_per_mwh"].astype(float).fillna(0.0)):
+            if r in award.index and h in award.columns:
+                q = float(award.at[r, h])
+                v, z = out.get(h, (0.0, 0.0))
+                out[h] = (v - price * q, z + abs(price * q))
+    return out
 
 
 def _has_base_transfers(ctx: Context) -> bool:
@@ -666,7 +701,8 @@ def check_price_range(ctx: Context) -> None:
     AS price of a BAA — an AS relaxation in
     that BAA-hour or an energy relaxation in the hour (opportunity cost); IR requirement price —
     nothing (the IR shortfall is priced by the demand curve itself, §4.3, so ρ never leaves
-    [0, Cap^IR]); IRUMP/IRDMP — a deployment relaxation or a binding deployment row
+    [0, Cap^IR] in a BAA that exports no IR of the product: an exporter's ρ is the exported IR's
+    value, `_ir_exporting_baa_hours`); IRUMP/IRDMP — a deployment relaxation or a binding deployment row
     (`binding_constraints` branch_dep_*) in the hour (§6.3); RUC price, RCUMP/RCDMP and the BAA
     RC prices — a RUC balance or RUC branch relaxation, or (resource prices) a binding
     `branch_ruc` row, in the hour (§6.4); the BAA's RUC and RC prices only in BAA-hours with an
@@ -715,13 +751,16 @@ def check_price_range(ctx: Context) -> None:
                   if (str(b), int(h)) in rc_bh]
     pp = product_price(ctx)
     ir_curve_bh = _ir_curve_baa_hours(ctx)
+    ir_exporting = _ir_exporting_baa_hours(ctx)
     for (b, prod, h), v in ([] if pp is None else pp.items()):
         if prod in ("ru", "sr", "nr", "rd"):
             items.append(("product_prices", "baa", b, h, float(v), "as",
                           (b, h) in as_bh or h in energy_h, "AS or energy relaxation",
                           f"{prod.upper()} price"))
         elif prod in ("iru", "ird"):
-            free = (b, prod, h) not in ir_curve_bh and float(v) >= -1e-4  # ρ ≥ 0 still holds
+            # ρ ≥ 0 still holds; an exporter's ρ is the exported IR's value (ir_price_cap)
+            free = ((b, prod, h) not in ir_curve_bh or (b, prod, h) in ir_exporting) \
+                and float(v) >= -1e-4
             items.append(("product_prices", "baa", b, h, float(v), "ir", free, "",
                           f"{prod.upper()} requirement price"))
         elif prod in ("rcu", "rcd") and (b, h) in rc_bh:
@@ -731,6 +770,7 @@ def check_price_range(ctx: Context) -> None:
             items.append(("product_prices", "baa", b, h, float(v), "energy", h in energy_h,
                           energy_why, "energy price"))
     rp = ctx.run.tables.get("resource_prices")
+    baa_of = {str(r): str(b) for r, b in ctx.res["baa"].items()}
     if rp is not None:
         for col, fam, why_h, why, name in (
                 ("iru_usd_per_mwh", "ir", dep_h, "deployment relaxation or binding deployment row",
@@ -742,8 +782,10 @@ def check_price_range(ctx: Context) -> None:
                 ("rcd_usd_per_mwh", "rc", ruc_bind_h, "RUC relaxation or binding RUC branch row",
                  "RCDMP")):
             if col in rp.columns:
+                prod = col[:3]
                 items += [("resource_prices", "resource", str(r), int(h), float(v), fam,
-                           int(h) in why_h, why, name)
+                           int(h) in why_h or (baa_of.get(str(r)), prod, int(h)) in ir_exporting,
+                           why, name)
                           for r, h, v in zip(rp["resource"], rp["hour"], rp[col].astype(float))
                           if not np.isnan(v)]
     for table, kind, ident, h, v, fam, explained, why, name in items:
