@@ -200,6 +200,51 @@ def test_a_baa_exporting_all_its_iru_prices_it_at_the_importers_value():
     assert flagged() == {"A", "B"}
 
 
+def test_a_leg_carrying_ird_over_an_undeclared_reverse_is_not_circulation():
+    """Random-market finding (issue 16): a directed cycle of positive transfers whose legs cannot
+    all be lowered is not circulation; the checker flagged it.
+
+    Three BAAs, one-way ETSRs B→A, A→C (1,000 MW) and C→B (50 MW), no hurdles. A: G_A 300 MW
+    @ $10, load 50, IRD requirement 10 at $55. B: G_B 300 MW @ $50 with an IRD bid of $0 (ramp
+    100 MW/min), load 100. C: nothing. A's IRD can only come from G_B: yD_B_A (IRD held in B for
+    A) enters the undeclared A→B row −x_B_A + yD_B_A ≤ 0, so B must send x_B_A ≥ 10 MW of energy
+    to A. Cheap energy reaches B only over A→C→B, capped at 50: x_A_C = x_C_B = 50, x_B_A = 10,
+    G_A = 50 + 50 − 10 = 90, G_B = 100 − 50 + 10 = 60 (IRD 10 ≤ 60). π_A = π_C = $10 (G_A
+    marginal), π_B = $50 (G_B marginal); each MW of IRD for A costs one more MW of counterflow,
+    50 − 10 = $40 < $55: ρD_A = $40, ρD_B = $0 (G_B's IRD inside its range at its $0 bid).
+    §4.1 objective 90·10 + 60·50 + 10·0 − 55·10 = 3,350. Rent: energy 10·(10 − 50) +
+    50·(50 − 10) = 1,600, IR 10·(40 − 0) = 400, together the C→B row's 40·50.
+    The cycle B→A→C→B (legs 10, 50, 50) cannot be cancelled: lowering x_B_A breaks the undeclared
+    A→B row, so netting keeps it and the checker passes. With the published IRD transfer taken
+    out of the table, the same cycle is circulation and is flagged (10 MW could be cancelled)."""
+    from clearing.analysis.check import check_run
+    from clearing.analysis.check.context import Context
+    from clearing.analysis.check.prices import ir_surplus
+    gens = [_gen("G_A", "A", 300.0, 10.0), _gen("G_B", "B", 300.0, 50.0, ramp=100.0)]
+    sc = _market({"A": dict(load=50.0, ird=10.0), "B": dict(load=100.0), "C": dict(load=0.0)},
+                 gens, {("B", "A"): 1000.0, ("A", "C"): 1000.0, ("C", "B"): 50.0},
+                 [("G_B", "ird", 0.0)])
+    r = solve(sc)
+    s, t = r.schedules, r.transfers.set_index("interface")
+    assert (t.at["B_A", "mw"], t.at["A_C", "mw"], t.at["C_B", "mw"]) == pytest.approx(
+        (10.0, 50.0, 50.0), abs=TOL)
+    assert t.at["B_A", "ird_transfer_mw"] == pytest.approx(10.0, abs=TOL)
+    assert _at(s, "resource", "G_A", "energy_mw") == pytest.approx(90.0, abs=TOL)
+    assert _at(s, "resource", "G_B", "energy_mw") == pytest.approx(60.0, abs=TOL)
+    assert _at(s, "resource", "G_B", "ird_mw") == pytest.approx(10.0, abs=TOL)
+    assert [_price(r, b, "energy") for b in "ABC"] == pytest.approx([10.0, 50.0, 10.0])
+    assert (_price(r, "A", "ird"), _price(r, "B", "ird")) == pytest.approx((40.0, 0.0), abs=TOL)
+    assert r.manifest["solver"]["objective_lp"] == pytest.approx(3350.0, abs=1e-4)
+    v = check_run(sc, r)
+    assert v.empty, v.to_string()
+    assert ir_surplus(Context(sc, r, 1e-6))[1][0] == pytest.approx(400.0, abs=1e-6)
+    r.tables["transfers"]["ird_transfer_mw"] = 0.0
+    cyc = check_run(sc, r).query("rule == 'transfer_cycle'")
+    # the IFM transfers and the RUC's (x^R, with the IFM's yD) show the same cycle
+    assert set(cyc["id"]) == {"A→C→B→A"} and set(cyc["table"]) == {"transfers", "ruc_transfers"}
+    assert list(cyc["amount"]) == pytest.approx([10.0, 10.0])
+
+
 # --- defect 2: IRD transfers over a one-way ETSR -----------------------------------------------
 def test_one_way_etsr_bounds_ird_transfer():
     """A: G1 200 MW @ $20, IRD bid $0, ramp 4 (IRD ≤ 60), load 50. B: G2 300 MW @ $40, IRD bid

@@ -288,6 +288,8 @@ def check_cycles(ctx: Context) -> None:
                 w = graph.get_edge_data(o, e, {"mw": 0.0})["mw"]
                 graph.add_edge(o, e, mw=w + v)
             for cyc in nx.simple_cycles(graph):
+                i = cyc.index(min(cyc))   # from its smallest BAA id: the same id every run
+                cyc = cyc[i:] + cyc[:i]
                 legs = list(zip(cyc, cyc[1:] + cyc[:1]))
                 least = min(graph[o][e]["mw"] for o, e in legs)
                 on = set(legs)
