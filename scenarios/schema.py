@@ -189,7 +189,8 @@ TABLES: tuple[Table, ...] = (
         Column("resource", "str", ref=("thermal", "resource")),
         Column("tier", "int", lo=1, doc="1 = hottest"),
         Column("after_offline_h", "int", lo=1, unit="h",
-               doc="This cost applies when off-line at least this long (tier 1 = min_down_h)"),
+               doc="This cost applies when off-line at least this long (tier 1 = min_down_h; "
+                   "a start after a shorter spell costs tier 1)"),
         Column("cost_usd", "float", lo=0, unit="$"),
     ), required=False, doc="Downtime-dependent start-up costs (non-decreasing in tier)."),
     Table("storage", ("resource",), (

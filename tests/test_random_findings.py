@@ -65,3 +65,41 @@ def test_ruc_keeps_the_initial_minimum_down_time():
     assert r.manifest["ruc"]["objective_lp"] == pytest.approx(30450.0, abs=1e-4)
     v = check_run(sc, r)
     assert v.empty, v.to_string()
+
+
+def test_start_after_an_initial_spell_of_zero_hours_is_a_hot_start():
+    """A draw with a unit off for 0 hours by the end of hour 0 (`initial_hours` = 0: it shut
+    down at the end of hour 0) and tiers $0 after 1 h, $131.47 after 3 h: the engine missed the
+    initial shut-down and charged the cold tier, the checker's rebuilt dual objective the hot one
+    (dual_objective off by 131.47).
+
+    One BAA, one bus, 2 hours, load 50 MW each hour. G1 100 MW @ $10, off with initial_hours 0,
+    minimum down time 1 h (so off in hour 1), start-up tiers $100 after 1 h and $1,000 after 3 h.
+    G2 100 MW @ $50, on. Hour 1: G2 serves 50 (π = $50). Hour 2: G1 has been off 0 + 1 = 1 hour,
+    a tier-1 start: 100 + 50·10 = 600 < 50·50 = 2,500 on G2, so G1 starts and serves 50
+    (π = $10). Objective (§4.1) 2,500 + 100 + 500 = 3,100 (the cold tier would make it 4,000
+    and the start still pays)."""
+    g1 = _thermal("G1", 100.0, 10.0, initial_on=False, initial_hours=0, min_down_h=1)
+    g2 = _thermal("G2", 100.0, 50.0)
+    gens = [g1, g2]
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)],
+        buses=[dict(bus="n1", baa="A")],
+        resources=[g[0] for g in gens], thermal=[g[1] for g in gens],
+        energy_bids=[g[2] for g in gens],
+        startup_costs=[dict(resource="G1", tier=1, after_offline_h=1, cost_usd=100.0),
+                       dict(resource="G1", tier=2, after_offline_h=3, cost_usd=1000.0)],
+        demand=[dict(bus="n1", hour=h, fixed_demand_mw=50.0) for h in (1, 2)],
+        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=50.0) for h in (1, 2)],
+    )
+    sc = make_scenario(tables, name="hot_start", trade_date="2026-06-01", hours=2,
+                       parameters=dict(phase=1, mpm_mode="off", run_ruc=False))
+    r = solve(sc)
+    s = r.schedules.set_index(["resource", "hour"])
+    assert [int(s.at[("G1", h), "committed"]) for h in (1, 2)] == [0, 1]
+    assert [s.at[("G1", h), "energy_mw"] for h in (1, 2)] == pytest.approx([0.0, 50.0], abs=TOL)
+    lmp = r.nodal_prices.set_index("hour")["lmp"]
+    assert [lmp[1], lmp[2]] == pytest.approx([50.0, 10.0], abs=TOL)
+    assert r.manifest["solver"]["objective_mip"] == pytest.approx(3100.0, abs=1e-4)
+    v = check_run(sc, r)
+    assert v.empty, v.to_string()

@@ -226,11 +226,13 @@ def _add_thermal(b: ModelBundle) -> None:
         b.binaries.append(m.delta)
 
         def w_past(i, tau):
-            """w at hour tau, including the initial shut-down implied by initial_hours."""
-            if tau >= 1:
-                return m.w[i, tau]
+            """w at hour tau, including the initial shut-down implied by initial_hours: a unit
+            off for h0 hours by the end of hour 0 shut down in hour 1 − h0 (hour 1 itself when
+            h0 = 0, where the model's w is 0 because u_0 = 0)."""
             if not th_c.at[i, "initial_on"] and tau == 1 - int(th_c.at[i, "initial_hours"]):
                 return 1
+            if tau >= 1:
+                return m.w[i, tau]
             return 0
 
         def st_sum(_m, i, t):
@@ -243,7 +245,8 @@ def _add_thermal(b: ModelBundle) -> None:
             tiers = d.startup_tiers[i]
             if s == len(tiers):
                 return pyo.Constraint.Skip
-            lo, hi = tiers[s - 1][0], tiers[s][0] - 1
+            # tier 1 also covers a spell shorter than its after_offline_h (the hottest start)
+            lo, hi = (1 if s == 1 else tiers[s - 1][0]), tiers[s][0] - 1
             terms = [w_past(i, t - tau) for tau in range(lo, hi + 1)]
             expr = sum(terms)
             if isinstance(expr, (int, float)):  # window lies wholly before hour 1

@@ -411,8 +411,9 @@ def check_profit(ctx: Context) -> None:
 
 def startup_cost_usd(ctx: Context, r: str, u: np.ndarray) -> float:
     """Σ start-up costs of thermal unit r under commitment u: at each start, the cost of the
-    hottest tier whose `after_offline_h` the off-line spell reached (`startup_costs`), else
-    `thermal.startup_cost_usd` (§4.1)."""
+    coldest tier whose `after_offline_h` the off-line spell reached (`startup_costs`; tier 1 when
+    the spell is shorter than all of them; a unit off h0 hours by the end of hour 0 has been off
+    h0 + t − 1 hours at a start in hour t), else `thermal.startup_cost_usd` (§4.1)."""
     th = _thermal_row(ctx, r)
     if th is None:
         return 0.0
@@ -426,7 +427,8 @@ def startup_cost_usd(ctx: Context, r: str, u: np.ndarray) -> float:
     for x in u:
         now = x > 0.5
         if now and not on:
-            cost = float(nan_to(th.get("startup_cost_usd"), 0.0))
+            # with tiers, a spell shorter than tier 1's after_offline_h starts at tier 1 (hottest)
+            cost = mine[0][1] if mine else float(nan_to(th.get("startup_cost_usd"), 0.0))
             for after, c in mine:
                 if off_h >= after:
                     cost = c
