@@ -43,11 +43,12 @@ from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH, IR_BID_CAP_USD_PER_MWH
 # - "nec_without_etsr": a BAA with nec_enabled and no ETSR crashes the model build (Pyomo: the
 #   nec_limit row is the trivial `0 <= NEC`); avoided by enabling the NEC only where an ETSR
 #   starts or ends.
-# Open (randfix report), avoided until analysed:
-# - "thermal_partial_bid_profit": an on-line fast-start thermal unit (initial 60 MW, RR^up 9,
-#   RR^dn unlimited) bidding 82.38 of its 205.94 MW, phase 3, with IRU/IRD bids: `profit` finds a
-#   $297.93 gain at the published prices; avoided by on-line thermal units bidding their range.
-AVOID_KNOWN_DEFECTS: frozenset[str] = frozenset({"thermal_partial_bid_profit"})
+# No longer avoided (issue 16, 2026-12-06): "thermal_partial_bid_profit" (an on-line fast-start
+# unit bidding part of its range, phase 3, IR bids: `profit` found a gain). Its draw was not kept;
+# the phase-3 draws that now include it found profit gains of the same kind whose cause was an
+# IR exporter paid its own curve's price instead of its row's dual (fixed, hand test in
+# tests/test_transfer_defects.py) and none after the fix (see the issue 16 note for counts).
+AVOID_KNOWN_DEFECTS: frozenset[str] = frozenset()
 
 RESOURCE_KINDS = ("thermal", "ver", "storage", "hydro", "import", "export", "demand",
                   "virtual_supply", "virtual_demand")
