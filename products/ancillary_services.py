@@ -37,11 +37,13 @@ def add_to_model(b: ModelBundle) -> list:
     m, d, T = b.m, b.d, b.T
     p = d.params
     res_c = d.cells("resources")
-    idx = [(r, a, t) for (r, a) in sorted(d.avail) if a in ("ru", "rd", "sr", "nr")
-           and d.avail[(r, a)][0] > 0 and eligible(d, r) for t in T]
+    # every hour of a (resource, product) that bids in some hour; the hour's bid bounds and
+    # prices it (hourly bids, scenarios.bids: 0 MW in an hour without a bid)
+    idx = [(r, a, t) for (r, a) in d.avail_products() if a in ("ru", "rd", "sr", "nr")
+           and eligible(d, r) for t in T]
     m.AS_IDX = pyo.Set(initialize=idx, dimen=3, ordered=True)
     m.as_award = pyo.Var(m.AS_IDX, within=pyo.NonNegativeReals,
-                         bounds=lambda _m, r, a, t: (0, d.avail[(r, a)][0]))
+                         bounds=lambda _m, r, a, t: (0, d.avail_mw(r, a, t)))
     th = d.thermal
     th_c = d.cells("thermal")
     off = [(r, t) for (r, a, t) in idx if a == "nr" and r in th.index and th_c.at[r, "fast_start"]
@@ -53,7 +55,7 @@ def add_to_model(b: ModelBundle) -> list:
         <= float(th_c.at[r, "nonspin_offline_mw"]) * (1 - _m.u[r, t]))
     m.nr_total_limit = pyo.Constraint(
         m.NR_OFF, rule=lambda _m, r, t: _m.as_award[r, "nr", t] + _m.nr_offline[r, t]
-        <= d.avail[(r, "nr")][0])
+        <= d.avail_mw(r, "nr", t))
     for (r, a, t) in idx:
         var = m.as_award[r, a, t]
         if a == "rd":
@@ -91,8 +93,8 @@ def add_to_model(b: ModelBundle) -> list:
     m.as_requirement = pyo.Constraint(m.AS_REQ, rule=req_rule)
     pen = {"ru": p.penalty_reg_up_usd_per_mwh, "sr": p.penalty_spin_usd_per_mwh,
            "nr": p.penalty_nonspin_usd_per_mwh, "rd": p.penalty_reg_down_usd_per_mwh}
-    cost = sum(d.avail[(r, a)][1] * m.as_award[r, a, t] for (r, a, t) in idx) \
-        + sum(d.avail[(r, "nr")][1] * m.nr_offline[r, t] for (r, t) in off) \
+    cost = sum(d.avail_price(r, a, t) * m.as_award[r, a, t] for (r, a, t) in idx) \
+        + sum(d.avail_price(r, "nr", t) * m.nr_offline[r, t] for (r, t) in off) \
         + sum(pen[prod] * m.s_as[a, prod, t] for (a, prod, t) in rows)
     b.costs.append(cost)
     b.info["as_requirements"] = cum_req

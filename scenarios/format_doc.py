@@ -91,6 +91,14 @@ COLUMN_DOC: dict[tuple[str, str], str] = {
     ("availability_bids", "product"): "ru, rd, sr, nr (AS), iru, ird (imbalance reserves), "
                                       "rcu, rcd (reliability capacity)",
     ("availability_bids", "mw"): "Capacity offered",
+    ("energy_bids_hourly", "resource"): "Resource making the offer or bid",
+    ("energy_bids_hourly", "segment"): "Segment number within the hour's curve, 1 = first "
+                                       "(cheapest offer / highest bid)",
+    ("energy_bids_hourly", "price_usd_per_mwh"): "Segment price between the energy bid floor "
+                                                 "and cap",
+    ("availability_bids_hourly", "resource"): "A physical supply resource",
+    ("availability_bids_hourly", "product"): "ru, rd, sr, nr (AS), iru, ird (imbalance "
+                                             "reserves), rcu, rcd (reliability capacity)",
     ("demand", "bus"): "Bus of the demand",
     ("baa_hours", "baa"): "BAA",
     ("baa_hours", "ru_requirement_mw"): "Regulation-up requirement Req^RU",
@@ -120,7 +128,8 @@ RULES: tuple[tuple[str, str], ...] = (
      "`baa_hours.csv` and `interface_hours.csv` have one row for every hour 1..H of every BAA "
      "and every ETSR; a gap is reported on the first row of that id. Other tables with an "
      "`hour` column may leave hours out (`demand.csv`: missing = 0 MW; `resource_hours.csv`, "
-     "`branch_ratings.csv`: missing = the static value)."),
+     "`branch_ratings.csv`: missing = the static value; `energy_bids_hourly.csv`, "
+     "`availability_bids_hourly.csv`: missing = the day-constant bid)."),
     ("References", "Every column marked *references* names an id that exists in that table "
      "(e.g. a resource's bus, a bus's BAA, a bid's resource)."),
     ("Resources", "`pmin_mw` ≤ `pmax_mw` (reported on column `pmin_mw`)."),
@@ -133,18 +142,29 @@ RULES: tuple[tuple[str, str], ...] = (
     ("Energy bids", "`side` matches the resource type: `supply` for "
      + ", ".join(SUPPLY_TYPES) + "; `demand` for " + ", ".join(DEMAND_TYPES)
      + "; storage may have both (supply = discharge offer, demand = charge bid). "
-     "Blank side = supply, or demand for " + ", ".join(DEMAND_TYPES) + "."),
+     "Blank side = supply, or demand for " + ", ".join(DEMAND_TYPES) + "; a blank side "
+     "and the side it stands for are one curve, so a segment number appears once per "
+     "resource and resolved side (per hour in `energy_bids_hourly.csv`)."),
     ("Energy bids", "Bid monotonicity: offer (supply) prices are non-decreasing and bid "
      "(demand) prices non-increasing in `segment`, at most "
      f"{MAX_ENERGY_BID_SEGMENTS} segments (reported on the first segment that breaks the "
-     "order)."),
+     "order); in `energy_bids_hourly.csv` per resource, side and hour."),
+    ("Hourly bids", "The rows of a resource, side and hour in `energy_bids_hourly.csv` are "
+     "that side's whole curve in that hour (they replace every segment of its "
+     "`energy_bids.csv` curve there); the row of a resource, product and hour in "
+     "`availability_bids_hourly.csv` replaces its `availability_bids.csv` row in that hour. "
+     "Other hours keep the day-constant bid. A resource side with hourly rows but no "
+     "`energy_bids.csv` curve needs rows for every hour 1..H (a missing hour would leave it "
+     "without a bid, a $0 price taker). The hourly tables obey the same side, monotonicity, "
+     "cap and resource rules as the day-constant ones. To offer nothing in an hour, derate "
+     "the resource (`resource_hours.pmax_mw`) or bid 0 MW of a product."),
     ("Bid caps (spec §2.5)", f"Energy bid prices lie in {ENERGY_BID_FLOOR_USD_PER_MWH:g}.."
      f"{ENERGY_BID_CAP_USD_PER_MWH:g} $/MWh; IRU/IRD availability bids ≤ "
      f"{IR_BID_CAP_USD_PER_MWH:g} $/MWh; AS ({', '.join(p.upper() for p in AS_PRODUCTS)}) and "
      f"RC (RCU, RCD) availability bids ≤ {AS_RC_BID_CAP_USD_PER_MWH:g} $/MWh; all availability "
      "bids ≥ 0."),
     ("Availability bids", "Only physical supply resources bid AS, IR or RC: no availability "
-     "bid for demand, virtual supply or virtual demand resources."),
+     "bid (day-constant or hourly) for demand, virtual supply or virtual demand resources."),
     ("IR demand curves", "Per BAA, product and hour, the segment widths (`mw`) sum to the "
      "requirement (`iru_requirement_mw` / `ird_requirement_mw` of `baa_hours.csv`) and prices "
      "are non-increasing in `segment`; prices above the parameter "

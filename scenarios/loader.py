@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from scenarios.bids import resolve_side
 from scenarios.errors import Problem, ScenarioError
 from scenarios.parameters import MarketParameters
 from scenarios.scenario import Scenario
@@ -517,7 +518,7 @@ def check_semantics(tables: dict[str, pd.DataFrame], hours: int) -> list[Problem
                 p.append(Problem("thermal.csv", int(_rows(th)[i]), "initial_mw", f"{mw:g}",
                                  f"a value in [Pmin {pmin[r]:g}, Pmax {pmax[r]:g}] for an "
                                  "on-line unit"))
-    p += _check_energy_bids(tables)
+    p += _check_energy_bids(tables, hours)
     p += _check_availability_bids(tables)
     p += _check_ir_curves(tables)
     ld = tables.get("load_distribution")
@@ -572,52 +573,106 @@ def _ranges(xs: list[int]) -> str:
     return ",".join(out)
 
 
-def _check_energy_bids(tables) -> list[Problem]:
-    eb, res = tables["energy_bids"], tables["resources"]
+def _check_energy_bids(tables, hours: int) -> list[Problem]:
+    """energy_bids and energy_bids_hourly: side by type, a monotone curve per resource and side
+    (per hour in the hourly table), each segment once per resolved side (a blank side and the
+    side it stands for are the same curve), and full hour coverage for a resource-side whose
+    curve is hourly only (a missing hour would make it a $0 price taker)."""
+    res = tables["resources"]
     rtype = dict(zip(res["resource"], res["type"]))
+    p: list[Problem] = []
+    for name in ("energy_bids", "energy_bids_hourly"):
+        eb = tables.get(name)
+        if eb is None or not len(eb):
+            continue
+        p += _check_bid_curves(eb, f"{name}.csv", rtype, hourly=name.endswith("_hourly"))
+    if p:
+        return p
+    eh = tables.get("energy_bids_hourly")
+    if eh is not None and len(eh):
+        day = tables["energy_bids"]
+        have_day = {(r, resolve_side(s, rtype[r])) for r, s in zip(day["resource"], day["side"])}
+        sides = [resolve_side(s, rtype[r]) for r, s in zip(eh["resource"], eh["side"])]
+        seen: dict = {}
+        for i, (r, side, h) in enumerate(zip(eh["resource"], sides, eh["hour"])):
+            if (r, side) in have_day:
+                continue
+            hs, first = seen.get((r, side), (set(), int(_rows(eh)[i])))
+            seen[(r, side)] = (hs | {int(h)}, min(first, int(_rows(eh)[i])))
+        for (r, side), (hs, first) in sorted(seen.items()):
+            missing = [h for h in range(1, hours + 1) if h not in hs]
+            if missing:
+                p.append(Problem("energy_bids_hourly.csv", first, "hour",
+                                 f"{side} curve of '{r}' without hours {_ranges(missing)} and "
+                                 "no energy_bids.csv curve to fall back on",
+                                 f"rows for every hour 1..{hours}, or a {side} curve in "
+                                 "energy_bids.csv for the hours left out"))
+    return p
+
+
+def _check_bid_curves(eb: pd.DataFrame, file: str, rtype: dict, hourly: bool) -> list[Problem]:
+    rows = _rows(eb)
     p = []
     for i in range(len(eb)):
         r, side = eb["resource"].iat[i], eb["side"].iat[i]
         t = rtype[r]
         ok = {"": True, "supply": t in SUPPLY_TYPES, "demand": t in DEMAND_TYPES or t == "storage"}[side]
         if not ok:
-            p.append(Problem("energy_bids.csv", int(_rows(eb)[i]), "side", f"'{side}' for a {t}",
+            p.append(Problem(file, int(rows[i]), "side", f"'{side}' for a {t}",
                              "supply for supply resources, demand for demand/export/virtual "
                              "demand; storage may have both"))
     if p:
         return p
-    eff = eb.assign(side=[s or ("demand" if rtype[r] in DEMAND_TYPES else "supply")
-                          for r, s in zip(eb["resource"], eb["side"])])
-    for (r, side), grp in eff.groupby(["resource", "side"], sort=True):
-        prices = grp.sort_values("segment")["price_usd_per_mwh"].to_numpy()
+    key = ["resource", "side"] + (["hour"] if hourly else [])
+    eff = eb.assign(side=[resolve_side(s, rtype[r]) for r, s in zip(eb["resource"], eb["side"])],
+                    _row=rows)
+    dup = eff.duplicated(key + ["segment"], keep="first")
+    for i in np.flatnonzero(dup.to_numpy()):
+        p.append(Problem(file, int(rows[i]), "side",
+                         f"segment {eb['segment'].iat[i]} of the {eff['side'].iat[i]} curve of "
+                         f"'{eb['resource'].iat[i]}'" + (f" in hour {eb['hour'].iat[i]}"
+                                                         if hourly else "")
+                         + " given twice (a blank side stands for "
+                         f"{eff['side'].iat[i]})", "each segment once per side"))
+    twice = set(map(tuple, eff.loc[dup, key].to_numpy().tolist()))
+    for k, grp in eff.groupby(key, sort=True):
+        if tuple(k) in twice:
+            continue  # reported above
+        g = grp.sort_values("segment")
+        prices = g["price_usd_per_mwh"].to_numpy()
         d = np.diff(prices)
+        side = k[1]
         bad = (d < -1e-9) if side == "supply" else (d > 1e-9)
         if bad.any():
-            i = int(grp.sort_values("segment").index[int(np.flatnonzero(bad)[0]) + 1])
-            p.append(Problem("energy_bids.csv", int(_rows(eb)[i]), "price_usd_per_mwh",
-                             f"a {'falling' if side == 'supply' else 'rising'} {side} curve for '{r}'",
+            row = int(g["_row"].iat[int(np.flatnonzero(bad)[0]) + 1])
+            where = f"'{k[0]}'" + (f" in hour {k[2]}" if hourly else "")
+            p.append(Problem(file, row, "price_usd_per_mwh",
+                             f"a {'falling' if side == 'supply' else 'rising'} {side} curve for "
+                             f"{where}",
                              "offer prices non-decreasing and bid prices non-increasing by segment"))
     return p
 
 
 def _check_availability_bids(tables) -> list[Problem]:
-    ab = tables.get("availability_bids")
-    if ab is None:
-        return []
     p = []
-    ir = ab["product"].isin(["iru", "ird"]) & (ab["price_usd_per_mwh"] > IR_BID_CAP_USD_PER_MWH)
-    for i in np.flatnonzero(ir.to_numpy()):
-        p.append(Problem("availability_bids.csv", int(_rows(ab)[i]), "price_usd_per_mwh",
-                         f"{ab['price_usd_per_mwh'].iat[i]:g} for {ab['product'].iat[i]}",
-                         f"an IRU/IRD bid price <= {IR_BID_CAP_USD_PER_MWH:g} $/MWh"))
-    res = tables["resources"]
-    rtype = dict(zip(res["resource"], res["type"]))
-    virt = ab["resource"].map(rtype).isin(["virtual_supply", "virtual_demand", "demand"])
-    for i in np.flatnonzero(virt.to_numpy()):
-        p.append(Problem("availability_bids.csv", int(_rows(ab)[i]), "resource",
-                         f"a {rtype[ab['resource'].iat[i]]} resource",
-                         "a physical supply resource (virtual and demand bids provide no "
-                         "AS, IR or RC)"))
+    for name in ("availability_bids", "availability_bids_hourly"):
+        ab = tables.get(name)
+        if ab is None or not len(ab):
+            continue
+        file = f"{name}.csv"
+        ir = ab["product"].isin(["iru", "ird"]) & (ab["price_usd_per_mwh"] > IR_BID_CAP_USD_PER_MWH)
+        for i in np.flatnonzero(ir.to_numpy()):
+            p.append(Problem(file, int(_rows(ab)[i]), "price_usd_per_mwh",
+                             f"{ab['price_usd_per_mwh'].iat[i]:g} for {ab['product'].iat[i]}",
+                             f"an IRU/IRD bid price <= {IR_BID_CAP_USD_PER_MWH:g} $/MWh"))
+        res = tables["resources"]
+        rtype = dict(zip(res["resource"], res["type"]))
+        virt = ab["resource"].map(rtype).isin(["virtual_supply", "virtual_demand", "demand"])
+        for i in np.flatnonzero(virt.to_numpy()):
+            p.append(Problem(file, int(_rows(ab)[i]), "resource",
+                             f"a {rtype[ab['resource'].iat[i]]} resource",
+                             "a physical supply resource (virtual and demand bids provide no "
+                             "AS, IR or RC)"))
     return p
 
 

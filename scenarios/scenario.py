@@ -6,12 +6,16 @@ import builtins
 import hashlib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from scenarios.parameters import MarketParameters
 from scenarios.schema import TABLES
+
+if TYPE_CHECKING:
+    from scenarios.bids import BidBook
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +68,13 @@ class Scenario:
         r["baa"] = r["bus"].map(self.bus_baa)
         r["sc"] = np.where(r["sc"] == "", "SC_" + r["baa"], r["sc"])
         return r
+
+    @cached_property
+    def bids(self) -> "BidBook":
+        """Every bid by resource and hour: day-constant bids with the hourly tables' overrides
+        (scenarios.bids; the one lookup of "the bid of resource r in hour t")."""
+        from scenarios.bids import bid_book
+        return bid_book(self.tables, self.hours)
 
     @cached_property
     def ldf(self) -> pd.Series:

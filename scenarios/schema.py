@@ -225,6 +225,19 @@ TABLES: tuple[Table, ...] = (
         Column("price_usd_per_mwh", "float", lo=ENERGY_BID_FLOOR_USD_PER_MWH,
                hi=ENERGY_BID_CAP_USD_PER_MWH, unit="$/MWh"),
     ), doc="Energy bid curves: offers non-decreasing, bids non-increasing in segment (§2.5)."),
+    Table("energy_bids_hourly", ("resource", "hour", "side", "segment"), (
+        Column("resource", "str", ref=("resources", "resource")),
+        _hour(),
+        Column("side", "str", False, "", choices=("", "supply", "demand"),
+               doc="supply (offer) or demand (bid; storage charging). Default by type"),
+        Column("segment", "int", lo=1, hi=MAX_ENERGY_BID_SEGMENTS),
+        Column("mw", "float", lo=0, unit="MW", doc="Segment width (thermal: above Pmin)"),
+        Column("price_usd_per_mwh", "float", lo=ENERGY_BID_FLOOR_USD_PER_MWH,
+               hi=ENERGY_BID_CAP_USD_PER_MWH, unit="$/MWh"),
+    ), required=False, doc="Hourly energy bid curves (SIBR bids vary by hour): the rows of a "
+       "resource, side and hour are that side's whole curve in that hour and replace its "
+       "energy_bids curve there; an hour without rows keeps the energy_bids curve. Offers "
+       "non-decreasing, bids non-increasing in segment within each hour (§2.5)."),
     Table("availability_bids", ("resource", "product"), (
         Column("resource", "str", ref=("resources", "resource")),
         Column("product", "str", choices=PRODUCTS),
@@ -234,6 +247,18 @@ TABLES: tuple[Table, ...] = (
         Column("iso_inserted", "bool", False, False,
                doc="Bid created by the ISO (RA/VER must-offer RCU): awards are proxy awards"),
     ), required=False, doc="Availability bids for RU, RD, SR, NR, IRU, IRD, RCU, RCD (§2.5)."),
+    Table("availability_bids_hourly", ("resource", "hour", "product"), (
+        Column("resource", "str", ref=("resources", "resource")),
+        _hour(),
+        Column("product", "str", choices=PRODUCTS),
+        Column("mw", "float", lo=0, unit="MW", doc="Capacity offered in that hour (0: none)"),
+        Column("price_usd_per_mwh", "float", lo=0, hi=AS_RC_BID_CAP_USD_PER_MWH, unit="$/MWh",
+               doc="AS and RC <= $250 [A]; IRU/IRD <= $55"),
+        Column("iso_inserted", "bool", False, False,
+               doc="Bid created by the ISO (RA/VER must-offer RCU): awards are proxy awards"),
+    ), required=False, doc="Hourly availability bids (SIBR bids vary by hour): the row of a "
+       "resource, product and hour replaces its availability_bids row in that hour; an hour "
+       "without a row keeps the availability_bids row (or no bid)."),
     Table("demand", ("bus", "hour"), (
         Column("bus", "str", ref=("buses", "bus")),
         _hour(),

@@ -138,6 +138,19 @@ def _full_scenario(**kw):
             dict(resource="H1", product="nr", mw=15.0, price_usd_per_mwh=2.0),
             dict(resource="H1", product="rcd", mw=15.0, price_usd_per_mwh=0.5),
             dict(resource="G2", product="rd", mw=5.0, price_usd_per_mwh=4.0)],
+        energy_bids_hourly=[  # hourly overrides: another curve, a charge bid, a blank side
+            dict(resource="G1", hour=2, side="supply", segment=1, mw=90.0,
+                 price_usd_per_mwh=17.25),
+            dict(resource="G1", hour=2, side="supply", segment=2, mw=90.5,
+                 price_usd_per_mwh=26.5),
+            dict(resource="S1", hour=3, side="demand", segment=1, mw=35.0,
+                 price_usd_per_mwh=12.0),
+            dict(resource="D1", hour=1, segment=1, mw=25.0, price_usd_per_mwh=-149.5)],
+        availability_bids_hourly=[
+            dict(resource="G1", hour=3, product="ru", mw=15.5, price_usd_per_mwh=240.0),
+            dict(resource="W1", hour=1, product="rcu", mw=0.0, price_usd_per_mwh=0.0,
+                 iso_inserted=True),
+            dict(resource="H1", hour=2, product="rcd", mw=10.0, price_usd_per_mwh=0.75)],
         demand=[dict(bus=b, hour=t, fixed_demand_mw=d + t)
                 for b, d in (("c1", 50.0), ("c2", 100.0), ("p1", 70.0), ("p2", 30.25))
                 for t in H],

@@ -267,13 +267,11 @@ def build_resource_frame(scenario: Scenario, run: RunResult | dict[str, pd.DataF
     f["baa"] = f["resource"].map(rf["baa"].astype(str))
     f["sc"] = f["resource"].map(rf["sc"].astype(str))
     f["type"] = f["resource"].map(rf["type"].astype(str))
-    ab = scenario.tables.get("availability_bids")
+    ab = scenario.bids.availability_frame()  # the bid of each hour (hourly bids)
     for p in ("rcu", "rcd"):
-        proxies = set()
-        if ab is not None and len(ab):
-            sel = ab[(ab["product"] == p) & ab["iso_inserted"].astype(bool)]
-            proxies = set(sel["resource"].map(str))
-        f[f"{p}_proxy"] = f["resource"].isin(proxies)
+        sel = ab[(ab["product"] == p) & ab["iso_inserted"].astype(bool)]
+        proxies = set(zip(sel["resource"].map(str), sel["hour"].astype(int)))
+        f[f"{p}_proxy"] = [(str(r), int(h)) in proxies for r, h in zip(f["resource"], f["hour"])]
     defaults = _as_scheduled_values(f)
     for c in SETTLEMENT_INPUT_COLUMNS:
         if c not in f.columns:

@@ -15,7 +15,6 @@ import pandas as pd
 from scenarios.loader import deployment_constraint_ids
 from scenarios.parameters import MarketParameters
 from scenarios.scenario import Scenario
-from scenarios.schema import DEMAND_TYPES
 
 UP_PRODUCTS = ("ru", "sr", "nr")
 IR_ELIGIBLE = ("thermal", "storage", "hydro", "ver", "import")
@@ -59,9 +58,10 @@ class MarketData:
     resources: pd.DataFrame          # indexed by resource id (sorted), with baa, sc, type, ...
     pmax: pd.DataFrame               # resource x hour, hourly Pmax (VER: forecast)
     self_schedule: pd.DataFrame      # resource x hour, NaN = none
-    supply_bids: dict[str, list[tuple[float, float]]]   # resource -> [(width, price)]
-    demand_bids: dict[str, list[tuple[float, float]]]
-    avail: dict[tuple[str, str], tuple[float, float, bool]]  # (resource, product) -> (mw, price, iso)
+    # bids by resource and hour (scenarios.bids: day-constant bids with the hourly overrides)
+    supply_curves: dict[tuple[str, int], tuple[tuple[float, float], ...]]  # (r, t) -> ((w, c),)
+    demand_curves: dict[tuple[str, int], tuple[tuple[float, float], ...]]
+    avail_bids: dict[tuple[str, str, int], tuple[float, float, bool]]  # (r, prod, t) -> (mw, c, iso)
     thermal: pd.DataFrame            # indexed by resource
     startup_tiers: dict[str, list[tuple[int, float]]]
     storage: pd.DataFrame
@@ -86,11 +86,40 @@ class MarketData:
         r = self.resources
         return list(r.index[r["baa"] == baa])
 
+    # -- bids: "the bid of resource r in hour t" (spec §2.5; scenarios.bids) --------------------
+    def supply_bid(self, r: str, t: int) -> tuple[tuple[float, float], ...]:
+        """The offer segments (width MW, $/MWh) of `r` in hour `t`, positive widths only; ()
+        when it has none that hour (a price taker at $0, docs/market-model.md §2.5)."""
+        return self.supply_curves.get((r, t), ())
+
+    def demand_bid(self, r: str, t: int) -> tuple[tuple[float, float], ...]:
+        """The bid segments (width MW, $/MWh) of `r` in hour `t` (demand side, storage charge)."""
+        return self.demand_curves.get((r, t), ())
+
+    def avail_bid(self, r: str, product: str, t: int) -> tuple[float, float, bool] | None:
+        """(mw, price, iso_inserted) of `r`'s `product` bid in hour `t`, None without one."""
+        return self.avail_bids.get((r, product, t))
+
+    def avail_mw(self, r: str, product: str, t: int) -> float:
+        """The MW `r` offers of `product` in hour `t` (0 without a bid)."""
+        got = self.avail_bids.get((r, product, t))
+        return got[0] if got is not None else 0.0
+
+    def avail_price(self, r: str, product: str, t: int) -> float:
+        """The $/MWh of `r`'s `product` bid in hour `t` (0 without a bid: it has no MW)."""
+        got = self.avail_bids.get((r, product, t))
+        return got[1] if got is not None else 0.0
+
+    def avail_products(self) -> list[tuple[str, str]]:
+        """(resource, product) pairs with a positive MW bid in some hour, sorted."""
+        return sorted({(r, p) for (r, p, _), v in self.avail_bids.items() if v[0] > 0})
+
     def bids_product(self, product: str, types: tuple[str, ...] | None = None) -> list[str]:
-        out = [r for (r, p) in self.avail if p == product and self.avail[(r, p)][0] > 0]
+        """Resources with a positive `product` bid in some hour, sorted."""
+        out = [r for (r, p) in self.avail_products() if p == product]
         if types is not None:
             out = [r for r in out if self.resources.at[r, "type"] in types]
-        return sorted(out)
+        return out
 
     @cached_property
     def fixed_demand_baa(self) -> pd.DataFrame:
@@ -144,21 +173,7 @@ def prepare(scenario: Scenario) -> MarketData:
         for h in sv.columns:
             col = sv[h].dropna()
             ss.loc[col.index, h] = col.to_numpy()
-    # energy bids
-    eb = t["energy_bids"].copy()
-    eb["side"] = [s or ("demand" if res.at[r, "type"] in DEMAND_TYPES else "supply")
-                  for r, s in zip(eb["resource"], eb["side"])]
-    supply: dict[str, list] = {}
-    demand: dict[str, list] = {}
-    for (r, side), g in eb.sort_values(["resource", "side", "segment"]).groupby(["resource", "side"], sort=True):
-        segs = [(float(w), float(c)) for w, c in zip(g["mw"], g["price_usd_per_mwh"]) if w > 0]
-        (supply if side == "supply" else demand)[r] = segs
-    avail = {}
-    ab = t.get("availability_bids")
-    if ab is not None:
-        for r, prod, mw, c, iso in zip(ab["resource"], ab["product"], ab["mw"],
-                                       ab["price_usd_per_mwh"], ab["iso_inserted"]):
-            avail[(r, prod)] = (float(mw), float(c), bool(iso))
+    supply, demand, avail = _bids_by_hour(scenario, hours)
     thermal = (t["thermal"].set_index("resource").sort_index() if "thermal" in t
                else pd.DataFrame())
     tiers: dict[str, list] = {}
@@ -192,11 +207,38 @@ def prepare(scenario: Scenario) -> MarketData:
     return MarketData(
         scenario=scenario, params=p, hours=hours, baas=sorted(t["baas"]["baa"]), buses=buses,
         bus_baa=scenario.bus_baa, resources=res, pmax=pmax, self_schedule=ss,
-        supply_bids=supply, demand_bids=demand, avail=avail, thermal=thermal,
+        supply_curves=supply, demand_curves=demand, avail_bids=avail, thermal=thermal,
         startup_tiers=tiers, storage=storage, hydro=hydro, fixed_demand_bus=dem,
         baa_hours=bh, interfaces=itf, interface_hours=ih, ir_curves=curves, branches=br,
         rating=rating, deployment_ids=dep, ldf=scenario.ldf.reindex(buses).fillna(0.0),
         extra={"reverse": reverse})
+
+
+def _bids_by_hour(scenario: Scenario, hours: list[int]) -> tuple[dict, dict, dict]:
+    """(supply curves, demand curves, availability bids) per resource and hour from the
+    scenario's `BidBook` (scenarios.bids: the hourly tables override the day-constant bids).
+    Zero-width segments are dropped (a curve of only zero widths is no bid). A day-constant
+    curve is filtered once and shared by the hours that use it."""
+    book = scenario.bids
+    supply: dict = {}
+    demand: dict = {}
+    kept: dict[int, tuple] = {}  # id(submitted curve) -> positive segments
+    for (r, side) in book.energy_sides():
+        out = supply if side == "supply" else demand
+        for t in hours:
+            curve = book.energy(r, side, t)
+            got = kept.get(id(curve))
+            if got is None:
+                got = kept[id(curve)] = tuple((w, c) for w, c in curve if w > 0)
+            if got:
+                out[(r, t)] = got
+    avail = {}
+    for (r, prod) in book.availability_keys():
+        for t in hours:
+            bid = book.availability(r, prod, t)
+            if bid is not None:
+                avail[(r, prod, t)] = (bid.mw, bid.price_usd_per_mwh, bid.iso_inserted)
+    return supply, demand, avail
 
 
 def _ir_curves(scenario: Scenario, p: MarketParameters) -> dict:

@@ -54,10 +54,12 @@ issue worries about: a BAA whose IR/RC supply is concentrated in a few hands. Wh
 
 Mitigation
 ----------
-``off``: nothing changes. ``ir_rc``: for each (BAA, product) that fails in ANY hour (bids are
-day-constant in this scenario format, so an hourly mitigation cannot be expressed), every IRU
+``off``: nothing changes. ``ir_rc``: for each (BAA, product) that fails in ANY hour, every IRU
 (resp. RCU) bid of a resource in that BAA whose SC is pivotal in at least one failing hour and
-whose price exceeds DAB (`ir_rc_default_availability_bid_usd_per_mwh`) is set to DAB.
+whose price exceeds DAB (`ir_rc_default_availability_bid_usd_per_mwh`) in some hour is set to DAB
+in every hour where it exceeds DAB [A]. Capability and prices are the bid of each hour
+(`scenario.bids`, hourly bids); the mitigation stays a day-long one (as before hourly bids were
+expressible) so that a day-constant scenario clears as it did.
 ``cap_all``: every IRU and RCU bid priced above DAB is set to DAB (a stress what-if). IRD and RCD
 bids are never mitigated (spec §5.12 [A]). ISO-inserted bids (`iso_inserted`) are mitigated like
 any other bid: the rule is about the price the market uses, and an ISO-inserted bid above DAB
@@ -109,19 +111,19 @@ def _empty_capacity() -> pd.DataFrame:
 def supplier_capacity(scenario: Scenario) -> pd.DataFrame:
     """IRU/RCU capability per BAA, product, hour and supplier (SC), positive values only
     (module docstring: the capability rules)."""
-    ab = scenario.tables.get("availability_bids")
-    if ab is None or not len(ab):
-        return _empty_capacity()
-    ab = _plain(ab)
+    ab = scenario.bids.availability_frame()  # the bid of each hour (hourly bids, scenarios.bids)
     ab = ab[ab["product"].isin(MITIGATED_PRODUCTS) & (ab["mw"] > 0)]
+    if not len(ab):
+        return _empty_capacity()
     res = _plain(scenario.resource_frame).set_index("resource")
     hours = scenario.hour_list
     rows = []
     for prod in MITIGATED_PRODUCTS:
-        bids = ab[ab["product"] == prod].groupby("resource")["mw"].sum()
-        if bids.empty:
+        sel = ab[ab["product"] == prod]
+        if sel.empty:
             continue
-        r = res.loc[bids.index]
+        bids = sel.set_index(["resource", "hour"])["mw"]
+        r = res.loc[sorted(set(sel["resource"]))]
         typ = r["type"]
         fifteen = r["fifteen_minute"].astype(bool)
         disp = r["dispatchable"].astype(bool)
@@ -151,7 +153,8 @@ def supplier_capacity(scenario: Scenario) -> pd.DataFrame:
             headroom = np.where(f["resource"].map(r["type"]) == "storage",
                                 pmax + charge.fillna(0.0).astype(float), headroom)
         rr = f["resource"].map(r["ramp_up_mw_per_min"]).astype(float).to_numpy()
-        bid = f["resource"].map(bids).astype(float).to_numpy()
+        bid = bids.reindex(pd.MultiIndex.from_frame(f[["resource", "hour"]])).fillna(0.0) \
+            .to_numpy(dtype=float)
         cap = np.minimum(np.minimum(bid, _ramp(minutes, rr)),
                          np.maximum(0.0, np.asarray(headroom, dtype=float)))
         f["capacity_mw"] = cap
@@ -236,20 +239,28 @@ def mitigate_bids(scenario: Scenario, test: pd.DataFrame | None = None
     `mitigations` table, one row per mitigated bid: resource, product, sc, baa,
     original_price_usd_per_mwh, mitigated_price_usd_per_mwh, reason, failing_hours (the hours
     the BAA-product failed the test, ';'-joined; empty under cap_all), mw, iso_inserted.
-    `test` is `pivotal_supplier_test(scenario)` (computed when needed and not given)."""
+    `test` is `pivotal_supplier_test(scenario)` (computed when needed and not given).
+
+    Hourly bids (scenarios.bids): a bid is mitigated when its price in some hour is above DAB,
+    and then every hour's price above DAB becomes DAB (rows of `availability_bids` and of
+    `availability_bids_hourly` alike); the table reports the highest price and MW over the
+    day's hours and `iso_inserted` if any hour's bid is ISO-inserted."""
     p = scenario.parameters
     mode = p.mpm_mode
-    ab = scenario.tables.get("availability_bids")
-    if mode == "off" or ab is None or not len(ab):
+    ab = scenario.bids.availability_frame()
+    if mode == "off" or not len(ab):
         return scenario, _empty_mitigations()
     dab = float(p.ir_rc_default_availability_bid_usd_per_mwh)
     res = _plain(scenario.resource_frame).set_index("resource")
-    ab = _plain(ab)
-    baa = ab["resource"].map(res["baa"]).astype(str)
-    sc = ab["resource"].map(res["sc"]).astype(str)
-    above = ab["product"].isin(MITIGATED_PRODUCTS) & (ab["price_usd_per_mwh"] > dab + PRICE_TOL)
-    reason = pd.Series("", index=ab.index, dtype=object)
-    hours_s = pd.Series("", index=ab.index, dtype=object)
+    ab = ab[ab["product"].isin(MITIGATED_PRODUCTS)]
+    bids = ab.groupby(["resource", "product"], sort=True).agg(
+        price=("price_usd_per_mwh", "max"), mw=("mw", "max"), iso=("iso_inserted", "any"))
+    bids = bids.reset_index()
+    baa = bids["resource"].map(res["baa"]).astype(str)
+    sc = bids["resource"].map(res["sc"]).astype(str)
+    above = bids["price"] > dab + PRICE_TOL
+    reason = pd.Series("", index=bids.index, dtype=object)
+    hours_s = pd.Series("", index=bids.index, dtype=object)
     if mode == "cap_all":
         mask = above
         reason[mask] = "cap_all: every IRU/RCU bid above the default availability bid"
@@ -264,9 +275,9 @@ def mitigate_bids(scenario: Scenario, test: pd.DataFrame | None = None
             for s in g["pivotal_suppliers"].fillna(""):
                 piv |= {x for x in str(s).split(";") if x}
             failing[(str(b), str(prod))] = (sorted(int(h) for h in g["hour"]), piv)
-        mask = pd.Series(False, index=ab.index)
-        for i in ab.index[above]:
-            key = (baa[i], ab.at[i, "product"])
+        mask = pd.Series(False, index=bids.index)
+        for i in bids.index[above]:
+            key = (baa[i], bids.at[i, "product"])
             if key in failing and sc[i] in failing[key][1]:
                 mask[i] = True
                 reason[i] = (f"ir_rc: {key[1].upper()} supply of {key[0]} failed the "
@@ -276,15 +287,26 @@ def mitigate_bids(scenario: Scenario, test: pd.DataFrame | None = None
         raise ValueError(f"unknown mpm_mode {mode!r}")
     if not mask.any():
         return scenario, _empty_mitigations()
-    new = ab.copy()
-    new.loc[mask, "price_usd_per_mwh"] = dab
-    sel = ab[mask]
+    sel = bids[mask]
+    chosen = set(zip(sel["resource"], sel["product"]))
+    new_tables = {}
+    for name in ("availability_bids", "availability_bids_hourly"):
+        tab = scenario.tables.get(name)
+        if tab is None or not len(tab):
+            continue
+        tab = _plain(tab)
+        hit = pd.Series([(r, q) in chosen for r, q in zip(tab["resource"], tab["product"])],
+                        index=tab.index) & (tab["price_usd_per_mwh"] > dab + PRICE_TOL)
+        if hit.any():
+            tab = tab.copy()
+            tab.loc[hit, "price_usd_per_mwh"] = dab
+            new_tables[name] = tab
     table = pd.DataFrame(dict(
         resource=sel["resource"].astype(str), product=sel["product"].astype(str),
         sc=sc[mask], baa=baa[mask],
-        original_price_usd_per_mwh=sel["price_usd_per_mwh"].astype(float),
+        original_price_usd_per_mwh=sel["price"].astype(float),
         mitigated_price_usd_per_mwh=dab, reason=reason[mask], failing_hours=hours_s[mask],
-        mw=sel["mw"].astype(float), iso_inserted=sel["iso_inserted"].astype(bool)),
+        mw=sel["mw"].astype(float), iso_inserted=sel["iso"].astype(bool)),
         columns=MITIGATION_COLUMNS)
     table = table.sort_values(["baa", "product", "resource"], kind="stable").reset_index(drop=True)
-    return scenario.with_tables(availability_bids=new), table
+    return scenario.with_tables(**new_tables), table

@@ -29,21 +29,17 @@ def add_resources(b: ModelBundle) -> None:
     res_c = d.cells("resources")
     res = d.resources
     m.T = pyo.Set(initialize=T, ordered=True)
-    # --- bid segments ------------------------------------------------------------------------
-    sup_idx, dem_idx = [], []
-    for r in res.index:
-        for s, (w, c) in enumerate(d.supply_bids.get(r, []), start=1):
-            sup_idx += [(r, s, t) for t in T]
-        for s, (w, c) in enumerate(d.demand_bids.get(r, []), start=1):
-            dem_idx += [(r, s, t) for t in T]
+    # --- bid segments: the hour's curve of each resource (hourly bids, scenarios.bids) ---------
+    sup_idx = segment_index(res.index, T, d.supply_bid)
+    dem_idx = segment_index(res.index, T, d.demand_bid)
     m.SEG_S = pyo.Set(initialize=sup_idx, dimen=3, ordered=True)
     m.SEG_D = pyo.Set(initialize=dem_idx, dimen=3, ordered=True)
     m.seg_s = pyo.Var(m.SEG_S, within=pyo.NonNegativeReals,
-                      bounds=lambda _m, r, s, t: (0, d.supply_bids[r][s - 1][0]))
+                      bounds=lambda _m, r, s, t: (0, d.supply_bid(r, t)[s - 1][0]))
     m.seg_d = pyo.Var(m.SEG_D, within=pyo.NonNegativeReals,
-                      bounds=lambda _m, r, s, t: (0, d.demand_bids[r][s - 1][0]))
-    b.costs.append(sum(d.supply_bids[r][s - 1][1] * m.seg_s[r, s, t] for (r, s, t) in sup_idx))
-    b.costs.append(-sum(d.demand_bids[r][s - 1][1] * m.seg_d[r, s, t] for (r, s, t) in dem_idx))
+                      bounds=lambda _m, r, s, t: (0, d.demand_bid(r, t)[s - 1][0]))
+    b.costs.append(sum(d.supply_bid(r, t)[s - 1][1] * m.seg_s[r, s, t] for (r, s, t) in sup_idx))
+    b.costs.append(-sum(d.demand_bid(r, t)[s - 1][1] * m.seg_d[r, s, t] for (r, s, t) in dem_idx))
 
     _add_thermal(b)
     _add_simple_supply(b)
@@ -63,6 +59,17 @@ def add_resources(b: ModelBundle) -> None:
     m.g = pyo.Expression(m.RT, rule=g_rule)
 
 
+def segment_index(resources, periods, curve) -> list[tuple[str, int, int]]:
+    """(resource, segment, period) of every bid segment, `curve(r, t)` giving the segments of
+    `r` in period `t`; ordered by resource, segment, period (the order of day-constant bids)."""
+    out = []
+    for r in resources:
+        n = {t: len(curve(r, t)) for t in periods}
+        for s in range(1, max(n.values(), default=0) + 1):
+            out += [(r, s, t) for t in periods if s <= n[t]]
+    return out
+
+
 def forced_above_bid_mw(floor_mw: float, bid_mw: float) -> float:
     """Output a resource cannot avoid (`floor_mw`: a self-schedule, a non-dispatchable VER's
     forecast, a thermal unit's slowest ramp-down from its initial output) beyond the MW of its
@@ -71,14 +78,15 @@ def forced_above_bid_mw(floor_mw: float, bid_mw: float) -> float:
     return max(0.0, floor_mw - bid_mw) if floor_mw - bid_mw > 1e-9 else 0.0
 
 
-def _bid_mw(d, r: str) -> float:
-    return float(sum(w for w, _ in d.supply_bids.get(r, [])))
+def _bid_mw(d, r: str, t: int) -> float:
+    """MW of `r`'s offer curve in hour `t`."""
+    return float(sum(w for w, _ in d.supply_bid(r, t)))
 
 
 def _seg_sum(m, d, r, t, side="supply"):
-    bids = d.supply_bids if side == "supply" else d.demand_bids
+    curve = d.supply_bid(r, t) if side == "supply" else d.demand_bid(r, t)
     var = m.seg_s if side == "supply" else m.seg_d
-    return sum(var[r, s, t] for s in range(1, len(bids.get(r, [])) + 1))
+    return sum(var[r, s, t] for s in range(1, len(curve) + 1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,22 +204,20 @@ def _add_thermal(b: ModelBundle) -> None:
         rule=lambda _m, i, t: _m.pa[i, t] >= min(float(ss_c.at[i, t]),
                                                  float(pmax_c.at[i, t])) - pmin[i])
 
-    # segments: p - Pmin u = sum of segments, each <= width * u (tight)
-    no_bid = [i for i in G if not d.supply_bids.get(i)]
-    for i in no_bid:
-        d.supply_bids[i] = []  # price-taker: capacity above Pmin at $0 (documented)
-
+    # segments: p - Pmin u = sum of the hour's segments, each <= width * u (tight); an hour
+    # without an offer leaves the capacity above Pmin a price taker at $0 (documented)
     def seg_link(_m, i, t):
-        if not d.supply_bids.get(i):
+        if not d.supply_bid(i, t):
             return pyo.Constraint.Skip
-        forced = forced_above_bid_mw(thermal_floor_mw(d, i, t) - pmin[i], _bid_mw(d, i))
+        forced = forced_above_bid_mw(thermal_floor_mw(d, i, t) - pmin[i], _bid_mw(d, i, t))
         return _m.pa[i, t] == _seg_sum(_m, d, i, t) + forced * _m.u[i, t]
     m.uc_seg_link = pyo.Constraint(m.GT, rule=seg_link)
 
-    seg_idx = [(i, s, t) for (i, s, t) in m.SEG_S if i in set(G)]
+    G_set = set(G)
+    seg_idx = [(i, s, t) for (i, s, t) in m.SEG_S if i in G_set]
     m.uc_seg_on = pyo.Constraint(
         pyo.Set(initialize=seg_idx, dimen=3, ordered=True),
-        rule=lambda _m, i, s, t: _m.seg_s[i, s, t] <= d.supply_bids[i][s - 1][0] * _m.u[i, t])
+        rule=lambda _m, i, s, t: _m.seg_s[i, s, t] <= d.supply_bid(i, t)[s - 1][0] * _m.u[i, t])
 
     # costs: min-load, start-up (downtime dependent where tiers are given)
     b.costs.append(sum(float(th_c.at[i, "min_load_cost_usd_per_h"]) * m.u[i, t] for (i, t) in idx))
@@ -328,9 +334,9 @@ def _add_simple_supply(b: ModelBundle) -> None:
     m.q = pyo.Var(m.Q, within=pyo.NonNegativeReals, bounds=bounds)
 
     def link(_m, r, t):
-        if not d.supply_bids.get(r):
-            return pyo.Constraint.Skip  # no bid: price taker at $0 (documented)
-        forced = forced_above_bid_mw(bounds(_m, r, t)[0], _bid_mw(d, r))
+        if not d.supply_bid(r, t):
+            return pyo.Constraint.Skip  # no bid this hour: price taker at $0 (documented)
+        forced = forced_above_bid_mw(bounds(_m, r, t)[0], _bid_mw(d, r, t))
         return _m.q[r, t] == _seg_sum(_m, d, r, t) + forced
     m.q_seg_link = pyo.Constraint(m.Q, rule=link)
     H = d.of_type("hydro")
@@ -386,10 +392,10 @@ def _add_storage(b: ModelBundle) -> None:
     m.storage_end = pyo.Constraint(m.S, rule=end_rule)
     m.dis_seg_link = pyo.Constraint(
         m.ST_, rule=lambda _m, r, t: (_m.dis[r, t] == _seg_sum(_m, d, r, t))
-        if d.supply_bids.get(r) else pyo.Constraint.Skip)
+        if d.supply_bid(r, t) else pyo.Constraint.Skip)
     m.ch_seg_link = pyo.Constraint(
         m.ST_, rule=lambda _m, r, t: (_m.ch[r, t] == _seg_sum(_m, d, r, t, "demand"))
-        if d.demand_bids.get(r) else pyo.Constraint.Skip)
+        if d.demand_bid(r, t) else pyo.Constraint.Skip)
     if d.params.storage_mode_binary and S:
         m.z = pyo.Var(m.ST_, within=pyo.Binary)
         b.binaries.append(m.z)
@@ -416,7 +422,7 @@ def _add_demand_side(b: ModelBundle) -> None:
     m.wd = pyo.Var(m.W, within=pyo.NonNegativeReals, bounds=bounds)
     m.wd_seg_link = pyo.Constraint(
         m.W, rule=lambda _m, r, t: (_m.wd[r, t] == _seg_sum(_m, d, r, t, "demand"))
-        if d.demand_bids.get(r) else pyo.Constraint.Skip)
+        if d.demand_bid(r, t) else pyo.Constraint.Skip)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ storage: the discharge limit; hydro: min(Pmax_t, E^day / H)); ``offered`` = the 
 highest energy-bid MW (thermal: Pmin + sum of supply segment widths; others: sum of widths) and
 the hourly self-schedule; ``UP = min(cap_t, offered)``. A supply resource with no offer segment
 (of positive width) is a $0 price taker up to Pmax in the clearing engine (clearing/market/resources.py)
-and a non-dispatchable VER is fixed at its forecast, so both count at cap_t.
+and a non-dispatchable VER is fixed at its forecast, so both count at cap_t. Every bid is the
+bid in force in the hour (`Scenario.bids`: `energy_bids_hourly` / `availability_bids_hourly`
+override the day-constant bids hour by hour).
 AS: ``min(bid MW, T^AS*RR, cap_t)`` per product, T^AS = `parameters.as_ramp_minutes` (10; the
 10-minute products of §5.6); the cumulative groups {RU,SR}, {RU,SR,NR} are the sums of their
 products' capabilities (§7.2 S2: Σ_{a∈g} CapAS^a). With `rse_as_group_joint_cap` [A] (off by
@@ -257,13 +259,16 @@ def rse_capability(scenario: Scenario) -> pd.DataFrame:
     th = _table(scenario, "thermal")
     flags = dict(zip(th["resource"], th["must_run"].astype(bool))) if th is not None else {}
     must_run = f["resource"].map(lambda r: bool(flags.get(r, False))).astype(bool)
-    eb = _table(scenario, "energy_bids")
-    side = eb["side"].where(eb["side"] != "", "supply")  # '' means supply for supply types
+    # the bids in force in each hour (hourly bids override the day-constant ones, scenarios.bids)
+    eb = scenario.bids.energy_frame()
     rtype = dict(zip(r["resource"], r["type"]))
-    supply = eb[(side == "supply") & eb["resource"].map(rtype).isin(_SUPPLY) & (eb["mw"] > 0)]
-    widths = supply.groupby("resource")["mw"].sum()
-    has_bid = f["resource"].isin(set(supply["resource"]))
-    width = f["resource"].map(widths).fillna(0.0).astype(float)
+    supply = eb[(eb["side"] == "supply") & eb["resource"].map(rtype).isin(_SUPPLY)
+                & (eb["mw"] > 0)]
+    widths = supply.groupby(["resource", "hour"])["mw"].sum()
+    key = pd.MultiIndex.from_frame(f[["resource", "hour"]])
+    width_t = widths.reindex(key)
+    has_bid = pd.Series(width_t.notna().to_numpy(), index=f.index)
+    width = pd.Series(width_t.fillna(0.0).to_numpy(dtype=float), index=f.index)
     is_th = f["type"] == "thermal"
     bid = np.where(is_th, f["pmin_mw"].astype(float) + width, width)
     # no offer segment: a price taker up to Pmax in the clearing engine; a non-dispatchable VER
@@ -274,12 +279,15 @@ def rse_capability(scenario: Scenario) -> pd.DataFrame:
     base_min = np.where(is_th & must_run, f["pmin_mw"].astype(float), 0.0)
     f["mingen_mw"] = np.minimum(f["cap_mw"], np.maximum(base_min, ss))
 
-    ab = _table(scenario, "availability_bids")
-    bids = (ab.pivot_table(index="resource", columns="product", values="mw", aggfunc="sum")
-            if ab is not None and len(ab) else pd.DataFrame())
+    ab = scenario.bids.availability_frame()
+    bids = (ab.pivot_table(index=["resource", "hour"], columns="product", values="mw",
+                           aggfunc="sum") if len(ab) else pd.DataFrame())
+
     def bid_of(product: str) -> pd.Series:
+        """The hour's `product` bid MW of each resource-hour row of f (0 without one)."""
         if product in bids.columns:
-            return f["resource"].map(bids[product]).fillna(0.0).astype(float)
+            return pd.Series(bids[product].reindex(key).fillna(0.0).to_numpy(dtype=float),
+                             index=f.index)
         return pd.Series(0.0, index=f.index)
     fifteen = f["fifteen_minute"].astype(bool)
     as_ok = f["type"].isin(_AS_TYPES) | ((f["type"] == "import") & fifteen)

@@ -640,13 +640,18 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     m.g = pyo.Expression(m.RK, rule=lambda _m, r, k: g[(r, k)])
     b.info["g"] = g
 
-    # --- bid segments and costs ($/h per interval) -----------------------------------------------
-    sup = [(r, s, k) for r in plan.R if cls[r] in ("fixed_thermal", "fast_thermal", "ver", "range")
-           for s in range(1, len(d.supply_bids.get(r, [])) + 1) for k in ks]
-    dem = [(r, s, k) for r in S_res for s in range(1, len(d.demand_bids.get(r, [])) + 1) for k in ks]
+    # --- bid segments and costs ($/h per interval): the DA bids of the interval's hour ---------
+    def bid_s(r, k):
+        return d.supply_bid(r, hour_of[k])
+
+    def bid_d(r, k):
+        return d.demand_bid(r, hour_of[k])
+    sup = resources.segment_index(
+        [r for r in plan.R if cls[r] in ("fixed_thermal", "fast_thermal", "ver", "range")], ks, bid_s)
+    dem = resources.segment_index(S_res, ks, bid_d)
 
     def seg_ub(r, s, k):
-        segs = d.supply_bids[r]
+        segs = bid_s(r, k)
         w = segs[s - 1][0]
         if cls[r] == "fixed_thermal" and plan.u_fixed[pos[r], k - 1] < 0.5:
             return 0.0
@@ -662,10 +667,10 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     m.seg_s = pyo.Var(m.SEG_S, within=pyo.NonNegativeReals,
                       bounds=lambda _m, r, s, k: (0.0, seg_ub(r, s, k)))
     m.seg_d = pyo.Var(m.SEG_D, within=pyo.NonNegativeReals,
-                      bounds=lambda _m, r, s, k: (0.0, d.demand_bids[r][s - 1][0]))
-    b.costs.append(sum(d.supply_bids[r][s - 1][1] * m.seg_s[r, s, k] for (r, s, k) in sup))
-    b.costs.append(-sum(d.demand_bids[r][s - 1][1] * m.seg_d[r, s, k] for (r, s, k) in dem))
-    nseg = {r: len(d.supply_bids.get(r, [])) for r in plan.R}
+                      bounds=lambda _m, r, s, k: (0.0, bid_d(r, k)[s - 1][0]))
+    b.costs.append(sum(bid_s(r, k)[s - 1][1] * m.seg_s[r, s, k] for (r, s, k) in sup))
+    b.costs.append(-sum(bid_d(r, k)[s - 1][1] * m.seg_d[r, s, k] for (r, s, k) in dem))
+    nseg = {(r, k): len(bid_s(r, k)) for r in plan.R for k in ks}
 
     def above_min(r, k):
         if cls[r] == "fast_thermal":
@@ -675,19 +680,19 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
         if r in S_res:
             return m.dis[r, k]
         return m.P[r, k]
-    link_idx = [(r, k) for r in plan.R if nseg[r] and cls[r] in
-                ("fixed_thermal", "fast_thermal", "ver", "range") for k in ks]
+    link_idx = [(r, k) for r in plan.R if cls[r] in
+                ("fixed_thermal", "fast_thermal", "ver", "range") for k in ks if nseg[(r, k)]]
     m.seg_link = pyo.Constraint(pyo.Set(initialize=link_idx, dimen=2, ordered=True),
                                 rule=lambda _m, r, k: above_min(r, k)
-                                == sum(_m.seg_s[r, s, k] for s in range(1, nseg[r] + 1)))
-    ch_idx = [(r, k) for r in S_res if d.demand_bids.get(r) for k in ks]
+                                == sum(_m.seg_s[r, s, k] for s in range(1, nseg[(r, k)] + 1)))
+    ch_idx = [(r, k) for r in S_res for k in ks if bid_d(r, k)]
     m.ch_link = pyo.Constraint(pyo.Set(initialize=ch_idx, dimen=2, ordered=True),
                                rule=lambda _m, r, k: _m.ch[r, k] == sum(
-                                   _m.seg_d[r, s, k] for s in range(1, len(d.demand_bids[r]) + 1)))
+                                   _m.seg_d[r, s, k] for s in range(1, len(bid_d(r, k)) + 1)))
     fast_seg = [(r, s, k) for (r, s, k) in sup if cls[r] == "fast_thermal"]
     m.seg_on = pyo.Constraint(pyo.Set(initialize=fast_seg, dimen=3, ordered=True),
                               rule=lambda _m, r, s, k: _m.seg_s[r, s, k]
-                              <= d.supply_bids[r][s - 1][0] * U(r, k))
+                              <= bid_s(r, k)[s - 1][0] * U(r, k))
     # commitment costs: min-load ($/h) and start-ups ($ per start = ×4 in $/h of one interval)
     su_cost = lambda r: resources.startup_cost_usd(d, r)  # noqa: E731
     mlc = {r: float(th.at[r, "min_load_cost_usd_per_h"]) for r in plan.R

@@ -25,9 +25,9 @@ def add_to_model(b: ModelBundle) -> list:
     m.IRU_IDX = pyo.Set(initialize=awards["iru"], dimen=2, ordered=True)
     m.IRD_IDX = pyo.Set(initialize=awards["ird"], dimen=2, ordered=True)
     m.iru = pyo.Var(m.IRU_IDX, within=pyo.NonNegativeReals,
-                    bounds=lambda _m, r, t: (0, d.avail[(r, "iru")][0]))
+                    bounds=lambda _m, r, t: (0, d.avail_mw(r, "iru", t)))
     m.ird = pyo.Var(m.IRD_IDX, within=pyo.NonNegativeReals,
-                    bounds=lambda _m, r, t: (0, d.avail[(r, "ird")][0]))
+                    bounds=lambda _m, r, t: (0, d.avail_mw(r, "ird", t)))
     for (r, t) in awards["iru"]:
         b.up_reserve[(r, t)].append(m.iru[r, t])
         b.ir_credit_up[(res_c.at[r, "baa"], t)].append(m.iru[r, t])
@@ -93,8 +93,8 @@ def add_to_model(b: ModelBundle) -> list:
         n = len(d.ir_curves.get((a, prod, t), []))
         return sum(credit.get((a, t), [])) - sum(_m.ir_q[a, prod, t, q] for q in range(1, n + 1)) >= 0
     m.ir_requirement = pyo.Constraint(m.IR_REQ, rule=req)
-    cost = sum(d.avail[(r, "iru")][1] * m.iru[r, t] for (r, t) in awards["iru"]) \
-        + sum(d.avail[(r, "ird")][1] * m.ird[r, t] for (r, t) in awards["ird"]) \
+    cost = sum(d.avail_price(r, "iru", t) * m.iru[r, t] for (r, t) in awards["iru"]) \
+        + sum(d.avail_price(r, "ird", t) * m.ird[r, t] for (r, t) in awards["ird"]) \
         - sum(d.ir_curves[(a, prod, t)][q - 1][1] * m.ir_q[a, prod, t, q] for (a, prod, t, q) in seg)
     b.costs.append(cost)
     _add_storage_envelopes(b)

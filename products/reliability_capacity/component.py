@@ -49,9 +49,9 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
     m.RCU_IDX = pyo.Set(initialize=rc_idx["rcu"], dimen=2, ordered=True)
     m.RCD_IDX = pyo.Set(initialize=rc_idx["rcd"], dimen=2, ordered=True)
     m.rcu = pyo.Var(m.RCU_IDX, within=pyo.NonNegativeReals,
-                    bounds=lambda _m, r, t: (0, d.avail[(r, "rcu")][0]))
+                    bounds=lambda _m, r, t: (0, d.avail_mw(r, "rcu", t)))
     m.rcd = pyo.Var(m.RCD_IDX, within=pyo.NonNegativeReals,
-                    bounds=lambda _m, r, t: (0, d.avail[(r, "rcd")][0]))
+                    bounds=lambda _m, r, t: (0, d.avail_mw(r, "rcd", t)))
     both = sorted(set(rc_idx["rcu"]) & set(rc_idx["rcd"])) if p.rc_exclusivity_binary else []
     m.BOTH = pyo.Set(initialize=both, dimen=2, ordered=True)
     m.zeta = pyo.Var(m.BOTH, within=pyo.Binary)
@@ -80,8 +80,9 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
     for (i, t) in m.GT:
         if ifm["u"][(i, t)] > 0.5:
             m.uR[i, t].fix(1)
-        elif (i, t) not in m.rcu:
-            m.uR[i, t].fix(0)  # no RCU award possible (no bid or a 0 MW one): RUC cannot use it
+        elif (i, t) not in m.rcu or d.avail_mw(i, "rcu", t) <= 0:
+            # no RCU award possible (no bid or a 0 MW one in the hour): RUC cannot use it
+            m.uR[i, t].fix(0)
         elif forced_commitment(th, i, t, False,
                                float(d.pmax.at[i, t]) < float(res.at[i, "pmin_mw"]) - 1e-9) == 0:
             # the initial minimum down time (or a derate below Pmin) binds the RUC as it binds
@@ -203,8 +204,8 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
             return out - inn <= limits[(a, t)]
         m.nec_limit = pyo.Constraint(m.NEC, rule=nec)
     # costs (spec §4.2)
-    b.costs.append(sum(d.avail[(r, "rcu")][1] * m.rcu[r, t] for (r, t) in m.RCU_IDX))
-    b.costs.append(sum(d.avail[(r, "rcd")][1] * m.rcd[r, t] for (r, t) in m.RCD_IDX))
+    b.costs.append(sum(d.avail_price(r, "rcu", t) * m.rcu[r, t] for (r, t) in m.RCU_IDX))
+    b.costs.append(sum(d.avail_price(r, "rcd", t) * m.rcd[r, t] for (r, t) in m.RCD_IDX))
 
     def su_cost(i):
         tiers = d.startup_tiers.get(i)
@@ -240,7 +241,7 @@ def rc_commit_bound_mw(d: MarketData, ifm: dict, i: str, t: int) -> float:
     cost."""
     cap = float(d.pmax.at[i, t]) - ifm.get("nr_off", {}).get((i, t), 0.0) \
         - ifm["up"][(i, t)] - ifm["g"][(i, t)]
-    m_mw = min(float(d.avail[(i, "rcu")][0]), cap)
+    m_mw = min(float(d.avail_mw(i, "rcu", t)), cap)
     rr = d.ramp_up(i)
     if math.isfinite(rr):
         m_mw = min(m_mw, float(d.resources.at[i, "pmin_mw"]) + 60 * rr)

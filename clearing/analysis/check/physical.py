@@ -298,11 +298,7 @@ def check_reserve_ramp(ctx: Context) -> None:
 def check_awards(ctx: Context) -> None:
     if not ctx.need("award_bid", "schedules"):
         return
-    ab = ctx.s.tables.get("availability_bids")
-    bids: dict[tuple[str, str], float] = {}
-    if ab is not None:
-        for r, prod, mw in zip(ab["resource"].astype(str), ab["product"], ab["mw"]):
-            bids[(r, prod)] = float(mw)
+    book = ctx.s.bids  # the bid in force in each hour (hourly bids override day-constant ones)
     ra = ctx.res["must_offer_ra"].astype(bool) | ctx.rtype.eq("ver")
     for col, prod in AWARD_COLUMNS.items():
         a = ctx.sched[col]
@@ -313,7 +309,8 @@ def check_awards(ctx: Context) -> None:
                 ctx.add("award_bid", "schedules", "resource", r, h, v, 0.0,
                         f"negative {prod.upper()} award {v:.6g} MW")
                 continue
-            bid = bids.get((r, prod))
+            got = book.availability(str(r), prod, int(h))
+            bid = None if got is None else got.mw
             if bid is None or bid <= 0:
                 if prod in ("rcu", "rcd") and bool(ra.get(r, False)):
                     continue  # ISO-inserted RC bid of an RA resource or VER (§5.11)

@@ -131,31 +131,32 @@ def may_provide(ctx: Context, r: str, product: str) -> bool:
 
 
 def _bids(ctx: Context) -> tuple[dict, dict]:
-    """Energy segments {resource: {"supply"/"demand": [(mw, price)]}} and availability bids
-    {(resource, product): (mw, price)} with mitigated prices from `mpm_mitigations`."""
-    eb = ctx.s.tables.get("energy_bids")
-    seg: dict[str, dict[str, list]] = {}
-    if eb is not None and len(eb):
-        side = eb["side"].fillna("").astype(str) if "side" in eb.columns else \
-            pd.Series("", index=eb.index)
-        for r, sd, s, mw, pr in sorted(zip(eb["resource"].astype(str), side, eb["segment"],
-                                           eb["mw"].astype(float),
-                                           eb["price_usd_per_mwh"].astype(float))):
-            rtype = ctx.rtype.get(r, "")
-            if not sd:
-                sd = "demand" if rtype in DEMAND_TYPES else "supply"
-            seg.setdefault(r, {}).setdefault(sd, []).append((mw, pr))
-    ab = ctx.s.tables.get("availability_bids")
-    avail = {} if ab is None else {
-        (str(r), str(p)): (float(mw), float(pr)) for r, p, mw, pr in
-        zip(ab["resource"], ab["product"], ab["mw"], ab["price_usd_per_mwh"])
-        if str(r) in ctx.res.index and may_provide(ctx, str(r), str(p))}
+    """The bids in force in each hour (`Scenario.bids`: hourly bids override the day-constant
+    ones): energy segments {resource: {"supply"/"demand": {hour: [(mw, price)]}}} and
+    availability bids {(resource, product): {hour: (mw, price)}}, prices lowered to the
+    mitigated price of `mpm_mitigations` (mitigation only lowers a price, §5.12)."""
+    book = ctx.s.bids
+    seg: dict[str, dict[str, dict[int, list]]] = {}
+    for r, side in book.energy_sides():
+        seg.setdefault(r, {})[side] = {h: list(book.energy(r, side, h)) for h in ctx.hours}
     mit = ctx.run.tables.get("mpm_mitigations")
+    cap: dict[tuple[str, str], float] = {}
     if mit is not None and len(mit):
-        for r, p, v in zip(mit["resource"].astype(str), mit["product"].astype(str),
-                           mit["mitigated_price_usd_per_mwh"].astype(float)):
-            if (r, p) in avail:
-                avail[(r, p)] = (avail[(r, p)][0], v)
+        cap = {(r, p): v for r, p, v in zip(mit["resource"].astype(str),
+                                            mit["product"].astype(str),
+                                            mit["mitigated_price_usd_per_mwh"].astype(float))}
+    avail: dict[tuple[str, str], dict[int, tuple[float, float]]] = {}
+    for r, p in book.availability_keys():
+        if r not in ctx.res.index or not may_provide(ctx, r, p):
+            continue
+        by_hour = {}
+        for h in ctx.hours:
+            b = book.availability(r, p, h)
+            if b is not None:
+                price = min(b.price_usd_per_mwh, cap[(r, p)]) if (r, p) in cap \
+                    else b.price_usd_per_mwh
+                by_hour[h] = (b.mw, price)
+        avail[(r, p)] = by_hour
     return seg, avail
 
 
@@ -208,14 +209,14 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
     rr_dn = finite(ctx.res.at[r, "ramp_down_mw_per_min"])
     lp = _LP()
     S = ctx.sched
-    sup = seg.get(r, {}).get("supply", [])
-    dem = seg.get(r, {}).get("demand", [])
     g_rows: list[dict[int, float]] = []
     dis_vars: list[list[int]] = []
     ch_vars: list[list[int]] = []
     for j, h in enumerate(ctx.hours):
         on = u[j]
         price = float(lmp.get(h, 0.0))
+        sup = seg.get(r, {}).get("supply", {}).get(h, [])  # the hour's curves
+        dem = seg.get(r, {}).get("demand", {}).get(h, [])
         ds = [lp.var(c - price, 0.0, w * on) for w, c in sup]
         cs = [lp.var(price - b, 0.0, w * (on if rtype == "thermal" else 1.0)) for w, b in dem]
         dis_vars.append(ds)
@@ -228,8 +229,8 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
     for a in AS_PRODUCTS:
         if (r, a) not in avail:
             continue
-        mw, c = avail[(r, a)]
         for j, h in enumerate(ctx.hours):
+            mw, c = avail[(r, a)].get(h, (0.0, 0.0))  # the hour's bid (none: 0 MW)
             pr = res_p.get((r, a, h), baa_p.get((baa, a, h), 0.0)) if a in ("iru", "ird") \
                 else baa_p.get((baa, a, h), 0.0)
             aw[a][j] = lp.var(c - pr, 0.0, mw)
@@ -563,8 +564,8 @@ def _rc_build(ctx: Context, r: str, avail: dict, rp: dict, u: np.ndarray, ur: np
     for prod, store, sign in (("rcu", rcu, 1.0), ("rcd", rcd, -1.0)):
         if (r, prod) not in avail:
             continue
-        mw, c = avail[(r, prod)]
         for j, h in enumerate(hours):
+            mw, c = avail[(r, prod)].get(h, (0.0, 0.0))  # the hour's bid (none: 0 MW)
             store[j] = lp.var(c - rp.get((r, prod, h), 0.0), 0.0, mw)
     if all(v is None for v in rcu + rcd):
         return None
