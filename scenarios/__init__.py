@@ -1,4 +1,5 @@
-"""Scenario format: loader, validation, writer, bundled scenarios (architecture.md).
+"""Scenario format: loader, validation, writer, the bid lookup (bids.py: the bid of a resource in
+an hour, `Scenario.bids`), bundled scenarios (architecture.md).
 
 Section references ("spec §2.2") are to docs/market-model.md."""
 

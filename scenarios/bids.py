@@ -55,6 +55,7 @@ class BidBook:
         self._energy_hour: dict[tuple[str, str, int], Curve] = energy_hour
         self._avail_day: dict[tuple[str, str], AvailabilityBid] = avail_day
         self._avail_hour: dict[tuple[str, str, int], AvailabilityBid] = avail_hour
+        self._frames: dict[str, pd.DataFrame] = {}
 
     # -- the rule ------------------------------------------------------------------------------
     def energy(self, resource: str, side: str, hour: int) -> Curve:
@@ -96,7 +97,19 @@ class BidBook:
     # -- tidy views (for the vectorised readers: RSE, MPM, settlement) ---------------------------
     def energy_frame(self) -> pd.DataFrame:
         """The curve in force in every hour: resource, hour, side, segment (1.. in order),
-        mw, price_usd_per_mwh."""
+        mw, price_usd_per_mwh (a copy: the caller may change it)."""
+        if "energy" not in self._frames:
+            self._frames["energy"] = self._energy_frame()
+        return self._frames["energy"].copy()
+
+    def availability_frame(self) -> pd.DataFrame:
+        """The bid in force in every hour that has one: resource, hour, product, mw,
+        price_usd_per_mwh, iso_inserted (a copy: the caller may change it)."""
+        if "availability" not in self._frames:
+            self._frames["availability"] = self._availability_frame()
+        return self._frames["availability"].copy()
+
+    def _energy_frame(self) -> pd.DataFrame:
         rows = [(r, h, side, s, mw, c) for (r, side) in self.energy_sides()
                 for h in self.hour_list
                 for s, (mw, c) in enumerate(self.energy(r, side, h), start=1)]
@@ -104,9 +117,7 @@ class BidBook:
                                            "price_usd_per_mwh"]).astype(
             {"hour": "int64", "segment": "int64", "mw": "float64", "price_usd_per_mwh": "float64"})
 
-    def availability_frame(self) -> pd.DataFrame:
-        """The bid in force in every hour that has one: resource, hour, product, mw,
-        price_usd_per_mwh, iso_inserted."""
+    def _availability_frame(self) -> pd.DataFrame:
         rows = []
         for (r, p) in self.availability_keys():
             for h in self.hour_list:

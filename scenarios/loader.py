@@ -616,7 +616,8 @@ def _check_bid_curves(eb: pd.DataFrame, file: str, rtype: dict, hourly: bool) ->
     for i in range(len(eb)):
         r, side = eb["resource"].iat[i], eb["side"].iat[i]
         t = rtype[r]
-        ok = {"": True, "supply": t in SUPPLY_TYPES, "demand": t in DEMAND_TYPES or t == "storage"}[side]
+        ok = {"": True, "supply": t in SUPPLY_TYPES,
+              "demand": t in DEMAND_TYPES or t == "storage"}[side]
         if not ok:
             p.append(Problem(file, int(rows[i]), "side", f"'{side}' for a {t}",
                              "supply for supply resources, demand for demand/export/virtual "
@@ -649,7 +650,8 @@ def _check_bid_curves(eb: pd.DataFrame, file: str, rtype: dict, hourly: bool) ->
             p.append(Problem(file, row, "price_usd_per_mwh",
                              f"a {'falling' if side == 'supply' else 'rising'} {side} curve for "
                              f"{where}",
-                             "offer prices non-decreasing and bid prices non-increasing by segment"))
+                             "offer prices non-decreasing and bid prices non-increasing by "
+                             "segment"))
     return p
 
 

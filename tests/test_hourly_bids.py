@@ -172,9 +172,9 @@ def test_profit_rule_fires_when_the_hourly_energy_table_is_broken(solved):
 
 def test_profit_and_award_rules_read_the_hourly_availability_bids(solved):
     """Dropping availability_bids_hourly: G1's hour-2 RU bid is its day bid, 20 MW @ $2 under
-    ASMP $5, so its whole 20 MW of RU would earn 20·(5 − 2) = 60 $ (30 MW energy + 20 MW RU fit in
-    its 100 MW): best 600 + 60 = 660 $ (hour-2 energy 30·(30 − 10) = 600 $) against the published
-    600 $. An hourly RU row of 5 MW for G1 in hour 1 puts its 10 MW award above the hour's bid."""
+    ASMP $5, so its whole 20 MW of RU would earn 20·(5 − 2) = 60 $ (30 MW energy + 20 MW RU fit
+    in its 100 MW): best 600 + 60 = 660 $ (hour-2 energy 30·(30 − 10) = 600 $) against the
+    published 600 $. An hourly RU row of 5 MW for G1 in hour 1 puts its 10 MW award above the hour's bid."""
     sc, r = solved
     v = check_run(_without(sc, "availability_bids_hourly"), r)
     row = _at(v[v["rule"] == "profit"], id="G1")

@@ -61,7 +61,8 @@ class MarketData:
     # bids by resource and hour (scenarios.bids: day-constant bids with the hourly overrides)
     supply_curves: dict[tuple[str, int], tuple[tuple[float, float], ...]]  # (r, t) -> ((w, c),)
     demand_curves: dict[tuple[str, int], tuple[tuple[float, float], ...]]
-    avail_bids: dict[tuple[str, str, int], tuple[float, float, bool]]  # (r, prod, t) -> (mw, c, iso)
+    # (r, prod, t) -> (mw, price, iso_inserted)
+    avail_bids: dict[tuple[str, str, int], tuple[float, float, bool]]
     thermal: pd.DataFrame            # indexed by resource
     startup_tiers: dict[str, list[tuple[int, float]]]
     storage: pd.DataFrame

@@ -646,8 +646,8 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
 
     def bid_d(r, k):
         return d.demand_bid(r, hour_of[k])
-    sup = resources.segment_index(
-        [r for r in plan.R if cls[r] in ("fixed_thermal", "fast_thermal", "ver", "range")], ks, bid_s)
+    bidders = [r for r in plan.R if cls[r] in ("fixed_thermal", "fast_thermal", "ver", "range")]
+    sup = resources.segment_index(bidders, ks, bid_s)
     dem = resources.segment_index(S_res, ks, bid_d)
 
     def seg_ub(r, s, k):

@@ -89,6 +89,12 @@ Availability bids (RTS-GMLC has none)
     Resource adequacy: every CC and every 350 MW coal unit is ``must_offer_ra``; their RCU bid is
     ISO-inserted at $0 (RA must-offer). Wind and utility PV get ISO-inserted $0 RCU bids (VER
     must-offer) up to nameplate (the model limits VER RCU by the forecast).
+Hourly bids (none)
+    RTS-GMLC has no bids and no hourly cost data (fuel prices, heat rates and VOM are static),
+    so the importer writes no energy_bids_hourly / availability_bids_hourly: every bid above is
+    day-constant. Its hourly series are capacities and requirements, already hourly in
+    resource_hours and baa_hours; an availability MW following the VER forecast would change
+    nothing, since the stacks, the RSE and the MPM cap it by the hour's forecast anyway.
 Scheduling coordinators
     Per BAA: SC_<BAA>_GAS (CC, gas CT), SC_<BAA>_STEAM (coal, oil steam, oil CT, nuclear),
     SC_<BAA>_CLEAN (wind, PV, RTPV, CSP, hydro, ROR, storage), SC_<BAA>_LSE (price-sensitive

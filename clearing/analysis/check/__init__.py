@@ -76,7 +76,8 @@ RULES: dict[str, str] = {
     "reserve_ramp": "RU+SR+NR ≤ as_ramp_minutes·RR^up, RD ≤ as_ramp_minutes·RR^dn, IRU/IRD ≤ "
                     "T^IR·RR, AS+IR ≤ T^IR2·RR, RCU − new Pmin ≤ 60 RR^up, RCD ≤ 60 RR^dn "
                     "(§5.6, §5.8, §5.11)",
-    "award_bid": "AS/IR/RC awards ≥ 0, only where the resource bid that product, and ≤ the bid MW "
+    "award_bid": "AS/IR/RC awards ≥ 0, only where the resource bid that product in the hour, and "
+                 "≤ the hour's bid MW "
                  "(ISO-inserted RCU/RCD of RA resources and VERs exempt) (§2.5, §5.11)",
     "rc_exclusive": "at most one of RCU and RCD per resource-hour (§5.11)",
     "as_requirement": "cumulative AS requirements met inside each BAA or relaxed (§5.6)",
@@ -106,7 +107,8 @@ RULES: dict[str, str] = {
                    "max(cap, P^PB+)], AS [0, AS cap], IR [0, Cap^IR], RUC/RC ± RC cap — only with "
                    "a relaxation (or a binding deployment / RUC branch row, for IRUMP/IRDMP, "
                    "RCUMP/RCDMP) in that hour; IR requirement prices never (issue 22)",
-    "profit": "prices support the schedules: per resource, an LP over the day (its bids, stacks "
+    "profit": "prices support the schedules: per resource, an LP over the day (its bids of each "
+              "hour, stacks "
               "incl. the start-up/shut-down capacity rows, ramps, SOC) at the published LMP, "
               "ASMPs and IRUMP/IRDMP earns no more than its "
               "published schedule; RUC side: RCU/RCD at ± the RUC price at the bus within RC bids, "
