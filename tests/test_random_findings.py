@@ -103,3 +103,43 @@ def test_start_after_an_initial_spell_of_zero_hours_is_a_hot_start():
     assert r.manifest["solver"]["objective_mip"] == pytest.approx(3100.0, abs=1e-4)
     v = check_run(sc, r)
     assert v.empty, v.to_string()
+
+
+def test_ramp_down_into_a_derated_hour_keeps_its_limit():
+    """A draw with Pmax 67.52 MW in hour 2 and 53.85 in hour 3, 60·RR^dn = 54: the engine left the
+    hour-3 ramp-down row out as implied (60·RR^dn ≥ that hour's Pmax), so the unit dropped 66.29
+    MW. The drop is bounded by the previous hour's output, so the row is implied only when
+    60·RR^dn ≥ the previous hour's Pmax.
+
+    One BAA, one bus, 2 hours, load 100 MW each hour. G1 @ $20, Pmin 0, Pmax 120 in hour 1 and
+    50 in hour 2, RR^dn 0.9 MW/min (54 MW/h), on at 100 MW, shut-down ramp blank (= Pmax of the
+    hour, 50). G2 @ $10, Pmax 0 in hour 1 and 100 in hour 2. Hour 1: G1 = 100. Hour 2: G2 is
+    cheaper, but G1 can drop only 54 MW (and cannot stop: 100 > SD 50), so G1 = 46, G2 = 54.
+    LMP_2 = $10 (G2 marginal); LMP_1 = 20 + (20 − 10) = $30 (one more MW in hour 1 keeps one
+    more MW of G1 in hour 2 instead of G2). Objective (§4.1) 100·20 + 46·20 + 54·10 = 3,460."""
+    g1 = _thermal("G1", 120.0, 20.0)
+    g1[0]["ramp_down_mw_per_min"] = 0.9
+    g1[1]["initial_mw"] = 100.0
+    g2 = _thermal("G2", 100.0, 10.0)
+    gens = [g1, g2]
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)],
+        buses=[dict(bus="n1", baa="A")],
+        resources=[g[0] for g in gens], thermal=[g[1] for g in gens],
+        energy_bids=[g[2] for g in gens],
+        resource_hours=[dict(resource="G1", hour=2, pmax_mw=50.0),
+                        dict(resource="G2", hour=1, pmax_mw=0.0)],
+        demand=[dict(bus="n1", hour=h, fixed_demand_mw=100.0) for h in (1, 2)],
+        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=100.0) for h in (1, 2)],
+    )
+    sc = make_scenario(tables, name="ramp_into_derate", trade_date="2026-06-01", hours=2,
+                       parameters=dict(phase=1, mpm_mode="off", run_ruc=False))
+    r = solve(sc)
+    s = r.schedules.set_index(["resource", "hour"])["energy_mw"]
+    assert [s[("G1", 1)], s[("G1", 2)], s[("G2", 2)]] == pytest.approx([100.0, 46.0, 54.0],
+                                                                        abs=TOL)
+    lmp = r.nodal_prices.set_index("hour")["lmp"]
+    assert [lmp[1], lmp[2]] == pytest.approx([30.0, 10.0], abs=TOL)
+    assert r.manifest["solver"]["objective_mip"] == pytest.approx(3460.0, abs=1e-4)
+    v = check_run(sc, r)
+    assert v.empty, v.to_string()

@@ -287,7 +287,11 @@ def _add_thermal(b: ModelBundle) -> None:
 
     def ramp_down(_m, i, t):
         rr = d.ramp_down(i)
-        if not _finite(rr) or 60 * rr >= pmax_c.at[i, t]:
+        # implied only when the drop cannot exceed 60 RR^dn: the previous hour's output is at most
+        # its Pmax (the initial output in hour 1), whatever this hour's derate (random markets,
+        # issue 16: Pmax 67.52 → 53.85 with 60 RR^dn = 54 let the unit drop 66.29 MW)
+        prev_cap = float(pmax_c.at[i, t - 1]) if t > 1 else float(p_prev(_m, i, t)[0])
+        if not _finite(rr) or 60 * rr >= prev_cap:
             return pyo.Constraint.Skip
         pp, _ = p_prev(_m, i, t)
         return pp - _m.p[i, t] <= 60 * rr * _m.u[i, t] + sd_limit(i, t) * _m.w[i, t]
