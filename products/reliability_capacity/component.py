@@ -16,7 +16,7 @@ import pyomo.environ as pyo
 
 from clearing.market.bundle import ModelBundle
 from clearing.market.data import MarketData
-from clearing.market.resources import add_commitment_logic
+from clearing.market.resources import add_commitment_logic, add_startup_costs
 from products.ancillary_services import eligible
 
 RUC_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export")
@@ -201,12 +201,12 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
     b.costs.append(sum(d.avail[(r, "rcu")][1] * m.rcu[r, t] for (r, t) in m.RCU_IDX))
     b.costs.append(sum(d.avail[(r, "rcd")][1] * m.rcd[r, t] for (r, t) in m.RCD_IDX))
 
-    def su_cost(i):
-        tiers = d.startup_tiers.get(i)
-        return tiers[-1][1] if tiers else float(th.at[i, "startup_cost_usd"])
-    b.costs.append(sum(su_cost(i) * m.vR[i, t] + float(th.at[i, "min_load_cost_usd_per_h"])
-                       * (m.uR[i, t] - ifm["u"][(i, t)]) for (i, t) in m.GT
-                       if ifm["u"][(i, t)] < 0.5))
+    # start-ups of units the RUC commits (hours the IFM has them off), at the tier of their
+    # off-line spell under u^R as in the IFM (spec §4.1, §4.2), and their min-load cost
+    ruc_hours = [(i, t) for (i, t) in m.GT if ifm["u"][(i, t)] < 0.5]
+    add_startup_costs(b, ruc_hours, m.vR, m.wR, suffix="R", prefix="ruc")
+    b.costs.append(sum(float(th.at[i, "min_load_cost_usd_per_h"]) * (m.uR[i, t] - ifm["u"][(i, t)])
+                       for (i, t) in ruc_hours))
     b.costs.append(p.penalty_ruc_under_usd_per_mwh * sum(m.s_ruc_under.values())
                    + p.penalty_ruc_over_usd_per_mwh * sum(m.s_ruc_over.values()))
     # network hooks (flows of the RUC schedule against the forecast, spec §5.11)
