@@ -185,6 +185,9 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
         return (sum(r_expr(r, t) for r in members[a]) + inflow + _m.s_ruc_under[a, t]
                 - _m.s_ruc_over[a, t] == float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) + base[(a, t)])
     m.balance = pyo.Constraint(m.BAA_T, rule=balance)
+    # import/export tie limits on the RUC schedules r (spec §5.5, §5.11)
+    from network import ties
+    ties.add_to_model(b, inj=r_expr)
     nec_on = [a for a in d.baas
               if bool(d.scenario.tables["baas"].set_index("baa").at[a, "nec_enabled"])]
     if nec_on and p.phase != 1:
