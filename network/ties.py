@@ -77,13 +77,15 @@ def add_to_model(b: ModelBundle, inj: Callable | None = None,
     keys: dict[str, list[tuple[str, int]]] = {kind: [] for kind in KINDS}
     for k in sorted(members):
         for t in b.T:
+            kinds = [kind for kind in KINDS if (k, hour_of(t), kind) in limits]
+            if not kinds:
+                continue
             terms = [inj(r, t) for r in members[k]]
             if all(isinstance(x, (int, float)) for x in terms):
                 continue  # fixed schedules only: nothing to decide
-            for kind in KINDS:
-                if (k, hour_of(t), kind) in limits:
-                    net[(k, t)] = sum(terms)
-                    keys[kind].append((k, t))
+            net[(k, t)] = sum(terms)
+            for kind in kinds:
+                keys[kind].append((k, t))
     if not keys["tie_import"] and not keys["tie_export"]:
         return
     lim = {(kind, k, t): limits[(k, hour_of(t), kind)] for kind in KINDS for (k, t) in keys[kind]}
