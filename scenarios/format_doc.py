@@ -124,7 +124,8 @@ RULES: tuple[tuple[str, str], ...] = (
      "buses."),
     ("ETSRs", "An ETSR (`interfaces.csv`) runs between two different BAAs that both exist in "
      "`baas.csv` (`from_baa` ≠ `to_baa`)."),
-    ("Hours", "Every `hour` is in 1..H (`hours` of scenario.yaml). The hourly tables "
+    ("Hours", "Every `hour` is in 1..H (`hours` of scenario.yaml; in `tie_limits.csv` also "
+     "0 or blank: every hour). The hourly tables "
      "`baa_hours.csv` and `interface_hours.csv` have one row for every hour 1..H of every BAA "
      "and every ETSR; a gap is reported on the first row of that id. Other tables with an "
      "`hour` column may leave hours out (`demand.csv`: missing = 0 MW; `resource_hours.csv`, "
@@ -173,6 +174,15 @@ RULES: tuple[tuple[str, str], ...] = (
      "every BAA sum to 1."),
     ("Start-up costs", "Start-up tiers are increasing: by `tier`, `after_offline_h` strictly "
      "increases and `cost_usd` does not decrease."),
+    ("Ties", "`tie_resources.csv` lists only `import` and `export` resources (reported on its "
+     "column `resource`); every tie of `tie_limits.csv` has resources in `tie_resources.csv`. "
+     "A tie's limits leave room for its self-schedules (`resource_hours.csv`, capped at the "
+     "hour's Pmax): in every hour, Σ self-scheduled imports − Σ export Pmax ≤ "
+     "`import_limit_mw` and Σ self-scheduled exports − Σ import Pmax ≤ `export_limit_mw` "
+     "(reported on the `tie_limits.csv` row that sets the limit, e.g. `tie_limits.csv, row 2, "
+     "column 'import_limit_mw': found 100 on tie 'T' in hour 3, below the net import of 120 MW "
+     "its self-scheduled imports force; expected a limit >= 120 MW (or smaller self-schedules "
+     "in resource_hours.csv)`), so the hard tie rows keep every run feasible."),
     ("scenario.yaml", "Only the keys listed above; `reference_bus` names a bus of `buses.csv`; "
      "every parameter is known and within its allowed values (reported on its line of "
      "scenario.yaml, or on `--set`)."),
@@ -213,7 +223,7 @@ def _allowed(c: Column) -> str:
         if "" in c.choices:
             parts[-1] += " or blank"
     if c.name == "hour":
-        parts.append("1 .. H")
+        parts.append("1 .. H" if c.lo != 0 else "0 .. H (blank or 0: every hour)")
     elif c.lo is not None and c.hi is not None:
         parts.append(f"{_num(c.lo)} .. {_num(c.hi)}")
         if isinstance(c.default, float) and math.isinf(c.default):

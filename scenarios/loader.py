@@ -520,6 +520,7 @@ def check_semantics(tables: dict[str, pd.DataFrame], hours: int) -> list[Problem
                                  "on-line unit"))
     p += _check_energy_bids(tables, hours)
     p += _check_availability_bids(tables)
+    p += _check_ties(tables, hours)
     p += _check_ir_curves(tables)
     ld = tables.get("load_distribution")
     if ld is not None and len(ld):
@@ -542,6 +543,75 @@ def check_semantics(tables: dict[str, pd.DataFrame], hours: int) -> list[Problem
                 p.append(Problem("startup_costs.csv", int(_rows(sc)[i]), "cost_usd",
                                  f"tiers of '{r}' not increasing",
                                  "after_offline_h increasing and cost_usd non-decreasing by tier"))
+    return p
+
+
+def tie_limit_rows(tables: dict[str, pd.DataFrame], hours: int) -> dict[tuple[str, int], int]:
+    """(tie, hour) -> index in `tie_limits` of the row that applies (spec §5.5): the row for the
+    hour, else the tie's blank-hour (0) row; hours without either are absent (no limit)."""
+    tl = tables.get("tie_limits")
+    out: dict[tuple[str, int], int] = {}
+    if tl is None or not len(tl):
+        return out
+    for i, (k, h) in enumerate(zip(tl["tie"].astype(str), tl["hour"].astype(int))):
+        if h == 0:
+            for t in range(1, hours + 1):
+                out.setdefault((k, t), i)
+    for i, (k, h) in enumerate(zip(tl["tie"].astype(str), tl["hour"].astype(int))):
+        if h > 0:
+            out[(k, h)] = i
+    return out
+
+
+def _check_ties(tables: dict[str, pd.DataFrame], hours: int) -> list[Problem]:
+    """Tie tables (spec §5.5): only imports and exports sit on a tie, and the tie's limits leave
+    room for its self-schedules, so the hard tie rows keep the market feasible: per tie-hour,
+    Σ self-scheduled imports − Σ export Pmax ≤ TL^imp and Σ self-scheduled exports − Σ import
+    Pmax ≤ TL^exp (self-schedules capped at the hour's Pmax)."""
+    p: list[Problem] = []
+    tr = tables.get("tie_resources")
+    if tr is None or not len(tr):
+        return p
+    res = tables["resources"]
+    rtype = dict(zip(res["resource"], res["type"]))
+    for i, r in enumerate(tr["resource"]):
+        if rtype.get(r) not in ("import", "export"):
+            p.append(Problem("tie_resources.csv", int(_rows(tr)[i]), "resource",
+                             f"'{r}' of type {rtype.get(r)}", "an import or export resource"))
+    rows = tie_limit_rows(tables, hours)
+    if p or not rows:
+        return p
+    pmax = {(r, h): float(v) for r, v in zip(res["resource"], res["pmax_mw"])
+            for h in range(1, hours + 1)}
+    ss: dict[tuple[str, int], float] = {}
+    rh = tables.get("resource_hours")
+    if rh is not None:
+        for r, h, mw, sch in zip(rh["resource"], rh["hour"], rh["pmax_mw"],
+                                 rh["self_schedule_mw"]):
+            if mw == mw:  # blank (NaN) keeps the static Pmax
+                pmax[(r, int(h))] = float(mw)
+            if sch == sch and sch > 0:
+                ss[(r, int(h))] = float(sch)
+    members: dict[str, list[str]] = {}
+    for r, k in zip(tr["resource"], tr["tie"].astype(str)):
+        members.setdefault(k, []).append(r)
+    tl = tables["tie_limits"]
+    for (k, h), i in sorted(rows.items()):
+        side = {"import": (0.0, 0.0), "export": (0.0, 0.0)}  # (floor, most) MW
+        for r in members.get(k, []):
+            floor = min(ss.get((r, h), 0.0), pmax[(r, h)])
+            lo, hi = side[rtype[r]]
+            side[rtype[r]] = (lo + floor, hi + pmax[(r, h)])
+        for col, this, other in (("import_limit_mw", "import", "export"),
+                                 ("export_limit_mw", "export", "import")):
+            need = side[this][0] - side[other][1]
+            lim = float(tl[col].iat[i])
+            if need > lim + 1e-6:
+                p.append(Problem("tie_limits.csv", int(_rows(tl)[i]), col,
+                                 f"{lim:g} on tie '{k}' in hour {h}, below the net "
+                                 f"{this} of {need:g} MW its self-scheduled {this}s force",
+                                 f"a limit >= {need:g} MW (or smaller self-schedules in "
+                                 "resource_hours.csv)"))
     return p
 
 

@@ -208,6 +208,25 @@ TABLES: tuple[Table, ...] = (
         Column("resource", "str", ref=("resources", "resource")),
         Column("daily_energy_mwh", "float", lo=0, unit="MWh", doc="E^day"),
     ), required=False, doc="Hydro daily energy limits (spec §5.5)."),
+    Table("tie_resources", ("resource",), (
+        Column("resource", "str", ref=("resources", "resource"),
+               doc="An import or export resource scheduled at the tie"),
+        Column("tie", "str", doc="Tie (intertie scheduling point) id"),
+    ), required=False, doc="Import/export resources by tie (spec §2.5, §5.5): the resources "
+       "whose schedules count against the tie's limits in tie_limits.csv. A resource not "
+       "listed is on no tie (no limit beyond its own bid)."),
+    Table("tie_limits", ("tie", "hour"), (
+        Column("tie", "str", ref=("tie_resources", "tie"), doc="Tie of tie_resources.csv"),
+        Column("hour", "int", False, 0, lo=0,
+               doc="Hour ending 1..H; blank (or 0) = every hour. A row for an hour replaces "
+                   "the tie's blank-hour row in that hour"),
+        Column("import_limit_mw", "float", False, float("inf"), lo=0, unit="MW",
+               doc="TL^imp: Σ imports − Σ exports on the tie at most this (blank: no limit)"),
+        Column("export_limit_mw", "float", False, float("inf"), lo=0, unit="MW",
+               doc="TL^exp: Σ exports − Σ imports on the tie at most this (blank: no limit)"),
+    ), required=False, doc="Import/export tie limits (spec §5.5): per tie and hour, "
+       "Σ m − Σ ex ≤ TL^imp and Σ ex − Σ m ≤ TL^exp over the tie's resources "
+       "(tie_resources.csv), hard limits on their schedules in the IFM, the RUC and the RT run."),
     Table("resource_hours", ("resource", "hour"), (
         Column("resource", "str", ref=("resources", "resource")),
         _hour(),

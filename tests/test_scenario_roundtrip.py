@@ -170,6 +170,9 @@ def _full_scenario(**kw):
                     price_usd_per_mwh=40.0) for t in H]),
         load_distribution=[dict(bus="c1", ldf=0.25), dict(bus="c2", ldf=0.75),
                            dict(bus="p1", ldf=0.6), dict(bus="p2", ldf=0.4)],
+        tie_resources=[dict(resource="M1", tie="T1"), dict(resource="X1", tie="T1")],
+        tie_limits=[dict(tie="T1", import_limit_mw=50.0, export_limit_mw=35.5),
+                    dict(tie="T1", hour=2, import_limit_mw=20.0)],
     )
     return make_scenario(tables, name="every_table", trade_date="2026-07-01", hours=len(H),
                          description="Every optional table, for the round-trip test.",

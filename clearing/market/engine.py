@@ -20,6 +20,7 @@ from clearing.market.manifest import build_manifest
 from clearing.market.mpm import mitigate_bids, pivotal_supplier_test
 from clearing.results import RunResult
 from clearing.market.solver import RunBudget
+from network import ties
 from network.ptdf import PTDF, scenario_ptdf
 from network.transfers import net_model_cycles
 from products.energy import base_transfer_rhs
@@ -267,6 +268,10 @@ def extract_ruc(d: MarketData, sm: SolvedModel, ptdf: PTDF, ifm: dict, tables: d
                 requirement=f"branch_ruc:{l}", baa="", hour=t, relaxed_mw=over,
                 penalty_usd_per_mwh=p.penalty_transmission_usd_per_mwh,
                 cost_usd=over * p.penalty_transmission_usd_per_mwh)])], ignore_index=True)
+    tie_rows = ties.binding_rows(sm.bundle, lambda con: dual(sm, con), suffix="_ruc")
+    if tie_rows:  # import/export tie limits binding the RUC schedules (spec §5.5)
+        tables["binding_constraints"] = pd.concat(
+            [tables["binding_constraints"], pd.DataFrame(tie_rows)], ignore_index=True)
     has_rcu = defaultdict(bool)
     has_rcd = defaultdict(bool)
     for (r, t), v in rcu.items():

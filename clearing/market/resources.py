@@ -151,6 +151,68 @@ def startup_cost_usd(d, i: str) -> float:
     return tiers[0][1] if tiers else float(d.thermal.at[i, "startup_cost_usd"])
 
 
+def add_startup_costs(b: ModelBundle, starts: list[tuple[str, int]], v, w,
+                      suffix: str = "", prefix: str = "uc") -> None:
+    """Start-up costs (spec §4.1, §4.2) of the starts v[i,t], (i, t) in `starts`, appended to
+    `b.costs`: a unit with one tier (or none) pays its `startup_cost_usd`; a unit with
+    downtime-dependent tiers (`startup_costs`: tier s applies after `after_offline_h` hours
+    off-line) pays the tier its off-line spell implies, through start-up type binaries
+    δ[i,s,t] (variable `delta<suffix>` on set `ST<suffix>`): Σ_s δ_s = v_t (row
+    `<prefix>_st_sum`), and δ_s ≤ Σ of w over the hours t − τ with τ in tier s's window
+    [after_s, after_(s+1) − 1], tier 1's from 1 h (row `<prefix>_st_window`; w before hour 1 from the initial
+    state `initial_on`/`initial_hours`; the coldest tier is always allowed). The IFM charges
+    every start on (u, v, w); the RUC only its own starts, on (u^R, v^R, w^R), so a unit the
+    RUC commits pays the tier of the off-line spell of the RUC commitment."""
+    m, d = b.m, b.d
+    th = d.cells("thermal")
+    starts = [(i, t) for (i, t) in starts if not (v[i, t].fixed and not v[i, t].value)]
+    tiered = [(i, t) for (i, t) in starts if len(d.startup_tiers.get(i, [])) > 1]
+    b.costs.append(sum(startup_cost_usd(d, i) * v[i, t] for (i, t) in starts
+                       if len(d.startup_tiers.get(i, [])) <= 1))
+    if not tiered:
+        return
+    hours: dict[str, list[int]] = {}
+    for (i, t) in tiered:
+        hours.setdefault(i, []).append(t)
+    st_idx = [(i, s, t) for i in hours for s in range(1, len(d.startup_tiers[i]) + 1)
+              for t in hours[i]]
+    st_set = pyo.Set(initialize=st_idx, dimen=3, ordered=True)
+    setattr(m, f"ST{suffix}", st_set)
+    delta = pyo.Var(st_set, within=pyo.Binary)
+    setattr(m, f"delta{suffix}", delta)
+    b.binaries.append(delta)
+
+    def w_past(i, tau):
+        """w at hour tau, including the initial shut-down implied by initial_hours: a unit
+        off for h0 hours by the end of hour 0 shut down in hour 1 − h0 (hour 1 itself when
+        h0 = 0, where the model's w is 0 because u_0 = 0)."""
+        if not th.at[i, "initial_on"] and tau == 1 - int(th.at[i, "initial_hours"]):
+            return 1
+        if tau >= 1:
+            return w[i, tau]
+        return 0
+
+    def st_sum(_m, i, t):
+        return sum(delta[i, s, t] for s in range(1, len(d.startup_tiers[i]) + 1)) == v[i, t]
+    setattr(m, f"{prefix}_st_sum", pyo.Constraint(
+        pyo.Set(initialize=tiered, dimen=2, ordered=True), rule=st_sum))
+
+    def st_window(_m, i, s, t):
+        tiers = d.startup_tiers[i]
+        if s == len(tiers):
+            return pyo.Constraint.Skip
+        # tier 1 also covers a spell shorter than its after_offline_h (the hottest start)
+        lo, hi = (1 if s == 1 else tiers[s - 1][0]), tiers[s][0] - 1
+        expr = sum(w_past(i, t - tau) for tau in range(lo, hi + 1))
+        if isinstance(expr, (int, float)):  # window lies wholly before hour 1
+            if expr == 0:
+                delta[i, s, t].fix(0)
+            return pyo.Constraint.Skip
+        return delta[i, s, t] <= expr
+    setattr(m, f"{prefix}_st_window", pyo.Constraint(st_set, rule=st_window))
+    b.costs.append(sum(d.startup_tiers[i][s - 1][1] * delta[i, s, t] for (i, s, t) in st_idx))
+
+
 def thermal_floor_mw(d, i: str, t: int) -> float:
     """The least output of thermal unit `i` on-line in hour `t` (spec §5.4): its self-schedule
     (capped at Pmax_t), and, on-line since before the day, its initial output less the fastest
@@ -221,47 +283,7 @@ def _add_thermal(b: ModelBundle) -> None:
 
     # costs: min-load, start-up (downtime dependent where tiers are given)
     b.costs.append(sum(float(th_c.at[i, "min_load_cost_usd_per_h"]) * m.u[i, t] for (i, t) in idx))
-    tiered = [i for i in G if len(d.startup_tiers.get(i, [])) > 1]
-    flat = [i for i in G if i not in set(tiered)]
-
-    b.costs.append(sum(startup_cost_usd(d, i) * m.v[i, t] for i in flat for t in T))
-    if tiered:
-        st_idx = [(i, s, t) for i in tiered for s in range(1, len(d.startup_tiers[i]) + 1) for t in T]
-        m.ST = pyo.Set(initialize=st_idx, dimen=3, ordered=True)
-        m.delta = pyo.Var(m.ST, within=pyo.Binary)
-        b.binaries.append(m.delta)
-
-        def w_past(i, tau):
-            """w at hour tau, including the initial shut-down implied by initial_hours: a unit
-            off for h0 hours by the end of hour 0 shut down in hour 1 − h0 (hour 1 itself when
-            h0 = 0, where the model's w is 0 because u_0 = 0)."""
-            if not th_c.at[i, "initial_on"] and tau == 1 - int(th_c.at[i, "initial_hours"]):
-                return 1
-            if tau >= 1:
-                return m.w[i, tau]
-            return 0
-
-        def st_sum(_m, i, t):
-            n = len(d.startup_tiers[i])
-            return sum(_m.delta[i, s, t] for s in range(1, n + 1)) == _m.v[i, t]
-        m.uc_st_sum = pyo.Constraint(pyo.Set(initialize=[(i, t) for i in tiered for t in T],
-                                             dimen=2, ordered=True), rule=st_sum)
-
-        def st_window(_m, i, s, t):
-            tiers = d.startup_tiers[i]
-            if s == len(tiers):
-                return pyo.Constraint.Skip
-            # tier 1 also covers a spell shorter than its after_offline_h (the hottest start)
-            lo, hi = (1 if s == 1 else tiers[s - 1][0]), tiers[s][0] - 1
-            terms = [w_past(i, t - tau) for tau in range(lo, hi + 1)]
-            expr = sum(terms)
-            if isinstance(expr, (int, float)):  # window lies wholly before hour 1
-                if expr == 0:
-                    _m.delta[i, s, t].fix(0)
-                return pyo.Constraint.Skip
-            return _m.delta[i, s, t] <= expr
-        m.uc_st_window = pyo.Constraint(m.ST, rule=st_window)
-        b.costs.append(sum(d.startup_tiers[i][s - 1][1] * m.delta[i, s, t] for (i, s, t) in st_idx))
+    add_startup_costs(b, idx, m.v, m.w)
 
     # ramps on total output (spec §5.4 [A]); start-up/shut-down limits SU/SD (Pmax when blank)
     def su_limit(i, t):

@@ -122,7 +122,7 @@ from clearing.market.solver import RunBudget
 from clearing.market.readback import Readback
 from clearing.results import RunResult
 from network.ptdf import PTDF, scenario_ptdf
-from network import transfers, transmission
+from network import ties, transfers, transmission
 from products import energy
 from products.flexible_ramp import component as frp
 from scenarios.errors import Problem, ScenarioError
@@ -800,6 +800,8 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
 
     # --- energy balance per BAA and interval (products/energy.py, spec §5.1) ---------------------
     energy.add_to_model(b)
+    # --- import/export tie limits on the 15-minute schedules, the hour's limit (spec §5.5) ------
+    ties.add_to_model(b, inj=lambda r, k: g[(r, k)], hour_of=lambda k: hour_of[k])
 
     # --- flexible ramp up/down (products/flexible_ramp/component.py) -----------------------------
     ir_req = {}
@@ -924,7 +926,10 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
     pi = energy.balance_prices(rb)
     nodal = energy.nodal_prices(drt, pi, transmission.congestion(rb))
     bc = shared["binding_constraints"]
-    bind = _by_interval(bc[bc["kind"] == "branch_base"].assign(kind="branch_rt"))
+    bind = bc[bc["kind"] == "branch_base"].assign(kind="branch_rt")
+    if bc["kind"].isin(ties.KINDS).any():  # import/export tie limits (spec §5.5)
+        bind = pd.concat([bind, bc[bc["kind"].isin(ties.KINDS)]], ignore_index=True)
+    bind = _by_interval(bind)
     rl = shared["relaxations"]
     over_rows = list(rl.loc[rl["requirement"].str.startswith("branch_base:"), "requirement"])
     rt_prices = _by_interval(nodal)[["bus", "hour", "interval", "baa", "lmp", "energy",
@@ -1008,6 +1013,7 @@ RT_TRANSFER_COLUMNS = ["interface", "hour", "interval", "from_baa", "to_baa", "m
 # the components whose read-back the FMM shares with the day ahead (clearing/market/readback.py); both
 # are built by build_rt (the ETSR rows with RT's options, the network rows by the lazy solve)
 RT_READBACK = (Component("network", None, transmission.extract),
+               Component("ties", None, ties.extract),
                Component("transfers", None, transfers.extract))
 
 

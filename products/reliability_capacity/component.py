@@ -16,7 +16,7 @@ import pyomo.environ as pyo
 
 from clearing.market.bundle import ModelBundle
 from clearing.market.data import MarketData
-from clearing.market.resources import add_commitment_logic, forced_commitment
+from clearing.market.resources import add_commitment_logic, add_startup_costs, forced_commitment
 from products.ancillary_services import eligible
 
 RUC_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export")
@@ -191,6 +191,9 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
         return (sum(r_expr(r, t) for r in members[a]) + inflow + _m.s_ruc_under[a, t]
                 - _m.s_ruc_over[a, t] == float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) + base[(a, t)])
     m.balance = pyo.Constraint(m.BAA_T, rule=balance)
+    # import/export tie limits on the RUC schedules r (spec §5.5, §5.11)
+    from network import ties
+    ties.add_to_model(b, inj=r_expr)
     nec_on = [a for a in d.baas
               if bool(d.scenario.tables["baas"].set_index("baa").at[a, "nec_enabled"])]
     if nec_on and p.phase != 1:
@@ -207,12 +210,12 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
     b.costs.append(sum(d.avail_price(r, "rcu", t) * m.rcu[r, t] for (r, t) in m.RCU_IDX))
     b.costs.append(sum(d.avail_price(r, "rcd", t) * m.rcd[r, t] for (r, t) in m.RCD_IDX))
 
-    def su_cost(i):
-        tiers = d.startup_tiers.get(i)
-        return tiers[-1][1] if tiers else float(th.at[i, "startup_cost_usd"])
-    b.costs.append(sum(su_cost(i) * m.vR[i, t] + float(th.at[i, "min_load_cost_usd_per_h"])
-                       * (m.uR[i, t] - ifm["u"][(i, t)]) for (i, t) in m.GT
-                       if ifm["u"][(i, t)] < 0.5))
+    # start-ups of units the RUC commits (hours the IFM has them off), at the tier of their
+    # off-line spell under u^R as in the IFM (spec §4.1, §4.2), and their min-load cost
+    ruc_hours = [(i, t) for (i, t) in m.GT if ifm["u"][(i, t)] < 0.5]
+    add_startup_costs(b, ruc_hours, m.vR, m.wR, suffix="R", prefix="ruc")
+    b.costs.append(sum(float(th.at[i, "min_load_cost_usd_per_h"]) * (m.uR[i, t] - ifm["u"][(i, t)])
+                       for (i, t) in ruc_hours))
     b.costs.append(p.penalty_ruc_under_usd_per_mwh * sum(m.s_ruc_under.values())
                    + p.penalty_ruc_over_usd_per_mwh * sum(m.s_ruc_over.values()))
     # network hooks (flows of the RUC schedule against the forecast, spec §5.11)

@@ -9,8 +9,9 @@ in `violations.attrs["skipped"]`), so a reference folder holding a subset of the
 on what it has.
 
 Rule families, one module each: `physical` (resources), `flows` (balance, ETSRs, NEC, network,
-cycles), `reserves` (AS, IR, RC requirements and credit, RUC balance), `prices` (§6 relations),
-`profit` (prices support the schedules: per-resource profit LPs and the dual objective).
+cycles), `ties` (import/export tie limits), `reserves` (AS, IR, RC requirements and credit, RUC
+balance), `prices` (§6 relations), `profit` (prices support the schedules: per-resource profit
+LPs and the dual objective).
 
 Sign conventions read from the run: `schedules.energy_mw` is the net injection g of spec §3
 (exports, demand bids and virtual demand negative; storage discharge − charge); `transfers.mw` is
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from clearing.analysis.check import flows, physical, prices, profit, reserves
+from clearing.analysis.check import flows, physical, prices, profit, reserves, ties
 from clearing.analysis.check.context import (VIOLATION_COLUMNS, Context, classify_relaxation,  # noqa: F401
                                     relaxation_frame)
 from clearing.results import RunResult, read_run
@@ -57,6 +58,9 @@ RULES: dict[str, str] = {
                      "Pdis; hydro, imports, exports, demand and virtual bids within their MW; "
                      "hydro daily energy (§5.4, §5.5)",
     "self_schedule": "supply resources produce at least min(self-schedule, Pmax_t) (§5.4)",
+    "tie_limit": "per import/export tie (tie_resources) and hour, Σ imports − Σ exports ≤ TL^imp "
+                 "and Σ exports − Σ imports ≤ TL^exp (tie_limits) on the IFM schedule "
+                 "(energy_mw) and the RUC schedule (energy_mw + rcu_mw − rcd_mw) (§5.5, §5.11)",
     "ramp": "hourly ramps: p_t − p_t−1 ≤ 60 RR^up u_t−1 + SU v_t, p_t−1 − p_t ≤ 60 RR^dn u_t + "
             "SD w_t (SU/SD = start-up/shut-down ramp, default Pmax), initial output from "
             "thermal.csv; with as_in_hourly_ramp, an on-line thermal unit's RU + SR + NR are "
@@ -130,6 +134,7 @@ _FAMILY_RULES = [
     (flows.check_nec, False), (flows.check_cycles, False), (flows.check_branches, True),
     (flows.check_deployment, True), (physical.check_unit_limits, True), (physical.check_ramps, True),
     (physical.check_min_up_down, True), (physical.check_storage, True),
+    (ties.check_tie_limits, True),
     (physical.check_headroom, True), (physical.check_reserve_ramp, True),
     (physical.check_awards, True), (reserves.check_as_requirements, True),
     (reserves.check_ir_rc, False), (reserves.check_reserve_credit, True),

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from clearing.analysis.check.context import Context, nan_to, net_import
+from clearing.analysis.check.ties import KINDS as TIE_KINDS
 
 
 def _ir_exporting_baa_hours(ctx: Context) -> set[tuple[str, str, int]]:
@@ -693,7 +694,8 @@ def check_price_range(ctx: Context) -> None:
     explained by a relaxation reported in that hour, each family by its own:
     LMP, BAA energy price — a power-balance, base-case or deployment relaxation (any BAA: a
     penalty spreads through the network and the ETSRs) or a binding branch row
-    (`binding_constraints` branch_*) in the hour: under congestion an LMP is an affine
+    (`binding_constraints` branch_*, or an import/export tie row tie_*, §5.5, which couples
+    resources the same way) in the hour: under congestion an LMP is an affine
     combination of marginal bids whose weights can be negative (two marginal units at 50 and
     109.55 $/MWh and two binding lines price a third bus at −161.2 with nothing relaxed; random
     markets, issue 16), and π_b is the price at the BAA's slack reference, not a bid. The ELAP,
@@ -726,11 +728,12 @@ def check_price_range(ctx: Context) -> None:
     kinds = (pd.Series(dtype=str), pd.Series(dtype=int)) if bc is None or not len(bc) else \
         (bc["kind"].astype(str), bc["hour"].astype(int))
     dep_h = {h for k, h in zip(*kinds) if k.startswith("branch_dep")} | hours("deployment")
-    congested_h = {h for k, h in zip(*kinds) if k.startswith("branch")}
+    congested_h = {h for k, h in zip(*kinds) if k.startswith("branch") or k in TIE_KINDS}
     if congested_h and _hours_coupled(ctx):
         congested_h = set(ctx.hours)
     energy_h = energy_h | congested_h
-    ruc_bind_h = {h for k, h in zip(*kinds) if k == "branch_ruc"} | ruc_h
+    ruc_bind_h = {h for k, h in zip(*kinds)
+                  if k == "branch_ruc" or k in {t + "_ruc" for t in TIE_KINDS}} | ruc_h
     energy_why = "power-balance, base-case or deployment relaxation or binding branch row"
     # (table, kind, id, hour, value, family, explained, what explains it, price name)
     items: list[tuple[str, str, str, int, float, str, bool, str, str]] = []

@@ -5,8 +5,9 @@ own bids and physical limits: for each resource a small LP over the day (scipy's
 
     Σ_t [ LMP_n(i),t·g_t − Σ_s c_s·p_s,t + Σ_s b_s·d_s,t + Σ_a (price_a,t − c_a)·a_t ]
 
-(energy at its bus's LMP, AS at the BAA's ASMPs, IRU/IRD at the resource's IRUMP/IRDMP, bids
-after market power mitigation) subject to the resource's bid segments, capacity stacks, ramps,
+(energy at its bus's LMP — for an import or export on a tie with a binding limit, LMP − μ^imp
++ μ^exp of the published tie rows, §5.5 —, AS at the BAA's ASMPs, IRU/IRD at the resource's
+IRUMP/IRDMP, bids after market power mitigation) subject to the resource's bid segments, capacity stacks, ramps,
 reserve ramp limits, self-schedules and, for storage, the SOC, envelope and AS-sustain limits
 (§5.4–5.10). The same LP with the quantities fixed at the published schedule gives the profit of
 the schedule; a gain above tolerance means the prices do not support it (a price that looks
@@ -30,6 +31,7 @@ import pandas as pd
 from scipy.optimize import linprog
 
 from clearing.analysis.check.context import Context, finite, nan_to
+from clearing.analysis.check.ties import tie_price_offsets
 
 SUPPLY_TYPES = ("thermal", "ver", "hydro", "import", "virtual_supply")
 DEMAND_TYPES = ("export", "demand", "virtual_demand")
@@ -373,6 +375,7 @@ def check_profit(ctx: Context) -> None:
     skipped: list[str] = []
     best: dict[str, float] = {}
     ctx.cache["profit"] = best
+    tie_offset = tie_price_offsets(ctx)  # imports/exports on a binding tie (§5.5)
     for r in ctx.res.index:
         rtype = ctx.rtype[r]
         bus = str(ctx.res.at[r, "bus"])
@@ -385,8 +388,9 @@ def check_profit(ctx: Context) -> None:
         if bus not in lmp.index:
             skipped.append(f"{r} (no LMP at bus {bus})")
             continue
-        built = _build(ctx, r, lmp.loc[bus], baa_p, res_p, seg, avail,
-                       u.loc[r].to_numpy(float), su_sd)
+        price = lmp.loc[bus] + tie_offset[r].reindex(lmp.columns).fillna(0.0) \
+            if r in tie_offset else lmp.loc[bus]
+        built = _build(ctx, r, price, baa_p, res_p, seg, avail, u.loc[r].to_numpy(float), su_sd)
         if built is None:
             continue
         lp, fixed = built
@@ -445,7 +449,8 @@ def check_dual_objective(ctx: Context) -> None:
     scenario's right-hand sides,
         Σ_t [ Σ_n LMP_n·D^fix_n + Σ_b π_b·(base exports − imports)_b − Σ_l shadow_l·F_l (base and
         deployment rows, `binding_constraints`) − Σ_k ν_k·(X^max_k − X^base_k + X^base_k̄)
-        − Σ_k β_k·X^max_k − Σ_b λ_b·NEC_b + Σ_b Σ_g σ_g·cumulative AS requirement_g
+        − Σ_k β_k·X^max_k − Σ_b λ_b·NEC_b − Σ_tie μ·TL (tie rows, §5.5)
+        + Σ_b Σ_g σ_g·cumulative AS requirement_g
         + Σ_b Σ_q w_q·min(0, ρ_b − p_q) ]
       − Σ_i (best profit_i at the prices + Σ_t LMP·Pmin·u_t − MLC·u_t) + start-up costs,
     the per-resource best profits coming from the `profit` LPs. Needs every resource covered by
@@ -492,7 +497,7 @@ def check_dual_objective(ctx: Context) -> None:
                                  bc["limit_mw"].astype(float)):
             if kind.startswith("branch_") and kind != "branch_ruc":
                 net -= sp * lim
-            elif kind == "nec":
+            elif kind in ("nec", "tie_import", "tie_export"):
                 net -= sp * lim
     terms["network_nec"] = net
     tr = ctx.transfers("transfers")
@@ -636,7 +641,9 @@ def check_rc_profit(ctx: Context) -> None:
         (str(b), int(h)) for side in ("under", "over")
         for (b, h), v in ctx.relaxed("ruc", side).items() if v > ctx.tol}
     modes = bool(getattr(ctx.p, "rc_exclusivity_binary", False))
-    rp = {(r, prod, h): sign * price.get((bus_of[r], h), 0.0)
+    tie = tie_price_offsets(ctx, ruc=True)  # RC of imports on a binding RUC tie row (§5.5)
+    rp = {(r, prod, h): sign * (price.get((bus_of[r], h), 0.0)
+                                + (float(tie[r].get(h, 0.0)) if r in tie else 0.0))
           if not modes or (baa_of[r], h) in priced else 0.0 for r in ctx.res.index
           for prod, sign in (("rcu", 1.0), ("rcd", -1.0)) for h in ctx.hours}
     _, avail = _bids(ctx)
