@@ -15,6 +15,9 @@ checker violation points at the engine (or the checker), not at the input:
 - hydro has Pmin 0 (a continuous Pmin floor could exceed its daily energy);
 - a storage unit's end-of-day SOC floor is at most its initial SOC;
 - NEC values, when submitted, are ≥ 0.
+
+Some draws carry hourly bids (`energy_bids_hourly`, `availability_bids_hourly`) in some hours
+and import/export tie limits (`tie_resources`, `tie_limits`) leaving room for self-schedules.
 Everything else (shortage, congestion, relaxed requirements, zero-demand BAAs) is fair game:
 markets that cannot meet a requirement still clear with a relaxation.
 
@@ -202,6 +205,54 @@ def _resource(draw, rid: str, kind: str, bus: str, hours: list[int], t: dict) ->
                                                mw=_mw(draw, 0.0, pmax),
                                                price_usd_per_mwh=_mw(draw, 0.0, cap),
                                                iso_inserted=iso))
+    if draw(st.integers(0, 3)) == 0:
+        _hourly_bids(draw, rid, kind, res, hours, t)
+
+
+def _hourly_bids(draw, rid: str, kind: str, res: dict, hours: list[int], t: dict) -> None:
+    """SIBR-style hourly bids (issue 19) in some hours: a new curve for each side the resource
+    bids day-constant (same width, its own prices), and hourly availability rows for products it
+    may bid (0 MW sometimes); other hours keep the day-constant bids."""
+    some = [h for h in hours if draw(st.booleans())]
+    sides = {}
+    for row in t["energy_bids"]:
+        if row["resource"] == rid:
+            sides[row["side"]] = sides.get(row["side"], 0.0) + row["mw"]
+    for h in some:
+        for side, width in sorted(sides.items()):
+            lo, hi = (-20.0, 150.0) if side == "supply" else (0.0, 300.0)
+            t["energy_bids_hourly"] += [dict(r, hour=h) for r in
+                                        _segments(draw, rid, side, round(width, 2), lo, hi, True)]
+        if kind in _BIDDABLE and (kind not in ("import", "export") or res.get("fifteen_minute")):
+            for prod in _BIDDABLE[kind]:
+                if draw(st.integers(0, 3)) != 0:
+                    continue
+                cap = IR_BID_CAP_USD_PER_MWH if prod in IR_PRODUCTS else AS_RC_BID_CAP_USD_PER_MWH
+                t["availability_bids_hourly"].append(dict(
+                    resource=rid, hour=h, product=prod,
+                    mw=0.0 if draw(st.integers(0, 4)) == 0 else _mw(draw, 0.0, res["pmax_mw"]),
+                    price_usd_per_mwh=_mw(draw, 0.0, cap), iso_inserted=False))
+
+
+def _ties(draw, hours: list[int], t: dict) -> None:
+    """Import/export tie limits (issue 19, §5.5): some imports and exports on one tie with
+    import and export limits (blank = none) that leave room for the self-schedules (the
+    loader's rule), tight enough to bind."""
+    res = [r for r in t["resources"] if r["type"] in ("import", "export")]
+    on = [r for r in res if draw(st.booleans())]
+    if not on:
+        return
+    t["tie_resources"] += [dict(resource=r["resource"], tie="T1") for r in on]
+    ss = {(r["resource"], r["hour"]): r["self_schedule_mw"] for r in t["resource_hours"]
+          if r.get("self_schedule_mw") is not None and r["self_schedule_mw"] == r["self_schedule_mw"]}
+    for h in hours:
+        floor = {kind: sum(min(ss.get((r["resource"], h), 0.0), r["pmax_mw"])
+                           for r in on if r["type"] == kind) for kind in ("import", "export")}
+        row = dict(tie="T1", hour=h)
+        for kind, col in (("import", "import_limit_mw"), ("export", "export_limit_mw")):
+            if draw(st.integers(0, 2)) != 0:   # blank: no limit that way
+                row[col] = round(floor[kind] + _mw(draw, 0.0, 150.0), 2)
+        t["tie_limits"].append(row)
 
 
 def _network(draw, buses: list[str], hours: list[int], t: dict) -> None:
@@ -332,7 +383,8 @@ def markets(draw, max_baas: int = 4, max_hours: int = 4, max_buses: int = 8,
         "baas", "buses", "branches", "branch_ratings", "interfaces", "interface_hours",
         "resources", "thermal", "startup_costs", "storage", "hydro", "resource_hours",
         "energy_bids", "availability_bids", "demand", "baa_hours", "ir_demand_curves",
-        "load_distribution")}
+        "load_distribution", "energy_bids_hourly", "availability_bids_hourly", "tie_resources",
+        "tie_limits")}
     ref = draw(st.integers(0, n_baas - 1))
     t["buses"] = [dict(bus=bus, baa=bus_baa[bus]) for bus in buses]
     _network(draw, buses, hours, t)
@@ -348,6 +400,8 @@ def markets(draw, max_baas: int = 4, max_hours: int = 4, max_buses: int = 8,
     kinds = draw(st.lists(st.sampled_from(RESOURCE_KINDS), min_size=1, max_size=max_resources))
     for k, kind in enumerate(kinds):
         _resource(draw, f"R{k}_{kind}", kind, buses[draw(st.integers(0, n_buses - 1))], hours, t)
+    if draw(st.integers(0, 2)) == 0:
+        _ties(draw, hours, t)
     fixed = {(b, h): 0.0 for b in baas for h in hours}
     for bus in buses:
         if draw(st.integers(0, 2)) == 0:
