@@ -117,17 +117,9 @@ def extract(rb) -> None:
         [dict(baa=a, hour=t, energy_price=float(pi.at[a, t]),
               transfer_component=float(pi.at[a, t]) - float(pi.at[d.reference_baa, t]),
               elap_price=float(elap[(a, t)]), ruc_price=np.nan) for a in d.baas for t in T]))
-    relax = []
-    for (a, t) in m.BAA_T:
-        for var, name, pen in ((m.s_pb_under, "power_balance_under",
-                                p.penalty_power_balance_under_usd_per_mwh),
-                               (m.s_pb_over, "power_balance_over",
-                                p.penalty_power_balance_over_usd_per_mwh)):
-            v = pyo.value(var[a, t], exception=False) or 0.0
-            if v > 1e-6:
-                relax.append(dict(requirement=name, baa=a, hour=t, relaxed_mw=v,
-                                  penalty_usd_per_mwh=pen, cost_usd=v * pen))
-    rb.rows("relaxations", relax)
+    rb.slack_relaxations(m.BAA_T, (
+        (m.s_pb_under, "power_balance_under", p.penalty_power_balance_under_usd_per_mwh),
+        (m.s_pb_over, "power_balance_over", p.penalty_power_balance_over_usd_per_mwh)))
     g = rb.kept["g"]
     summary = []
     for a in d.baas:

@@ -126,6 +126,19 @@ class Readback:
             frame = pd.DataFrame(frame, columns=list(ROW_COLUMNS.get(table, ())) or None)
         self._rows[table].append(frame)
 
+    def slack_relaxations(self, index, slacks) -> None:
+        """`relaxations` rows of the balance slacks above 1e-6 MW (spec §4.3): for each (BAA,
+        period) of `index` and each (slack variable, requirement name, penalty $/MWh) of
+        `slacks`, the MW relaxed and its cost."""
+        rows = []
+        for (a, t) in index:
+            for var, name, pen in slacks:
+                v = value(var[a, t])
+                if v > 1e-6:
+                    rows.append(dict(requirement=name, baa=a, hour=t, relaxed_mw=v,
+                                     penalty_usd_per_mwh=pen, cost_usd=v * pen))
+        self.rows("relaxations", rows)
+
     def memo(self, name: str, fn: Callable[[], Any]) -> Any:
         if name not in self._memo:
             self._memo[name] = fn()

@@ -402,15 +402,9 @@ def _read_summary(rb, rcu: dict, rcd: dict) -> None:
 def _read_relaxations(rb) -> None:
     """`relaxations` ruc_under / ruc_over per BAA-hour at their penalties (spec §4.2)."""
     m, p = rb.m, rb.d.params
-    rel = []
-    for (a, t) in m.BAA_T:
-        for var, name, pen in ((m.s_ruc_under, "ruc_under", p.penalty_ruc_under_usd_per_mwh),
-                               (m.s_ruc_over, "ruc_over", p.penalty_ruc_over_usd_per_mwh)):
-            v = value(var[a, t])
-            if v > 1e-6:
-                rel.append(dict(requirement=name, baa=a, hour=t, relaxed_mw=v,
-                                penalty_usd_per_mwh=pen, cost_usd=v * pen))
-    rb.rows("relaxations", rel)
+    rb.slack_relaxations(m.BAA_T, (
+        (m.s_ruc_under, "ruc_under", p.penalty_ruc_under_usd_per_mwh),
+        (m.s_ruc_over, "ruc_over", p.penalty_ruc_over_usd_per_mwh)))
 
 
 def _read_transfers(rb) -> None:

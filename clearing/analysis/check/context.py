@@ -5,6 +5,7 @@ family uses. Nothing here reads the engine's model or its data preparation (clea
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -132,6 +133,17 @@ class _Violations:
             self.add(rule, table, "resource", ident, hour, a[i, j], lim[i, j],
                      f"{what} {a[i, j]:.6g} {rel} its limit {lim[i, j]:.6g} by "
                      f"{abs(a[i, j] - lim[i, j]):.6g}")
+
+    def flag_balance(self, rule: str, baas: list[str], gap: pd.DataFrame, slack: pd.DataFrame,
+                     message: Callable[[float, float], str]) -> None:
+        """Flag each BAA-hour whose balance gap (supply − demand + net imports, MW) is not minus
+        the reported relaxation (under − over) within `tol`; `message(gap, relaxation)` says
+        what the gap is."""
+        for b in baas:
+            for h in self.hours:
+                g, sl = float(gap.at[b, h]), float(slack.at[b, h])
+                if abs(g + sl) > self.tol:
+                    self.add(rule, "schedules", "baa", b, h, g, 0.0 - sl, message(g, sl))
 
     def need(self, rule: str, *tables: str) -> bool:
         missing = [t for t in tables if t not in self.run.tables]
@@ -264,6 +276,16 @@ class _Network:
         if tr is None:
             return None
         return tr.assign(interface=tr["interface"].astype(str), hour=tr["hour"].astype(int))
+
+    def balance_transfers(self, rule: str, table: str) -> pd.DataFrame | None:
+        """The transfers a balance rule nets: `table`, none when the run cannot have any (phase
+        1, no interfaces), or None (the rule skipped) when a phase ≥ 2 run lacks it."""
+        x = self.transfers(table)
+        if x is None:
+            if self.p.phase == 1 or not len(self.s.interfaces):
+                return pd.DataFrame(columns=["interface", "hour", "mw"])
+            self.skipped.append(f"{rule}: no {table} table (phase ≥ 2)")
+        return x
 
     def ratings(self) -> pd.DataFrame:
         """F^max_lt, branch x hour: `branches.rating_mw` overridden by `branch_ratings`. A rating
