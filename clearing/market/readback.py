@@ -1,9 +1,10 @@
 """Reading a solved model back into the results tables, one component at a time
 (architecture.md "Results contract"; issue 18: a product is one place).
 
-Each component of the registry (`clearing.market.ifm.IFM_COMPONENTS`) may have an ``extract(rb)``
-that reads its own variables and duals from the solved model and hands back its part of the
-tables through the `Readback` it is given:
+Each component of a registry (`IFM_COMPONENTS` in clearing/market/ifm.py, `RUC_COMPONENTS` in
+clearing/market/engine.py, `RT_COMPONENTS` in clearing/market/rt.py) may have an
+``extract(rb)`` that reads its own variables and duals from the solved model and hands back its
+part of the tables through the `Readback` it is given:
 
 - `Readback.columns(table, frame)`: columns of a table with one row per key (schedules,
   baa_summary, resource_prices, baa_prices): `frame` holds the table's key columns and the
@@ -11,6 +12,7 @@ tables through the `Readback` it is given:
 - `Readback.rows(table, frame)`: rows of a table that every component appends to
   (product_prices, binding_constraints, relaxations) or that one component owns (transfers,
   nodal_prices);
+- `Readback.slack_relaxations(index, slacks)`: the `relaxations` rows of balance slacks;
 - `Readback.memo(name, fn)`: a value several components read (the BAA energy prices π, the
   network congestion per bus), computed once by the component that owns it;
 - `Readback.keep(name, value)`: a value a later run needs (the IFM solution the RUC starts
@@ -25,8 +27,9 @@ A read-back may start from what came before it:
   rows to the IFM's tables: a column it reads back replaces the earlier one in place, new
   columns follow, rows are appended);
 - `intervals_per_hour`: the time grid. The day ahead reads back hours; RT (4) reads back
-  `d.hours` = its fifteen-minute intervals k, and `hour_interval(k)`, `hourly(a)` and `hours()`
-  translate to the hours the settlement inputs are kept in.
+  `d.hours` = its fifteen-minute intervals k (clearing/market/rt.py publishes them with hour
+  and interval), and `hours()` and `hourly(a)` give the hours the settlement inputs are kept
+  in.
 
 `assemble()` joins the pieces: column pieces on the table's key, in `COLUMN_ORDER` (the
 order the tables have always had; columns a new product adds follow), row pieces one after the
@@ -103,11 +106,6 @@ class Readback:
         return float(self.sm.duals.get(con, 0.0))
 
     # ---- the time grid ------------------------------------------------------------------------
-    def hour_interval(self, k: int) -> tuple[int, int]:
-        """(hour, interval) of period k of the grid (k = intervals_per_hour·(hour − 1) + interval)."""
-        n = self.intervals_per_hour
-        return (k - 1) // n + 1, (k - 1) % n + 1
-
     def hours(self) -> list[int]:
         """The hours the grid's periods fall in, 1..H."""
         return list(range(1, len(self.d.hours) // self.intervals_per_hour + 1))
