@@ -194,14 +194,3 @@ def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: s
                      timings={"solve_s": t1 - t0, "pricing_s": t2 - t1})
     b.lazy_rounds = mip_rounds + lp_rounds
     return sm
-
-
-def dual(sm: SolvedModel, con) -> float:
-    """Raw dual ∂objective/∂rhs of a constraint (0 when absent)."""
-    return float(sm.duals.get(con, 0.0))
-
-
-def ranged_shadow(sm: SolvedModel, con) -> tuple[float, float]:
-    """(μ+, μ−) ≥ 0 of a ranged row −F ≤ f ≤ F from its raw dual (spec §6 sign note)."""
-    y = dual(sm, con)
-    return (max(0.0, -y), max(0.0, y))
