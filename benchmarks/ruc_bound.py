@@ -50,7 +50,7 @@ def ruc_bound(scenario: Scenario, tight_rc: bool = True) -> dict:
     t0 = time.perf_counter()
     rounds = solve_lazy(rb, solver, monitor, mip=True, label="RUC MIP")
     mip_s = time.perf_counter() - t0
-    info = solver._h.getInfo()
+    info = solver.highs.getInfo()
     nodes = int(info.mip_node_count)
     mip = solver.records[-1][1]
     lp = solver.solve(rb.m, mip=False, relax=True, label="RUC LP relaxation")

@@ -121,3 +121,11 @@ def extract(rb) -> None:
     rows = binding_rows(rb.b, rb.dual)
     if rows:
         rb.rows("binding_constraints", rows)
+
+
+def extract_ruc(rb) -> None:
+    """Read back the RUC's tie rows (on the RUC schedule, spec §5.5, §5.11): `binding_constraints`
+    rows of kind `tie_import_ruc` / `tie_export_ruc`."""
+    rows = binding_rows(rb.b, rb.dual, suffix="_ruc")
+    if rows:
+        rb.rows("binding_constraints", rows)

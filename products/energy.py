@@ -88,6 +88,22 @@ def balance_prices(rb) -> pd.DataFrame:
         {t: {a: rb.dual(m.balance[a, t]) for a in d.baas} for t in d.hours}))
 
 
+SUPPLY_TYPES = ("thermal", "ver", "hydro", "storage", "import")   # generation in baa_summary
+
+
+def _read_prices(rb) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`nodal_prices` (spec §6.1) and the energy rows of `product_prices` (π_b) on the run's
+    periods; returns (π_b BAA x period, the nodal prices)."""
+    d = rb.d
+    pi = balance_prices(rb)
+    nodal = nodal_prices(d, pi, congestion(rb))
+    rb.rows("nodal_prices", nodal)
+    rb.rows("product_prices", [dict(baa=a, product="energy", hour=t,
+                                    price_usd_per_mwh=float(pi.at[a, t]))
+                               for a in d.baas for t in d.hours])
+    return pi, nodal
+
+
 def extract(rb) -> None:
     """Read back energy (spec §5.1, §6.1): `nodal_prices`, the energy rows of
     `product_prices`, `baa_prices` (π_b, transfer component, ELAP; ruc_price NaN until the
@@ -95,28 +111,15 @@ def extract(rb) -> None:
     virtual net and balance relaxation."""
     d, m, p = rb.d, rb.m, rb.d.params
     T, res = d.hours, d.resources
-    pi = balance_prices(rb)
-    nodal = nodal_prices(d, pi, congestion(rb))
-    rb.rows("nodal_prices", nodal)
-    rb.rows("product_prices", [dict(baa=a, product="energy", hour=t,
-                                    price_usd_per_mwh=float(pi.at[a, t]))
-                               for a in d.baas for t in T])
+    pi, nodal = _read_prices(rb)
     elap = elap_prices(d, nodal)
     rb.columns("baa_prices", pd.DataFrame(
         [dict(baa=a, hour=t, energy_price=float(pi.at[a, t]),
               transfer_component=float(pi.at[a, t]) - float(pi.at[d.reference_baa, t]),
               elap_price=float(elap[(a, t)]), ruc_price=np.nan) for a in d.baas for t in T]))
-    relax = []
-    for (a, t) in m.BAA_T:
-        for var, name, pen in ((m.s_pb_under, "power_balance_under",
-                                p.penalty_power_balance_under_usd_per_mwh),
-                               (m.s_pb_over, "power_balance_over",
-                                p.penalty_power_balance_over_usd_per_mwh)):
-            v = pyo.value(var[a, t], exception=False) or 0.0
-            if v > 1e-6:
-                relax.append(dict(requirement=name, baa=a, hour=t, relaxed_mw=v,
-                                  penalty_usd_per_mwh=pen, cost_usd=v * pen))
-    rb.rows("relaxations", relax)
+    rb.slack_relaxations(m.BAA_T, (
+        (m.s_pb_under, "power_balance_under", p.penalty_power_balance_under_usd_per_mwh),
+        (m.s_pb_over, "power_balance_over", p.penalty_power_balance_over_usd_per_mwh)))
     g = rb.kept["g"]
     summary = []
     for a in d.baas:
@@ -127,12 +130,49 @@ def extract(rb) -> None:
                 baa=a, hour=t,
                 demand_mw=float(d.fixed_demand_baa.at[a, t])
                 - sum(g[(r, t)] for r in rs if typ[r] == "demand"),
-                generation_mw=sum(g[(r, t)] for r in rs
-                                  if typ[r] in ("thermal", "ver", "hydro", "storage", "import")),
+                generation_mw=sum(g[(r, t)] for r in rs if typ[r] in SUPPLY_TYPES),
                 export_mw=-sum(g[(r, t)] for r in rs if typ[r] == "export"),
                 virtual_net_mw=sum(g[(r, t)] for r in rs
                                    if typ[r] in ("virtual_supply", "virtual_demand")),
-                power_balance_relaxed_mw=(pyo.value(m.s_pb_under[a, t], exception=False) or 0.0)
-                - (pyo.value(m.s_pb_over[a, t], exception=False) or 0.0),
+                power_balance_relaxed_mw=_balance_relaxed_mw(m, a, t),
                 demand_forecast_mw=float(d.baa_hours.at[(a, t), "demand_forecast_mw"])))
+    rb.columns("baa_summary", pd.DataFrame(summary))
+
+
+def _balance_relaxed_mw(m, a: str, t: int) -> float:
+    """Under-supply minus over-supply slack of the BAA's balance row (MW)."""
+    return ((pyo.value(m.s_pb_under[a, t], exception=False) or 0.0)
+            - (pyo.value(m.s_pb_over[a, t], exception=False) or 0.0))
+
+
+def extract_rt(rb) -> None:
+    """Read back energy on the RT intervals (spec §10, §6.1): `nodal_prices` and the energy rows
+    of `product_prices` as the day ahead, and the RT `baa_summary` columns per BAA and interval:
+    the RT load (`rb.given["rt_demand_mw"]`, BAA x interval), the FMM fixed demand, generation,
+    price-sensitive loads, exports and the net injection of the BAA's resources (from the
+    resources' read-back, `rb.kept["energy_mw"]`: resource x interval in `d.resources` order),
+    the balance relaxation and π_b (`energy_price`)."""
+    d, m = rb.d, rb.m
+    pi, _ = _read_prices(rb)
+    E = rb.kept["energy_mw"]
+    demand = rb.given["rt_demand_mw"]
+    typ = d.resources["type"]
+    pos = {r: i for i, r in enumerate(d.resources.index)}
+
+    def total(rows: list[int], k: int, sign: float = 1.0) -> float:
+        return float(sign * E[rows, k - 1].sum()) if rows else 0.0
+    summary = []
+    for a in d.baas:
+        members = [pos[r] for r in d.in_baa(a)]
+        supply = [pos[r] for r in d.in_baa(a) if typ[r] in SUPPLY_TYPES]
+        loads = [pos[r] for r in d.in_baa(a) if typ[r] == "demand"]
+        exports = [pos[r] for r in d.in_baa(a) if typ[r] == "export"]
+        for k in d.hours:
+            summary.append(dict(
+                baa=a, hour=k, demand_mw=float(demand.at[a, k]),
+                fixed_demand_mw=float(d.fixed_demand_baa.at[a, k]),
+                generation_mw=total(supply, k), load_resources_mw=total(loads, k, -1.0),
+                export_mw=total(exports, k, -1.0),
+                power_balance_relaxed_mw=_balance_relaxed_mw(m, a, k),
+                injection_mw=total(members, k), energy_price=float(pi.at[a, k])))
     rb.columns("baa_summary", pd.DataFrame(summary))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 import pytest
@@ -48,3 +49,55 @@ def test_commitment_logic_counts_minimum_times_in_periods():
         down_terms = [v for v in pyo.expr.identify_variables(m.uc_min_down["G", 20].body)
                       if v.parent_component() is m.w]
         assert (len(up_terms), len(down_terms)) == (n_up, n_down)
+
+
+# ---- the read-back's extensions: `into` (the RUC adds to the IFM tables) and the time grid ----
+def test_readback_into_an_earlier_read_back():
+    """The RUC reads back into the IFM's tables (clearing/market/readback.py, `into`). Earlier:
+    schedules G1 (committed 1, rcu 0, 100 MW), G2 (0, 0, 0 MW); one energy price row; one
+    relaxation. Pieces: rcu_mw and ruc_committed for G2 then G1 (the other order), one rcu
+    price row, no relaxation row. By hand: rcu_mw is replaced in its place by key (G1 0, G2 5),
+    ruc_committed follows the earlier columns (1, 1), the rows keep G1, G2; product_prices is
+    the energy row then the rcu row; the relaxation and the untouched transfers stay."""
+    from clearing.market.readback import Readback
+
+    earlier = {
+        "schedules": pd.DataFrame({"resource": ["G1", "G2"], "hour": [1, 1], "committed": [1, 0],
+                                   "rcu_mw": [0.0, 0.0], "energy_mw": [100.0, 0.0]}),
+        "product_prices": pd.DataFrame([dict(baa="A", product="energy", hour=1,
+                                             price_usd_per_mwh=30.0)]),
+        "relaxations": pd.DataFrame([dict(requirement="iru", baa="A", hour=1, relaxed_mw=2.0,
+                                          penalty_usd_per_mwh=10.0, cost_usd=20.0)]),
+        "transfers": pd.DataFrame({"interface": ["AB"], "hour": [1], "mw": [7.0]}),
+    }
+    rb = Readback(d=None, sm=None, ptdf=None, into=earlier)
+    rb.columns("schedules", pd.DataFrame({"resource": ["G2", "G1"], "hour": [1, 1],
+                                          "rcu_mw": [5.0, 0.0], "ruc_committed": [1, 1]}))
+    rb.rows("product_prices", [dict(baa="A", product="rcu", hour=1, price_usd_per_mwh=12.0)])
+    rb.rows("relaxations", [])
+    out = rb.assemble()
+    sch = out["schedules"]
+    assert list(sch.columns) == ["resource", "hour", "committed", "rcu_mw", "energy_mw",
+                                 "ruc_committed"]
+    assert sch["resource"].tolist() == ["G1", "G2"]
+    assert sch["rcu_mw"].tolist() == [0.0, 5.0]
+    assert sch["ruc_committed"].tolist() == [1, 1]
+    assert sch["energy_mw"].tolist() == [100.0, 0.0]
+    pp = out["product_prices"]
+    assert list(zip(pp["product"], pp["price_usd_per_mwh"])) == [("energy", 30.0), ("rcu", 12.0)]
+    assert out["relaxations"]["relaxed_mw"].tolist() == [2.0]
+    pd.testing.assert_frame_equal(out["transfers"], earlier["transfers"])
+    assert earlier["schedules"].columns.tolist()[-1] == "energy_mw"   # the earlier table is kept
+
+
+def test_readback_time_grid():
+    """RT reads back on quarter-hours (4 per hour): eight periods fall in hours 1, 2; the
+    hourly means of 1, 2, 3, 4 | 10, 10, 10, 14 are 2.5 and 11."""
+    import types
+
+    from clearing.market.readback import Readback
+
+    rb = Readback(d=types.SimpleNamespace(hours=list(range(1, 9))), sm=None, ptdf=None,
+                  intervals_per_hour=4)
+    assert rb.hours() == [1, 2]
+    assert rb.hourly(np.array([[1.0, 2, 3, 4, 10, 10, 10, 14]])).tolist() == [[2.5, 11.0]]

@@ -60,7 +60,7 @@ def test_mip_primal_objective_and_record():
     assert rec.seconds >= rec.handoff_s + rec.optimize_s
     assert s.records == [("uc", rec)]
     # the fixed variable is a constant in the rows: it has no column
-    assert len(s._cols) == 5 and len(s._rows) == 4
+    assert len(s.columns) == 5 and len(s.rows) == 4
 
 
 @pytest.mark.parametrize("both_sides", [False, True])
@@ -110,7 +110,7 @@ def test_cancelling_terms_and_constant_sides():
     rec = s.solve(m, mip=False)
     assert rec.objective == pytest.approx(2.0)
     assert pyo.value(m.x) == pytest.approx(3.0) and pyo.value(m.y) == pytest.approx(-1.0)
-    lp = s._h.getLp()
+    lp = s.highs.getLp()
     assert len(lp.a_matrix_.value_) == 2   # x in row e, y in row c: the cancelled y is not stored
     d = s.duals()
     assert d[m.e] == pytest.approx(1.0) and d[m.c] == pytest.approx(0.0)
@@ -124,22 +124,22 @@ def test_incremental_row_and_variable():
     m = _uc_model()
     s = PersistentHighs(gap=1e-6, time_limit=30)
     s.solve(m, mip=True, label="first")
-    h = s._h
-    n_cols, n_rows = len(s._cols), len(s._rows)
+    h = s.highs
+    n_cols, n_rows = len(s.columns), len(s.rows)
     m.extra = pyo.ConstraintList()
     m.e = pyo.VarList(domain=pyo.NonNegativeReals)
     e = m.e.add()
     m.extra.add(m.g[2] <= 20 + e)
     m.obj.expr = m.obj.expr + 100 * e
     rec = s.solve(m, mip=True, label="second")
-    assert s._h is h  # the same HiGHS instance, not a reload
-    assert len(s._cols) == n_cols + 1 and len(s._rows) == n_rows + 1
+    assert s.highs is h  # the same HiGHS instance, not a reload
+    assert len(s.columns) == n_cols + 1 and len(s.rows) == n_rows + 1
     assert rec.objective == pytest.approx(3210.0)
     assert pyo.value(e) == pytest.approx(10.0)
     assert pyo.value(m.g[2]) == pytest.approx(30.0)
     # a third solve with nothing new passes nothing and gives the same optimum
     rec3 = s.solve(m, mip=True, label="third")
-    assert len(s._rows) == n_rows + 1 and rec3.objective == pytest.approx(3210.0)
+    assert len(s.rows) == n_rows + 1 and rec3.objective == pytest.approx(3210.0)
     assert [lab for lab, _ in s.records] == ["first", "second", "third"]
 
 
@@ -154,7 +154,7 @@ def test_fix_binaries_then_pricing_lp_with_duals():
     fix_binaries([m.u])
     assert m.u[1].domain is pyo.Reals and m.u[1].lb == m.u[1].ub == 1
     rec = s.solve(m, mip=False, label="pricing LP", vars_changed=True)
-    assert not s._integ.any()
+    assert not s.integrality.any()
     assert rec.objective == pytest.approx(2210.0)
     d = s.duals()
     assert d[m.bal] == pytest.approx(30.0)
@@ -171,11 +171,11 @@ def test_vars_changed_fix_and_unfix():
     rec = s.solve(m, mip=True, vars_changed=True)
     assert rec.objective == pytest.approx(80 * 30 + 10 + 10 * 1000 + 50)
     m.u[1].unfix()
-    h = s._h
+    h = s.highs
     m.f.unfix()    # folded into the rows at load: forces a reload
     m.f.setub(10)
     rec = s.solve(m, mip=True, vars_changed=True)
-    assert s._h is not h
+    assert s.highs is not h
     assert rec.objective == pytest.approx(2210.0)
 
 
@@ -185,13 +185,13 @@ def test_time_limit_is_per_solve():
     m = _uc_model()
     s = PersistentHighs(gap=1e-6, time_limit=7)
     s.solve(m, mip=True)
-    assert s._h.getOptionValue("time_limit")[1] == 7
+    assert s.highs.getOptionValue("time_limit")[1] == 7
     fix_binaries([m.u])
     s.time_limit = 5
-    used = s._h.getRunTime()
+    used = s.highs.getRunTime()
     rec = s.solve(m, mip=False, vars_changed=True)
     assert rec.termination == "convergenceCriteriaSatisfied"
-    assert s._h.getOptionValue("time_limit")[1] == pytest.approx(5 + used, abs=1e-9)
+    assert s.highs.getOptionValue("time_limit")[1] == pytest.approx(5 + used, abs=1e-9)
 
 
 def test_errors():
@@ -227,4 +227,4 @@ def test_relaxed_solve_then_mip_again():
     rec = s.solve(m, mip=True, label="mip")
     assert rec.objective == pytest.approx(2210.0)
     assert pyo.value(m.u[2]) == pytest.approx(1)
-    assert sorted(s._integ.tolist()) == [0, 0, 0, 1, 1]   # integrality restored: u1, u2
+    assert sorted(s.integrality.tolist()) == [0, 0, 0, 1, 1]   # integrality restored: u1, u2

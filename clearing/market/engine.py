@@ -3,19 +3,15 @@ manifest (spec §1.1 steps 3–5; architecture.md data flow)."""
 
 from __future__ import annotations
 
-import math
 import time
-from collections import defaultdict
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
 from clearing.market.bundle import ModelBundle
 from clearing.market.data import MarketData, prepare
-from clearing.market.ifm import (Component, SolvedModel, build_ifm, dual, ranged_shadow,
-                          read_back, solve_and_price)
+from clearing.market.ifm import Component, SolvedModel, build_ifm, read_back, solve_and_price
 from clearing.market.manifest import build_manifest
 from clearing.market.mpm import mitigate_bids, pivotal_supplier_test
 from clearing.results import RunResult
@@ -23,16 +19,12 @@ from clearing.market.solver import RunBudget
 from network import ties
 from network.ptdf import PTDF, scenario_ptdf
 from network.transfers import net_model_cycles
-from products.energy import base_transfer_rhs
+from network import transmission
 from products.reliability_capacity import build_ruc
+from products.reliability_capacity import component as reliability_capacity
 from scenarios.scenario import Scenario
 
 Progress = Callable[[str], None]
-
-
-def _v(x) -> float:
-    val = pyo.value(x, exception=False)
-    return 0.0 if val is None else float(val)
 
 
 def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
@@ -83,9 +75,7 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
         ruc = solve_and_price(rb, ptdf, ("ruc",), "RUC", seed_rows=seed, budget=budget)
         timings["ruc_solve_s"] = ruc.timings["solve_s"]
         timings["ruc_pricing_s"] = ruc.timings["pricing_s"]
-        extract_ruc(d, ruc, ptdf, ifm_vals, tables)
-    else:
-        _empty_ruc(d, tables)
+    tables = extract_ruc(d, ruc, ptdf, ifm_vals, tables)
     say("RSE")
     t0 = time.perf_counter()
     try:
@@ -222,122 +212,24 @@ def net_ifm_cycles(d: MarketData, m: pyo.ConcreteModel) -> dict:
     return net_model_cycles(d, m, {"x": m.x, "yU": m.yU, "yD": m.yD})
 
 
-def net_ruc_cycles(d: MarketData, m: pyo.ConcreteModel) -> dict:
-    """Cancel RUC transfer cycles of x^R in place (yU, yD are the IFM's constants)."""
-    return net_model_cycles(d, m, {"x": m.xR}, hurdles=False)  # no hurdle cost in RUC (§4.2)
+# The RUC's read-back into the IFM tables (clearing/market/readback.py, `into`): its branch rows
+# (kind ruc) by the network component, the rest by the RC product; without a RUC, the RC
+# product's zero columns.
+RUC_COMPONENTS: tuple[Component, ...] = (
+    Component("network", None, transmission.extract),
+    Component("ties", None, ties.extract_ruc),  # import/export tie rows on the RUC schedule
+    Component("reliability_capacity", None, reliability_capacity.extract_ruc),
+)
+NO_RUC_COMPONENTS: tuple[Component, ...] = (
+    Component("reliability_capacity", None, reliability_capacity.extract_without_ruc),
+)
 
 
-def extract_ruc(d: MarketData, sm: SolvedModel, ptdf: PTDF, ifm: dict, tables: dict) -> None:
-    """Add RUC awards, RC prices and RC relaxations to the IFM tables (spec §5.11, §6.4)."""
-    m = sm.bundle.m
-    T, res = d.hours, d.resources
-    p = d.params
-    if p.transfer_cycle_netting:
-        sm.bundle.info["transfer_cycles_netted"] = net_ruc_cycles(d, m)
-    rcu = {(r, t): _v(m.rcu[r, t]) for (r, t) in m.RCU_IDX}
-    rcd = {(r, t): _v(m.rcd[r, t]) for (r, t) in m.RCD_IDX}
-    # one product per resource-hour (spec §5.11): without the ζ binaries, net the two; with bid
-    # prices ≥ 0 both are positive at an optimum only when both are free, so netting keeps the
-    # schedule r and the cost
-    for key in set(rcu) & set(rcd):
-        both = min(rcu[key], rcd[key])
-        rcu[key] -= both
-        rcd[key] -= both
-    uR = {(i, t): round(_v(m.uR[i, t])) for (i, t) in m.GT}
-    sch = tables["schedules"]
-    key = list(zip(sch["resource"], sch["hour"]))
-    sch["rcu_mw"] = [rcu.get(k, 0.0) for k in key]
-    sch["rcd_mw"] = [rcd.get(k, 0.0) for k in key]
-    sch["ruc_committed"] = [uR.get(k, c) for k, c in zip(key, sch["committed"])]
-    piR = {(a, t): dual(sm, m.balance[a, t]) for (a, t) in m.BAA_T}
-    cong = defaultdict(float)
-    for (kind, l, t), (con, sp_, sm_) in sm.monitor.rows.items():
-        mp, mm = ranged_shadow(sm, con)
-        if mp - mm:
-            row = ptdf.matrix.getrow(ptdf.branch_index(l))
-            for j, c in zip(row.indices, row.data):
-                cong[(ptdf.bus_ids[j], t)] -= c * (mp - mm)
-        if mp + mm > 1e-9:
-            fl = sm.monitor.flows()["ruc"][ptdf.branch_index(l), T.index(t)]
-            tables["binding_constraints"] = pd.concat([tables["binding_constraints"], pd.DataFrame(
-                [dict(constraint=l, hour=t, kind="branch_ruc", shadow_price=mp + mm,
-                      flow_mw=float(fl), limit_mw=float(d.rating.at[l, t]))])], ignore_index=True)
-        over = _v(sp_) + _v(sm_)
-        if over > 1e-6:
-            tables["relaxations"] = pd.concat([tables["relaxations"], pd.DataFrame([dict(
-                requirement=f"branch_ruc:{l}", baa="", hour=t, relaxed_mw=over,
-                penalty_usd_per_mwh=p.penalty_transmission_usd_per_mwh,
-                cost_usd=over * p.penalty_transmission_usd_per_mwh)])], ignore_index=True)
-    tie_rows = ties.binding_rows(sm.bundle, lambda con: dual(sm, con), suffix="_ruc")
-    if tie_rows:  # import/export tie limits binding the RUC schedules (spec §5.5)
-        tables["binding_constraints"] = pd.concat(
-            [tables["binding_constraints"], pd.DataFrame(tie_rows)], ignore_index=True)
-    has_rcu = defaultdict(bool)
-    has_rcd = defaultdict(bool)
-    for (r, t), v in rcu.items():
-        has_rcu[(res.at[r, "baa"], t)] |= v > 1e-6
-    for (r, t), v in rcd.items():
-        has_rcd[(res.at[r, "baa"], t)] |= v > 1e-6
-    rp = tables["resource_prices"]
-    ruc_price = [piR[(a, t)] + cong[(n, t)] for a, n, t in zip(rp["baa"], rp["bus"], rp["hour"])]
-    rp["rcu_usd_per_mwh"] = [pr if has_rcu[(a, t)] else 0.0
-                             for pr, a, t in zip(ruc_price, rp["baa"], rp["hour"])]
-    rp["rcd_usd_per_mwh"] = [-pr if has_rcd[(a, t)] else 0.0
-                             for pr, a, t in zip(ruc_price, rp["baa"], rp["hour"])]
-    pp = tables["product_prices"]
-    extra = []
-    for a in d.baas:
-        for t in T:
-            extra.append((a, "rcu", t, piR[(a, t)] if has_rcu[(a, t)] else 0.0))
-            extra.append((a, "rcd", t, -piR[(a, t)] if has_rcd[(a, t)] else 0.0))
-    tables["product_prices"] = pd.concat([pp, pd.DataFrame(extra, columns=pp.columns)],
-                                         ignore_index=True)
-    bp = tables["baa_prices"]
-    bp["ruc_price"] = [piR[(a, t)] for a, t in zip(bp["baa"], bp["hour"])]
-    # BAA summary: the RC requirement is the forecast gap left by the IFM physical schedule
-    itf = d.interfaces
-    base = base_transfer_rhs(d)
-    phys = set(r for r in res.index if res.at[r, "type"] in
-               ("thermal", "ver", "storage", "hydro", "import", "export"))
-    bs = tables["baa_summary"]
-    cols = defaultdict(list)
-    for a, t in zip(bs["baa"], bs["hour"]):
-        sup = sum(ifm["g"][(r, t)] for r in d.in_baa(a) if r in phys)
-        inn = sum(ifm["x"][(k, t)] for k in itf.index[itf["to_baa"] == a]) - \
-            sum(ifm["x"][(k, t)] for k in itf.index[itf["from_baa"] == a])
-        gap = float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) + base[(a, t)] - sup - inn
-        cols["rcu_requirement_mw"].append(max(0.0, gap))
-        cols["rcu_cleared_mw"].append(sum(v for (r, tt), v in rcu.items() if tt == t and res.at[r, "baa"] == a))
-        cols["rcu_relaxed_mw"].append(_v(m.s_ruc_under[a, t]))
-        cols["rcd_requirement_mw"].append(max(0.0, -gap))
-        cols["rcd_cleared_mw"].append(sum(v for (r, tt), v in rcd.items() if tt == t and res.at[r, "baa"] == a))
-        cols["rcd_relaxed_mw"].append(_v(m.s_ruc_over[a, t]))
-    for c, vals in cols.items():
-        bs[c] = vals
-    rel = []
-    for (a, t) in m.BAA_T:
-        for var, name, pen in ((m.s_ruc_under, "ruc_under", p.penalty_ruc_under_usd_per_mwh),
-                               (m.s_ruc_over, "ruc_over", p.penalty_ruc_over_usd_per_mwh)):
-            v = _v(var[a, t])
-            if v > 1e-6:
-                rel.append(dict(requirement=name, baa=a, hour=t, relaxed_mw=v,
-                                penalty_usd_per_mwh=pen, cost_usd=v * pen))
-    if rel:
-        tables["relaxations"] = pd.concat([tables["relaxations"], pd.DataFrame(rel)], ignore_index=True)
-    xR = {(k, t): _v(m.xR[k, t]) for (k, t) in m.KT}
-    tables["ruc_transfers"] = pd.DataFrame(
-        [dict(interface=k, hour=t, from_baa=itf.at[k, "from_baa"], to_baa=itf.at[k, "to_baa"],
-              mw=xR[(k, t)], rc_transfer_mw=xR[(k, t)] - ifm["x"][(k, t)]) for (k, t) in m.KT],
-        columns=["interface", "hour", "from_baa", "to_baa", "mw", "rc_transfer_mw"])
-
-
-def _empty_ruc(d: MarketData, tables: dict) -> None:
-    """RUC switched off: RC columns at zero so every table keeps its contract columns."""
-    rp = tables["resource_prices"]
-    rp["rcu_usd_per_mwh"] = 0.0
-    rp["rcd_usd_per_mwh"] = 0.0
-    bs = tables["baa_summary"]
-    for c in ("rcu_requirement_mw", "rcu_cleared_mw", "rcu_relaxed_mw", "rcd_requirement_mw",
-              "rcd_cleared_mw", "rcd_relaxed_mw"):
-        bs[c] = 0.0
-    tables["schedules"]["ruc_committed"] = tables["schedules"]["committed"]
+def extract_ruc(d: MarketData, sm: SolvedModel | None, ptdf: PTDF, ifm: dict,
+                tables: dict) -> dict:
+    """The IFM tables with the RUC's awards, RC prices and RC relaxations added (spec §5.11,
+    §6.4), read back by `RUC_COMPONENTS` from the IFM solution `ifm`; `sm` None: no RUC ran
+    (`NO_RUC_COMPONENTS`)."""
+    components = RUC_COMPONENTS if sm is not None else NO_RUC_COMPONENTS
+    out, _ = read_back(d, sm, ptdf, components, given=ifm, into=tables)
+    return out

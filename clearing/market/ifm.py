@@ -60,11 +60,14 @@ class SolvedModel:
     timings: dict = field(default_factory=dict)
 
 
-def read_back(d: MarketData, sm: "SolvedModel", ptdf: PTDF,
-              components: tuple[Component, ...] | None = None) -> tuple[dict, dict]:
+def read_back(d: MarketData, sm: "SolvedModel | None", ptdf: PTDF,
+              components: tuple[Component, ...] | None = None, *, given: dict | None = None,
+              into: dict | None = None, intervals_per_hour: int = 1) -> tuple[dict, dict]:
     """The results tables of a solved model and the values kept for a later run, read back by
-    each component in registry order (clearing/market/readback.py; default: `IFM_COMPONENTS`)."""
-    rb = Readback(d=d, sm=sm, ptdf=ptdf)
+    each component in registry order (clearing/market/readback.py; default: `IFM_COMPONENTS`).
+    `given`, `into`, `intervals_per_hour`: what the read-back starts from (`Readback`)."""
+    rb = Readback(d=d, sm=sm, ptdf=ptdf, given=dict(given or {}), into=into,
+                  intervals_per_hour=intervals_per_hour)
     for c in (IFM_COMPONENTS if components is None else components):
         if c.extract is not None:
             c.extract(rb)
@@ -192,14 +195,3 @@ def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: s
                      timings={"solve_s": t1 - t0, "pricing_s": t2 - t1})
     b.lazy_rounds = mip_rounds + lp_rounds
     return sm
-
-
-def dual(sm: SolvedModel, con) -> float:
-    """Raw dual ∂objective/∂rhs of a constraint (0 when absent)."""
-    return float(sm.duals.get(con, 0.0))
-
-
-def ranged_shadow(sm: SolvedModel, con) -> tuple[float, float]:
-    """(μ+, μ−) ≥ 0 of a ranged row −F ≤ f ≤ F from its raw dual (spec §6 sign note)."""
-    y = dual(sm, con)
-    return (max(0.0, -y), max(0.0, y))

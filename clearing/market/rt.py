@@ -4,13 +4,19 @@
 run (`clearing.market.engine.run_day_ahead`) and returns it with the real-time tables added
 (`rt_schedules`, `rt_prices`, `rt_product_prices`, `rt_baa_summary`, `rt_transfers`,
 `settlement_inputs`, `metered_load`) and an ``rt`` block in the manifest. The RT run is a
-simplified fifteen-minute market (FMM) re-dispatch of the trade date [A, spec §10]:
+simplified fifteen-minute market (FMM) re-dispatch of the trade date [A, spec §10]. It is the
+day-ahead model family on a finer time grid (issue 18): `RT_COMPONENTS` builds the model and
+reads it back as the day ahead's `IFM_COMPONENTS` do (RT's own resource ranges; the ETSR,
+network and energy components with RT's options; flexible ramp; the IR settlement inputs), the
+solve is `clearing.market.ifm.solve_and_price`, and what is RT's own is its inputs (below) and
+its policy (which units it re-commits, who may hold FRP). The read-back's tables on the
+intervals are published as the rt_ tables (`RT_TABLES`) with (hour, interval):
 
 Intervals
     4 per hour (15 minutes), numbered (hour, interval 1..4); 96 for a 24-hour day. Internally
     one index k = 4·(hour − 1) + interval.
 
-RT inputs (spec §2.7; module section "RT inputs")
+RT inputs (spec §2.7; clearing/market/rt_inputs.py)
     Total load of each BAA (fixed demand plus the price-sensitive demand resources) and the
     forecast of each VER, per interval. From the scenario's optional subfolder ``rt/`` (the
     scenario loader only reads top-level CSVs) with ``rt/ver_forecast.csv`` (resource, hour,
@@ -103,10 +109,9 @@ the load SC ``LSE_<baa>``, and each price-sensitive demand resource under its ow
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -117,37 +122,27 @@ import pyomo.environ as pyo
 from clearing.market import resources
 from clearing.market.bundle import ModelBundle
 from clearing.market.data import MarketData, prepare
-from clearing.market.ifm import Component, SolvedModel, solve_and_price
+from clearing.market.ifm import Component, SolvedModel, read_back, solve_and_price
+from clearing.market.readback import Readback, value
 from clearing.market.solver import RunBudget
-from clearing.market.readback import Readback
 from clearing.results import RunResult
 from network.ptdf import PTDF, scenario_ptdf
 from network import ties, transfers, transmission
 from products import energy
 from products.flexible_ramp import component as frp
-from scenarios.errors import Problem, ScenarioError
+from products.imbalance_reserves import component as imbalance_reserves
+from products.imbalance_reserves.component import FIVE_MINUTE_RAMP
+from clearing.market.rt_inputs import (INTERVAL_MINUTES, INTERVALS_PER_HOUR, RTInputs,
+                                       generate_rt_forecasts, interval_k, load_rt_folder,
+                                       rt_inputs, rt_seed)
 from scenarios.scenario import Scenario
 
 Progress = Callable[[str], None]
 
-INTERVALS_PER_HOUR = 4
-INTERVAL_MINUTES = 15
 DT_H = INTERVAL_MINUTES / 60.0
 RAMP_MINUTES = 15.0          # ramp within one FMM interval
-FIVE_MINUTE_RAMP = 5.0       # IRU5 / IRD5 = min(award, 5·RR) [D]
 RT_MIP_TIME_LIMIT_S = 90.0   # cap on each FMM MIP round (also capped by time_limit_s) [A]
-RT_DIR = "rt"
-RT_FILES = {
-    "ver_forecast.csv": ("resource", "hour", "interval", "forecast_mw"),
-    "demand_forecast.csv": ("baa", "hour", "interval", "demand_mw"),
-}
-# seeded deviation generator (no rt/ folder) [A]: AR(1) relative deviations around the baselines
-DEMAND_DEVIATION_SD = 0.015   # stationary standard deviation of the load deviation
-DEMAND_DEVIATION_AR = 0.9     # AR(1) coefficient between consecutive intervals
-VER_DEVIATION_SD = 0.08
-VER_DEVIATION_AR = 0.95
 LSE_PREFIX = "LSE_"
-SUPPLY_TYPES = ("thermal", "ver", "hydro", "storage", "import")
 OWN_NEGATIVE = ("export", "demand")          # own direction = − net injection
 VIRTUAL = ("virtual_supply", "virtual_demand")
 SETTLEMENT_INPUT_COLUMNS = (
@@ -157,219 +152,6 @@ SETTLEMENT_INPUT_COLUMNS = (
 
 __all__ = ["run_phase3", "RTInputs", "rt_inputs", "load_rt_folder", "generate_rt_forecasts",
            "rt_seed", "INTERVALS_PER_HOUR", "SETTLEMENT_INPUT_COLUMNS"]
-
-
-# =============================================================================================
-# RT inputs
-# =============================================================================================
-@dataclass
-class RTInputs:
-    """RT forecasts per interval k = 1..K (K = 4·H): `demand` BAA x k (total load of the BAA, MW),
-    `ver` VER resource x k (MW); `sources` says where each came from."""
-
-    demand: pd.DataFrame
-    ver: pd.DataFrame
-    sources: dict = field(default_factory=dict)
-    seed: int | None = None
-    files: dict = field(default_factory=dict)  # rt file -> sha256
-
-
-def _k(hour: int, interval: int) -> int:
-    return INTERVALS_PER_HOUR * (int(hour) - 1) + int(interval)
-
-
-def rt_seed(scenario: Scenario) -> int:
-    """The generator's seed: the first 8 bytes of SHA-256(input_hash + '|phase3-rt'), so the same
-    inputs always give the same RT day and no parameter is needed."""
-    h = hashlib.sha256((scenario.input_hash() + "|phase3-rt").encode()).digest()
-    return int.from_bytes(h[:8], "big")
-
-
-def _ar1(rng: np.random.Generator, n: int, sd: float, phi: float) -> np.ndarray:
-    """n values of a stationary AR(1) with standard deviation sd and coefficient phi."""
-    out = np.empty(n)
-    x = rng.normal(0.0, sd)
-    innov = sd * math.sqrt(max(0.0, 1.0 - phi * phi))
-    for i in range(n):
-        if i:
-            x = phi * x + rng.normal(0.0, innov)
-        out[i] = x
-    return out
-
-
-def _baselines(scenario: Scenario, d: MarketData) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Demand baseline (BAA x k: D^F of the hour) and VER baseline (VER x k: DA forecast)."""
-    K = INTERVALS_PER_HOUR * len(d.hours)
-    cols = list(range(1, K + 1))
-    bh = d.baa_hours["demand_forecast_mw"].unstack("hour").reindex(index=d.baas, columns=d.hours)
-    dem = pd.DataFrame(np.repeat(bh.fillna(0.0).to_numpy(float), INTERVALS_PER_HOUR, axis=1),
-                       index=d.baas, columns=cols)
-    vers = d.of_type("ver")
-    ver = pd.DataFrame(np.repeat(d.pmax.loc[vers].to_numpy(float).reshape(len(vers), len(d.hours)),
-                                 INTERVALS_PER_HOUR, axis=1), index=vers, columns=cols)
-    return dem, ver
-
-
-def generate_rt_forecasts(scenario: Scenario, d: MarketData, seed: int | None = None
-                          ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Seeded RT forecasts around the baselines [A]: for each BAA (sorted) the load baseline times
-    (1 + e_k), e an AR(1) of standard deviation 1.5 % and coefficient 0.9 over the day's
-    intervals; then for each VER (sorted) its DA forecast times (1 + e_k), e an AR(1) of 8 % and
-    0.95, clipped to [0, Pmax]. numpy default_rng(seed), seed = `rt_seed(scenario)` unless
-    given. Returns (demand BAA x k, ver VER x k, seed)."""
-    seed = rt_seed(scenario) if seed is None else int(seed)
-    rng = np.random.default_rng(seed)
-    dem, ver = _baselines(scenario, d)
-    K = dem.shape[1]
-    for a in dem.index:
-        e = _ar1(rng, K, DEMAND_DEVIATION_SD, DEMAND_DEVIATION_AR)
-        dem.loc[a] = np.maximum(0.0, dem.loc[a].to_numpy(float) * (1.0 + e))
-    pmax = d.resources["pmax_mw"]
-    for r in ver.index:
-        e = _ar1(rng, K, VER_DEVIATION_SD, VER_DEVIATION_AR)
-        ver.loc[r] = np.clip(ver.loc[r].to_numpy(float) * (1.0 + e), 0.0, float(pmax[r]))
-    return dem, ver, seed
-
-
-def _read_rt_csv(path: Path, columns: tuple[str, ...], rel: str) -> tuple[pd.DataFrame | None,
-                                                                          list[Problem]]:
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except Exception as exc:  # empty or unreadable file
-        return None, [Problem(rel, None, None, f"an unreadable CSV ({type(exc).__name__}: {exc})",
-                              "a CSV with header " + ",".join(columns))]
-    df.columns = [str(c).strip() for c in df.columns]
-    problems = [Problem(rel, 1, c, "column missing", f"a '{c}' column")
-                for c in columns if c not in df.columns]
-    problems += [Problem(rel, 1, c, f"unknown column '{c}'", "only " + ", ".join(columns))
-                 for c in df.columns if c not in columns]
-    return (None if problems else df), problems
-
-
-def load_rt_folder(scenario: Scenario, rt_dir: str | Path, d: MarketData | None = None
-                   ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict]:
-    """Read and validate an RT input folder (module docstring). Returns (demand BAA x k or None,
-    ver VER x k or None, {file: sha256}). Bad input raises `ScenarioError` naming the file, row
-    (header = row 1), column, what was found and what was expected."""
-    root = Path(rt_dir)
-    H = scenario.hours
-    K = INTERVALS_PER_HOUR * H
-    problems: list[Problem] = []
-    for p in sorted(root.glob("*.csv")):
-        if p.name not in RT_FILES:
-            problems.append(Problem(f"{RT_DIR}/{p.name}", None, None, "unknown RT input file",
-                                    "rt/ver_forecast.csv or rt/demand_forecast.csv"))
-    rf = scenario.resource_frame.set_index("resource")
-    vers = set(rf.index[rf["type"] == "ver"])
-    baas = set(map(str, scenario.tables["baas"]["baa"]))
-    out: dict[str, pd.DataFrame | None] = {"ver_forecast.csv": None, "demand_forecast.csv": None}
-    files = {}
-    for name, cols in RT_FILES.items():
-        path = root / name
-        if not path.exists():
-            continue
-        rel = f"{RT_DIR}/{name}"
-        files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-        df, probs = _read_rt_csv(path, cols, rel)
-        problems += probs
-        if df is None:
-            continue
-        idc, valc = cols[0], cols[3]
-        ids = df[idc].str.strip()
-        known = vers if idc == "resource" else baas
-        expect_id = "a VER (type ver) of the scenario" if idc == "resource" else "a BAA of the scenario"
-        rows_ok = np.ones(len(df), dtype=bool)
-        for i, v in enumerate(ids):
-            if v not in known:
-                what = (f"'{v}' (type {rf.at[v, 'type']})" if idc == "resource" and v in rf.index
-                        else f"unknown {idc} '{v}'")
-                problems.append(Problem(rel, i + 2, idc, what, expect_id))
-                rows_ok[i] = False
-        hour = pd.to_numeric(df["hour"].str.strip(), errors="coerce")
-        itv = pd.to_numeric(df["interval"].str.strip(), errors="coerce")
-        val = pd.to_numeric(df[valc].str.strip(), errors="coerce")
-        for i in np.flatnonzero((hour.isna() | (hour != np.floor(hour)) | (hour < 1)
-                                 | (hour > H)).to_numpy()):
-            problems.append(Problem(rel, int(i) + 2, "hour", repr(df["hour"].iloc[i]),
-                                    f"an integer hour 1..{H}"))
-            rows_ok[i] = False
-        for i in np.flatnonzero((itv.isna() | (itv != np.floor(itv)) | (itv < 1)
-                                 | (itv > INTERVALS_PER_HOUR)).to_numpy()):
-            problems.append(Problem(rel, int(i) + 2, "interval", repr(df["interval"].iloc[i]),
-                                    f"an integer interval 1..{INTERVALS_PER_HOUR} (15 minutes each)"))
-            rows_ok[i] = False
-        for i in np.flatnonzero((val.isna() | ~np.isfinite(val.fillna(0.0)) | (val < 0)).to_numpy()):
-            problems.append(Problem(rel, int(i) + 2, valc, repr(df[valc].iloc[i]),
-                                    "a number >= 0 (MW)"))
-            rows_ok[i] = False
-        if idc == "resource":
-            for i in np.flatnonzero(rows_ok):
-                r = ids.iloc[i]
-                cap = float(rf.at[r, "pmax_mw"])
-                if val.iloc[i] > cap + 1e-6:
-                    problems.append(Problem(rel, int(i) + 2, valc, repr(df[valc].iloc[i]),
-                                            f"at most the VER's pmax_mw {cap:g}"))
-                    rows_ok[i] = False
-        ok = np.flatnonzero(rows_ok)
-        if not len(ok):
-            continue
-        tab = pd.DataFrame({"id": ids.iloc[ok].to_numpy(),
-                            "k": [_k(h, j) for h, j in zip(hour.iloc[ok], itv.iloc[ok])],
-                            "v": val.iloc[ok].to_numpy(float), "row": ok + 2})
-        dup = tab.duplicated(["id", "k"], keep="first")
-        for _, r in tab[dup].iterrows():
-            problems.append(Problem(rel, int(r["row"]), idc, f"a second row for '{r['id']}' "
-                                    f"hour {(r['k'] - 1) // 4 + 1} interval {(r['k'] - 1) % 4 + 1}",
-                                    "one row per id, hour and interval"))
-        tab = tab[~dup]
-        wide = tab.pivot(index="id", columns="k", values="v").reindex(columns=range(1, K + 1))
-        for rid, row in wide.iterrows():
-            missing = [k for k, v in row.items() if v != v]
-            if missing:
-                first = missing[0]
-                problems.append(Problem(rel, None, idc, f"'{rid}' without a value for "
-                                        f"{len(missing)} of {K} intervals (first: hour "
-                                        f"{(first - 1) // 4 + 1} interval {(first - 1) % 4 + 1})",
-                                        f"every hour 1..{H} and interval 1..4 for each listed id"))
-        wide.index = wide.index.map(str)
-        out[name] = wide.sort_index()
-    if problems:
-        raise ScenarioError(problems[:50] + ([Problem(RT_DIR, None, None,
-                                                      f"{len(problems) - 50} more problems",
-                                                      "valid RT inputs")]
-                                             if len(problems) > 50 else []))
-    return out["demand_forecast.csv"], out["ver_forecast.csv"], files
-
-
-def rt_inputs(scenario: Scenario, d: MarketData, rt_dir: str | Path | None = None) -> RTInputs:
-    """The RT forecasts of the run: `rt_dir` (default: the scenario folder's ``rt/``) when it
-    exists — listed ids from its files, the others at their baselines — else the seeded
-    generator (`generate_rt_forecasts`)."""
-    if rt_dir is None and scenario.source_dir:
-        rt_dir = Path(scenario.source_dir) / RT_DIR
-    if rt_dir is not None and Path(rt_dir).is_dir():
-        dem_in, ver_in, files = load_rt_folder(scenario, rt_dir, d)
-        dem, ver = _baselines(scenario, d)
-        src = {}
-        if dem_in is not None:
-            dem.loc[dem_in.index] = dem_in.to_numpy(float)
-        if ver_in is not None:
-            ver.loc[ver_in.index] = ver_in.to_numpy(float)
-        src["demand"] = (f"{RT_DIR}/demand_forecast.csv for {len(dem_in)} of {len(dem)} BAAs"
-                         if dem_in is not None else "baseline (demand_forecast_mw)")
-        src["ver"] = (f"{RT_DIR}/ver_forecast.csv for {len(ver_in)} of {len(ver)} VERs"
-                      if ver_in is not None else "baseline (DA VER forecast)")
-        if dem_in is not None and len(dem_in) < len(dem):
-            src["demand"] += "; the others at baseline (demand_forecast_mw)"
-        if ver_in is not None and len(ver_in) < len(ver):
-            src["ver"] += "; the others at baseline (DA forecast)"
-        return RTInputs(demand=dem, ver=ver, sources=src, seed=None, files=files)
-    dem, ver, seed = generate_rt_forecasts(scenario, d)
-    src = {"demand": f"generator: baseline × (1 + AR(1) sd {DEMAND_DEVIATION_SD:g}, "
-                     f"phi {DEMAND_DEVIATION_AR:g})",
-           "ver": f"generator: DA forecast × (1 + AR(1) sd {VER_DEVIATION_SD:g}, "
-                  f"phi {VER_DEVIATION_AR:g}), clipped to [0, Pmax]"}
-    return RTInputs(demand=dem, ver=ver, sources=src, seed=seed, files={})
 
 
 # =============================================================================================
@@ -402,6 +184,10 @@ class RTPlan:
     ps_demand: pd.DataFrame      # BAA x k DA schedule of price-sensitive demand resources
 
 
+DA_AWARD_COLUMNS = ("energy_mw", "reg_up_mw", "reg_down_mw", "spin_mw", "nonspin_mw", "iru_mw",
+                    "ird_mw", "rcu_mw", "rcd_mw")
+
+
 def _pivot(sch: pd.DataFrame, col: str, R: list[str], hours: list[int]) -> np.ndarray:
     if col not in sch.columns:
         return np.zeros((len(R), len(hours)))
@@ -409,50 +195,77 @@ def _pivot(sch: pd.DataFrame, col: str, R: list[str], hours: list[int]) -> np.nd
     return p.reindex(index=R, columns=hours).fillna(0.0).to_numpy(float)
 
 
+def _on_intervals(a: np.ndarray) -> np.ndarray:
+    """n x H per hour -> n x K, each hour's value held over its intervals."""
+    return np.repeat(a, INTERVALS_PER_HOUR, axis=1)
+
+
 def _plan(scenario: Scenario, d: MarketData, da: RunResult, inp: RTInputs) -> RTPlan:
+    """The RT run's inputs per resource and interval (module docstring "DA awards become RT
+    obligations"): the DA awards, each resource's RT range and role, the forced commitment states
+    of the short-start units, the 15-minute ramp limits and the FMM's fixed demand."""
     res = d.resources
     R = list(res.index)
     pos = {r: i for i, r in enumerate(R)}
     hours = d.hours
-    H = len(hours)
-    K = INTERVALS_PER_HOUR * H
-    sch = da.tables["schedules"].copy()
-    sch["resource"] = sch["resource"].map(str)
-    aw = {c: _pivot(sch, c, R, hours) for c in ("energy_mw", "reg_up_mw", "reg_down_mw", "spin_mw",
-                                              "nonspin_mw", "iru_mw", "ird_mw", "rcu_mw", "rcd_mw")}
-    ucol = "ruc_committed" if "ruc_committed" in sch.columns else "committed"
-    ucom = _pivot(sch, ucol, R, hours)
-    rep = lambda a: np.repeat(a, INTERVALS_PER_HOUR, axis=1)  # noqa: E731
-    daen = aw["energy_mw"]
-    DA = rep(daen)
-    as_up = rep(aw["reg_up_mw"] + aw["spin_mw"] + aw["nonspin_mw"])
-    as_dn = rep(aw["reg_down_mw"])
-    rlo = DA - rep(aw["ird_mw"] + aw["rcd_mw"])
-    rhi = DA + rep(aw["iru_mw"] + aw["rcu_mw"])
+    K = INTERVALS_PER_HOUR * len(hours)
+    aw, ucom = _da_awards(da, R, hours)
     cap_h = d.pmax.reindex(index=R, columns=hours).to_numpy(float)
-    pmaxK = rep(cap_h)
-    pmin = res["pmin_mw"].to_numpy(float)[:, None] * np.ones((1, K))
-    typ = res["type"].to_numpy(object)
-    th = d.thermal
     ver_rt = np.full((len(R), K), np.nan)
     for r in inp.ver.index:
         if r in pos:
             ver_rt[pos[r]] = inp.ver.loc[r].to_numpy(float)
+    ss = _on_intervals(d.self_schedule.reindex(index=R, columns=hours).to_numpy(float))
+    as_up = _on_intervals(aw["reg_up_mw"] + aw["spin_mw"] + aw["nonspin_mw"])
+    as_dn = _on_intervals(aw["reg_down_mw"])
+    cls, lo, hi, u_fixed = _ranges(d, aw, ucom, cap_h, ver_rt, ss, as_up, as_dn)
+    forced, p0 = _forced_states(d, cls, aw, ucom, cap_h, ss)
+    ramp_up, ramp_dn = _ramp_limits(d, p0, aw["energy_mw"])
+    demand_total, ps, fixed_bus = _fmm_demand(d, inp, _on_intervals(aw["energy_mw"]))
+    return RTPlan(R=R, pos=pos, K=K, hour_of=np.repeat(np.array(hours), INTERVALS_PER_HOUR),
+                  cls=cls, lo=lo, hi=hi, as_up=as_up, as_dn=as_dn, u_fixed=u_fixed,
+                  forced=forced, ramp_up=ramp_up, ramp_dn=ramp_dn, p0=p0, daen=aw["energy_mw"],
+                  awards=aw, cap_h=cap_h, ver_rt=ver_rt, fixed_demand=fixed_bus,
+                  demand_total=demand_total, ps_demand=ps)
+
+
+def _da_awards(da: RunResult, R: list[str], hours: list[int]) -> tuple[dict, np.ndarray]:
+    """The DA awards (`DA_AWARD_COLUMNS`, n x H) and the DA commitment (IFM plus RUC:
+    `ruc_committed` where the run has it) from the day-ahead `schedules`."""
+    sch = da.tables["schedules"].copy()
+    sch["resource"] = sch["resource"].map(str)
+    aw = {c: _pivot(sch, c, R, hours) for c in DA_AWARD_COLUMNS}
+    ucol = "ruc_committed" if "ruc_committed" in sch.columns else "committed"
+    return aw, _pivot(sch, ucol, R, hours)
+
+
+def _ranges(d: MarketData, aw: dict, ucom: np.ndarray, cap_h: np.ndarray, ver_rt: np.ndarray,
+            ss: np.ndarray, as_up: np.ndarray, as_dn: np.ndarray
+            ) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """Each resource's RT role (`RTPlan.cls`) and energy range [lo, hi] per interval (module
+    docstring: DA awards become RT obligations; a physical limit always wins, a DA
+    self-schedule stays a floor), and the fixed commitment of the long-start units."""
+    res, th, st = d.resources, d.thermal, d.storage
+    R = list(res.index)
+    K = cap_h.shape[1] * INTERVALS_PER_HOUR
+    DA = _on_intervals(aw["energy_mw"])
+    rlo = DA - _on_intervals(aw["ird_mw"] + aw["rcd_mw"])
+    rhi = DA + _on_intervals(aw["iru_mw"] + aw["rcu_mw"])
+    pmaxK = _on_intervals(cap_h)
+    pmin = res["pmin_mw"].to_numpy(float)[:, None] * np.ones((1, K))
+    typ = res["type"].to_numpy(object)
     lo = np.zeros((len(R), K))
     hi = np.zeros((len(R), K))
     u_fixed = np.ones((len(R), K))
     cls = {}
-    st = d.storage
-    ss = rep(d.self_schedule.reindex(index=R, columns=hours).to_numpy(float))
-    for r in R:
-        i = pos[r]
+    for i, r in enumerate(R):
         t = typ[i]
         if t == "thermal":
             long_start = bool(th.at[r, "long_start"]) if "long_start" in th.columns else True
             lp, hp = pmin[i] + as_dn[i], pmaxK[i] - as_up[i]
             if long_start:
                 cls[r] = "fixed_thermal"
-                u_fixed[i] = rep(ucom[i:i + 1])[0].round()
+                u_fixed[i] = _on_intervals(ucom[i:i + 1])[0].round()
                 lo[i], hi[i] = _range(lp, hp, rlo[i], rhi[i])
             else:
                 cls[r] = "fast_thermal"
@@ -485,64 +298,7 @@ def _plan(scenario: Scenario, d: MarketData, da: RunResult, inp: RTInputs) -> RT
         if cls[r] == "fixed_thermal":
             lo[i] *= u_fixed[i]
             hi[i] *= u_fixed[i]
-    # forced states of fast-start units (spec §5.4 carried to intervals; DA awards kept on)
-    forced = {}
-    awards_any = sum(aw[c] for c in ("reg_up_mw", "reg_down_mw", "spin_mw", "nonspin_mw", "iru_mw",
-                                     "ird_mw", "rcu_mw", "rcd_mw"))
-    p0 = {}
-    for r in R:
-        if typ[pos[r]] != "thermal":
-            continue
-        on0 = bool(th.at[r, "initial_on"])
-        p0[r] = (float(th.at[r, "initial_mw"]) if on0 else 0.0, 1 if on0 else 0)
-        if cls[r] != "fast_thermal":
-            continue
-        i = pos[r]
-        for h in hours:
-            f = resources.forced_commitment(
-                th, r, h,
-                bool(th.at[r, "must_run"]) or np.nan_to_num(ss[i, INTERVALS_PER_HOUR * (h - 1)]) > 0,
-                cap_h[i, h - 1] < pmin[i, 0] - 1e-9,
-                kept_on=bool(ucom[i, h - 1] > 0.5 and awards_any[i, h - 1] > 1e-6))
-            if f is not None:
-                forced[(r, h)] = f
-    # ramp limits within 15 minutes, widened at hour boundaries to the DA schedule's step
-    rr_up = res["ramp_up_mw_per_min"].to_numpy(float)[:, None] * RAMP_MINUTES
-    rr_dn = res["ramp_down_mw_per_min"].to_numpy(float)[:, None] * RAMP_MINUTES
-    ramp_up = np.repeat(rr_up, K, axis=1)
-    ramp_dn = np.repeat(rr_dn, K, axis=1)
-    prev = np.zeros(len(R))
-    for r in R:  # output before the day (DA initial condition); hydro etc.: the hour-1 schedule
-        prev[pos[r]] = p0[r][0] if r in p0 else daen[pos[r], 0]
-    for h in range(1, H + 1):
-        k = INTERVALS_PER_HOUR * (h - 1)  # column of the hour's first interval
-        before = prev if h == 1 else daen[:, h - 2]
-        step = daen[:, h - 1] - before
-        ramp_up[:, k] = np.maximum(ramp_up[:, k], step)
-        ramp_dn[:, k] = np.maximum(ramp_dn[:, k], -step)
-    # fixed demand in the FMM: the BAA's RT load minus its price-sensitive demand resources
-    # (held at their DA schedule), spread over buses by the hour's DA fixed-demand shares (LDF
-    # where the BAA has no fixed demand in that hour)
-    demand_total = inp.demand.reindex(index=d.baas).fillna(0.0)
-    ps = pd.DataFrame(0.0, index=d.baas, columns=range(1, K + 1))
-    for r in R:
-        if typ[pos[r]] == "demand":
-            ps.loc[res.at[r, "baa"]] += -DA[pos[r]]
-    fixed_baa = (demand_total - ps).clip(lower=0.0)
-    fdb = d.fixed_demand_bus.reindex(columns=hours).fillna(0.0)
-    bus_baa = pd.Series(d.bus_baa).reindex(fdb.index)
-    tot = fdb.groupby(bus_baa).transform("sum")
-    share = (fdb / tot.replace(0.0, np.nan))
-    ldf = d.ldf.reindex(fdb.index).fillna(0.0)
-    share = share.apply(lambda col: col.fillna(ldf))
-    shareK = pd.DataFrame(np.repeat(share.to_numpy(float), INTERVALS_PER_HOUR, axis=1),
-                          index=fdb.index, columns=range(1, K + 1))
-    fixed_bus = shareK * fixed_baa.reindex(bus_baa.to_numpy()).to_numpy(float)
-    return RTPlan(R=R, pos=pos, K=K, hour_of=np.repeat(np.array(hours), INTERVALS_PER_HOUR),
-                  cls=cls, lo=lo, hi=hi, as_up=as_up, as_dn=as_dn, u_fixed=u_fixed,
-                  forced=forced, ramp_up=ramp_up, ramp_dn=ramp_dn, p0=p0, daen=daen, awards=aw,
-                  cap_h=cap_h, ver_rt=ver_rt, fixed_demand=fixed_bus,
-                  demand_total=demand_total, ps_demand=ps)
+    return cls, lo, hi, u_fixed
 
 
 def _range(lo_phys, hi_phys, lo_da, hi_da):
@@ -554,17 +310,91 @@ def _range(lo_phys, hi_phys, lo_da, hi_da):
     return lo, hi
 
 
+def _forced_states(d: MarketData, cls: dict, aw: dict, ucom: np.ndarray, cap_h: np.ndarray,
+                   ss: np.ndarray) -> tuple[dict, dict]:
+    """The forced commitment of the short-start units per hour (spec §5.4 carried over to RT
+    by `resources.forced_commitment`; a unit committed in DA stays on in an hour with a DA AS,
+    IR or RC award) and every thermal unit's (output, on) before interval 1."""
+    res, th = d.resources, d.thermal
+    typ = res["type"].to_numpy(object)
+    pmin = res["pmin_mw"].to_numpy(float)
+    awards_any = sum(aw[c] for c in DA_AWARD_COLUMNS if c != "energy_mw")
+    forced, p0 = {}, {}
+    for i, r in enumerate(res.index):
+        if typ[i] != "thermal":
+            continue
+        on0 = bool(th.at[r, "initial_on"])
+        p0[r] = (float(th.at[r, "initial_mw"]) if on0 else 0.0, 1 if on0 else 0)
+        if cls[r] != "fast_thermal":
+            continue
+        for h in d.hours:
+            f = resources.forced_commitment(
+                th, r, h,
+                bool(th.at[r, "must_run"]) or np.nan_to_num(ss[i, INTERVALS_PER_HOUR * (h - 1)]) > 0,
+                cap_h[i, h - 1] < pmin[i] - 1e-9,
+                kept_on=bool(ucom[i, h - 1] > 0.5 and awards_any[i, h - 1] > 1e-6))
+            if f is not None:
+                forced[(r, h)] = f
+    return forced, p0
+
+
+def _ramp_limits(d: MarketData, p0: dict, daen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rise and fall allowed from interval k−1 to k: RAMP_MINUTES·RR, widened at an hour's
+    first interval to the DA schedule's own step (the DA hourly blocks stay followable)."""
+    res = d.resources
+    H = len(d.hours)
+    K = INTERVALS_PER_HOUR * H
+    ramp_up = np.repeat(res["ramp_up_mw_per_min"].to_numpy(float)[:, None] * RAMP_MINUTES, K, axis=1)
+    ramp_dn = np.repeat(res["ramp_down_mw_per_min"].to_numpy(float)[:, None] * RAMP_MINUTES, K,
+                        axis=1)
+    # output before the day (DA initial condition); hydro etc.: the hour-1 schedule
+    prev = np.array([p0[r][0] if r in p0 else daen[i, 0] for i, r in enumerate(res.index)],
+                    dtype=float)
+    for h in range(1, H + 1):
+        k = INTERVALS_PER_HOUR * (h - 1)  # column of the hour's first interval
+        before = prev if h == 1 else daen[:, h - 2]
+        step = daen[:, h - 1] - before
+        ramp_up[:, k] = np.maximum(ramp_up[:, k], step)
+        ramp_dn[:, k] = np.maximum(ramp_dn[:, k], -step)
+    return ramp_up, ramp_dn
+
+
+def _fmm_demand(d: MarketData, inp: RTInputs, DA: np.ndarray
+                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(RT load BAA x k, DA price-sensitive demand BAA x k, FMM fixed demand bus x k): the BAA's RT
+    load minus its price-sensitive demand resources (held at their DA schedule), spread over
+    buses by the hour's DA fixed-demand shares (LDF where the BAA has no fixed demand then)."""
+    res = d.resources
+    K = DA.shape[1]
+    demand_total = inp.demand.reindex(index=d.baas).fillna(0.0)
+    ps = pd.DataFrame(0.0, index=d.baas, columns=range(1, K + 1))
+    for i, r in enumerate(res.index):
+        if res.at[r, "type"] == "demand":
+            ps.loc[res.at[r, "baa"]] += -DA[i]
+    fixed_baa = (demand_total - ps).clip(lower=0.0)
+    fdb = d.fixed_demand_bus.reindex(columns=d.hours).fillna(0.0)
+    bus_baa = pd.Series(d.bus_baa).reindex(fdb.index)
+    tot = fdb.groupby(bus_baa).transform("sum")
+    share = (fdb / tot.replace(0.0, np.nan))
+    ldf = d.ldf.reindex(fdb.index).fillna(0.0)
+    share = share.apply(lambda col: col.fillna(ldf))
+    shareK = pd.DataFrame(_on_intervals(share.to_numpy(float)), index=fdb.index,
+                          columns=range(1, K + 1))
+    fixed_bus = shareK * fixed_baa.reindex(bus_baa.to_numpy()).to_numpy(float)
+    return demand_total, ps, fixed_bus
+
+
 def _rt_data(d: MarketData, plan: RTPlan) -> MarketData:
     """MarketData whose 'hours' are the FMM intervals (for FlowMonitor and the energy balance)."""
     K = plan.K
     ks = list(range(1, K + 1))
-    rep = lambda df: pd.DataFrame(np.repeat(df.to_numpy(float), INTERVALS_PER_HOUR, axis=1),  # noqa: E731
+    rep = lambda df: pd.DataFrame(_on_intervals(df.to_numpy(float)),  # noqa: E731
                                   index=df.index, columns=ks)
     ih = d.interface_hours.reset_index()
     rows = []
     for _, r in ih.iterrows():
         for j in range(1, INTERVALS_PER_HOUR + 1):
-            rows.append((r["interface"], _k(r["hour"], j), float(r["limit_mw"]),
+            rows.append((r["interface"], interval_k(r["hour"], j), float(r["limit_mw"]),
                          float(r["base_transfer_mw"])))
     ih_rt = pd.DataFrame(rows, columns=["interface", "hour", "limit_mw", "base_transfer_mw"]
                          ).set_index(["interface", "hour"]).sort_index()
@@ -578,77 +408,141 @@ def _rt_data(d: MarketData, plan: RTPlan) -> MarketData:
         extra=dict(d.extra))
 
 
+# ---------------------------------------------------------------------------------------------
+# the FMM model: RT_COMPONENTS (below) built in order on the intervals, closed by the RT
+# capacity rows. RT's own pieces are its resource ranges and its policy (which units it
+# re-commits, who may hold FRP); the ETSR, energy and flexible-ramp rows are the products'.
+# ---------------------------------------------------------------------------------------------
 def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
-    """The FMM model (module docstring) on `drt` (intervals as 'hours')."""
+    """The FMM model (module docstring) on `drt` (intervals as 'hours'; `d`, the hourly data,
+    is the same market): each component of `RT_COMPONENTS` adds its variables, rows and costs,
+    then the capacity rows close the build (energy ± FRP within the RT range) and the network
+    hooks let the lazy rounds compute flows."""
     m = pyo.ConcreteModel(name="FMM")
     b = ModelBundle(m=m, d=drt, kind="rt")
-    res = d.resources
-    K = plan.K
-    ks = list(range(1, K + 1))
-    m.T = pyo.Set(initialize=ks, ordered=True)
+    b.info["plan"] = plan
+    m.T = pyo.Set(initialize=list(range(1, plan.K + 1)), ordered=True)
+    for c in RT_COMPONENTS:
+        if c.add is not None:
+            c.add(b)
+    _add_capacity_rows(b)
+    b.info["inj_resources"] = [r for r in plan.R if plan.cls[r] != "virtual"]
+    g = b.info["g"]
+    b.info["inj_fn"] = lambda r, k: g[(r, k)]
+    b.info["inj_const"] = -drt.fixed_demand_bus
+    b.info["baa_fn"] = lambda a, k: m.s_pb_under[a, k] - m.s_pb_over[a, k]
+    m.obj = pyo.Objective(expr=b.objective_expr(), sense=pyo.minimize)
+    return b
+
+
+class _Build:
+    """What the RT resource rows share: the plan, its resource groups and the hour of each
+    interval. P: output variable P (long-start thermal, VER, hydro, 15-minute imports); S:
+    storage (dis − ch); F: short-start thermal (hourly u, v, w and pa above Pmin)."""
+
+    def __init__(self, b: ModelBundle):
+        self.b, self.m, self.d = b, b.m, b.d
+        self.plan = plan = b.info["plan"]
+        res = self.d.resources
+        self.ks = list(range(1, plan.K + 1))
+        self.hour_of = {k: int(plan.hour_of[k - 1]) for k in self.ks}
+        self.first = {k: k == 1 or self.hour_of[k] != self.hour_of[k - 1] for k in self.ks}
+        if "P_res" not in b.info:
+            cls = plan.cls
+            b.info["P_res"] = [r for r in plan.R if cls[r] in ("fixed_thermal", "ver", "range")
+                               and res.at[r, "type"] != "storage"]
+            b.info["S_res"] = [r for r in plan.R
+                               if cls[r] == "range" and res.at[r, "type"] == "storage"]
+            b.info["F_res"] = [r for r in plan.R if cls[r] == "fast_thermal"]
+        self.P, self.S, self.F = b.info["P_res"], b.info["S_res"], b.info["F_res"]
+
+    def U(self, r: str, k: int):
+        """The commitment of short-start unit r in interval k (its hour's)."""
+        return self.m.u[r, self.hour_of[k]]
+
+    def lo(self, r: str, k: int) -> float:
+        return float(self.plan.lo[self.plan.pos[r], k - 1])
+
+    def hi(self, r: str, k: int) -> float:
+        return float(self.plan.hi[self.plan.pos[r], k - 1])
+
+
+def _add_resources(b: ModelBundle) -> None:
+    """RT's resources (module docstring "DA awards become RT obligations", "Physics"): output
+    within the RT ranges, bid segments and costs, the short-start commitment, storage and
+    hydro energy, 15-minute ramps."""
+    grid = _Build(b)
+    _add_dispatch(grid)
+    _add_bids(grid)
+    _add_commitment(grid)
+    _add_storage_and_hydro(grid)
+    _add_ramps(grid)
+
+
+def _add_dispatch(grid: _Build) -> None:
+    """Output variables per resource and interval and the net injection g[r, k] (spec §3):
+    P within [lo, hi]; storage dis, ch, soc; short-start u, v, w per hour (forced states
+    fixed) and pa per interval [A]; fixed resources a constant, virtuals 0."""
+    m, d, plan, ks = grid.m, grid.d, grid.plan, grid.ks
     cls, pos, lo, hi = plan.cls, plan.pos, plan.lo, plan.hi
-    th = d.thermal
-    pmin = res["pmin_mw"]
-    # --- energy variables -----------------------------------------------------------------------
-    P_res = [r for r in plan.R if cls[r] in ("fixed_thermal", "ver", "range")
-             and res.at[r, "type"] != "storage"]
-    S_res = [r for r in plan.R if cls[r] == "range" and res.at[r, "type"] == "storage"]
-    F_res = [r for r in plan.R if cls[r] == "fast_thermal"]
-    m.P_IDX = pyo.Set(initialize=[(r, k) for r in P_res for k in ks], dimen=2, ordered=True)
-    m.P = pyo.Var(m.P_IDX, bounds=lambda _m, r, k: (float(lo[pos[r], k - 1]), float(hi[pos[r], k - 1])))
     st = d.storage
-    m.S_IDX = pyo.Set(initialize=[(r, k) for r in S_res for k in ks], dimen=2, ordered=True)
+    pmin = d.resources["pmin_mw"]
+    m.P_IDX = pyo.Set(initialize=[(r, k) for r in grid.P for k in ks], dimen=2, ordered=True)
+    m.P = pyo.Var(m.P_IDX, bounds=lambda _m, r, k: (float(lo[pos[r], k - 1]), float(hi[pos[r], k - 1])))
+    m.S_IDX = pyo.Set(initialize=[(r, k) for r in grid.S for k in ks], dimen=2, ordered=True)
     m.dis = pyo.Var(m.S_IDX, within=pyo.NonNegativeReals,
-                    bounds=lambda _m, r, k: (0.0, float(drt.pmax.at[r, k])))
+                    bounds=lambda _m, r, k: (0.0, float(d.pmax.at[r, k])))
     m.ch = pyo.Var(m.S_IDX, within=pyo.NonNegativeReals,
                    bounds=lambda _m, r, k: (0.0, float(st.at[r, "charge_max_mw"])))
     m.soc = pyo.Var(m.S_IDX, bounds=lambda _m, r, k: (float(st.at[r, "soc_min_mwh"]),
                                                        float(st.at[r, "soc_max_mwh"])))
-    # short-start units: commitment decided per hour (u, v, w), output per interval (pa) [A]
     hours = sorted(set(int(h) for h in plan.hour_of))
-    hour_of = {k: int(plan.hour_of[k - 1]) for k in ks}
-    first = {k: k == 1 or hour_of[k] != hour_of[k - 1] for k in ks}
-    m.F_IDX = pyo.Set(initialize=[(r, h) for r in F_res for h in hours], dimen=2, ordered=True)
+    m.F_IDX = pyo.Set(initialize=[(r, h) for r in grid.F for h in hours], dimen=2, ordered=True)
     m.u = pyo.Var(m.F_IDX, within=pyo.Binary)
     m.v = pyo.Var(m.F_IDX, within=pyo.Binary)
     m.w = pyo.Var(m.F_IDX, within=pyo.Binary)
-    m.PA_IDX = pyo.Set(initialize=[(r, k) for r in F_res for k in ks], dimen=2, ordered=True)
+    m.PA_IDX = pyo.Set(initialize=[(r, k) for r in grid.F for k in ks], dimen=2, ordered=True)
     m.pa = pyo.Var(m.PA_IDX, within=pyo.NonNegativeReals)
-    b.binaries += [m.u, m.v, m.w]
+    grid.b.binaries += [m.u, m.v, m.w]
     for key, val in plan.forced.items():
         m.u[key].fix(val)
-
-    def U(r, k):
-        """The commitment of short-start unit r in interval k (its hour's)."""
-        return m.u[r, hour_of[k]]
+    S = set(grid.S)
     g: dict = {}
     for r in plan.R:
-        i = pos[r]
         c = cls[r]
         for k in ks:
             if c == "fast_thermal":
-                g[(r, k)] = float(pmin[r]) * U(r, k) + m.pa[r, k]
-            elif r in S_res:
+                g[(r, k)] = float(pmin[r]) * grid.U(r, k) + m.pa[r, k]
+            elif r in S:
                 g[(r, k)] = m.dis[r, k] - m.ch[r, k]
             elif c in ("fixed_thermal", "ver", "range"):
                 g[(r, k)] = m.P[r, k]
             elif c == "fixed":
-                g[(r, k)] = float(lo[i, k - 1])
+                g[(r, k)] = float(lo[pos[r], k - 1])
             else:
                 g[(r, k)] = 0.0
     m.RK = pyo.Set(initialize=[(r, k) for r in plan.R for k in ks], dimen=2, ordered=True)
     m.g = pyo.Expression(m.RK, rule=lambda _m, r, k: g[(r, k)])
-    b.info["g"] = g
+    grid.b.info["g"] = g
 
-    # --- bid segments and costs ($/h per interval): the DA bids of the interval's hour ---------
-    def bid_s(r, k):
-        return d.supply_bid(r, hour_of[k])
+
+def _add_bids(grid: _Build) -> None:
+    """Bid segments at the DA bid prices ($/h per interval) linked to the output above Pmin;
+    storage charging on its demand bid; a short-start unit's segments only when on. The last
+    supply segment widens to what a resource cannot avoid (a VER: its RT forecast; others: the
+    floor of their range, as a DA price taker, §5.5)."""
+    m, d, plan, ks = grid.m, grid.d, grid.plan, grid.ks
+    cls, pos, lo, hi = plan.cls, plan.pos, plan.lo, plan.hi
+    pmin = d.resources["pmin_mw"]
+
+    def bid_s(r, k):  # the DA bids of the interval's hour (hourly bids, issue 19)
+        return d.supply_bid(r, grid.hour_of[k])
 
     def bid_d(r, k):
-        return d.demand_bid(r, hour_of[k])
+        return d.demand_bid(r, grid.hour_of[k])
     bidders = [r for r in plan.R if cls[r] in ("fixed_thermal", "fast_thermal", "ver", "range")]
     sup = resources.segment_index(bidders, ks, bid_s)
-    dem = resources.segment_index(S_res, ks, bid_d)
+    dem = resources.segment_index(grid.S, ks, bid_d)
 
     def seg_ub(r, s, k):
         segs = bid_s(r, k)
@@ -668,16 +562,17 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
                       bounds=lambda _m, r, s, k: (0.0, seg_ub(r, s, k)))
     m.seg_d = pyo.Var(m.SEG_D, within=pyo.NonNegativeReals,
                       bounds=lambda _m, r, s, k: (0.0, bid_d(r, k)[s - 1][0]))
-    b.costs.append(sum(bid_s(r, k)[s - 1][1] * m.seg_s[r, s, k] for (r, s, k) in sup))
-    b.costs.append(-sum(bid_d(r, k)[s - 1][1] * m.seg_d[r, s, k] for (r, s, k) in dem))
+    grid.b.costs.append(sum(bid_s(r, k)[s - 1][1] * m.seg_s[r, s, k] for (r, s, k) in sup))
+    grid.b.costs.append(-sum(bid_d(r, k)[s - 1][1] * m.seg_d[r, s, k] for (r, s, k) in dem))
     nseg = {(r, k): len(bid_s(r, k)) for r in plan.R for k in ks}
+    S = set(grid.S)
 
     def above_min(r, k):
         if cls[r] == "fast_thermal":
             return m.pa[r, k]
         if cls[r] == "fixed_thermal":
             return m.P[r, k] - float(pmin[r]) * float(plan.u_fixed[pos[r], k - 1])
-        if r in S_res:
+        if r in S:
             return m.dis[r, k]
         return m.P[r, k]
     link_idx = [(r, k) for r in plan.R if cls[r] in
@@ -685,54 +580,75 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     m.seg_link = pyo.Constraint(pyo.Set(initialize=link_idx, dimen=2, ordered=True),
                                 rule=lambda _m, r, k: above_min(r, k)
                                 == sum(_m.seg_s[r, s, k] for s in range(1, nseg[(r, k)] + 1)))
-    ch_idx = [(r, k) for r in S_res for k in ks if bid_d(r, k)]
+    ch_idx = [(r, k) for r in grid.S for k in ks if bid_d(r, k)]
     m.ch_link = pyo.Constraint(pyo.Set(initialize=ch_idx, dimen=2, ordered=True),
                                rule=lambda _m, r, k: _m.ch[r, k] == sum(
                                    _m.seg_d[r, s, k] for s in range(1, len(bid_d(r, k)) + 1)))
     fast_seg = [(r, s, k) for (r, s, k) in sup if cls[r] == "fast_thermal"]
     m.seg_on = pyo.Constraint(pyo.Set(initialize=fast_seg, dimen=3, ordered=True),
                               rule=lambda _m, r, s, k: _m.seg_s[r, s, k]
-                              <= bid_s(r, k)[s - 1][0] * U(r, k))
-    # commitment costs: min-load ($/h) and start-ups ($ per start = ×4 in $/h of one interval)
+                              <= bid_s(r, k)[s - 1][0] * grid.U(r, k))
+
+
+def _add_commitment(grid: _Build) -> None:
+    """Commitment costs (min-load in $/h, a start-up in $ = ×4 in $/h of one interval) of the
+    short-start units' hourly u, v and, as a constant, of the long-start units' fixed DA
+    commitment; the shared 3-binary rows with hourly minimum up/down times (spec §5.4)."""
+    m, d, plan = grid.m, grid.d, grid.plan
+    res, th = d.resources, d.thermal
     su_cost = lambda r: resources.startup_cost_usd(d, r)  # noqa: E731
     mlc = {r: float(th.at[r, "min_load_cost_usd_per_h"]) for r in plan.R
            if res.at[r, "type"] == "thermal"}
-    b.costs.append(sum(INTERVALS_PER_HOUR * mlc[r] * m.u[r, h] for (r, h) in m.F_IDX)
-                   + sum(su_cost(r) / DT_H * m.v[r, h] for (r, h) in m.F_IDX))
+    grid.b.costs.append(sum(INTERVALS_PER_HOUR * mlc[r] * m.u[r, h] for (r, h) in m.F_IDX)
+                        + sum(su_cost(r) / DT_H * m.v[r, h] for (r, h) in m.F_IDX))
     const = 0.0
     for r in plan.R:
-        if cls[r] != "fixed_thermal":
+        if plan.cls[r] != "fixed_thermal":
             continue
-        u = plan.u_fixed[pos[r]]
+        u = plan.u_fixed[plan.pos[r]]
         const += mlc[r] * float(u.sum())
         prev = plan.p0[r][1]
         starts = int(((u > 0.5) & (np.concatenate([[prev], u[:-1]]) < 0.5)).sum())
         const += su_cost(r) / DT_H * starts
-    b.info["fixed_commitment_cost_rate"] = const
-    b.costs.append(const)
-
-    # --- short-start commitment logic per hour: the shared 3-binary rows (spec §5.4) ------------
+    grid.b.info["fixed_commitment_cost_rate"] = const
+    grid.b.costs.append(const)
     resources.add_commitment_logic(m, m.F_IDX, th, m.u, m.v, m.w, "uc", period_h=1.0)
 
-    # --- storage SOC in 15-minute steps; hydro daily energy -------------------------------------
+
+def _add_storage_and_hydro(grid: _Build) -> None:
+    """Storage SOC in 15-minute steps, E_k = E_{k−1} + ¼(η_c ch − dis/η_d), with its end-of-day
+    minimum; hydro daily energy Σ_k ¼ P_k ≤ E^day."""
+    m, d, plan, ks = grid.m, grid.d, grid.plan, grid.ks
+    st = d.storage
+
     def soc_rule(_m, r, k):
         prev = _m.soc[r, k - 1] if k > 1 else float(st.at[r, "soc_initial_mwh"])
         return _m.soc[r, k] == prev + DT_H * (float(st.at[r, "charge_efficiency"]) * _m.ch[r, k]
                                               - _m.dis[r, k] / float(st.at[r, "discharge_efficiency"]))
     m.storage_soc = pyo.Constraint(m.S_IDX, rule=soc_rule)
-    end = [r for r in S_res if math.isfinite(float(st.at[r, "soc_end_min_mwh"]))]
+    end = [r for r in grid.S if math.isfinite(float(st.at[r, "soc_end_min_mwh"]))]
     m.storage_end = pyo.Constraint(pyo.Set(initialize=end, ordered=True),
-                                   rule=lambda _m, r: _m.soc[r, K] >= float(st.at[r, "soc_end_min_mwh"]))
-    hyd = [r for r in P_res if res.at[r, "type"] == "hydro"]
+                                   rule=lambda _m, r: _m.soc[r, plan.K]
+                                   >= float(st.at[r, "soc_end_min_mwh"]))
+    hyd = [r for r in grid.P if d.resources.at[r, "type"] == "hydro"]
     m.hydro_energy = pyo.Constraint(pyo.Set(initialize=hyd, ordered=True),
                                     rule=lambda _m, r: DT_H * sum(_m.P[r, k] for k in ks)
                                     <= float(d.hydro.at[r, "daily_energy_mwh"]))
 
-    # --- ramps -----------------------------------------------------------------------------------
+
+def _add_ramps(grid: _Build) -> None:
+    """Ramp rows of thermal and hydro output between intervals (plan.ramp_up / ramp_dn); a
+    short-start unit may rise to max(Pmin, the limit) in its start interval and fall likewise in
+    its stop interval; a long-start unit's row is left out at its starts and stops and where it
+    cannot bind."""
+    m, d, plan, ks = grid.m, grid.d, grid.plan, grid.ks
+    res = d.resources
+    cls, pos, lo, hi = plan.cls, plan.pos, plan.lo, plan.hi
+    g, U, hour_of, first = grid.b.info["g"], grid.U, grid.hour_of, grid.first
+    pmin = res["pmin_mw"]
     ramp_rows = []
-    for r in P_res + F_res:
-        t = res.at[r, "type"]
-        if t not in ("thermal", "hydro"):
+    for r in grid.P + grid.F:
+        if res.at[r, "type"] not in ("thermal", "hydro"):
             continue
         i = pos[r]
         span = float(np.max(hi[i]) - np.min(lo[i])) if cls[r] != "fast_thermal" else float(np.max(hi[i]))
@@ -763,8 +679,7 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
         return float(plan.ramp_dn[i, k - 1]) >= before_hi - float(lo[i, k - 1])
 
     def ramp_up_rule(_m, r, k):
-        i = pos[r]
-        R_ = float(plan.ramp_up[i, k - 1])
+        R_ = float(plan.ramp_up[pos[r], k - 1])
         if not math.isfinite(R_):  # this direction unlimited (the other one put (r, k) in RAMP)
             return pyo.Constraint.Skip
         pp, up = prev_out(r, k)
@@ -778,8 +693,7 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
         return g[(r, k)] - pp <= R_
 
     def ramp_dn_rule(_m, r, k):
-        i = pos[r]
-        R_ = float(plan.ramp_dn[i, k - 1])
+        R_ = float(plan.ramp_dn[pos[r], k - 1])
         if not math.isfinite(R_):  # issue 22: an inf coefficient makes highspy reject the rows
             return pyo.Constraint.Skip
         pp, up = prev_out(r, k)
@@ -794,117 +708,128 @@ def build_rt(d: MarketData, drt: MarketData, plan: RTPlan) -> ModelBundle:
     m.ramp_up = pyo.Constraint(m.RAMP, rule=ramp_up_rule)
     m.ramp_down = pyo.Constraint(m.RAMP, rule=ramp_dn_rule)
 
-    # --- transfers: the shared ETSR component (network/transfers.py, spec §5.2) on the intervals;
-    # economic transfers only (no IR transfers: yU = yD = 0), no NEC in RT [A]
+
+def _add_transfers(b: ModelBundle) -> None:
+    """The day-ahead ETSR component (network/transfers.py, spec §5.2) on the intervals with RT's
+    options: economic transfers only (no IR transfers: yU = yD = 0), no NEC [A]."""
     transfers.add_to_model(b, with_ir=False, with_nec=False)
 
-    # --- energy balance per BAA and interval (products/energy.py, spec §5.1) ---------------------
-    energy.add_to_model(b)
-    # --- import/export tie limits on the 15-minute schedules, the hour's limit (spec §5.5) ------
-    ties.add_to_model(b, inj=lambda r, k: g[(r, k)], hour_of=lambda k: hour_of[k])
 
-    # --- flexible ramp up/down (products/flexible_ramp/component.py) -----------------------------
+def _add_ties(b: ModelBundle) -> None:
+    """Import/export tie limits (network/ties.py, spec §5.5) on the 15-minute schedules, each
+    interval held to its hour's limit."""
+    grid = _Build(b)
+    g = b.info["g"]
+    ties.add_to_model(b, inj=lambda r, k: g[(r, k)], hour_of=lambda k: grid.hour_of[k])
+
+
+def _add_flexible_ramp(b: ModelBundle) -> None:
+    """FRU/FRD (products/flexible_ramp/component.py) with RT's policy on who may hold it: every
+    resource the FMM can move (a non-degenerate RT range; a short-start unit unless forced off,
+    limited by its u where the commitment is a decision); 15-minute ramp caps, none for VERs
+    and storage; the requirement from the hour's DA IR requirement."""
+    grid = _Build(b)
+    d, plan, ks, hour_of = grid.d, grid.plan, grid.ks, grid.hour_of
+    res = d.resources
     ir_req = {}
     for (a, h), row in d.baa_hours.iterrows():
         ir_req[(a, "iru", int(h))] = float(row["iru_requirement_mw"])
         ir_req[(a, "ird", int(h))] = float(row["ird_requirement_mw"])
-    hour_of = {k: int(plan.hour_of[k - 1]) for k in ks}
     reqs = frp.frp_requirements(ir_req, ks, hour_of, d.baas)
     elig, on = {}, {}
     rr_u = res["ramp_up_mw_per_min"]
     rr_d = res["ramp_down_mw_per_min"]
-    for r in P_res + S_res + F_res:
+    for r in grid.P + grid.S + grid.F:
         t = res.at[r, "type"]
         if t == "ver" and not bool(res.at[r, "dispatchable"]):
             continue
-        i = pos[r]
+        i = plan.pos[r]
         cu = frp.FRP_RAMP_MINUTES * float(rr_u[r]) if t not in ("ver", "storage") else math.inf
         cd = frp.FRP_RAMP_MINUTES * float(rr_d[r]) if t not in ("ver", "storage") else math.inf
         for k in ks:
-            if cls[r] == "fast_thermal":
+            if plan.cls[r] == "fast_thermal":
                 if plan.forced.get((r, hour_of[k])) == 0:
                     continue
                 elig[(r, k)] = (cu, cd)
                 if (r, hour_of[k]) not in plan.forced:
-                    on[(r, k)] = U(r, k)
-            elif hi[i, k - 1] - lo[i, k - 1] > 1e-6:
+                    on[(r, k)] = grid.U(r, k)
+            elif plan.hi[i, k - 1] - plan.lo[i, k - 1] > 1e-6:
                 elig[(r, k)] = (cu, cd)
     frp.add_to_model(b, reqs, elig, on)
 
-    # --- capacity rows: energy + FRU within the RT range, energy − FRD above its floor -----------
+
+def _add_capacity_rows(b: ModelBundle) -> None:
+    """The RT capacity rows that close the build: energy + every upward award (FRU) within the
+    RT range's top, energy − every downward award (FRD) above its floor; × u for a short-start
+    unit; a resource without awards keeps its variable bounds as its rows."""
+    grid = _Build(b)
+    m, g, U = grid.m, b.info["g"], grid.U
+    cls, S = grid.plan.cls, set(grid.S)
     up, dn = b.up_reserve, b.down_reserve
 
     def cap_up(_m, r, k):
-        i = pos[r]
         extra = sum(up[(r, k)]) if up.get((r, k)) else 0.0
         if cls[r] == "fast_thermal":
-            return g[(r, k)] + extra <= float(hi[i, k - 1]) * U(r, k)
-        if r not in S_res and not up.get((r, k)):
+            return g[(r, k)] + extra <= grid.hi(r, k) * U(r, k)
+        if r not in S and not up.get((r, k)):
             return pyo.Constraint.Skip  # the variable bound is the row
-        return g[(r, k)] + extra <= float(hi[i, k - 1])
+        return g[(r, k)] + extra <= grid.hi(r, k)
 
     def cap_dn(_m, r, k):
-        i = pos[r]
         extra = sum(dn[(r, k)]) if dn.get((r, k)) else 0.0
         if cls[r] == "fast_thermal":
-            return g[(r, k)] - extra >= float(lo[i, k - 1]) * U(r, k)
-        if r not in S_res and not dn.get((r, k)):
+            return g[(r, k)] - extra >= grid.lo(r, k) * U(r, k)
+        if r not in S and not dn.get((r, k)):
             return pyo.Constraint.Skip
-        return g[(r, k)] - extra >= float(lo[i, k - 1])
-    cap_idx = [(r, k) for r in P_res + S_res + F_res for k in ks]
+        return g[(r, k)] - extra >= grid.lo(r, k)
+    cap_idx = [(r, k) for r in grid.P + grid.S + grid.F for k in grid.ks]
     m.CAP = pyo.Set(initialize=cap_idx, dimen=2, ordered=True)
     m.cap_up = pyo.Constraint(m.CAP, rule=cap_up)
     m.cap_down = pyo.Constraint(m.CAP, rule=cap_dn)
 
-    # --- network hooks (network/transmission.FlowMonitor) ----------------------------------------
-    b.info["inj_resources"] = [r for r in plan.R if cls[r] != "virtual"]
-    b.info["inj_fn"] = lambda r, k: g[(r, k)]
-    b.info["inj_const"] = -drt.fixed_demand_bus
-    b.info["baa_fn"] = lambda a, k: m.s_pb_under[a, k] - m.s_pb_over[a, k]
-    b.info["P_res"], b.info["S_res"], b.info["F_res"] = P_res, S_res, F_res
-    m.obj = pyo.Objective(expr=b.objective_expr(), sense=pyo.minimize)
-    return b
-
 
 # =============================================================================================
-# results
+# results: RT_COMPONENTS read back on the intervals (clearing/market/readback.py), published as
+# the rt_ tables with (hour, interval); the settlement inputs are hourly
 # =============================================================================================
-def _v(x) -> float:
-    val = pyo.value(x, exception=False)
-    return 0.0 if val is None else float(val)
+def _read_resources(rb: Readback) -> None:
+    """RT's own resource read-back: `schedules` on the intervals (commitment, energy, economic
+    limits, max export capacity, RT role, storage) and the resources' part of the hourly
+    `settlement_inputs` and `metered_load` (module docstring); keeps the energy per resource
+    and interval (`energy_mw`, n x K) for the energy component."""
+    plan = rb.given["plan"]
+    E, U = _energy_and_commitment(rb, plan)
+    UEL, LEL, MAXEX = _economic_limits(plan, U)
+    rb.keep("energy_mw", E)
+    _read_schedules(rb, plan, E, U, UEL, LEL, MAXEX)
+    _read_metering(rb, plan, E, UEL, LEL, MAXEX)
 
 
-def _hk(k: int) -> tuple[int, int]:
-    return (k - 1) // INTERVALS_PER_HOUR + 1, (k - 1) % INTERVALS_PER_HOUR + 1
-
-
-def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, sm: SolvedModel,
-             ptdf: PTDF, da: RunResult, inp: RTInputs) -> dict[str, pd.DataFrame]:
-    b, m = sm.bundle, sm.bundle.m
-    res = d.resources
-    R, pos, K = plan.R, plan.pos, plan.K
-    ks = list(range(1, K + 1))
-    H = len(d.hours)
-    g = b.info["g"]
-    E = np.array([[_v(g[(r, k)]) for k in ks] for r in R]) if R else np.zeros((0, K))
-    U = np.ones((len(R), K))
-    for r in R:
-        i = pos[r]
+def _energy_and_commitment(rb: Readback, plan: RTPlan) -> tuple[np.ndarray, np.ndarray]:
+    """Net injection E and commitment U per resource and interval (n x K): the fixed DA
+    commitment of long-start units, the hourly u of short-start units, 1 for VER, hydro,
+    storage and imports, 0 for the rest."""
+    m, res, g = rb.m, rb.d.resources, rb.b.info["g"]
+    ks = list(rb.d.hours)
+    E = (np.array([[value(g[(r, k)]) for k in ks] for r in plan.R]) if plan.R
+         else np.zeros((0, plan.K)))
+    U = np.ones((len(plan.R), plan.K))
+    for i, r in enumerate(plan.R):
         c = plan.cls[r]
         if c == "fixed_thermal":
             U[i] = plan.u_fixed[i]
         elif c == "fast_thermal":
-            U[i] = [round(_v(m.u[r, int(plan.hour_of[k - 1])])) for k in ks]
+            U[i] = [round(value(m.u[r, int(plan.hour_of[k - 1])])) for k in ks]
         elif res.at[r, "type"] not in ("ver", "hydro", "storage", "import"):
             U[i] = 0.0
-    FRU = np.zeros((len(R), K))
-    FRD = np.zeros((len(R), K))
-    for (r, k) in m.FRP_IDX:
-        FRU[pos[r], k - 1] = _v(m.fru[r, k])
-        FRD[pos[r], k - 1] = _v(m.frd[r, k])
-    FRU[FRU < 1e-9] = 0.0
-    FRD[FRD < 1e-9] = 0.0
-    # economic limits (injection terms): the RT energy range plus the AS capacity held; 0 off line
+    return E, U
+
+
+def _economic_limits(plan: RTPlan, U: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(UEL, LEL, max export capacity) per resource and interval, as injections: the RT energy
+    range plus the AS capacity held (0 off line); a fixed or virtual resource at its schedule;
+    a VER's max export capacity is its RT forecast, the others' their Pmax (virtuals 0)."""
+    R = plan.R
     online = np.where(np.array([plan.cls[r] in ("fixed_thermal", "fast_thermal") for r in R])[:, None],
                       U, 1.0)
     UEL = (plan.hi + plan.as_up) * online
@@ -912,109 +837,164 @@ def _extract(scenario: Scenario, d: MarketData, drt: MarketData, plan: RTPlan, s
     fixed = np.array([plan.cls[r] in ("fixed", "virtual") for r in R])
     UEL[fixed] = plan.lo[fixed]
     LEL[fixed] = plan.lo[fixed]
-    capK = np.repeat(plan.cap_h, INTERVALS_PER_HOUR, axis=1)
     is_ver = np.array([plan.cls[r] == "ver" for r in R])
-    MAXEX = np.where(is_ver[:, None], np.nan_to_num(plan.ver_rt), capK)
+    MAXEX = np.where(is_ver[:, None], np.nan_to_num(plan.ver_rt), _on_intervals(plan.cap_h))
     virt = np.array([plan.cls[r] == "virtual" for r in R])
     MAXEX[virt] = 0.0
+    return UEL, LEL, MAXEX
 
-    # --- the shared read-back on the FMM's intervals: network rows, energy prices, transfers -----
-    rb = Readback(d=drt, sm=sm, ptdf=ptdf)
-    for c in RT_READBACK:
-        c.extract(rb)
-    shared = rb.assemble()
-    pi = energy.balance_prices(rb)
-    nodal = energy.nodal_prices(drt, pi, transmission.congestion(rb))
-    bc = shared["binding_constraints"]
-    bind = bc[bc["kind"] == "branch_base"].assign(kind="branch_rt")
-    if bc["kind"].isin(ties.KINDS).any():  # import/export tie limits (spec §5.5)
-        bind = pd.concat([bind, bc[bc["kind"].isin(ties.KINDS)]], ignore_index=True)
-    bind = _by_interval(bind)
-    rl = shared["relaxations"]
-    over_rows = list(rl.loc[rl["requirement"].str.startswith("branch_base:"), "requirement"])
-    rt_prices = _by_interval(nodal)[["bus", "hour", "interval", "baa", "lmp", "energy",
-                                     "congestion", "loss", "baa_transfer",
-                                     "network_congestion"]]
-    frp_price = frp.frp_prices(b, sm.duals)
-    frp_clr = frp.frp_cleared(b)
-    prod_rows = []
-    for a in d.baas:
-        for k in ks:
-            h, j = _hk(k)
-            prod_rows.append((a, "energy", h, j, float(pi.at[a, k])))
-            prod_rows.append((a, "fru", h, j, frp_price.get((a, "fru", k), 0.0)))
-            prod_rows.append((a, "frd", h, j, frp_price.get((a, "frd", k), 0.0)))
-    rt_pp = pd.DataFrame(prod_rows, columns=["baa", "product", "hour", "interval",
-                                             "price_usd_per_mwh"])
 
-    # --- rt_schedules --------------------------------------------------------------------------------
-    rows = []
-    soc = {(r, k): _v(m.soc[r, k]) for (r, k) in m.S_IDX}
-    chv = {(r, k): _v(m.ch[r, k]) for (r, k) in m.S_IDX}
-    disv = {(r, k): _v(m.dis[r, k]) for (r, k) in m.S_IDX}
-    for r in R:
-        i = pos[r]
-        a, n, t, sc = res.at[r, "baa"], res.at[r, "bus"], res.at[r, "type"], res.at[r, "sc"]
-        for k in ks:
-            h, j = _hk(k)
-            rows.append((r, h, j, a, n, int(U[i, k - 1]), E[i, k - 1], FRU[i, k - 1],
-                         FRD[i, k - 1], UEL[i, k - 1], LEL[i, k - 1], MAXEX[i, k - 1], t, sc,
-                         plan.cls[r], soc.get((r, k), np.nan), chv.get((r, k), 0.0),
-                         disv.get((r, k), 0.0)))
-    rt_sched = pd.DataFrame(rows, columns=["resource", "hour", "interval", "baa", "bus", "committed",
-                                           "energy_mw", "fru_mw", "frd_mw", "uel_mw", "lel_mw",
-                                           "max_ex_cap_mw", "type", "sc", "rt_role", "soc_mwh",
-                                           "charge_mw", "discharge_mw"])
+def _read_schedules(rb: Readback, plan: RTPlan, E, U, UEL, LEL, MAXEX) -> None:
+    """`schedules` on the intervals (published as `rt_schedules`), resource-major."""
+    m, res = rb.m, rb.d.resources
+    n, K = len(plan.R), plan.K
+    soc = np.full((n, K), np.nan)
+    ch = np.zeros((n, K))
+    dis = np.zeros((n, K))
+    for (r, k) in m.S_IDX:
+        i = plan.pos[r]
+        soc[i, k - 1], ch[i, k - 1], dis[i, k - 1] = (value(m.soc[r, k]), value(m.ch[r, k]),
+                                                      value(m.dis[r, k]))
+    each = lambda v: np.repeat(np.asarray(v, dtype=object), K)  # noqa: E731
+    rb.columns("schedules", pd.DataFrame({
+        "resource": each(plan.R), "hour": np.tile(np.arange(1, K + 1, dtype=np.int64), n),
+        "baa": each(res["baa"]), "bus": each(res["bus"]),
+        "committed": U.astype(np.int64).ravel(), "energy_mw": E.ravel(),
+        "uel_mw": UEL.ravel(), "lel_mw": LEL.ravel(), "max_ex_cap_mw": MAXEX.ravel(),
+        "type": each(res["type"]), "sc": each(res["sc"]),
+        "rt_role": each([plan.cls[r] for r in plan.R]),
+        "soc_mwh": soc.ravel(), "charge_mw": ch.ravel(), "discharge_mw": dis.ravel()}))
 
-    # --- transfers, BAA summary ------------------------------------------------------------------------
-    rt_tr = _by_interval(shared["transfers"])[RT_TRANSFER_COLUMNS]
-    net_export = shared["baa_summary"].set_index(["baa", "hour"])["net_export_mw"]
-    typ = res["type"]
-    summ = []
-    fixed_baa = drt.fixed_demand_baa
-    for a in d.baas:
-        members = [pos[r] for r in d.in_baa(a)]
-        sup_i = [pos[r] for r in d.in_baa(a) if typ[r] in SUPPLY_TYPES]
-        dem_i = [pos[r] for r in d.in_baa(a) if typ[r] == "demand"]
-        exp_i = [pos[r] for r in d.in_baa(a) if typ[r] == "export"]
-        for k in ks:
-            h, j = _hk(k)
-            fq = frp_clr.get((a, "fru", k), (0.0, 0.0))
-            fd = frp_clr.get((a, "frd", k), (0.0, 0.0))
-            summ.append(dict(
-                baa=a, hour=h, interval=j,
-                demand_mw=float(plan.demand_total.at[a, k]),
-                fixed_demand_mw=float(fixed_baa.at[a, k]),
-                generation_mw=float(E[sup_i, k - 1].sum()) if sup_i else 0.0,
-                load_resources_mw=float(-E[dem_i, k - 1].sum()) if dem_i else 0.0,
-                export_mw=float(-E[exp_i, k - 1].sum()) if exp_i else 0.0,
-                net_export_mw=float(net_export[(a, k)]),
-                power_balance_relaxed_mw=_v(m.s_pb_under[a, k]) - _v(m.s_pb_over[a, k]),
-                injection_mw=float(E[members, k - 1].sum()) if members else 0.0,
-                fru_requirement_mw=float(b.info["frp_requirements"].get((a, "fru", k), 0.0)),
-                fru_cleared_mw=fq[0], fru_awarded_mw=fq[1],
-                frd_requirement_mw=float(b.info["frp_requirements"].get((a, "frd", k), 0.0)),
-                frd_cleared_mw=fd[0], frd_awarded_mw=fd[1],
-                energy_price=float(pi.at[a, k]),
-                fru_price=frp_price.get((a, "fru", k), 0.0),
-                frd_price=frp_price.get((a, "frd", k), 0.0)))
-    rt_bs = pd.DataFrame(summ)
-    tables = dict(rt_schedules=rt_sched, rt_prices=rt_prices.reset_index(drop=True),
-                  rt_product_prices=rt_pp, rt_transfers=rt_tr, rt_baa_summary=rt_bs,
-                  rt_binding_constraints=bind[["constraint", "hour", "interval", "kind",
-                                               "shadow_price", "flow_mw", "limit_mw"]])
-    tables.update(_settlement_tables(scenario, d, plan, E, UEL, LEL, MAXEX, FRU, frp_price, da))
-    b.info["branch_overloads"] = over_rows
-    return tables
 
+def _read_metering(rb: Readback, plan: RTPlan, E, UEL, LEL, MAXEX) -> None:
+    """The resources' part of `settlement_inputs` per resource and hour (daen, FMM schedule,
+    max export capacity, economic limits, metered, UIE, e-tag; in the resource's own direction)
+    and `metered_load` (module docstring "Settlement inputs")."""
+    d = rb.given["hourly"]
+    res = d.resources
+    rf = d.scenario.resource_frame.set_index("resource")
+    R, H = plan.R, len(d.hours)
+    typ = res["type"].to_numpy(object)
+    neg = np.isin(typ, OWN_NEGATIVE)
+    sign = np.where(neg, -1.0, 1.0)[:, None]
+    virt = np.isin(typ, VIRTUAL)
+    daen = sign * plan.daen
+    daen[virt] = np.abs(plan.daen[virt])
+    fmm = sign * rb.hourly(E)
+    fmm[virt] = 0.0
+    uel_h, lel_h = rb.hourly(UEL), rb.hourly(LEL)
+    fmm_uel = np.where(neg[:, None], -lel_h, uel_h)
+    fmm_lel = np.where(neg[:, None], -uel_h, lel_h)
+    fmm_uel[virt] = 0.0
+    fmm_lel[virt] = 0.0
+    maxex = np.where(neg[:, None], plan.cap_h, rb.hourly(MAXEX))
+    metered, ml = _metered(rb, d, plan, daen, fmm)
+    uie = np.where(neg[:, None], fmm - metered, metered - fmm)
+    uie[np.abs(uie) < 1e-9] = 0.0
+    etag = np.where(np.isin(typ, ("import", "export"))[:, None], fmm, np.nan)
+    each = lambda v: np.repeat(np.asarray(v, dtype=object), H)  # noqa: E731
+    rb.columns("settlement_inputs", pd.DataFrame({
+        "resource": each(R), "hour": np.tile(np.array(d.hours, dtype=np.int64), len(R)),
+        "baa": each([rf.at[r, "baa"] for r in R]), "sc": each([rf.at[r, "sc"] for r in R]),
+        "type": each(typ), "daen_mw": daen.ravel(), "fmm_schedule_mw": fmm.ravel(),
+        "fmm_max_ex_cap_mw": maxex.ravel(), "fmm_uel_mw": fmm_uel.ravel(),
+        "fmm_lel_mw": fmm_lel.ravel(), "uie_mw": uie.ravel(), "metered_mw": metered.ravel(),
+        "etag_mw": etag.ravel()}))
+    rb.rows("metered_load", ml)
+
+
+def _metered(rb: Readback, d: MarketData, plan: RTPlan, daen: np.ndarray, fmm: np.ndarray
+             ) -> tuple[np.ndarray, pd.DataFrame]:
+    """Metered MW per resource and hour (supply, imports, exports: the FMM schedule; loads: the
+    BAA's metered total — `baa_hours.metered_demand_mw`, else the hour's mean RT load — split
+    over its fixed demand and price-sensitive loads pro rata to their DA schedules) and the
+    `metered_load` table (fixed demand under LSE_<baa>, each load under its SC)."""
+    res = d.resources
+    pos = plan.pos
+    metered = fmm.copy()
+    bh = d.scenario.tables["baa_hours"]
+    md = {(str(a), int(h)): float(v) for a, h, v in zip(bh["baa"], bh["hour"], bh["metered_demand_mw"])
+          if v == v}
+    dem_total_h = rb.hourly(plan.demand_total.to_numpy(float))
+    dfix = d.fixed_demand_baa.reindex(index=d.baas, columns=d.hours).fillna(0.0).to_numpy(float)
+    ml_rows = []
+    for ai, a in enumerate(d.baas):
+        li = [pos[r] for r in d.in_baa(a) if res.at[r, "type"] == "demand"]
+        for hi_, h in enumerate(d.hours):
+            total = md.get((a, h), float(dem_total_h[ai, hi_]))
+            sched = dfix[ai, hi_] + float(sum(daen[i, hi_] for i in li))
+            ratio = total / sched if sched > 1e-9 else None
+            lse = dfix[ai, hi_] * ratio if ratio is not None else total
+            for i in li:
+                metered[i, hi_] = daen[i, hi_] * ratio if ratio is not None else 0.0
+                ml_rows.append((str(res.at[plan.R[i], "sc"]), a, h, max(0.0, metered[i, hi_])))
+            ml_rows.append((f"{LSE_PREFIX}{a}", a, h, max(0.0, lse)))
+    ml = pd.DataFrame(ml_rows, columns=["sc", "baa", "hour", "metered_load_mw"])
+    ml = ml.groupby(["sc", "baa", "hour"], sort=True, as_index=False)["metered_load_mw"].sum()
+    ml = ml[ml["metered_load_mw"] > 0.0].sort_values(["baa", "hour", "sc"], kind="stable")
+    return metered, ml.reset_index(drop=True)
+
+
+# RT's components (issue 18: one model family on a time grid): the day-ahead ones where they
+# apply, with RT's options, and RT's own resource ranges. Build order = read-back order.
+RT_COMPONENTS: tuple[Component, ...] = (
+    Component("resources", _add_resources, _read_resources),
+    Component("transfers", _add_transfers, transfers.extract),
+    Component("network", None, transmission.extract),   # rows added lazily by the solve
+    Component("energy", energy.add_to_model, energy.extract_rt),
+    Component("ties", _add_ties, ties.extract),   # import/export tie limits (spec §5.5)
+    Component("flexible_ramp", _add_flexible_ramp, frp.extract),
+    Component("imbalance_reserves", None, imbalance_reserves.extract_rt),  # IRU5/IRD5
+)
 
 RT_TRANSFER_COLUMNS = ["interface", "hour", "interval", "from_baa", "to_baa", "mw", "limit_mw",
                        "shadow_price", "net_mw", "base_transfer_mw"]
-# the components whose read-back the FMM shares with the day ahead (clearing/market/readback.py); both
-# are built by build_rt (the ETSR rows with RT's options, the network rows by the lazy solve)
-RT_READBACK = (Component("network", None, transmission.extract),
-               Component("ties", None, ties.extract),
-               Component("transfers", None, transfers.extract))
+#: the published RT tables: (the table read back on the intervals, its columns)
+RT_TABLES: dict[str, tuple[str, list[str]]] = {
+    "rt_schedules": ("schedules", [
+        "resource", "hour", "interval", "baa", "bus", "committed", "energy_mw", "fru_mw",
+        "frd_mw", "uel_mw", "lel_mw", "max_ex_cap_mw", "type", "sc", "rt_role", "soc_mwh",
+        "charge_mw", "discharge_mw"]),
+    "rt_prices": ("nodal_prices", [
+        "bus", "hour", "interval", "baa", "lmp", "energy", "congestion", "loss", "baa_transfer",
+        "network_congestion"]),
+    "rt_product_prices": ("product_prices", [
+        "baa", "product", "hour", "interval", "price_usd_per_mwh"]),
+    "rt_transfers": ("transfers", RT_TRANSFER_COLUMNS),
+    "rt_baa_summary": ("baa_summary", [
+        "baa", "hour", "interval", "demand_mw", "fixed_demand_mw", "generation_mw",
+        "load_resources_mw", "export_mw", "net_export_mw", "power_balance_relaxed_mw",
+        "injection_mw", "fru_requirement_mw", "fru_cleared_mw", "fru_awarded_mw",
+        "frd_requirement_mw", "frd_cleared_mw", "frd_awarded_mw", "energy_price", "fru_price",
+        "frd_price"]),
+    "rt_binding_constraints": ("binding_constraints", [
+        "constraint", "hour", "interval", "kind", "shadow_price", "flow_mw", "limit_mw"]),
+}
+
+
+def _read_back(d: MarketData, drt: MarketData, plan: RTPlan, sm: SolvedModel, ptdf: PTDF
+               ) -> dict[str, pd.DataFrame]:
+    """The RT tables: `RT_COMPONENTS` read back on the intervals, published by `RT_TABLES` (the
+    branch rows of the base case as kind branch_rt; product prices in BAA, hour, interval
+    order), with the hourly `settlement_inputs` and `metered_load`."""
+    read, _ = read_back(drt, sm, ptdf, RT_COMPONENTS,
+                        given=dict(plan=plan, hourly=d, rt_demand_mw=plan.demand_total,
+                                   da_awards=plan.awards),
+                        intervals_per_hour=INTERVALS_PER_HOUR)
+    rl = read["relaxations"]
+    sm.bundle.info["branch_overloads"] = list(
+        rl.loc[rl["requirement"].str.startswith("branch_base:"), "requirement"])
+    bc = read["binding_constraints"]
+    read["binding_constraints"] = pd.concat(
+        [bc[bc["kind"] == "branch_base"].assign(kind="branch_rt"),
+         bc[bc["kind"].isin(ties.KINDS)]], ignore_index=True)  # tie rows (spec §5.5)
+    tables = {name: _by_interval(read[src])[cols] for name, (src, cols) in RT_TABLES.items()}
+    tables["rt_product_prices"] = tables["rt_product_prices"].sort_values(
+        ["baa", "hour", "interval"], kind="stable").reset_index(drop=True)
+    tables["settlement_inputs"] = read["settlement_inputs"][
+        list(SETTLEMENT_INPUT_COLUMNS)].reset_index(drop=True)
+    tables["metered_load"] = read["metered_load"]
+    return tables
 
 
 def _by_interval(df: pd.DataFrame) -> pd.DataFrame:
@@ -1026,89 +1006,6 @@ def _by_interval(df: pd.DataFrame) -> pd.DataFrame:
     out.insert(list(out.columns).index("hour") + 1, "interval",
                (k - 1) % INTERVALS_PER_HOUR + 1)
     return out.reset_index(drop=True)
-
-
-def _hourly(a: np.ndarray) -> np.ndarray:
-    """n x K -> n x H means over each hour's intervals."""
-    n, K = a.shape
-    return a.reshape(n, K // INTERVALS_PER_HOUR, INTERVALS_PER_HOUR).mean(axis=2)
-
-
-def _settlement_tables(scenario: Scenario, d: MarketData, plan: RTPlan, E, UEL, LEL, MAXEX, FRU,
-                       frp_price: dict, da: RunResult) -> dict[str, pd.DataFrame]:
-    """`settlement_inputs` (per resource and hour) and `metered_load` (module docstring)."""
-    res = d.resources
-    rf = scenario.resource_frame.set_index("resource")
-    R, pos = plan.R, plan.pos
-    hours = d.hours
-    H = len(hours)
-    typ = res["type"].to_numpy(object)
-    sign = np.where(np.isin(typ, OWN_NEGATIVE), -1.0, 1.0)[:, None]
-    virt = np.isin(typ, VIRTUAL)
-    daen = sign * plan.daen
-    daen[virt] = np.abs(plan.daen[virt])
-    fmm = sign * _hourly(E)
-    fmm[virt] = 0.0
-    uel_h, lel_h = _hourly(UEL), _hourly(LEL)
-    neg = np.isin(typ, OWN_NEGATIVE)
-    fmm_uel = np.where(neg[:, None], -lel_h, uel_h)
-    fmm_lel = np.where(neg[:, None], -uel_h, lel_h)
-    fmm_uel[virt] = 0.0
-    fmm_lel[virt] = 0.0
-    maxex = _hourly(MAXEX)
-    maxex = np.where(neg[:, None], plan.cap_h, maxex)
-    # metered: supply = the FMM schedule; loads from the RT demand forecast (pro rata to DA)
-    metered = fmm.copy()
-    bh = scenario.tables["baa_hours"]
-    md = {(str(a), int(h)): float(v) for a, h, v in zip(bh["baa"], bh["hour"], bh["metered_demand_mw"])
-          if v == v}
-    dem_total_h = _hourly(plan.demand_total.to_numpy(float))
-    dfix = d.fixed_demand_baa.reindex(index=d.baas, columns=hours).fillna(0.0).to_numpy(float)
-    load_idx = {a: [pos[r] for r in d.in_baa(a) if res.at[r, "type"] == "demand"] for a in d.baas}
-    ml_rows = []
-    for ai, a in enumerate(d.baas):
-        li = load_idx[a]
-        for hi_, h in enumerate(hours):
-            total = md.get((a, h), float(dem_total_h[ai, hi_]))
-            sched = dfix[ai, hi_] + float(sum(daen[i, hi_] for i in li))
-            ratio = total / sched if sched > 1e-9 else None
-            lse = dfix[ai, hi_] * ratio if ratio is not None else total
-            for i in li:
-                metered[i, hi_] = daen[i, hi_] * ratio if ratio is not None else 0.0
-                ml_rows.append((str(res.at[R[i], "sc"]), a, h, max(0.0, metered[i, hi_])))
-            ml_rows.append((f"{LSE_PREFIX}{a}", a, h, max(0.0, lse)))
-    uie = np.where(np.isin(typ, OWN_NEGATIVE)[:, None], fmm - metered, metered - fmm)
-    uie[np.abs(uie) < 1e-9] = 0.0
-    etag = np.where(np.isin(typ, ("import", "export"))[:, None], fmm, np.nan)
-    rr_u = res["ramp_up_mw_per_min"].to_numpy(float)[:, None] * FIVE_MINUTE_RAMP
-    rr_d = res["ramp_down_mw_per_min"].to_numpy(float)[:, None] * FIVE_MINUTE_RAMP
-    iru5 = np.minimum(plan.awards["iru_mw"], rr_u)
-    ird5 = np.minimum(plan.awards["ird_mw"], rr_d)
-    fru_h = _hourly(FRU)
-    baa_of = res["baa"].to_numpy(object)
-    K = plan.K
-    fru_p = {a: _hourly(np.array([[frp_price.get((a, "fru", k), 0.0) for k in range(1, K + 1)]]))[0]
-             for a in d.baas}
-    frd_p = {a: _hourly(np.array([[frp_price.get((a, "frd", k), 0.0) for k in range(1, K + 1)]]))[0]
-             for a in d.baas}
-    n = len(R)
-    rep = lambda v: np.repeat(np.asarray(v, dtype=object), H)  # noqa: E731
-    si = pd.DataFrame({
-        "resource": rep(R), "hour": np.tile(np.array(hours, dtype=np.int64), n),
-        "baa": rep([rf.at[r, "baa"] for r in R]), "sc": rep([rf.at[r, "sc"] for r in R]),
-        "type": rep(typ), "daen_mw": daen.ravel(), "fmm_schedule_mw": fmm.ravel(),
-        "fmm_max_ex_cap_mw": maxex.ravel(), "fmm_uel_mw": fmm_uel.ravel(),
-        "fmm_lel_mw": fmm_lel.ravel(), "uie_mw": uie.ravel(), "metered_mw": metered.ravel(),
-        "etag_mw": etag.ravel(), "iru5_mw": iru5.ravel(), "ird5_mw": ird5.ravel(),
-        "fmm_fru_price_usd_per_mwh": np.concatenate([fru_p[baa_of[i]] for i in range(n)]) if n else [],
-        "fmm_frd_price_usd_per_mwh": np.concatenate([frd_p[baa_of[i]] for i in range(n)]) if n else [],
-        "fru_uncertainty_mw": fru_h.ravel()})
-    si = si[list(SETTLEMENT_INPUT_COLUMNS)]
-    ml = pd.DataFrame(ml_rows, columns=["sc", "baa", "hour", "metered_load_mw"])
-    ml = ml.groupby(["sc", "baa", "hour"], sort=True, as_index=False)["metered_load_mw"].sum()
-    ml = ml[ml["metered_load_mw"] > 0.0].sort_values(["baa", "hour", "sc"], kind="stable")
-    return {"settlement_inputs": si.reset_index(drop=True),
-            "metered_load": ml.reset_index(drop=True)}
 
 
 # =============================================================================================
@@ -1124,7 +1021,7 @@ def _seed_rows(da: RunResult) -> list[tuple[str, str, int]]:
     out = []
     for l, h in zip(sel["constraint"].map(str), sel["hour"].astype(int)):
         for j in range(1, INTERVALS_PER_HOUR + 1):
-            out.append(("base", l, _k(h, j)))
+            out.append(("base", l, interval_k(h, j)))
     return out
 
 
@@ -1157,7 +1054,7 @@ def run_phase3(scenario: Scenario, da: RunResult, progress: Progress | None = No
     tm["pricing_s"] = sm.timings["pricing_s"]
     say("RT: results and settlement inputs")
     t0 = time.perf_counter()
-    rt_tables = _extract(scenario, d, drt, plan, sm, ptdf, da, inp)
+    rt_tables = _read_back(d, drt, plan, sm, ptdf)
     tm["extract_s"] = time.perf_counter() - t0
     tm["total_s"] = time.perf_counter() - t_all
     tables = dict(da.tables)

@@ -246,85 +246,76 @@ class RunBudget:
         return self.remaining() <= 0.0
 
 
-@dataclass
-class PersistentHighs:
-    """One HiGHS instance per model, fed directly from Pyomo (see the module docstring).
+class _Mirror:
+    """The HiGHS copy of one Pyomo model (module docstring, "What it keeps"): one highspy
+    instance, its columns (the variables met in rows and the objective, in recorder rank order),
+    its rows (in the model's component order) and the objective. `sync` passes what is new."""
 
-    `budget`: the run's `RunBudget`; each solve's limit is min(`time_limit`, what is left, but
-    at least the solve's `at_least_s`)."""
+    def __init__(self, m: pyo.ConcreteModel) -> None:
+        self.model = m
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+        self.cols: list = []                # VarData per column
+        self.col: dict[int, int] = {}       # id(VarData) -> column
+        self.integ = np.zeros(0, dtype=np.uint8)
+        self.rows: list = []                # ConstraintData per row
+        self.row: dict = {}                 # ConstraintData -> row
+        self.seen: dict[int, tuple] = {}    # id(Constraint component) -> (component, rows passed)
+        # (VarData, value) of the variables fixed at load: constants in the rows passed
+        self.fixed0 = [(v, v.value) for v in m.component_data_objects(pyo.Var, descend_into=True)
+                       if v.fixed]
+        self.domains: dict = {}
+        self.recorder = _VarRecorder()
+        self.visitor = LinearRepnVisitor({}, var_recorder=self.recorder)
+        self.loaded = False
 
-    gap: float
-    time_limit: float
-    records: list = field(default_factory=list)
-    budget: RunBudget | None = None
+    def stale(self) -> bool:
+        """A variable folded into the rows as a constant at load was unfixed or re-fixed."""
+        return any(not v.fixed or v.value != val for v, val in self.fixed0)
 
-    def __post_init__(self) -> None:
-        self._reset()
+    def sync(self, vars_changed: bool) -> None:
+        """Pass what is new in the model to HiGHS (everything at the first call): new rows and
+        the columns first met in them, every column's bounds and integrality when
+        `vars_changed`, and the objective (re-read every time)."""
+        self.visitor.subexpression_cache.clear()
+        cons, lbs, ubs, repns = self._walk_rows()
+        orepn = self._walk_objective()
+        n_new = self._add_columns(repns, orepn)
+        if vars_changed and self.loaded:
+            self._resync_columns(len(self.cols) - n_new)
+        if cons:
+            self._add_rows(cons, lbs, ubs, repns)
+        self._set_objective(orepn)
+        self.loaded = True
 
-    # ------------------------------------------------------------------ model state --
-    def _reset(self) -> None:
-        self._h = None                 # highspy.Highs, None until (re)loaded
-        self._model = None
-        self._cols: list = []          # VarData per column
-        self._col: dict[int, int] = {}   # id(VarData) -> column
-        self._integ = np.zeros(0, dtype=np.uint8)
-        self._rows: list = []          # ConstraintData per row
-        self._row: dict = {}           # ConstraintData -> row
-        self._seen: dict[int, tuple] = {}  # id(Constraint component) -> (component, rows passed)
-        self._fixed0: list = []        # (VarData, value) of variables fixed at load
-        self._domains: dict = {}
-        self._recorder = _VarRecorder()
-        self._visitor = LinearRepnVisitor({}, var_recorder=self._recorder)
-        self._sol = None
+    def set_relaxed(self, relaxed: bool) -> None:
+        """Every column continuous (the LP relaxation, for one run), or the recorded
+        integrality back."""
+        n = len(self.integ)
+        it = np.zeros(n, dtype=np.uint8) if relaxed else self.integ
+        _ok(self.h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), it),
+            "the LP relaxation" if relaxed else "the integrality after the LP relaxation")
 
-    def _fixed_vars(self, m) -> list:
-        return [(v, v.value) for v in m.component_data_objects(pyo.Var, descend_into=True)
-                if v.fixed]
-
-    def _new_constraints(self, m) -> list:
+    # ---- the pieces of a sync -----------------------------------------------------------------
+    def _new_constraints(self) -> list:
         """Active constraints not yet passed, in the model's component order."""
         out = []
-        seen = self._seen
-        for comp in m.component_objects(pyo.Constraint, active=True, descend_into=True):
+        seen, row = self.seen, self.row
+        for comp in self.model.component_objects(pyo.Constraint, active=True, descend_into=True):
             got = seen.get(id(comp))
             n = len(comp)
             if got is not None and got[1] == n:
                 continue
-            row = self._row
             out.extend(c for c in comp.values() if c.active and c not in row)
             seen[id(comp)] = (comp, n)
         return out
 
-    def _objective(self, m):
-        objs = list(m.component_data_objects(pyo.Objective, active=True, descend_into=True))
-        if len(objs) > 1:
-            raise SolverError(f"the model has {len(objs)} active objectives; HiGHS takes one")
-        if not objs:
-            return None
-        obj = objs[0]
-        if obj.sense != pyo.minimize:
-            raise SolverError(f"objective {obj.name} is not minimised; the direct HiGHS "
-                              "hand-off supports minimisation only")
-        return obj
-
-    def _update(self, m, vars_changed: bool) -> None:
-        """Pass what is new in `m` to HiGHS (everything at the first call)."""
-        if self._h is not None and vars_changed:
-            if any(not v.fixed or v.value != val for v, val in self._fixed0):
-                self._reset()   # a variable folded into rows as a constant changed: reload
-        first = self._h is None
-        if first:
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
-            h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-            self._h, self._model = h, m
-            self._fixed0 = self._fixed_vars(m)
-        h = self._h
-        walk = self._visitor.walk_expression
-        self._visitor.subexpression_cache.clear()
-
-        # rows: one walk of each new constraint body
-        cons = self._new_constraints(m)
+    def _walk_rows(self) -> tuple[list, list, list, list]:
+        """(constraints, lower bounds, upper bounds, linear terms) of the new rows: one walk of
+        each body, its constant moved into the bounds."""
+        walk = self.visitor.walk_expression
+        cons = self._new_constraints()
         lbs, ubs, repns = [], [], []
         for con in cons:
             lb, body, ub = con.to_bounded_expression(True)
@@ -337,76 +328,134 @@ class PersistentHighs:
             repns.append(repn.linear)
             if not repn.linear:
                 _check_constant_row(con, lbs[-1], ubs[-1])
-        obj = self._objective(m)
-        orepn = walk(obj.expr) if obj is not None else None
-        if orepn is not None and orepn.nonlinear is not None:
-            raise SolverError(f"objective {obj.name} is nonlinear; HiGHS takes a linear one")
+        return cons, lbs, ubs, repns
 
-        # new columns: variables met for the first time, in recorder rank order
+    def _walk_objective(self):
+        """The linear form of the one active, minimised objective (None without one)."""
+        objs = list(self.model.component_data_objects(pyo.Objective, active=True,
+                                                      descend_into=True))
+        if len(objs) > 1:
+            raise SolverError(f"the model has {len(objs)} active objectives; HiGHS takes one")
+        if not objs:
+            return None
+        obj = objs[0]
+        if obj.sense != pyo.minimize:
+            raise SolverError(f"objective {obj.name} is not minimised; the direct HiGHS "
+                              "hand-off supports minimisation only")
+        orepn = self.visitor.walk_expression(obj.expr)
+        if orepn.nonlinear is not None:
+            raise SolverError(f"objective {obj.name} is nonlinear; HiGHS takes a linear one")
+        return orepn
+
+    def _add_columns(self, repns: list, orepn) -> int:
+        """Columns for the variables met for the first time, in recorder rank order; how many."""
         new = set()
         for lin in repns:
             new.update(lin)
         if orepn is not None:
             new.update(orepn.linear)
-        new.difference_update(self._col)
-        if new:
-            rank = self._recorder.rank
-            vm = self._recorder.var_map
-            ids = sorted(new, key=rank.__getitem__)
-            start = len(self._cols)
-            vars_ = [vm[i] for i in ids]
-            lb, ub, it = _col_data(vars_, self._domains)
-            self._col.update(zip(ids, range(start, start + len(ids))))
-            self._cols.extend(vars_)
-            n = len(ids)
-            _ok(h.addVars(n, lb, ub), f"{n} new columns")
-            _ok(h.changeColsIntegrality(n, np.arange(start, start + n, dtype=np.int32), it),
-                "the new columns' integrality")
-            self._integ = np.concatenate([self._integ, it])
+        new.difference_update(self.col)
+        if not new:
+            return 0
+        rank, vm = self.recorder.rank, self.recorder.var_map
+        ids = sorted(new, key=rank.__getitem__)
+        start = len(self.cols)
+        vars_ = [vm[i] for i in ids]
+        lb, ub, it = _col_data(vars_, self.domains)
+        self.col.update(zip(ids, range(start, start + len(ids))))
+        self.cols.extend(vars_)
+        n = len(ids)
+        _ok(self.h.addVars(n, lb, ub), f"{n} new columns")
+        _ok(self.h.changeColsIntegrality(n, np.arange(start, start + n, dtype=np.int32), it),
+            "the new columns' integrality")
+        self.integ = np.concatenate([self.integ, it])
+        return n
 
-        # bounds and integrality of the columns already there
-        if vars_changed and not first:
-            n_old = len(self._cols) - len(new)
-            if n_old:
-                lb, ub, it = _col_data(self._cols[:n_old], self._domains)
-                idx = np.arange(n_old, dtype=np.int32)
-                _ok(h.changeColsBounds(n_old, idx, lb, ub), "the column bounds")
-                _ok(h.changeColsIntegrality(n_old, idx, it), "the column integrality")
-                self._integ[:n_old] = it
+    def _resync_columns(self, n_old: int) -> None:
+        """Bounds and integrality of the first `n_old` columns from their Pyomo variables."""
+        if not n_old:
+            return
+        lb, ub, it = _col_data(self.cols[:n_old], self.domains)
+        idx = np.arange(n_old, dtype=np.int32)
+        _ok(self.h.changeColsBounds(n_old, idx, lb, ub), "the column bounds")
+        _ok(self.h.changeColsIntegrality(n_old, idx, it), "the column integrality")
+        self.integ[:n_old] = it
 
-        if cons:
-            col = self._col.__getitem__
-            starts = np.empty(len(cons), dtype=np.int32)
-            index: list = []
-            value: list = []
-            for k, lin in enumerate(repns):
-                starts[k] = len(index)
-                index.extend(map(col, lin))
-                value.extend(lin.values())
-            _ok(h.addRows(len(cons), np.array(lbs, dtype=np.double),
-                          np.array(ubs, dtype=np.double), len(index), starts,
-                          np.array(index, dtype=np.int32), np.array(value, dtype=np.double)),
-                f"{len(cons)} new rows")
-            r0 = len(self._rows)
-            self._row.update(zip(cons, range(r0, r0 + len(cons))))
-            self._rows.extend(cons)
+    def _add_rows(self, cons: list, lbs: list, ubs: list, repns: list) -> None:
+        """The new rows in one bulk call (compressed row storage)."""
+        col = self.col.__getitem__
+        starts = np.empty(len(cons), dtype=np.int32)
+        index: list = []
+        value: list = []
+        for k, lin in enumerate(repns):
+            starts[k] = len(index)
+            index.extend(map(col, lin))
+            value.extend(lin.values())
+        _ok(self.h.addRows(len(cons), np.array(lbs, dtype=np.double),
+                           np.array(ubs, dtype=np.double), len(index), starts,
+                           np.array(index, dtype=np.int32), np.array(value, dtype=np.double)),
+            f"{len(cons)} new rows")
+        r0 = len(self.rows)
+        self.row.update(zip(cons, range(r0, r0 + len(cons))))
+        self.rows.extend(cons)
 
-        # objective (re-read every solve)
-        n = len(self._cols)
+    def _set_objective(self, orepn) -> None:
+        """Every column's cost and the objective's constant offset."""
+        n = len(self.cols)
         cost = np.zeros(n)
         offset = 0.0
         if orepn is not None:
             lin = orepn.linear
             if lin:
-                cost[np.fromiter(map(self._col.__getitem__, lin), dtype=np.int64,
+                cost[np.fromiter(map(self.col.__getitem__, lin), dtype=np.int64,
                                  count=len(lin))] = np.fromiter(lin.values(), dtype=np.double,
                                                                 count=len(lin))
             offset = float(orepn.constant)
         if n:
-            _ok(h.changeColsCost(n, np.arange(n, dtype=np.int32), cost), "the objective")
-        _ok(h.changeObjectiveOffset(offset), "the objective offset")
+            _ok(self.h.changeColsCost(n, np.arange(n, dtype=np.int32), cost), "the objective")
+        _ok(self.h.changeObjectiveOffset(offset), "the objective offset")
 
-    # ----------------------------------------------------------------------- solve --
+
+@dataclass
+class PersistentHighs:
+    """One HiGHS instance per model, fed directly from Pyomo (see the module docstring): the
+    model's copy in HiGHS is a `_Mirror`; this class runs it under the time limits and reads
+    the result back.
+
+    `budget`: the run's `RunBudget`; each solve's limit is min(`time_limit`, what is left, but
+    at least the solve's `at_least_s`)."""
+
+    gap: float
+    time_limit: float
+    records: list = field(default_factory=list)
+    budget: RunBudget | None = None
+
+    def __post_init__(self) -> None:
+        self._mirror: _Mirror | None = None
+        self._sol = None
+
+    # ---- the HiGHS copy (read-only views, for tests and benchmarks) ---------------------------
+    @property
+    def highs(self):
+        """The highspy instance of the current model (None before the first solve)."""
+        return self._mirror.h if self._mirror is not None else None
+
+    @property
+    def columns(self) -> list:
+        """The Pyomo variable of each HiGHS column."""
+        return self._mirror.cols if self._mirror is not None else []
+
+    @property
+    def rows(self) -> list:
+        """The Pyomo constraint of each HiGHS row."""
+        return self._mirror.rows if self._mirror is not None else []
+
+    @property
+    def integrality(self) -> np.ndarray:
+        """The recorded integrality of each column (1: integer)."""
+        return self._mirror.integ if self._mirror is not None else np.zeros(0, dtype=np.uint8)
+
+    # ---- solve --------------------------------------------------------------------------------
     def solve(self, m: pyo.ConcreteModel, mip: bool = True, label: str = "",
               vars_changed: bool = False, relax: bool = False,
               at_least_s: float | None = 0.0) -> SolveRecord:
@@ -419,51 +468,74 @@ class PersistentHighs:
         t0 = time.perf_counter()
         what = label or "model"
         try:
-            if self._model is not m:
-                self._reset()
-            self._sol = None
-            try:
-                self._update(m, vars_changed)
-            except Exception:
-                self._reset()   # a half-passed model is not kept: the next solve reloads
-                raise
+            self._sync(m, vars_changed)
             t1 = time.perf_counter()
-            h = self._h
-            # The LP clock is cumulative over the instance, the MIP's is per run (docstring)
-            has_int = bool(self._integ.any())
-            if relax and has_int:
-                n = len(self._integ)
-                _ok(h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                                            np.zeros(n, dtype=np.uint8)), "the LP relaxation")
-                has_int = False
-            own = self.time_limit
-            if self.budget is not None and at_least_s is not None:
-                own = min(own, max(self.budget.remaining(), at_least_s))
-            limit = own if has_int else h.getRunTime() + own
-            for key, val in (("mip_rel_gap", self.gap), ("random_seed", 0), ("threads", 1),
-                             ("time_limit", float(limit))):
-                h.setOptionValue(key, val)
-            report = self.budget.on_mip_progress if self.budget is not None else None
-            listener = _mip_listener(what, report) if (has_int and report) else None
-            if listener is not None:
-                h.cbMipInterrupt.subscribe(listener)
-            try:
-                h.run()
-            finally:
-                if listener is not None:
-                    h.cbMipInterrupt.unsubscribe(listener)
+            own, status, info, sol = self._run(what, relax, at_least_s)
             t2 = time.perf_counter()
-            status = h.getModelStatus()
-            info = h.getInfo()
-            sol = h.getSolution()
-            if relax and self._integ.any():  # after reading: a model change resets them
-                n = len(self._integ)
-                _ok(h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), self._integ),
-                    "the integrality after the LP relaxation")
         except Exception as exc:  # hand-off/highspy failures become one clear error
             raise SolverError(f"HiGHS failed on the {what}: {exc}") from exc
         tc = _TERMINATION.get(status, TerminationCondition.unknown)
-        feasible = info.primal_solution_status == 2
+        self._check(tc, info.primal_solution_status == 2, own, what)
+        for v, x in zip(self._mirror.cols, sol.col_value):
+            v.set_value(x, skip_validation=True)
+        StaleFlagManager.mark_all_as_stale(delayed=True)
+        self._sol = sol
+        obj, bound, gap = _objective_bound_gap(tc, info)
+        t3 = time.perf_counter()
+        rec = SolveRecord(termination=tc.name, objective=obj, bound=bound,
+                          gap=0.0 if not mip else gap, seconds=t3 - t0, mip=mip,
+                          handoff_s=t1 - t0, optimize_s=t2 - t1, load_s=t3 - t2)
+        self.records.append((label, rec))
+        return rec
+
+    def _sync(self, m: pyo.ConcreteModel, vars_changed: bool) -> None:
+        """Bring the HiGHS copy up to `m`: a new copy for another model, or when a variable that
+        was a constant at load changed (`vars_changed`); a copy that fails half-way is dropped,
+        so the next solve reloads."""
+        self._sol = None
+        mirror = self._mirror
+        if mirror is None or mirror.model is not m or (vars_changed and mirror.stale()):
+            mirror = self._mirror = _Mirror(m)
+        try:
+            mirror.sync(vars_changed)
+        except Exception:
+            self._mirror = None
+            raise
+
+    def _run(self, what: str, relax: bool, at_least_s: float | None) -> tuple:
+        """One HiGHS run with this solve's options and limit (the LP clock is cumulative over
+        the instance, the MIP's is per run: module docstring); the live MIP progress goes to
+        the budget's listener. Returns (own limit s, model status, info, solution)."""
+        mirror = self._mirror
+        h = mirror.h
+        has_int = bool(mirror.integ.any())
+        if relax and has_int:
+            mirror.set_relaxed(True)
+            has_int = False
+        own = self.time_limit
+        if self.budget is not None and at_least_s is not None:
+            own = min(own, max(self.budget.remaining(), at_least_s))
+        limit = own if has_int else h.getRunTime() + own
+        for key, val in (("mip_rel_gap", self.gap), ("random_seed", 0), ("threads", 1),
+                         ("time_limit", float(limit))):
+            h.setOptionValue(key, val)
+        report = self.budget.on_mip_progress if self.budget is not None else None
+        listener = _mip_listener(what, report) if (has_int and report) else None
+        if listener is not None:
+            h.cbMipInterrupt.subscribe(listener)
+        try:
+            h.run()
+        finally:
+            if listener is not None:
+                h.cbMipInterrupt.unsubscribe(listener)
+        status, info, sol = h.getModelStatus(), h.getInfo(), h.getSolution()
+        if relax and mirror.integ.any():  # after reading: a model change resets them
+            mirror.set_relaxed(False)
+        return own, status, info, sol
+
+    def _check(self, tc, feasible: bool, own: float, what: str) -> None:
+        """A clear `SolverError` when the run has no solution to use; a solve the run budget
+        cut short is recorded in `budget.stopped`."""
         if tc == TerminationCondition.maxTimeLimit and own < self.time_limit:
             self.budget.stopped.append(what)
             if not feasible:
@@ -480,29 +552,25 @@ class PersistentHighs:
                               " (the market relaxes every requirement at its penalty, so this "
                               "points at inconsistent hard limits such as Pmin > Pmax after "
                               "derates, ETSR base transfers above limits, or a numerical issue)")
-        for v, x in zip(self._cols, sol.col_value):
-            v.set_value(x, skip_validation=True)
-        StaleFlagManager.mark_all_as_stale(delayed=True)
-        self._sol = sol
-        obj = float(info.objective_function_value)
-        if info.mip_node_count == -1:   # solved as an LP
-            bound = obj if tc == TerminationCondition.convergenceCriteriaSatisfied else None
-        else:
-            bound = float(info.mip_dual_bound)
-        bound = obj if bound is None else bound
-        gap = abs(obj - bound) / max(1e-9, abs(obj)) if math.isfinite(bound) else math.inf
-        t3 = time.perf_counter()
-        rec = SolveRecord(termination=tc.name, objective=obj, bound=bound,
-                          gap=0.0 if not mip else gap, seconds=t3 - t0, mip=mip,
-                          handoff_s=t1 - t0, optimize_s=t2 - t1, load_s=t3 - t2)
-        self.records.append((label, rec))
-        return rec
 
     def duals(self) -> dict:
         """{ConstraintData: HiGHS row dual} of the last solve (module docstring: signs)."""
         if self._sol is None or not self._sol.dual_valid:
             raise SolverError("HiGHS has no duals for the last solve (a MIP, or no solve yet)")
-        return dict(zip(self._rows, self._sol.row_dual))
+        return dict(zip(self._mirror.rows, self._sol.row_dual))
+
+
+def _objective_bound_gap(tc, info) -> tuple[float, float, float]:
+    """(objective, dual bound, relative gap) of a run: an LP's bound is its objective when
+    solved; a MIP's is HiGHS's dual bound."""
+    obj = float(info.objective_function_value)
+    if info.mip_node_count == -1:   # solved as an LP
+        bound = obj if tc == TerminationCondition.convergenceCriteriaSatisfied else None
+    else:
+        bound = float(info.mip_dual_bound)
+    bound = obj if bound is None else bound
+    gap = abs(obj - bound) / max(1e-9, abs(obj)) if math.isfinite(bound) else math.inf
+    return obj, bound, gap
 
 
 def fix_binaries(binaries: list) -> None:

@@ -208,26 +208,11 @@ class Store:
 
     def clean_partial(self, max_age_s: float = 300.0) -> list[Path]:
         """Remove temporary folders/files left by killed writers (older than `max_age_s`)."""
+        before = time.time() - max_age_s
         removed = []
-        now = time.time()
         for d in (self.runs_dir, self.failed_dir, self.root):
-            if not d.is_dir():
-                continue
-            for p in d.iterdir():
-                partial = p.name.startswith(".") and any(
-                    x in p.name for x in (".tmp", ".old", TMP_INFIX, OLD_INFIX))
-                if not partial:
-                    continue
-                try:
-                    if now - p.stat().st_mtime < max_age_s:
-                        continue
-                    if p.is_dir():
-                        shutil.rmtree(p, ignore_errors=True)
-                    else:
-                        p.unlink()
-                    removed.append(p)
-                except OSError:
-                    pass
+            if d.is_dir():
+                removed += [p for p in d.iterdir() if _is_partial(p) and _remove_if_older(p, before)]
         return removed
 
     # -- writing (workers and driver) ---------------------------------------------------------
@@ -256,17 +241,7 @@ class Store:
             attempts = int(self.read_failure(run_id).get("attempts", 0))
         except (OSError, ValueError):
             pass
-        if isinstance(exc, BaseException):
-            error_type = type(exc).__name__
-            error = str(exc) or error_type
-            if tb is None:
-                tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        else:
-            error_type, error = "Error", str(exc)
-        record = {"run_id": run_id, "status": "failed", "error_type": error_type,
-                  "error": error, "traceback": tb or "", "where": where,
-                  "attempts": attempts + 1, "failed_at": _now(), "host": os.uname().nodename,
-                  "pid": os.getpid(), "spec": spec}
+        record = failure_record(run_id, spec, exc, tb, where, attempts + 1)
         path = self.failed_path(run_id)
         _atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str))
         return path
@@ -285,17 +260,9 @@ class Store:
         return path
 
     def sweeps(self) -> list[dict]:
-        if not self.sweeps_dir.is_dir():
-            return []
-        out = []
-        for p in sorted(self.sweeps_dir.glob("*.json")):
-            if p.name.startswith("."):
-                continue
-            try:
-                out.append(json.loads(p.read_text()))
-            except (OSError, ValueError):
-                continue
-        return sorted(out, key=lambda r: (r.get("recorded_at", ""), r.get("sweep_id", "")))
+        """The recorded sweeps, oldest first (unreadable records are passed over)."""
+        return sorted(_read_json_records(self.sweeps_dir),
+                      key=lambda r: (r.get("recorded_at", ""), r.get("sweep_id", "")))
 
     # -- catalogue (driver only) --------------------------------------------------------------
     def rebuild_catalogue(self) -> Path:
@@ -311,6 +278,59 @@ class Store:
             return con.execute("SELECT * FROM runs ORDER BY run_id").df()
         finally:
             con.close()
+
+
+def failure_record(run_id: str, spec: dict, exc: BaseException | str, tb: str | None,
+                   where: str, attempts: int) -> dict:
+    """The JSON record of a failed run (`failed/<run_id>.json`): the error and its traceback,
+    where it failed, the attempt's number, when, on which host and process, and the task."""
+    if isinstance(exc, BaseException):
+        error_type = type(exc).__name__
+        error = str(exc) or error_type
+        if tb is None:
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    else:
+        error_type, error = "Error", str(exc)
+    return {"run_id": run_id, "status": "failed", "error_type": error_type,
+            "error": error, "traceback": tb or "", "where": where,
+            "attempts": attempts, "failed_at": _now(), "host": os.uname().nodename,
+            "pid": os.getpid(), "spec": spec}
+
+
+def _is_partial(p: Path) -> bool:
+    """A hidden temporary or replaced copy that a killed writer may have left."""
+    return p.name.startswith(".") and any(x in p.name for x in (".tmp", ".old", TMP_INFIX,
+                                                                OLD_INFIX))
+
+
+def _remove_if_older(p: Path, before: float) -> bool:
+    """Remove `p` (a folder with its contents) if it was last modified before `before` (epoch
+    seconds); whether it was removed (a file that vanished or cannot be removed: not)."""
+    try:
+        if p.stat().st_mtime > before:
+            return False
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def _read_json_records(folder: Path) -> list[dict]:
+    """The readable `*.json` records of a folder (hidden files and unreadable ones passed over)."""
+    if not folder.is_dir():
+        return []
+    out = []
+    for p in sorted(folder.glob("*.json")):
+        if p.name.startswith("."):
+            continue
+        try:
+            out.append(json.loads(p.read_text()))
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 #: what a store's root holds (anything else means the folder is not a store)

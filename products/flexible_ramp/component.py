@@ -40,6 +40,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,7 +52,7 @@ FRP_RAMP_MINUTES = 15.0     # FRU/FRD ≤ 15·RR: deliverable within one FMM int
 FRP_PRODUCTS = ("fru", "frd")
 
 __all__ = ["FRP_SHARE_OF_IR", "FRP_RAMP_MINUTES", "FRP_PRODUCTS", "frp_requirements",
-           "add_to_model", "frp_prices", "frp_cleared"]
+           "add_to_model", "frp_prices", "frp_cleared", "extract"]
 
 
 def frp_requirements(ir_requirements: dict, intervals: list[int], hour_of: dict[int, int],
@@ -157,3 +159,76 @@ def frp_prices(b: "ModelBundle", duals: dict) -> dict:
             v = cap
         out[key] = min(cap, max(0.0, v))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# read-back (clearing/market/readback.py), on the FMM's intervals
+# ---------------------------------------------------------------------------------------------
+def extract(rb) -> None:
+    """Read back FRU/FRD (spec §10, §8.4): `schedules` fru_mw, frd_mw per resource and interval
+    (awards below 1e-9 MW as 0); `product_prices` rows fru, frd (FMMFRUMP/FMMFRDMP,
+    `frp_prices`); `baa_summary` per product the requirement, the MW cleared on the demand curve
+    (q), the MW awarded (Σ awards) and the price; and the FRP part of the hourly
+    `settlement_inputs`: the BAA's FRU/FRD price and the resource's FRU award (its FRU
+    uncertainty award, §8.4), each the mean over the hour's intervals."""
+    b, d = rb.b, rb.d
+    fru, frd = _awards(rb)
+    R = list(d.resources.index)
+    K = len(d.hours)
+    rb.columns("schedules", pd.DataFrame({
+        "resource": np.repeat(np.asarray(R, dtype=object), K),
+        "hour": np.tile(np.arange(1, K + 1, dtype=np.int64), len(R)),
+        "fru_mw": fru.ravel(), "frd_mw": frd.ravel()}))
+    price = frp_prices(b, rb.sm.duals)
+    cleared = frp_cleared(b)
+    required = b.info["frp_requirements"]
+    rows, summary = [], []
+    for a in d.baas:
+        for k in d.hours:
+            per = {}
+            for prod in FRP_PRODUCTS:
+                p_ = price.get((a, prod, k), 0.0)
+                q, offered = cleared.get((a, prod, k), (0.0, 0.0))
+                rows.append(dict(baa=a, product=prod, hour=k, price_usd_per_mwh=p_))
+                per.update({f"{prod}_requirement_mw": float(required.get((a, prod, k), 0.0)),
+                            f"{prod}_cleared_mw": q, f"{prod}_awarded_mw": offered,
+                            f"{prod}_price": p_})
+            summary.append(dict(baa=a, hour=k, **per))
+    rb.rows("product_prices", rows)
+    rb.columns("baa_summary", pd.DataFrame(summary))
+    _read_settlement_inputs(rb, fru, price)
+
+
+def _awards(rb) -> tuple[np.ndarray, np.ndarray]:
+    """FRU and FRD awards per resource (`d.resources` order) and interval, n x K."""
+    m, d = rb.m, rb.d
+    pos = {r: i for i, r in enumerate(d.resources.index)}
+    fru = np.zeros((len(pos), len(d.hours)))
+    frd = np.zeros((len(pos), len(d.hours)))
+    for (r, k) in m.FRP_IDX:
+        fru[pos[r], k - 1] = pyo.value(m.fru[r, k], exception=False) or 0.0
+        frd[pos[r], k - 1] = pyo.value(m.frd[r, k], exception=False) or 0.0
+    fru[fru < 1e-9] = 0.0
+    frd[frd < 1e-9] = 0.0
+    return fru, frd
+
+
+def _read_settlement_inputs(rb, fru: np.ndarray, price: dict) -> None:
+    """`settlement_inputs` (per resource and hour) fmm_fru_price_usd_per_mwh,
+    fmm_frd_price_usd_per_mwh (the resource's BAA) and fru_uncertainty_mw."""
+    d = rb.d
+    res = d.resources
+    n, K = len(res), len(d.hours)
+    hours = rb.hours()
+    hourly_price = {(a, prod): rb.hourly(np.array([[price.get((a, prod, k), 0.0)
+                                                     for k in range(1, K + 1)]]))[0]
+                    for prod in FRP_PRODUCTS for a in d.baas}
+    baa_of = res["baa"].to_numpy(object)
+    per_resource = {prod: np.concatenate([hourly_price[(baa_of[i], prod)] for i in range(n)])
+                    if n else [] for prod in FRP_PRODUCTS}
+    rb.columns("settlement_inputs", pd.DataFrame({
+        "resource": np.repeat(np.asarray(list(res.index), dtype=object), len(hours)),
+        "hour": np.tile(np.array(hours, dtype=np.int64), n),
+        "fmm_fru_price_usd_per_mwh": per_resource["fru"],
+        "fmm_frd_price_usd_per_mwh": per_resource["frd"],
+        "fru_uncertainty_mw": rb.hourly(fru).ravel()}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
@@ -11,6 +12,8 @@ from clearing.market.bundle import ModelBundle
 from network.ptdf import ldf_ptdf
 from network.transmission import deployment_shadows
 from products.ancillary_services import eligible
+
+FIVE_MINUTE_RAMP = 5.0   # minutes: IRU5 / IRD5 = min(award, 5·RR) [D, spec §8.1]
 
 
 def add_to_model(b: ModelBundle) -> list:
@@ -233,3 +236,21 @@ def extract(rb) -> None:
                             f"{prod}_relaxed_mw": max(0.0, req - q)})
             summary.append(row)
     rb.columns("baa_summary", pd.DataFrame(summary))
+
+
+def extract_rt(rb) -> None:
+    """The IR part of the phase-3 RT read-back (spec §8.1 [D]): `settlement_inputs` iru5_mw /
+    ird5_mw per resource and hour, the five-minute-ramp-capable part of the DA IRU / IRD award,
+    min(award, FIVE_MINUTE_RAMP·RR) (`rb.given["da_awards"]`: the DA awards, resource x hour in
+    `d.resources` order)."""
+    res = rb.d.resources
+    awards = rb.given["da_awards"]
+    hours = rb.hours()
+    iru5 = np.minimum(awards["iru_mw"],
+                      res["ramp_up_mw_per_min"].to_numpy(float)[:, None] * FIVE_MINUTE_RAMP)
+    ird5 = np.minimum(awards["ird_mw"],
+                      res["ramp_down_mw_per_min"].to_numpy(float)[:, None] * FIVE_MINUTE_RAMP)
+    rb.columns("settlement_inputs", pd.DataFrame({
+        "resource": np.repeat(np.asarray(list(res.index), dtype=object), len(hours)),
+        "hour": np.tile(np.array(hours, dtype=np.int64), len(res)),
+        "iru5_mw": iru5.ravel(), "ird5_mw": ird5.ravel()}))

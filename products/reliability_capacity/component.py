@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pyomo.environ as pyo
 
 from clearing.market.bundle import ModelBundle
 from clearing.market.data import MarketData
+from clearing.market.readback import value
 from clearing.market.resources import add_commitment_logic, add_startup_costs, forced_commitment
+from network.transfers import net_model_cycles
+from network.transmission import congestion
 from products.ancillary_services import eligible
+from products.energy import balance_prices, base_transfer_rhs
 
 RUC_TYPES = ("thermal", "ver", "storage", "hydro", "import", "export")
 RC_TYPES = ("thermal", "ver", "storage", "hydro", "import")
@@ -273,11 +278,161 @@ def fix_implied_transitions(m: pyo.ConcreteModel, th) -> None:
             m.wR[i, t].fix(0)
 
 
+# ---------------------------------------------------------------------------------------------
+# read-back (clearing/market/readback.py)
+# ---------------------------------------------------------------------------------------------
+#: the `baa_summary` columns of the RC product (spec §5.11; docs/engine.md "Reading the results")
+RC_SUMMARY_COLUMNS = ("rcu_requirement_mw", "rcu_cleared_mw", "rcu_relaxed_mw",
+                      "rcd_requirement_mw", "rcd_cleared_mw", "rcd_relaxed_mw")
+RUC_TRANSFER_COLUMNS = ("interface", "hour", "from_baa", "to_baa", "mw", "rc_transfer_mw")
+
+
 def extract_ifm(rb) -> None:
     """The IFM awards no RC (spec §5.11: the RUC does): `schedules` rcu_mw = rcd_mw = 0, which
-    the RUC's read-back (clearing.market.engine.extract_ruc) replaces."""
-    import pandas as pd
+    the RUC's read-back (`extract_ruc`) replaces."""
     idx = [(r, t) for r in rb.d.resources.index for t in rb.d.hours]
     rb.columns("schedules", pd.DataFrame({"resource": [r for r, _ in idx],
                                           "hour": [t for _, t in idx],
                                           "rcu_mw": 0.0, "rcd_mw": 0.0}))
+
+
+def net_ruc_cycles(d: MarketData, m: pyo.ConcreteModel) -> dict:
+    """Cancel RUC transfer cycles of x^R in place (yU, yD are the IFM's constants; no hurdle
+    cost in the RUC, §4.2); {hour: MW removed} (network.transfers.net_model_cycles)."""
+    return net_model_cycles(d, m, {"x": m.xR}, hurdles=False)
+
+
+def extract_ruc(rb) -> None:
+    """Read back the RUC (spec §5.11, §6.4) into the IFM's tables (`rb.into`; `rb.given` is the
+    IFM solution the RUC started from): transfer cycles of x^R cancelled first
+    (`transfer_cycle_netting`), then `schedules` rcu_mw, rcd_mw (replacing the IFM's zeros) and
+    ruc_committed, the RC prices (`resource_prices` RCUMP/RCDMP, `product_prices` rcu/rcd,
+    `baa_prices` ruc_price), the `baa_summary` RC columns, the RUC `relaxations` and
+    `ruc_transfers`. The RUC's branch rows are read back by the network component before it."""
+    if rb.d.params.transfer_cycle_netting:
+        rb.b.info["transfer_cycles_netted"] = net_ruc_cycles(rb.d, rb.m)
+    rcu, rcd = _rc_awards(rb.m)
+    _read_schedules(rb, rcu, rcd)
+    _read_prices(rb, rcu, rcd)
+    _read_summary(rb, rcu, rcd)
+    _read_relaxations(rb)
+    _read_transfers(rb)
+
+
+def _rc_awards(m: pyo.ConcreteModel) -> tuple[dict, dict]:
+    """RCU and RCD per resource-hour, one product per resource-hour (spec §5.11): without the ζ
+    binaries the two are netted; with bid prices ≥ 0 both are positive at an optimum only when
+    both are free, so netting keeps the schedule r and the cost."""
+    rcu = {(r, t): value(m.rcu[r, t]) for (r, t) in m.RCU_IDX}
+    rcd = {(r, t): value(m.rcd[r, t]) for (r, t) in m.RCD_IDX}
+    for key in set(rcu) & set(rcd):
+        both = min(rcu[key], rcd[key])
+        rcu[key] -= both
+        rcd[key] -= both
+    return rcu, rcd
+
+
+def _read_schedules(rb, rcu: dict, rcd: dict) -> None:
+    """`schedules` rcu_mw, rcd_mw and ruc_committed (the RUC's u^R; the IFM commitment for
+    units without RUC binaries)."""
+    m = rb.m
+    uR = {(i, t): round(value(m.uR[i, t])) for (i, t) in m.GT}
+    sch = rb.into["schedules"]
+    key = list(zip(sch["resource"], sch["hour"]))
+    rb.columns("schedules", pd.DataFrame({
+        "resource": sch["resource"], "hour": sch["hour"],
+        "rcu_mw": [rcu.get(k, 0.0) for k in key], "rcd_mw": [rcd.get(k, 0.0) for k in key],
+        "ruc_committed": [uR.get(k, c) for k, c in zip(key, sch["committed"])]}))
+
+
+def _awarded_baa_hours(d: MarketData, awards: dict) -> set:
+    """(BAA, hour) pairs in which some resource holds an award above 1e-6 MW."""
+    res = d.resources
+    return {(res.at[r, "baa"], t) for (r, t), v in awards.items() if v > 1e-6}
+
+
+def _read_prices(rb, rcu: dict, rcd: dict) -> None:
+    """RUC price_n = π^R_b + the RUC congestion at n; RCUMP = price, RCDMP = −price in a BAA-hour
+    with an RCU (RCD) award, else 0 [A] (spec §6.4): `resource_prices` rcu/rcd_usd_per_mwh,
+    `product_prices` rows rcu, rcd (π^R_b, −π^R_b), `baa_prices` ruc_price = π^R_b."""
+    d = rb.d
+    pi, cong = balance_prices(rb), congestion(rb)
+    has_rcu, has_rcd = _awarded_baa_hours(d, rcu), _awarded_baa_hours(d, rcd)
+    rp = rb.into["resource_prices"]
+    price = [float(pi.at[a, t]) + float(cong.at[n, t])
+             for a, n, t in zip(rp["baa"], rp["bus"], rp["hour"])]
+    at = list(zip(rp["baa"], rp["hour"]))
+    rb.columns("resource_prices", pd.DataFrame({
+        "resource": rp["resource"], "hour": rp["hour"],
+        "rcu_usd_per_mwh": [pr if k in has_rcu else 0.0 for pr, k in zip(price, at)],
+        "rcd_usd_per_mwh": [-pr if k in has_rcd else 0.0 for pr, k in zip(price, at)]}))
+    rows = []
+    for a in d.baas:
+        for t in d.hours:
+            piR = float(pi.at[a, t])
+            rows.append(dict(baa=a, product="rcu", hour=t,
+                             price_usd_per_mwh=piR if (a, t) in has_rcu else 0.0))
+            rows.append(dict(baa=a, product="rcd", hour=t,
+                             price_usd_per_mwh=-piR if (a, t) in has_rcd else 0.0))
+    rb.rows("product_prices", rows)
+    rb.columns("baa_prices", pd.DataFrame(
+        [dict(baa=a, hour=t, ruc_price=float(pi.at[a, t])) for a in d.baas for t in d.hours]))
+
+
+def _read_summary(rb, rcu: dict, rcd: dict) -> None:
+    """`baa_summary` RC columns: the requirement is the forecast gap the IFM physical schedule
+    left (forecast + base transfers − physical IFM injection − IFM transfers in), cleared = the
+    RC awarded in the BAA, relaxed = the RUC balance slack."""
+    d, m, ifm = rb.d, rb.m, rb.given
+    res, itf = d.resources, d.interfaces
+    base = base_transfer_rhs(d)
+    phys = set(r for r in res.index if res.at[r, "type"] in RUC_TYPES)
+    cleared = {}
+    for name, awards in (("rcu", rcu), ("rcd", rcd)):
+        for (r, t), v in awards.items():
+            key = (name, res.at[r, "baa"], t)
+            cleared[key] = cleared.get(key, 0.0) + v
+    rows = []
+    for a in d.baas:
+        for t in d.hours:
+            sup = sum(ifm["g"][(r, t)] for r in d.in_baa(a) if r in phys)
+            inn = sum(ifm["x"][(k, t)] for k in itf.index[itf["to_baa"] == a]) - \
+                sum(ifm["x"][(k, t)] for k in itf.index[itf["from_baa"] == a])
+            gap = float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) + base[(a, t)] - sup - inn
+            rows.append(dict(baa=a, hour=t, rcu_requirement_mw=max(0.0, gap),
+                             rcu_cleared_mw=cleared.get(("rcu", a, t), 0.0),
+                             rcu_relaxed_mw=value(m.s_ruc_under[a, t]),
+                             rcd_requirement_mw=max(0.0, -gap),
+                             rcd_cleared_mw=cleared.get(("rcd", a, t), 0.0),
+                             rcd_relaxed_mw=value(m.s_ruc_over[a, t])))
+    rb.columns("baa_summary", pd.DataFrame(rows, columns=["baa", "hour", *RC_SUMMARY_COLUMNS]))
+
+
+def _read_relaxations(rb) -> None:
+    """`relaxations` ruc_under / ruc_over per BAA-hour at their penalties (spec §4.2)."""
+    m, p = rb.m, rb.d.params
+    rb.slack_relaxations(m.BAA_T, (
+        (m.s_ruc_under, "ruc_under", p.penalty_ruc_under_usd_per_mwh),
+        (m.s_ruc_over, "ruc_over", p.penalty_ruc_over_usd_per_mwh)))
+
+
+def _read_transfers(rb) -> None:
+    """`ruc_transfers`: x^R per ETSR and hour and its change from the IFM's x (RC moved)."""
+    d, m, ifm = rb.d, rb.m, rb.given
+    itf = d.interfaces
+    xR = {(k, t): value(m.xR[k, t]) for (k, t) in m.KT}
+    rb.rows("ruc_transfers", pd.DataFrame(
+        [dict(interface=k, hour=t, from_baa=itf.at[k, "from_baa"], to_baa=itf.at[k, "to_baa"],
+              mw=xR[(k, t)], rc_transfer_mw=xR[(k, t)] - ifm["x"][(k, t)]) for (k, t) in m.KT],
+        columns=list(RUC_TRANSFER_COLUMNS)))
+
+
+def extract_without_ruc(rb) -> None:
+    """RUC switched off or skipped: the RC columns at zero so every table keeps its contract
+    columns (`rb.into`: the IFM's tables); ruc_committed = the IFM commitment."""
+    into = rb.into
+    sch, rp, bs = into["schedules"], into["resource_prices"], into["baa_summary"]
+    rb.columns("resource_prices", rp[["resource", "hour"]].assign(rcu_usd_per_mwh=0.0,
+                                                                  rcd_usd_per_mwh=0.0))
+    rb.columns("baa_summary", bs[["baa", "hour"]].assign(**{c: 0.0 for c in RC_SUMMARY_COLUMNS}))
+    rb.columns("schedules", sch[["resource", "hour"]].assign(ruc_committed=sch["committed"]))

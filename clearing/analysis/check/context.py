@@ -5,6 +5,7 @@ family uses. Nothing here reads the engine's model or its data preparation (clea
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -104,35 +105,9 @@ def is_missing(v) -> bool:
 
 
 
-class Context:
-    """What every rule reads: the scenario, the run, the run's parameters, the schedules as
-    resource x hour frames, the classified relaxations; and where violations are collected."""
-
-    def __init__(self, scenario: Scenario, run: RunResult, tol: float):
-        self.s = scenario
-        self.run = run
-        self.tol = tol
-        self.rows: list[dict] = []
-        self.cache: dict = {}  # results one rule computes for another (profit → dual objective)
-        self.skipped: list[str] = []
-        self.p = run_parameters(scenario, run)
-        self.hours = scenario.hour_list
-        t = scenario.tables
-        self.res = scenario.resource_frame.assign(
-            resource=lambda d: d["resource"].astype(str)).set_index("resource").sort_index()
-        self.rtype = self.res["type"]
-        self.pmax, self.ss = self._hourly_resource_data(t)
-        th = t.get("thermal")
-        self.thermal = (th.assign(resource=th["resource"].astype(str)).set_index("resource")
-                        if th is not None else pd.DataFrame())
-        st = t.get("storage")
-        self.storage = (st.assign(resource=st["resource"].astype(str)).set_index("resource")
-                        if st is not None else pd.DataFrame())
-        hy = t.get("hydro")
-        self.hydro = (hy.assign(resource=hy["resource"].astype(str)).set_index("resource")
-                      if hy is not None else pd.DataFrame())
-        self.rel = relaxation_frame(run)
-        self.sched = self._schedule_frames()
+class _Violations:
+    """Where the rules report (`Context` mixin): violations collected in `rows`, rules skipped
+    for want of a table in `skipped`."""
 
     def add(self, rule: str, table: str, kind: str, ident, hour, amount: float, limit: float,
             message: str) -> None:
@@ -159,12 +134,27 @@ class Context:
                      f"{what} {a[i, j]:.6g} {rel} its limit {lim[i, j]:.6g} by "
                      f"{abs(a[i, j] - lim[i, j]):.6g}")
 
+    def flag_balance(self, rule: str, baas: list[str], gap: pd.DataFrame, slack: pd.DataFrame,
+                     message: Callable[[float, float], str]) -> None:
+        """Flag each BAA-hour whose balance gap (supply − demand + net imports, MW) is not minus
+        the reported relaxation (under − over) within `tol`; `message(gap, relaxation)` says
+        what the gap is."""
+        for b in baas:
+            for h in self.hours:
+                g, sl = float(gap.at[b, h]), float(slack.at[b, h])
+                if abs(g + sl) > self.tol:
+                    self.add(rule, "schedules", "baa", b, h, g, 0.0 - sl, message(g, sl))
+
     def need(self, rule: str, *tables: str) -> bool:
         missing = [t for t in tables if t not in self.run.tables]
         if missing:
             self.skipped.append(f"{rule}: no {', '.join(missing)} table")
             return False
         return True
+
+
+class _Relaxations:
+    """The run's relaxations, classified (`Context` mixin; `relaxation_frame`)."""
 
     def relaxed(self, category: str, detail: str | None = None) -> pd.Series:
         """Sum of relaxed MW by (id, hour) for one relaxation category (and detail)."""
@@ -187,46 +177,10 @@ class Context:
                     out.at[b, h] += sign * v
         return out
 
-    def _hourly_resource_data(self, t) -> tuple[pd.DataFrame, pd.DataFrame]:
-        idx, hours = self.res.index, self.hours
-        pmax = pd.DataFrame(np.repeat(self.res["pmax_mw"].to_numpy(float)[:, None], len(hours), 1),
-                            index=idx, columns=hours)
-        ss = pd.DataFrame(np.nan, index=idx, columns=hours)
-        rh = t.get("resource_hours")
-        if rh is not None and len(rh):
-            for r, h, pm, sv in zip(rh["resource"].astype(str), rh["hour"], rh["pmax_mw"],
-                                    rh["self_schedule_mw"]):
-                if h in pmax.columns and r in pmax.index:
-                    if not is_missing(pm):
-                        pmax.at[r, h] = pm
-                    if not is_missing(sv):
-                        ss.at[r, h] = sv
-        return pmax, ss
 
-    def _schedule_frames(self) -> dict[str, pd.DataFrame] | None:
-        sch = self.run.tables.get("schedules")
-        if sch is None:
-            return None
-        sch = sch.assign(resource=sch["resource"].astype(str), hour=sch["hour"].astype(int))
-        out = {}
-        cols = ["energy_mw", "committed", *AWARD_COLUMNS,
-                *(c for c in ("ruc_committed", "charge_mw", "discharge_mw", "soc_mwh")
-                  if c in sch.columns)]
-        first = sch.drop_duplicates(["resource", "hour"])
-        for c in cols:
-            if c not in sch.columns:
-                continue
-            v = pd.to_numeric(first[c].astype(object).replace({True: 1, False: 0, "True": 1,
-                                                                "False": 0}), errors="coerce")
-            m = pd.Series(v.to_numpy(), index=pd.MultiIndex.from_frame(first[["resource", "hour"]]))
-            f = m.unstack("hour").reindex(index=self.res.index, columns=self.hours)
-            if c in ("committed", "ruc_committed"):  # a missing row keeps the unit's state
-                f = f.ffill(axis=1).bfill(axis=1)
-            out[c] = f.fillna(0.0)
-        for c in ("energy_mw", "committed", *AWARD_COLUMNS):
-            out.setdefault(c, pd.DataFrame(0.0, index=self.res.index, columns=self.hours))
-        out["_raw"] = sch
-        return out
+class _Units:
+    """Commitment and energy bounds per resource and hour, read from the schedules and the
+    scenario (`Context` mixin; spec §5.4, §5.5, §5.11)."""
 
     def by_type(self, *types: str) -> pd.Index:
         return self.rtype.index[self.rtype.isin(types)]
@@ -289,6 +243,10 @@ class Context:
         rc = (self.sched["rcu_mw"] + self.sched["rcd_mw"]) > self.tol
         return np.maximum(u, rc.astype(float))
 
+    def ruc_ran(self) -> bool:
+        return bool(self.p.run_ruc) and self.sched is not None and \
+            "rcu_mw" in self.sched["_raw"].columns
+
     def energy_bounds(self, u: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(lo, hi) of the net injection per resource-hour given commitment u (§5.4, §5.5)."""
         lo = pd.DataFrame(0.0, index=self.res.index, columns=self.hours)
@@ -308,11 +266,26 @@ class Context:
         hi.loc[neg] = 0.0
         return lo, hi
 
+
+class _Network:
+    """Branch ratings, transfers and bus injections of the IFM and the RUC (`Context` mixin;
+    spec §5.2, §5.3, §5.11)."""
+
     def transfers(self, table: str) -> pd.DataFrame | None:
         tr = self.run.tables.get(table)
         if tr is None:
             return None
         return tr.assign(interface=tr["interface"].astype(str), hour=tr["hour"].astype(int))
+
+    def balance_transfers(self, rule: str, table: str) -> pd.DataFrame | None:
+        """The transfers a balance rule nets: `table`, none when the run cannot have any (phase
+        1, no interfaces), or None (the rule skipped) when a phase ≥ 2 run lacks it."""
+        x = self.transfers(table)
+        if x is None:
+            if self.p.phase == 1 or not len(self.s.interfaces):
+                return pd.DataFrame(columns=["interface", "hour", "mw"])
+            self.skipped.append(f"{rule}: no {table} table (phase ≥ 2)")
+        return x
 
     def ratings(self) -> pd.DataFrame:
         """F^max_lt, branch x hour: `branches.rating_mw` overridden by `branch_ratings`. A rating
@@ -328,10 +301,6 @@ class Context:
                 if b in rating.index and h in rating.columns:
                     rating.at[b, h] = v
         return rating
-
-    def ruc_ran(self) -> bool:
-        return bool(self.p.run_ruc) and self.sched is not None and \
-            "rcu_mw" in self.sched["_raw"].columns
 
     def by_bus(self, values: pd.DataFrame, bus_ids: list[str]) -> pd.DataFrame:
         return values.groupby(self.res["bus"].astype(str).loc[values.index]).sum().reindex(
@@ -370,6 +339,87 @@ class Context:
         return s.baa_hours.assign(baa=s.baa_hours["baa"].astype(str)).pivot(
             index="baa", columns="hour", values="demand_forecast_mw").reindex(
             index=baas, columns=self.hours).fillna(0.0)
+
+
+class Context(_Violations, _Relaxations, _Units, _Network):
+    """What every rule reads: the scenario, the run, the run's parameters, the schedules as
+    resource x hour frames, the classified relaxations; and where violations are collected.
+    The helpers are grouped by what they are about: reporting (`_Violations`), relaxations,
+    units (commitment, energy bounds) and the network."""
+
+    def __init__(self, scenario: Scenario, run: RunResult, tol: float):
+        self.s = scenario
+        self.run = run
+        self.tol = tol
+        self.rows: list[dict] = []
+        self.cache: dict = {}  # results one rule computes for another (profit → dual objective)
+        self.skipped: list[str] = []
+        self.p = run_parameters(scenario, run)
+        self.hours = scenario.hour_list
+        t = scenario.tables
+        self.res = by_resource(scenario.resource_frame).sort_index()
+        self.rtype = self.res["type"]
+        self.pmax, self.ss = hourly_resource_data(t, self.res, self.hours)
+        self.thermal, self.storage, self.hydro = (by_resource(t.get(name))
+                                                  for name in ("thermal", "storage", "hydro"))
+        self.rel = relaxation_frame(run)
+        self.sched = schedule_frames(run, self.res.index, self.hours)
+
+
+def by_resource(table: pd.DataFrame | None) -> pd.DataFrame:
+    """A per-resource scenario table indexed by its resource id as text (empty when absent)."""
+    if table is None:
+        return pd.DataFrame()
+    return table.assign(resource=table["resource"].astype(str)).set_index("resource")
+
+
+def hourly_resource_data(t: dict, res: pd.DataFrame, hours: list[int]
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(Pmax, self-schedule), resource x hour: `resources.pmax_mw` overridden by
+    `resource_hours` (the self-schedule NaN where none)."""
+    idx = res.index
+    pmax = pd.DataFrame(np.repeat(res["pmax_mw"].to_numpy(float)[:, None], len(hours), 1),
+                        index=idx, columns=hours)
+    ss = pd.DataFrame(np.nan, index=idx, columns=hours)
+    rh = t.get("resource_hours")
+    if rh is not None and len(rh):
+        for r, h, pm, sv in zip(rh["resource"].astype(str), rh["hour"], rh["pmax_mw"],
+                                rh["self_schedule_mw"]):
+            if h in pmax.columns and r in pmax.index:
+                if not is_missing(pm):
+                    pmax.at[r, h] = pm
+                if not is_missing(sv):
+                    ss.at[r, h] = sv
+    return pmax, ss
+
+
+def schedule_frames(run: RunResult, idx: pd.Index, hours: list[int]
+                    ) -> dict[str, pd.DataFrame] | None:
+    """The run's `schedules` columns as resource x hour frames (a missing commitment row keeps
+    the unit's state; other gaps are 0) and the table itself under `_raw`; None without one."""
+    sch = run.tables.get("schedules")
+    if sch is None:
+        return None
+    sch = sch.assign(resource=sch["resource"].astype(str), hour=sch["hour"].astype(int))
+    out = {}
+    cols = ["energy_mw", "committed", *AWARD_COLUMNS,
+            *(c for c in ("ruc_committed", "charge_mw", "discharge_mw", "soc_mwh")
+              if c in sch.columns)]
+    first = sch.drop_duplicates(["resource", "hour"])
+    for c in cols:
+        if c not in sch.columns:
+            continue
+        v = pd.to_numeric(first[c].astype(object).replace({True: 1, False: 0, "True": 1,
+                                                            "False": 0}), errors="coerce")
+        m = pd.Series(v.to_numpy(), index=pd.MultiIndex.from_frame(first[["resource", "hour"]]))
+        f = m.unstack("hour").reindex(index=idx, columns=hours)
+        if c in ("committed", "ruc_committed"):  # a missing row keeps the unit's state
+            f = f.ffill(axis=1).bfill(axis=1)
+        out[c] = f.fillna(0.0)
+    for c in ("energy_mw", "committed", *AWARD_COLUMNS):
+        out.setdefault(c, pd.DataFrame(0.0, index=idx, columns=hours))
+    out["_raw"] = sch
+    return out
 
 
 def run_parameters(scenario: Scenario, run: RunResult) -> MarketParameters:

@@ -19,25 +19,15 @@ def check_balance(ctx: Context) -> None:
     e = ctx.sched["energy_mw"]
     gen = e.groupby(ctx.res["baa"].astype(str)).sum().reindex(baas).fillna(0.0)
     dem = fixed_demand_baa(s, baas, ctx.hours)
-    x = ctx.transfers("transfers")
+    x = ctx.balance_transfers("balance", "transfers")
     if x is None:
-        if ctx.p.phase == 1 or not len(s.interfaces):
-            x = pd.DataFrame(columns=["interface", "hour", "mw"])
-        else:
-            ctx.skipped.append("balance: no transfers table (phase ≥ 2)")
-            return
+        return
     net_in = net_import(s, x, baas, ctx.hours, "mw")
     base_in = net_import(s, base_frame(s), baas, ctx.hours, "mw")
     gap = gen - dem + net_in + base_in  # must equal −(sPB+ − sPB−)
-    slack = ctx.balance_slack("pb")
-    for b in baas:
-        for h in ctx.hours:
-            g, sl = float(gap.at[b, h]), float(slack.at[b, h])
-            if abs(g + sl) > ctx.tol:
-                ctx.add("balance", "schedules", "baa", b, h, g, 0.0 - sl,
-                        f"supply − demand + net imports = {g:.6g} MW, expected {0.0 - sl:.6g} "
-                        f"(reported power-balance relaxation {sl:.6g}); off by "
-                        f"{abs(g + sl):.6g} MW")
+    ctx.flag_balance("balance", baas, gap, ctx.balance_slack("pb"), lambda g, sl: (
+        f"supply − demand + net imports = {g:.6g} MW, expected {0.0 - sl:.6g} "
+        f"(reported power-balance relaxation {sl:.6g}); off by {abs(g + sl):.6g} MW"))
 
 
 def etsr_rows(ctx: Context) -> list[tuple[str, str, str, str | None, str | None]]:

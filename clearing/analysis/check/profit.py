@@ -401,17 +401,24 @@ def check_profit(ctx: Context) -> None:
             skipped.append(f"{r} (profit LP status {free.status}/{pub.status})")
             continue
         best[r] = -float(free.fun)
-        gain = float(pub.fun - free.fun)
-        scale = float(np.abs(np.array(lp.cost) * pub.x).sum())
-        if gain > max(0.01, 1e-6 * scale):
-            ctx.add("profit", "schedules", "resource", r, None, -float(free.fun),
-                    -float(pub.fun),
-                    f"at the published prices the resource could earn {-free.fun:.6g} $ "
-                    f"within its bids and limits but its schedule earns {-pub.fun:.6g} $ (gain "
-                    f"{gain:.6g} $): the prices do not support the schedule")
+        _flag_gain(ctx, r, lp, free, pub, lambda best_, got, gain: (
+            f"at the published prices the resource could earn {best_:.6g} $ within its bids "
+            f"and limits but its schedule earns {got:.6g} $ (gain {gain:.6g} $): the prices "
+            "do not support the schedule"))
     if skipped:
         ctx.skipped.append("profit: " + ", ".join(skipped))
     ctx.cache["profit_complete"] = not skipped
+
+
+def _flag_gain(ctx: Context, r: str, lp, free, pub, message) -> None:
+    """Flag resource r when its best profit at the published prices (the `free` LP) beats the
+    profit of its published schedule (`pub`, the same LP fixed at it) by more than 1 cent or a
+    millionth of the schedule's gross; `message(best, got, gain)` in $."""
+    gain = float(pub.fun - free.fun)
+    scale = float(np.abs(np.array(lp.cost) * pub.x).sum())
+    if gain > max(0.01, 1e-6 * scale):
+        ctx.add("profit", "schedules", "resource", r, None, -float(free.fun), -float(pub.fun),
+                message(-free.fun, -pub.fun, gain))
 
 
 def startup_cost_usd(ctx: Context, r: str, u: np.ndarray) -> float:
@@ -659,11 +666,6 @@ def check_rc_profit(ctx: Context) -> None:
         free, pub = lp.solve(), lp.solve(fixed)
         if free.status != 0 or pub.status != 0:
             continue  # an infeasible published point breaks other rules
-        gain = float(pub.fun - free.fun)
-        scale = float(np.abs(np.array(lp.cost) * pub.x).sum())
-        if gain > max(0.01, 1e-6 * scale):
-            ctx.add("profit", "schedules", "resource", r, None, -float(free.fun),
-                    -float(pub.fun),
-                    f"RC: at the published RCUMP/RCDMP the resource could earn {-free.fun:.6g} $ "
-                    f"within its RC bids and RUC limits but its RC awards earn {-pub.fun:.6g} $ "
-                    f"(gain {gain:.6g} $)")
+        _flag_gain(ctx, r, lp, free, pub, lambda best_, got, gain: (
+            f"RC: at the published RCUMP/RCDMP the resource could earn {best_:.6g} $ within "
+            f"its RC bids and RUC limits but its RC awards earn {got:.6g} $ (gain {gain:.6g} $)"))

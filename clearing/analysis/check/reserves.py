@@ -114,27 +114,17 @@ def check_ruc(ctx: Context) -> None:
         return
     s = ctx.s
     baas = sorted(s.baas["baa"].astype(str))
-    xr = ctx.transfers("ruc_transfers")
+    xr = ctx.balance_transfers("ruc_balance", "ruc_transfers")
     if xr is None:
-        if ctx.p.phase == 1 or not len(s.interfaces):
-            xr = pd.DataFrame(columns=["interface", "hour", "mw"])
-        else:
-            ctx.skipped.append("ruc_balance: no ruc_transfers table (phase ≥ 2)")
-            return
+        return
     phys = ctx.by_type(*RUC_TYPES)
     r = (S["energy_mw"] + S["rcu_mw"] - S["rcd_mw"]).loc[phys]
     supply = r.groupby(ctx.res["baa"].astype(str).loc[phys]).sum().reindex(baas).fillna(0.0)
     gap = supply - ctx.forecast() + net_import(s, xr, baas, ctx.hours, "mw") + \
         net_import(s, base_frame(s), baas, ctx.hours, "mw")
-    slack = ctx.balance_slack("ruc")
-    for b in baas:
-        for h in ctx.hours:
-            g, sl = float(gap.at[b, h]), float(slack.at[b, h])
-            if abs(g + sl) > ctx.tol:
-                ctx.add("ruc_balance", "schedules", "baa", b, h, g, 0.0 - sl,
-                        f"physical schedule + RCU − RCD + RUC net imports − forecast = "
-                        f"{g:.6g} MW, expected {0.0 - sl:.6g} (reported RUC relaxation "
-                        f"{sl:.6g})")
+    ctx.flag_balance("ruc_balance", baas, gap, ctx.balance_slack("ruc"), lambda g, sl: (
+        f"physical schedule + RCU − RCD + RUC net imports − forecast = {g:.6g} MW, expected "
+        f"{0.0 - sl:.6g} (reported RUC relaxation {sl:.6g})"))
 
 
 def _cleared_requirement(ctx: Context, product: str) -> pd.DataFrame:
