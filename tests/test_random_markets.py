@@ -100,12 +100,12 @@ def _commitment(run) -> pd.Series:
 MARGIN_MW = 1e-5  # "strictly inside" a limit or a segment
 
 
-def _cum_segments(scenario: Scenario, rid: str, side: str) -> list[tuple[float, float, float]]:
-    """(start MW, end MW, price) of each energy-bid segment of `rid` on `side`, in order."""
-    eb = scenario.energy_bids
-    rows = eb[(eb["resource"] == rid) & (eb["side"] == side)].sort_values("segment")
+def _cum_segments(scenario: Scenario, rid: str, side: str,
+                  hour: int) -> list[tuple[float, float, float]]:
+    """(start MW, end MW, price) of each energy-bid segment of `rid` on `side` in `hour` (its
+    hourly curve there, else the day-constant one: `Scenario.bids`), in order."""
     out, start = [], 0.0
-    for w, price in zip(rows["mw"], rows["price_usd_per_mwh"]):
+    for w, price in scenario.bids.energy(rid, side, hour):
         out.append((start, start + float(w), float(price)))
         start += float(w)
     return out
@@ -140,10 +140,10 @@ def marginal_prices(scenario: Scenario, run) -> list[tuple[str, int, float, str]
         if kind in ("storage", "hydro"):
             continue
         side = "demand" if kind in ("export", "demand", "virtual_demand") else "supply"
-        segs = _cum_segments(scenario, rid, side)
-        if not segs:
+        if not any(_cum_segments(scenario, rid, side, h) for h in hours):
             continue
         for j, h in enumerate(hours):
+            segs = _cum_segments(scenario, rid, side, h)
             row = sched.loc[(rid, h)]
             if any(abs(float(row[c])) > 1e-9 for c in award_cols):
                 continue

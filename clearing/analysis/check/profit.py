@@ -649,11 +649,24 @@ def check_rc_profit(ctx: Context) -> None:
         for (b, h), v in ctx.relaxed("ruc", side).items() if v > ctx.tol}
     modes = bool(getattr(ctx.p, "rc_exclusivity_binary", False))
     tie = tie_price_offsets(ctx, ruc=True)  # RC of imports on a binding RUC tie row (§5.5)
+    _, avail = _bids(ctx)
+    # the same for a resource-hour with a mode binary (RCU and RCD both bid) and neither award:
+    # its mode is fixed one way or the other in the pricing LP and the rows it blocks share the
+    # dual with whatever else holds the award at 0 (random markets, issue 16: an import held at
+    # 0 RCU by a binding RUC tie row whose dual went to the fixed mode's row, so the published
+    # tie price was 0 and the RUC price of $1,000 looked unearned)
+    idle_mode = set()
+    if modes and ctx.sched is not None:
+        for (r, h) in ((r, h) for r in ctx.res.index for h in ctx.hours):
+            bids = [avail.get((r, p), {}).get(h, (0.0, 0.0))[0] for p in ("rcu", "rcd")]
+            awards = [float(ctx.sched[f"{p}_mw"].at[r, h]) for p in ("rcu", "rcd")]
+            if min(bids) > 0 and max(abs(a) for a in awards) <= ctx.tol:
+                idle_mode.add((r, h))
     rp = {(r, prod, h): sign * (price.get((bus_of[r], h), 0.0)
                                 + (float(tie[r].get(h, 0.0)) if r in tie else 0.0))
-          if not modes or (baa_of[r], h) in priced else 0.0 for r in ctx.res.index
-          for prod, sign in (("rcu", 1.0), ("rcd", -1.0)) for h in ctx.hours}
-    _, avail = _bids(ctx)
+          if not modes or ((baa_of[r], h) in priced and (r, h) not in idle_mode) else 0.0
+          for r in ctx.res.index for prod, sign in (("rcu", 1.0), ("rcd", -1.0))
+          for h in ctx.hours}
     u = ctx.commitment()
     ur = ctx.ruc_commitment(u)
     for r in ctx.res.index:
