@@ -375,3 +375,37 @@ def test_random_tie_markets_pass_the_checker(seed):
     v = check_run(sc, r)
     assert v.empty, v.to_string()
     assert not [x for x in v.attrs["skipped"] if x.startswith(("profit", "dual_objective"))]
+
+
+def test_rc_profit_with_mode_binaries_does_not_price_an_idle_mode():
+    """Random-market finding (issue 16): with `rc_exclusivity_binary` each resource bidding RCU
+    and RCD has a mode binary that the pricing LP fixes; where the resource holds neither award,
+    the row of its fixed mode and any other row holding the award at 0 (here a binding RUC tie
+    row) share one dual, so the published tie price may be 0 and the RUC price look unearned.
+
+    One BAA, hour 1 (hour 2 unlimited, as in `_imports_case`): load 280, forecast 300; imports
+    M1 200 MW @ $15, M2 100 MW @ $18 on tie T (import limit 150), G1 300 MW @ $30; M1 bids RCU
+    50 MW @ $1 and RCD 50 MW @ $1, nothing else bids RC. Hour 1: M1 150 (tie full), G1 130;
+    the RUC gap of 20 MW cannot come from M1 (tie) and is relaxed at $1,000; M1 holds no RC.
+    The run passes the checker. With the published RUC tie rows removed, the checker cannot
+    tell why M1 holds no RCU at $1,000: it flags M1 when the mode binaries are off, and not
+    when they are on (M1's mode may be the one holding it)."""
+    sc = _imports_case(rc=True)
+    sc.tables["availability_bids"] = pd.DataFrame([
+        dict(resource="M1", product="rcu", mw=50.0, price_usd_per_mwh=1.0, iso_inserted=False),
+        dict(resource="M1", product="rcd", mw=50.0, price_usd_per_mwh=1.0, iso_inserted=False)])
+    sc = make_scenario({k: v for k, v in sc.tables.items() if v is not None and len(v)},
+                       name="ties", trade_date="2026-06-01", hours=2,
+                       parameters={"mpm_mode": "off", "rc_exclusivity_binary": True})
+    r = solve(sc)
+    assert _at(r.schedules, "M1", 1) == pytest.approx(150.0, abs=TOL)
+    assert _at(r.schedules, "M1", 1, "rcu_mw") == pytest.approx(0.0, abs=TOL)
+    rel = r.relaxations.set_index(["requirement", "hour"])["relaxed_mw"]
+    assert rel[("ruc_under", 1)] == pytest.approx(20.0, abs=TOL)
+    assert check_run(sc, r).empty
+    bc = r.tables["binding_constraints"]
+    r.tables["binding_constraints"] = bc[~bc["kind"].str.endswith("_ruc")].reset_index(drop=True)
+    assert check_run(sc, r).query("rule == 'profit'").empty
+    r.manifest["parameters"]["rc_exclusivity_binary"] = False
+    flagged = check_run(sc, r).query("rule == 'profit'")
+    assert list(flagged["id"]) == ["M1"]
