@@ -26,6 +26,24 @@ def _thermal(rid, pmax, price, *, pmin=0.0, initial_on=True, initial_hours=24, m
     return res, th, eb, ab
 
 
+def _one_bus(name: str, gens: list, load_mw: dict, forecast_mw: dict | None = None,
+             parameters: dict | None = None, **extra):
+    """One BAA A, one bus n1, the `_thermal` units `gens`, fixed demand and forecast by hour
+    (forecast = load where not given), `extra` tables as lists of rows."""
+    forecast_mw = forecast_mw or load_mw
+    tables = dict(
+        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="n1", baa="A")],
+        resources=[g[0] for g in gens], thermal=[g[1] for g in gens],
+        energy_bids=[g[2] for g in gens],
+        availability_bids=[a for g in gens for a in g[3]],
+        demand=[dict(bus="n1", hour=h, fixed_demand_mw=v) for h, v in load_mw.items()],
+        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=v) for h, v in forecast_mw.items()],
+        **extra)
+    return make_scenario({k: v for k, v in tables.items() if v}, name=name,
+                         trade_date="2026-06-01", hours=len(load_mw),
+                         parameters=dict(mpm_mode="off", **(parameters or {})))
+
+
 def test_ruc_keeps_the_initial_minimum_down_time():
     """The RUC committed a unit during its initial minimum down time (a draw with a 3-hour
     minimum down time, off for 1 hour: ruc_committed = 1 in hours 1–2 while the IFM kept it off).
@@ -41,18 +59,8 @@ def test_ruc_keeps_the_initial_minimum_down_time():
     g1 = _thermal("G1", 100.0, 20.0)
     g2 = _thermal("G2", 50.0, 30.0, pmin=10.0, initial_on=False, initial_hours=1, min_down_h=3,
                   rcu=(50.0, 5.0), min_load_cost=300.0)
-    gens = [g1, g2]
-    forecast = {1: 50.0, 2: 80.0, 3: 80.0}
-    tables = dict(
-        baas=[dict(baa="A", is_reference=True)],
-        buses=[dict(bus="n1", baa="A")],
-        resources=[g[0] for g in gens], thermal=[g[1] for g in gens],
-        energy_bids=[g[2] for g in gens], availability_bids=[a for g in gens for a in g[3]],
-        demand=[dict(bus="n1", hour=h, fixed_demand_mw=50.0) for h in forecast],
-        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=f) for h, f in forecast.items()],
-    )
-    sc = make_scenario(tables, name="ruc_min_down", trade_date="2026-06-01", hours=3,
-                       parameters=dict(phase=2, mpm_mode="off"))
+    sc = _one_bus("ruc_min_down", [g1, g2], {1: 50.0, 2: 50.0, 3: 50.0},
+                  {1: 50.0, 2: 80.0, 3: 80.0}, dict(phase=2))
     r = solve(sc)
     s = r.schedules.set_index(["resource", "hour"])
     assert [int(s.at[("G2", h), "committed"]) for h in (1, 2, 3)] == [0, 0, 0]
@@ -81,19 +89,10 @@ def test_start_after_an_initial_spell_of_zero_hours_is_a_hot_start():
     and the start still pays)."""
     g1 = _thermal("G1", 100.0, 10.0, initial_on=False, initial_hours=0, min_down_h=1)
     g2 = _thermal("G2", 100.0, 50.0)
-    gens = [g1, g2]
-    tables = dict(
-        baas=[dict(baa="A", is_reference=True)],
-        buses=[dict(bus="n1", baa="A")],
-        resources=[g[0] for g in gens], thermal=[g[1] for g in gens],
-        energy_bids=[g[2] for g in gens],
-        startup_costs=[dict(resource="G1", tier=1, after_offline_h=1, cost_usd=100.0),
-                       dict(resource="G1", tier=2, after_offline_h=3, cost_usd=1000.0)],
-        demand=[dict(bus="n1", hour=h, fixed_demand_mw=50.0) for h in (1, 2)],
-        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=50.0) for h in (1, 2)],
-    )
-    sc = make_scenario(tables, name="hot_start", trade_date="2026-06-01", hours=2,
-                       parameters=dict(phase=1, mpm_mode="off", run_ruc=False))
+    sc = _one_bus("hot_start", [g1, g2], {1: 50.0, 2: 50.0}, parameters=dict(
+        phase=1, run_ruc=False), startup_costs=[
+        dict(resource="G1", tier=1, after_offline_h=1, cost_usd=100.0),
+        dict(resource="G1", tier=2, after_offline_h=3, cost_usd=1000.0)])
     r = solve(sc)
     s = r.schedules.set_index(["resource", "hour"])
     assert [int(s.at[("G1", h), "committed"]) for h in (1, 2)] == [0, 1]
@@ -121,19 +120,9 @@ def test_ramp_down_into_a_derated_hour_keeps_its_limit():
     g1[0]["ramp_down_mw_per_min"] = 0.9
     g1[1]["initial_mw"] = 100.0
     g2 = _thermal("G2", 100.0, 10.0)
-    gens = [g1, g2]
-    tables = dict(
-        baas=[dict(baa="A", is_reference=True)],
-        buses=[dict(bus="n1", baa="A")],
-        resources=[g[0] for g in gens], thermal=[g[1] for g in gens],
-        energy_bids=[g[2] for g in gens],
-        resource_hours=[dict(resource="G1", hour=2, pmax_mw=50.0),
-                        dict(resource="G2", hour=1, pmax_mw=0.0)],
-        demand=[dict(bus="n1", hour=h, fixed_demand_mw=100.0) for h in (1, 2)],
-        baa_hours=[dict(baa="A", hour=h, demand_forecast_mw=100.0) for h in (1, 2)],
-    )
-    sc = make_scenario(tables, name="ramp_into_derate", trade_date="2026-06-01", hours=2,
-                       parameters=dict(phase=1, mpm_mode="off", run_ruc=False))
+    sc = _one_bus("ramp_into_derate", [g1, g2], {1: 100.0, 2: 100.0}, parameters=dict(
+        phase=1, run_ruc=False), resource_hours=[dict(resource="G1", hour=2, pmax_mw=50.0),
+                                                 dict(resource="G2", hour=1, pmax_mw=0.0)])
     r = solve(sc)
     s = r.schedules.set_index(["resource", "hour"])["energy_mw"]
     assert [s[("G1", 1)], s[("G1", 2)], s[("G2", 2)]] == pytest.approx([100.0, 46.0, 54.0],
