@@ -183,7 +183,10 @@ settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True
                          
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.data_too_large])
-settings.register_profile("deep", deadline=None, max_examples=5000, print_blob=True,
+# HYPOTHESIS_DEEP_EXAMPLES splits a deep run over processes (each with its own
+# --hypothesis-seed; the counts add up): two processes of 2,500 make the 5,000
+settings.register_profile("deep", deadline=None, print_blob=True,
+                          max_examples=int(os.environ.get("HYPOTHESIS_DEEP_EXAMPLES", "5000")),
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -117,7 +117,8 @@ def marginal_prices(scenario: Scenario, run) -> list[tuple[str, int, float, str]
     for thermal units, off its hourly ramp limits in the rows of t and t+1): its segment's
     reduced cost is zero and no other row holding its output can have a dual, so the LMP at its
     bus is exactly the segment's price (spec §6.1), whatever dual HiGHS reports. Storage and
-    hydro (SOC, daily energy) are left out: rows over several hours may bind."""
+    hydro (SOC, daily energy) are left out: rows over several hours may bind; so are imports and
+    exports on a tie (`tie_resources`): a binding tie row (§5.5) holds their output too."""
     res = scenario.resources.set_index("resource")
     rh = scenario.tables.get("resource_hours")
     th = scenario.tables.get("thermal")
@@ -135,10 +136,12 @@ def marginal_prices(scenario: Scenario, run) -> list[tuple[str, int, float, str]
                 return float(m[col].iat[0])
         return math.nan
 
+    tr = scenario.tables.get("tie_resources")
+    on_tie = set() if tr is None else set(tr["resource"].astype(str))
     for rid, r in res.iterrows():
         kind = r["type"]
-        if kind in ("storage", "hydro"):
-            continue
+        if kind in ("storage", "hydro") or rid in on_tie:
+            continue  # (an import/export on a tie earns LMP − μ^imp + μ^exp where its row binds)
         side = "demand" if kind in ("export", "demand", "virtual_demand") else "supply"
         if not any(_cum_segments(scenario, rid, side, h) for h in hours):
             continue
