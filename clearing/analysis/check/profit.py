@@ -564,9 +564,11 @@ def check_dual_objective(ctx: Context) -> None:
                 f"{obj:.8g} (off by {dual - obj:.6g}; {parts})")
 
 
-def _rc_build(ctx: Context, r: str, avail: dict, rp: dict, u: np.ndarray, ur: np.ndarray):
+def _rc_build(ctx: Context, r: str, avail: dict, rp: dict, u: np.ndarray, ur: np.ndarray,
+              blocked: set = frozenset()):
     """The resource's RUC profit LP over RCU/RCD (§5.11, §4.2) at RCUMP/RCDMP with the IFM
-    schedule, AS and IR awards fixed, and the published point."""
+    schedule, AS and IR awards fixed, and the published point; (r, product, hour) in `blocked`
+    held at 0 MW (a mode binary fixed the other way)."""
     S = ctx.sched
     rtype = ctx.rtype[r]
     hours = ctx.hours
@@ -578,7 +580,8 @@ def _rc_build(ctx: Context, r: str, avail: dict, rp: dict, u: np.ndarray, ur: np
             continue
         for j, h in enumerate(hours):
             mw, c = avail[(r, prod)].get(h, (0.0, 0.0))  # the hour's bid (none: 0 MW)
-            store[j] = lp.var(c - rp.get((r, prod, h), 0.0), 0.0, mw)
+            store[j] = lp.var(c - rp.get((r, prod, h), 0.0), 0.0,
+                              0.0 if (r, prod, h) in blocked else mw)
     if all(v is None for v in rcu + rcd):
         return None
     pmin = float(nan_to(ctx.res.at[r, "pmin_mw"], 0.0)) if rtype == "thermal" else 0.0
@@ -655,16 +658,20 @@ def check_rc_profit(ctx: Context) -> None:
     # dual with whatever else holds the award at 0 (random markets, issue 16: an import held at
     # 0 RCU by a binding RUC tie row whose dual went to the fixed mode's row, so the published
     # tie price was 0 and the RUC price of $1,000 looked unearned)
-    idle_mode = set()
+    # (a resource-hour holding one of the two has its mode fixed to it: the other is blocked);
+    # a blocked product is held at 0 MW in the LP, not priced at 0, or RCU + RCD together would
+    # trade the price difference with no net schedule (the LP relaxes the exclusivity)
+    blocked = set()
     if modes and ctx.sched is not None:
         for (r, h) in ((r, h) for r in ctx.res.index for h in ctx.hours):
             bids = [avail.get((r, p), {}).get(h, (0.0, 0.0))[0] for p in ("rcu", "rcd")]
-            awards = [float(ctx.sched[f"{p}_mw"].at[r, h]) for p in ("rcu", "rcd")]
-            if min(bids) > 0 and max(abs(a) for a in awards) <= ctx.tol:
-                idle_mode.add((r, h))
+            held = {p: abs(float(ctx.sched[f"{p}_mw"].at[r, h])) > ctx.tol
+                    for p in ("rcu", "rcd")}
+            if min(bids) > 0:
+                blocked |= {(r, p, h) for p in ("rcu", "rcd") if not held[p]}
     rp = {(r, prod, h): sign * (price.get((bus_of[r], h), 0.0)
                                 + (float(tie[r].get(h, 0.0)) if r in tie else 0.0))
-          if not modes or ((baa_of[r], h) in priced and (r, h) not in idle_mode) else 0.0
+          if not modes or (baa_of[r], h) in priced else 0.0
           for r in ctx.res.index for prod, sign in (("rcu", 1.0), ("rcd", -1.0))
           for h in ctx.hours}
     u = ctx.commitment()
@@ -672,7 +679,8 @@ def check_rc_profit(ctx: Context) -> None:
     for r in ctx.res.index:
         if ctx.rtype[r] not in ("thermal", "ver", "storage", "hydro", "import"):
             continue
-        built = _rc_build(ctx, r, avail, rp, u.loc[r].to_numpy(float), ur.loc[r].to_numpy(float))
+        built = _rc_build(ctx, r, avail, rp, u.loc[r].to_numpy(float), ur.loc[r].to_numpy(float),
+                          blocked)
         if built is None:
             continue
         lp, fixed = built
