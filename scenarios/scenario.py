@@ -72,9 +72,11 @@ class Scenario:
     @cached_property
     def bids(self) -> "BidBook":
         """Every bid by resource and hour: day-constant bids with the hourly tables' overrides
-        (scenarios.bids; the one lookup of "the bid of resource r in hour t")."""
+        and the RCU bids the ISO inserts for RA resources and certified VERs (scenarios.bids;
+        the one lookup of "the bid of resource r in hour t")."""
         from scenarios.bids import bid_book
-        return bid_book(self.tables, self.hours)
+        return bid_book(self.tables, self.hours,
+                        self.parameters.iso_inserted_rcu_bid_usd_per_mwh)
 
     @cached_property
     def ldf(self) -> pd.Series:

@@ -159,7 +159,12 @@ TABLES: tuple[Table, ...] = (
                    "the largest bid MW"),
         Column("ramp_up_mw_per_min", "float", False, float("inf"), lo=0, unit="MW/min"),
         Column("ramp_down_mw_per_min", "float", False, float("inf"), lo=0, unit="MW/min"),
-        Column("must_offer_ra", "bool", False, False, doc="Resource adequacy must-offer"),
+        Column("must_offer_ra", "bool", False, False,
+               doc="Resource adequacy must-offer: without an RCU bid in an hour the ISO "
+                   "inserts one for Pmax_t (spec §5.11)"),
+        Column("rc_certified", "bool", False, False,
+               doc="VER certified for reliability capacity: without an RCU bid in an hour the "
+                   "ISO inserts one for its forecast (spec §5.11); other types: ignored"),
         Column("dispatchable", "bool", False, True, doc="VER: dispatchable (may provide IR)"),
         Column("fifteen_minute", "bool", False, False,
                doc="Import/export: 15-minute dispatchable (may provide AS/IR) [A]"),
