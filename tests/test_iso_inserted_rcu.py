@@ -333,3 +333,26 @@ def test_rse_capability_does_not_count_rcu_bids():
     t["resources"] = [dict(r, must_offer_ra=False) for r in t["resources"]]
     plain = make_scenario(t, hours=len(HOURS), parameters=dict(mpm_mode="off"))
     pd.testing.assert_frame_equal(rse_capability(_market()), rse_capability(plain))
+
+
+def test_rc_certified_stays_out_of_the_input_hash_while_unused():
+    """`resources.rc_certified` came after scenarios existed: while every row holds its default
+    (false) the input hash is the one the scenario had without the column (SHA-256 of the
+    header line and each table's CSV, that column dropped), so run ids and the phase-3 RT seed
+    of existing scenarios stay as they were; marking a unit certified changes the hash."""
+    import hashlib
+
+    from scenarios.schema import TABLES
+    sc = _market()
+    h = hashlib.sha256()
+    h.update(f"{sc.name}|{sc.trade_date}|{sc.hours}|{sc.reference_bus}".encode())
+    for t in TABLES:
+        if t.name in sc.tables:
+            df = sc.tables[t.name]
+            if t.name == "resources":
+                df = df.drop(columns=["rc_certified"])
+            h.update(t.name.encode())
+            h.update(df.to_csv(index=False, lineterminator="\n").encode())
+    assert sc.input_hash() == h.hexdigest()
+    assert sc.edit("resources", where={"resource": "G1"}, set={"rc_certified": True}
+                   ).input_hash() != sc.input_hash()
