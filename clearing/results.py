@@ -131,7 +131,7 @@ def _floats(names: str) -> str:
 #: are integers; flags are booleans; missing text is NaN. Undeclared columns: pandas' inference.
 COLUMN_TYPES: dict[str, dict[str, str]] = {name: _kinds(spec) for name, spec in {
     "schedules": "resource:str hour:int baa:str bus:str committed:int ruc_committed:int "
-                 "type:str sc:str " + _floats(_SCHEDULE_FLOATS),
+                 "type:str sc:str rcu_proxy:bool rcd_proxy:bool " + _floats(_SCHEDULE_FLOATS),
     "nodal_prices": "bus:str hour:int baa:str " + _floats(_PRICE_FLOATS),
     "product_prices": "baa:str product:str hour:int price_usd_per_mwh:float",
     "transfers": "interface:str hour:int from_baa:str to_baa:str " + _floats(

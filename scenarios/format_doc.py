@@ -158,7 +158,9 @@ RULES: tuple[tuple[str, str], ...] = (
      "`energy_bids.csv` curve needs rows for every hour 1..H (a missing hour would leave it "
      "without a bid, a $0 price taker). The hourly tables obey the same side, monotonicity, "
      "cap and resource rules as the day-constant ones. To offer nothing in an hour, derate "
-     "the resource (`resource_hours.pmax_mw`) or bid 0 MW of a product."),
+     "the resource (`resource_hours.pmax_mw`) or bid 0 MW of a product (an RA resource or "
+     "certified VER without an RCU bid of positive MW gets an ISO-inserted one for Pmax_t, "
+     "spec §5.11: derate it instead)."),
     ("Bid caps (spec §2.5)", f"Energy bid prices lie in {ENERGY_BID_FLOOR_USD_PER_MWH:g}.."
      f"{ENERGY_BID_CAP_USD_PER_MWH:g} $/MWh; IRU/IRD availability bids ≤ "
      f"{IR_BID_CAP_USD_PER_MWH:g} $/MWh; AS ({', '.join(p.upper() for p in AS_PRODUCTS)}) and "

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scenarios.errors import Problem, ScenarioError
+from scenarios.schema import AS_RC_BID_CAP_USD_PER_MWH
 
 
 #: Upper bound of every penalty and price parameter ($/MWh): HiGHS treats coefficients of
@@ -95,6 +96,12 @@ class MarketParameters:
                                      "Enforce one of RCU/RCD per resource-hour with a binary ζ; "
                                      "off: the LP's RCU and RCD are netted (exact for bid "
                                      "prices >= 0)")
+    iso_inserted_rcu_bid_usd_per_mwh: float = _p(
+        0.0, "$/MWh", "§5.11, §8.2", "A",
+        "Price of the RCU bid the ISO inserts for an RA resource (resources.must_offer_ra) or a "
+        "certified VER (resources.rc_certified) in an hour without an RCU bid of positive MW: "
+        "Pmax_t MW (a VER's forecast), flagged iso_inserted, its awards proxy awards (no no-pay)",
+        lo=0, hi=AS_RC_BID_CAP_USD_PER_MWH)
     mpm_mode: str = _p("ir_rc", "-", "§5.12", "A",
                        "Market power mitigation of IRU/RCU bids: off, ir_rc (three-pivotal-supplier "
                        "test per BAA and hour on the IR/RC requirement), cap_all (mitigate every bid)",

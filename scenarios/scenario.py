@@ -72,9 +72,11 @@ class Scenario:
     @cached_property
     def bids(self) -> "BidBook":
         """Every bid by resource and hour: day-constant bids with the hourly tables' overrides
-        (scenarios.bids; the one lookup of "the bid of resource r in hour t")."""
+        and the RCU bids the ISO inserts for RA resources and certified VERs (scenarios.bids;
+        the one lookup of "the bid of resource r in hour t")."""
         from scenarios.bids import bid_book
-        return bid_book(self.tables, self.hours)
+        return bid_book(self.tables, self.hours,
+                        self.parameters.iso_inserted_rcu_bid_usd_per_mwh)
 
     @cached_property
     def ldf(self) -> pd.Series:
@@ -163,13 +165,18 @@ class Scenario:
     # -- identity -------------------------------------------------------------------------------
     def input_hash(self) -> str:
         """SHA-256 of the canonical CSV text of every table plus the header fields (not the
-        parameters, which the manifest lists separately)."""
+        parameters, which the manifest lists separately). A column marked
+        `hashed_at_default=False` (added after scenarios existed) is left out while every row
+        holds its default, so adding it changed no scenario's hash."""
         h = hashlib.sha256()
         h.update(f"{self.name}|{self.trade_date}|{self.hours}|{self.reference_bus}".encode())
         for t in TABLES:
             if t.name in self.tables:
+                df = self.tables[t.name]
+                skip = [c.name for c in t.columns if not c.hashed_at_default
+                        and c.name in df.columns and (df[c.name] == c.default).all()]
                 h.update(t.name.encode())
-                h.update(self.tables[t.name].to_csv(index=False, lineterminator="\n").encode())
+                h.update(df.drop(columns=skip).to_csv(index=False, lineterminator="\n").encode())
         return h.hexdigest()
 
     def __eq__(self, other: object) -> bool:

@@ -55,6 +55,10 @@ class Column:
     unit: str = ""
     doc: str = ""
     ref: tuple[str, str] | None = None  # (table, column) it must exist in
+    #: False for an optional column added after scenarios existed: `Scenario.input_hash` leaves
+    #: it out while every row holds its default, so the hash (run ids, the phase-3 RT seed) of
+    #: a scenario that does not use it stays what it was
+    hashed_at_default: bool = True
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,13 @@ TABLES: tuple[Table, ...] = (
                    "the largest bid MW"),
         Column("ramp_up_mw_per_min", "float", False, float("inf"), lo=0, unit="MW/min"),
         Column("ramp_down_mw_per_min", "float", False, float("inf"), lo=0, unit="MW/min"),
-        Column("must_offer_ra", "bool", False, False, doc="Resource adequacy must-offer"),
+        Column("must_offer_ra", "bool", False, False,
+               doc="Resource adequacy must-offer: without an RCU bid in an hour the ISO "
+                   "inserts one for Pmax_t (spec §5.11)"),
+        Column("rc_certified", "bool", False, False,
+               doc="VER certified for reliability capacity: without an RCU bid in an hour the "
+                   "ISO inserts one for its forecast (spec §5.11); other types: ignored",
+               hashed_at_default=False),
         Column("dispatchable", "bool", False, True, doc="VER: dispatchable (may provide IR)"),
         Column("fifteen_minute", "bool", False, False,
                doc="Import/export: 15-minute dispatchable (may provide AS/IR) [A]"),

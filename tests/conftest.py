@@ -87,7 +87,7 @@ def _tiny_run() -> RunResult:
                              energy_mw=float(e), reg_up_mw=10.0 if r == "G2" else 0.0,
                              reg_down_mw=0.0, spin_mw=0.0, nonspin_mw=0.0,
                              iru_mw=20.0 if r == "G1" else 0.0, ird_mw=0.0, rcu_mw=0.0,
-                             rcd_mw=0.0))
+                             rcd_mw=0.0, rcu_proxy=False, rcd_proxy=False))
     schedules = pd.DataFrame(rows)
     nodal = pd.DataFrame([dict(bus=b, hour=t, baa=a, lmp=lmp, energy=20.0, congestion=lmp - 20.0,
                                loss=0.0)

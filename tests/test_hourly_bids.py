@@ -291,7 +291,12 @@ def test_settlement_proxy_flag_is_the_hour_s():
     t["availability_bids_hourly"].append(dict(resource="G2", hour=2, product="rcu", mw=50.0,
                                               price_usd_per_mwh=1.0, iso_inserted=False))
     sc = make_scenario(t, hours=2, parameters=dict(mpm_mode="off", phase=1))
-    f = build_resource_frame(sc, solve(sc), None).set_index(["resource", "hour"])
+    run = solve(sc)
+    # a run without schedules.rcu_proxy/rcd_proxy (written before issue 19 part 2): settlement
+    # takes the hour's bid (with the columns, the run's flags: tests/test_iso_inserted_rcu.py)
+    tables = dict(run.tables)
+    tables["schedules"] = tables["schedules"].drop(columns=["rcu_proxy", "rcd_proxy"])
+    f = build_resource_frame(sc, tables, None).set_index(["resource", "hour"])
     assert bool(f.at[("G2", 1), "rcu_proxy"]) and not bool(f.at[("G2", 2), "rcu_proxy"])
     assert not bool(f.at[("G1", 1), "rcu_proxy"])
 

@@ -14,7 +14,9 @@ Inputs (the contract)
 Run tables (a `RunResult` or a dict of DataFrames, as the engine writes them):
 - ``schedules``: resource, hour, baa, bus, committed, energy_mw (net injection: exports and
   virtual demand negative), reg_up_mw, reg_down_mw, spin_mw, nonspin_mw, iru_mw, ird_mw, rcu_mw,
-  rcd_mw — one row per resource and hour, virtual resources included;
+  rcd_mw — one row per resource and hour, virtual resources included; optionally rcu_proxy,
+  rcd_proxy (proxy awards, no no-pay, §8.2; without them, the hours whose RCU/RCD bid is
+  ISO-inserted, `Scenario.bids`, are proxy);
 - ``resource_prices``: resource, hour, baa, bus, iru_usd_per_mwh (IRUMP), ird_usd_per_mwh (IRDMP),
   rcu_usd_per_mwh (RCUMP), rcd_usd_per_mwh (RCDMP);
 - ``baa_summary``: baa, hour, …, iru_requirement_mw, iru_cleared_mw, iru_relaxed_mw (IRUR, —,
@@ -267,10 +269,8 @@ def build_resource_frame(scenario: Scenario, run: RunResult | dict[str, pd.DataF
     f["baa"] = f["resource"].map(rf["baa"].astype(str))
     f["sc"] = f["resource"].map(rf["sc"].astype(str))
     f["type"] = f["resource"].map(rf["type"].astype(str))
-    ab = scenario.bids.availability_frame()  # the bid of each hour (hourly bids)
     for p in ("rcu", "rcd"):
-        sel = ab[(ab["product"] == p) & ab["iso_inserted"].astype(bool)]
-        proxies = set(zip(sel["resource"].map(str), sel["hour"].astype(int)))
+        proxies = _proxy_awards(scenario, sch, p)
         f[f"{p}_proxy"] = [(str(r), int(h)) in proxies for r, h in zip(f["resource"], f["hour"])]
     defaults = _as_scheduled_values(f)
     for c in SETTLEMENT_INPUT_COLUMNS:
@@ -282,6 +282,21 @@ def build_resource_frame(scenario: Scenario, run: RunResult | dict[str, pd.DataF
     f["pseudo"] = False
     f = f[list(RESOURCE_FRAME_COLUMNS) + ["pseudo"]]
     return f.sort_values(["resource", "hour"], kind="stable").reset_index(drop=True)
+
+
+def _proxy_awards(scenario: Scenario, sch: pd.DataFrame, product: str) -> set[tuple[str, int]]:
+    """(resource, hour) of the proxy awards of `product` (§5.11, §8.2): the run's own record,
+    `schedules.<product>_proxy`, when it has the column; else (runs written before it) every
+    hour whose bid is ISO-inserted (`Scenario.bids`, which inserts the RCU bids of RA resources
+    and certified VERs without one)."""
+    col = f"{product}_proxy"
+    if col in sch.columns:
+        flag = sch[col].map(lambda v: bool(v) if v == v and v is not None else False)
+        return {(str(r), int(h)) for r, h, v in zip(sch["resource"], _hours(sch, "schedules"),
+                                                     flag) if v}
+    ab = scenario.bids.availability_frame()  # the bid of each hour (hourly bids)
+    sel = ab[(ab["product"] == product) & ab["iso_inserted"].astype(bool)]
+    return set(zip(sel["resource"].map(str), sel["hour"].astype(int)))
 
 
 def _fixed_demand(scenario: Scenario) -> pd.DataFrame:
@@ -489,7 +504,7 @@ def settle(scenario: Scenario, run: RunResult | dict[str, pd.DataFrame],
         "metered_load": ml_note,
         "zero_denominator": "tier1_zero_all_to_tier2",
         "ir_congestion": "reported_not_allocated",
-        "rc_proxy_awards": "availability_bids.iso_inserted: no no-pay",
+        "rc_proxy_awards": "schedules.rcu_proxy/rcd_proxy (else ISO-inserted bids): no no-pay",
     })
     details = {
         "resources": pd.concat([ir_d["resources"], rc_d["resources"]], ignore_index=True),

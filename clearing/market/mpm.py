@@ -231,6 +231,29 @@ def _empty_mitigations() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, object)) for c in MITIGATION_COLUMNS})
 
 
+def _mitigate_inserted(scenario: Scenario, hourly: pd.DataFrame | None, chosen: set,
+                       dab: float) -> pd.DataFrame | None:
+    """`availability_bids_hourly` with the ISO-inserted RCU bids (scenarios.bids, §5.11) of
+    the mitigated (resource, product) pairs written as rows at DAB where their price is above
+    it, replacing any 0 MW row of that hour (the inserted bids are no table's rows, so the
+    rewrite of the tables alone would leave them unmitigated); None when there are none."""
+    ins = scenario.bids.inserted_frame()
+    hit = pd.Series([(r, q) in chosen for r, q in zip(ins["resource"], ins["product"])],
+                    index=ins.index, dtype=bool)
+    ins = ins[hit & (ins["price_usd_per_mwh"] > dab + PRICE_TOL)]
+    if ins.empty:
+        return None
+    ins = ins.assign(price_usd_per_mwh=dab)
+    base = hourly if hourly is not None else scenario.tables.get("availability_bids_hourly")
+    if base is None or not len(base):
+        return ins.reset_index(drop=True)
+    base = _plain(base)
+    keys = set(zip(ins["resource"], ins["hour"], ins["product"]))
+    keep = [(r, int(h), q) not in keys
+            for r, h, q in zip(base["resource"], base["hour"], base["product"])]
+    return pd.concat([base[keep], ins.reindex(columns=base.columns)], ignore_index=True)
+
+
 def mitigate_bids(scenario: Scenario, test: pd.DataFrame | None = None
                   ) -> tuple[Scenario, pd.DataFrame]:
     """Apply `scenario.parameters.mpm_mode` to the IRU/RCU availability bids.
@@ -243,8 +266,9 @@ def mitigate_bids(scenario: Scenario, test: pd.DataFrame | None = None
 
     Hourly bids (scenarios.bids): a bid is mitigated when its price in some hour is above DAB,
     and then every hour's price above DAB becomes DAB (rows of `availability_bids` and of
-    `availability_bids_hourly` alike); the table reports the highest price and MW over the
-    day's hours and `iso_inserted` if any hour's bid is ISO-inserted."""
+    `availability_bids_hourly` alike, and the ISO-inserted RCU bids of scenarios.bids, which
+    become `availability_bids_hourly` rows); the table reports the highest price and MW over
+    the day's hours and `iso_inserted` if any hour's bid is ISO-inserted."""
     p = scenario.parameters
     mode = p.mpm_mode
     ab = scenario.bids.availability_frame()
@@ -301,6 +325,9 @@ def mitigate_bids(scenario: Scenario, test: pd.DataFrame | None = None
             tab = tab.copy()
             tab.loc[hit, "price_usd_per_mwh"] = dab
             new_tables[name] = tab
+    hourly = _mitigate_inserted(scenario, new_tables.get("availability_bids_hourly"), chosen, dab)
+    if hourly is not None:
+        new_tables["availability_bids_hourly"] = hourly
     table = pd.DataFrame(dict(
         resource=sel["resource"].astype(str), product=sel["product"].astype(str),
         sc=sc[mask], baa=baa[mask],

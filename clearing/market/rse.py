@@ -22,7 +22,10 @@ the hourly self-schedule; ``UP = min(cap_t, offered)``. A supply resource with n
 (of positive width) is a $0 price taker up to Pmax in the clearing engine (clearing/market/resources.py)
 and a non-dispatchable VER is fixed at its forecast, so both count at cap_t. Every bid is the
 bid in force in the hour (`Scenario.bids`: `energy_bids_hourly` / `availability_bids_hourly`
-override the day-constant bids hour by hour).
+override the day-constant bids hour by hour). RCU bids, whether the SC's or inserted by the
+ISO for an RA resource or certified VER (§5.11, scenarios.bids), do not enter the RSE: §7.1
+counts energy offers, self-schedules and AS/IR bids, and an RA resource is counted like any
+other (without an energy offer, at cap_t as a price taker).
 AS: ``min(bid MW, T^AS*RR, cap_t)`` per product, T^AS = `parameters.as_ramp_minutes` (10; the
 10-minute products of §5.6); the cumulative groups {RU,SR}, {RU,SR,NR} are the sums of their
 products' capabilities (§7.2 S2: Σ_{a∈g} CapAS^a). With `rse_as_group_joint_cap` [A] (off by

@@ -287,13 +287,31 @@ RC_SUMMARY_COLUMNS = ("rcu_requirement_mw", "rcu_cleared_mw", "rcu_relaxed_mw",
 RUC_TRANSFER_COLUMNS = ("interface", "hour", "from_baa", "to_baa", "mw", "rc_transfer_mw")
 
 
+#: an RC award above this (MW) is an award (as in `_awarded_baa_hours`)
+RC_AWARD_TOL_MW = 1e-6
+
+
 def extract_ifm(rb) -> None:
-    """The IFM awards no RC (spec §5.11: the RUC does): `schedules` rcu_mw = rcd_mw = 0, which
-    the RUC's read-back (`extract_ruc`) replaces."""
+    """The IFM awards no RC (spec §5.11: the RUC does): `schedules` rcu_mw = rcd_mw = 0 and no
+    proxy award, which the RUC's read-back (`extract_ruc`) replaces."""
     idx = [(r, t) for r in rb.d.resources.index for t in rb.d.hours]
     rb.columns("schedules", pd.DataFrame({"resource": [r for r, _ in idx],
                                           "hour": [t for _, t in idx],
-                                          "rcu_mw": 0.0, "rcd_mw": 0.0}))
+                                          "rcu_mw": 0.0, "rcd_mw": 0.0,
+                                          "rcu_proxy": False, "rcd_proxy": False}))
+
+
+def proxy_awards(d: MarketData, product: str, resources, hours, awards_mw) -> list[bool]:
+    """`schedules.<product>_proxy` (spec §5.11, §8.2): per row, whether its `product` ('rcu'
+    or 'rcd') award (`awards_mw`, MW) is positive and clears a bid that is ISO-inserted in
+    that hour — inserted by scenarios.bids for an RA resource or certified VER without an RCU
+    bid, or written with `iso_inserted` in the scenario. Such awards are proxy awards: paid,
+    never no-paid (§8.2)."""
+    out = []
+    for r, t, mw in zip(resources, hours, awards_mw):
+        bid = d.avail_bid(str(r), product, int(t)) if mw > RC_AWARD_TOL_MW else None
+        out.append(bool(bid is not None and bid[2]))
+    return out
 
 
 def net_ruc_cycles(d: MarketData, m: pyo.ConcreteModel) -> dict:
@@ -333,16 +351,19 @@ def _rc_awards(m: pyo.ConcreteModel) -> tuple[dict, dict]:
 
 
 def _read_schedules(rb, rcu: dict, rcd: dict) -> None:
-    """`schedules` rcu_mw, rcd_mw and ruc_committed (the RUC's u^R; the IFM commitment for
-    units without RUC binaries)."""
+    """`schedules` rcu_mw, rcd_mw, ruc_committed (the RUC's u^R; the IFM commitment for
+    units without RUC binaries) and rcu_proxy, rcd_proxy (awards on ISO-inserted bids,
+    `proxy_awards`)."""
     m = rb.m
     uR = {(i, t): round(value(m.uR[i, t])) for (i, t) in m.GT}
     sch = rb.into["schedules"]
     key = list(zip(sch["resource"], sch["hour"]))
+    up, dn = [rcu.get(k, 0.0) for k in key], [rcd.get(k, 0.0) for k in key]
     rb.columns("schedules", pd.DataFrame({
-        "resource": sch["resource"], "hour": sch["hour"],
-        "rcu_mw": [rcu.get(k, 0.0) for k in key], "rcd_mw": [rcd.get(k, 0.0) for k in key],
-        "ruc_committed": [uR.get(k, c) for k, c in zip(key, sch["committed"])]}))
+        "resource": sch["resource"], "hour": sch["hour"], "rcu_mw": up, "rcd_mw": dn,
+        "ruc_committed": [uR.get(k, c) for k, c in zip(key, sch["committed"])],
+        "rcu_proxy": proxy_awards(rb.d, "rcu", sch["resource"], sch["hour"], up),
+        "rcd_proxy": proxy_awards(rb.d, "rcd", sch["resource"], sch["hour"], dn)}))
 
 
 def _awarded_baa_hours(d: MarketData, awards: dict) -> set:

@@ -8,8 +8,10 @@ RCUAwardPayment  = max(0, RCU × RCUMP − RCUNoPayAmt)
 RCDNoPayQuantity = min( RCD , max(0, FMMLEL + RD + IRD + RCD − DAEN) )            (0 if proxy)
 RCDNoPayAmt      = RCDNoPayQuantity × RCDMP ;  RCDAwardPayment = max(0, RCD × RCDMP − RCDNoPayAmt)
 ```
-A proxy award is the award of a resource whose RCU (RCD) availability bid is ISO-inserted
-(`availability_bids.iso_inserted`, e.g. RA/VER must-offer): it is paid but never no-paid [S].
+A proxy award is the award of a resource whose RCU (RCD) availability bid in the hour is
+ISO-inserted (the RCU bid scenarios.bids inserts for an RA resource or certified VER without
+one, §5.11, or a row written with `iso_inserted`); the run publishes it as
+`schedules.rcu_proxy` / `rcd_proxy`: it is paid but never no-paid [S].
 
 Settlement lines (party = the resource's SC, resource filled): ``rcu_award`` (quantity RCU,
 price RCUMP, amount RCU × RCUMP), ``rcu_no_pay`` (−, quantity RCUNoPayQuantity, price RCUMP,

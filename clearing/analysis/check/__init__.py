@@ -81,8 +81,12 @@ RULES: dict[str, str] = {
                     "T^IR·RR, AS+IR ≤ T^IR2·RR, RCU − new Pmin ≤ 60 RR^up, RCD ≤ 60 RR^dn "
                     "(§5.6, §5.8, §5.11)",
     "award_bid": "AS/IR/RC awards ≥ 0, only where the resource bid that product in the hour, and "
-                 "≤ the hour's bid MW "
-                 "(ISO-inserted RCU/RCD of RA resources and VERs exempt) (§2.5, §5.11)",
+                 "≤ the hour's bid MW; the RCU bid the ISO inserts for an RA resource or a "
+                 "certified VER without one (Pmax_t at iso_inserted_rcu_bid_usd_per_mwh) counts "
+                 "as its bid (§2.5, §5.11)",
+    "rc_proxy": "schedules.rcu_proxy / rcd_proxy true exactly where the award is positive and "
+                "the hour's RCU / RCD bid is ISO-inserted (proxy awards, no no-pay) (§5.11, "
+                "§8.2)",
     "rc_exclusive": "at most one of RCU and RCD per resource-hour (§5.11)",
     "as_requirement": "cumulative AS requirements met inside each BAA or relaxed (§5.6)",
     "ir_rc_requirement": "IRU/IRD/RCU/RCD cleared + relaxed (+ RC transfers) ≥ requirement "
@@ -136,7 +140,8 @@ _FAMILY_RULES = [
     (physical.check_min_up_down, True), (physical.check_storage, True),
     (ties.check_tie_limits, True),
     (physical.check_headroom, True), (physical.check_reserve_ramp, True),
-    (physical.check_awards, True), (reserves.check_as_requirements, True),
+    (physical.check_awards, True), (physical.check_proxy_awards, True),
+    (reserves.check_as_requirements, True),
     (reserves.check_ir_rc, False), (reserves.check_reserve_credit, True),
     (reserves.check_ruc, True), (prices.check_prices, False),
     (prices.check_etsr_prices, False), (prices.check_transfer_revenue, False),

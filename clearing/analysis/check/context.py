@@ -5,6 +5,7 @@ family uses. Nothing here reads the engine's model or its data preparation (clea
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -348,13 +349,15 @@ class Context(_Violations, _Relaxations, _Units, _Network):
     units (commitment, energy bounds) and the network."""
 
     def __init__(self, scenario: Scenario, run: RunResult, tol: float):
-        self.s = scenario
         self.run = run
         self.tol = tol
         self.rows: list[dict] = []
         self.cache: dict = {}  # results one rule computes for another (profit → dual objective)
         self.skipped: list[str] = []
         self.p = run_parameters(scenario, run)
+        # with the run's parameters, `s.bids` holds the RCU bids the ISO inserted at the run's
+        # price (scenarios.bids, §5.11)
+        self.s = scenario if scenario.parameters == self.p else replace(scenario, parameters=self.p)
         self.hours = scenario.hour_list
         t = scenario.tables
         self.res = by_resource(scenario.resource_frame).sort_index()

@@ -298,8 +298,9 @@ def check_reserve_ramp(ctx: Context) -> None:
 def check_awards(ctx: Context) -> None:
     if not ctx.need("award_bid", "schedules"):
         return
-    book = ctx.s.bids  # the bid in force in each hour (hourly bids override day-constant ones)
-    ra = ctx.res["must_offer_ra"].astype(bool) | ctx.rtype.eq("ver")
+    # the bid in force in each hour (hourly bids override day-constant ones; the RCU bids the
+    # ISO inserts for RA resources and certified VERs without one, §5.11, are bids like others)
+    book = ctx.s.bids
     for col, prod in AWARD_COLUMNS.items():
         a = ctx.sched[col]
         arr = a.to_numpy(float)
@@ -312,8 +313,6 @@ def check_awards(ctx: Context) -> None:
             got = book.availability(str(r), prod, int(h))
             bid = None if got is None else got.mw
             if bid is None or bid <= 0:
-                if prod in ("rcu", "rcd") and bool(ra.get(r, False)):
-                    continue  # ISO-inserted RC bid of an RA resource or VER (§5.11)
                 ctx.add("award_bid", "schedules", "resource", r, h, v, 0.0,
                         f"{prod.upper()} award {v:.6g} MW without a {prod.upper()} bid")
             elif v - bid > ctx.tol:
@@ -326,3 +325,34 @@ def check_awards(ctx: Context) -> None:
                 float(ctx.sched["rcd_mw"].iat[i, j]), 0.0,
                 f"both RCU {ctx.sched['rcu_mw'].iat[i, j]:.6g} and RCD "
                 f"{ctx.sched['rcd_mw'].iat[i, j]:.6g} awarded")
+
+
+def check_proxy_awards(ctx: Context) -> None:
+    """`schedules.rcu_proxy` / `rcd_proxy` (§5.11, §8.2): true exactly where the award is
+    positive and the hour's bid is ISO-inserted (`Scenario.bids`: rows written with
+    `iso_inserted`, and the RCU bids inserted for RA resources and certified VERs without one).
+    An award within the tolerance of 0 may carry either flag. Skipped without the columns."""
+    raw = ctx.sched["_raw"]
+    book = ctx.s.bids
+    for prod in ("rcu", "rcd"):
+        col = f"{prod}_proxy"
+        if col not in raw.columns:
+            ctx.skipped.append(f"rc_proxy: no schedules.{col} column")
+            continue
+        first = raw.drop_duplicates(["resource", "hour"])
+        flags = first[col].map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
+        mw = pd.to_numeric(first[f"{prod}_mw"], errors="coerce").fillna(0.0)
+        for r, h, flag, v in zip(first["resource"], first["hour"], flags, mw):
+            if r not in ctx.res.index:
+                continue
+            got = book.availability(str(r), prod, int(h))
+            iso = got is not None and got.iso_inserted
+            if flag and (v <= 0 or not iso):
+                why = "no award" if v <= 0 else f"the hour's {prod.upper()} bid is " + (
+                    "none" if got is None else "not ISO-inserted")
+                ctx.add("rc_proxy", "schedules", "resource", r, h, 1.0, 0.0,
+                        f"{col} true but {why} (award {v:.6g} MW)")
+            elif not flag and iso and v > ctx.tol:
+                ctx.add("rc_proxy", "schedules", "resource", r, h, 0.0, 1.0,
+                        f"{col} false but the {v:.6g} MW award clears an ISO-inserted "
+                        f"{prod.upper()} bid (a proxy award, §8.2)")
