@@ -53,8 +53,14 @@ RESULT_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ruc_transfers": (("interface", "hour"), ("from_baa", "to_baa", "mw", "rc_transfer_mw")),
     "mpm_test": (("baa", "product", "hour"), ("requirement_mw", "residual_supply_mw", "competitive",
                                                "pivotal_suppliers")),
-    "mpm_mitigations": (("resource", "product"), ("sc", "baa", "original_price_usd_per_mwh",
-                                                  "mitigated_price_usd_per_mwh", "reason")),
+    # hour 0: a mitigation of every hour (ir_rc, cap_all); lmpm mitigates per hour
+    "mpm_mitigations": (("resource", "product", "hour"),
+                        ("sc", "baa", "original_price_usd_per_mwh", "mitigated_price_usd_per_mwh",
+                         "reason")),
+    # lmpm: the binding rows of the MPM passes and their counter-flow test, per product
+    "mpm_constraints": (("constraint", "kind", "hour", "product"),
+                        ("shadow_price", "counterflow_needed_mw", "residual_supply_mw",
+                         "competitive")),
     # the RSE's other tables (clearing/market/rse.py; `edam rse` writes the last two as well)
     "rse_distribution": (("direction", "hour", "baa"), ("pool_usd", "net_transfer_mw", "share",
                                                         "credit_usd", "undistributed_usd")),
@@ -170,9 +176,16 @@ COLUMN_TYPES: dict[str, dict[str, str]] = {name: _kinds(spec) for name, spec in 
     "mpm_test": "baa:str product:str hour:int is_edam:bool competitive:bool n_suppliers:int "
                 "largest_suppliers:str pivotal_suppliers:str supply_by_supplier:str " + _floats(
                     "requirement_mw total_supply_mw largest_supply_mw residual_supply_mw"),
-    "mpm_mitigations": "resource:str product:str sc:str baa:str reason:str failing_hours:str "
-                       "iso_inserted:bool " + _floats(
-                           "original_price_usd_per_mwh mitigated_price_usd_per_mwh mw"),
+    "mpm_mitigations": "resource:str product:str hour:int sc:str baa:str reason:str "
+                       "failing_hours:str iso_inserted:bool constraints:str pivotal_test:str "
+                       + _floats("original_price_usd_per_mwh mitigated_price_usd_per_mwh mw "
+                                 "ncc_usd_per_mwh mpm_price_usd_per_mwh "
+                                 "competitive_price_usd_per_mwh"),
+    "mpm_constraints": "constraint:str kind:str hour:int product:str stage:str source:str "
+                       "n_suppliers:int largest_suppliers:str competitive:bool "
+                       "pivotal_suppliers:str supply_by_supplier:str " + _floats(
+                           "shadow_price flow_mw limit_mw counterflow_needed_mw "
+                           "counterflow_supply_mw largest_supply_mw residual_supply_mw"),
     "rt_schedules": "resource:str hour:int interval:int baa:str bus:str committed:int type:str "
                     "sc:str rt_role:str " + _floats(
                         "energy_mw fru_mw frd_mw uel_mw lel_mw max_ex_cap_mw soc_mwh charge_mw "

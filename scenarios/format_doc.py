@@ -124,8 +124,8 @@ RULES: tuple[tuple[str, str], ...] = (
      "buses."),
     ("ETSRs", "An ETSR (`interfaces.csv`) runs between two different BAAs that both exist in "
      "`baas.csv` (`from_baa` ≠ `to_baa`)."),
-    ("Hours", "Every `hour` is in 1..H (`hours` of scenario.yaml; in `tie_limits.csv` also "
-     "0 or blank: every hour). The hourly tables "
+    ("Hours", "Every `hour` is in 1..H (`hours` of scenario.yaml; in `tie_limits.csv` and "
+     "`noncompetitive_constraints.csv` also 0 or blank: every hour). The hourly tables "
      "`baa_hours.csv` and `interface_hours.csv` have one row for every hour 1..H of every BAA "
      "and every ETSR; a gap is reported on the first row of that id. Other tables with an "
      "`hour` column may leave hours out (`demand.csv`: missing = 0 MW; `resource_hours.csv`, "

@@ -102,13 +102,26 @@ class MarketParameters:
         "certified VER (resources.rc_certified) in an hour without an RCU bid of positive MW: "
         "Pmax_t MW (a VER's forecast), flagged iso_inserted, its awards proxy awards (no no-pay)",
         lo=0, hi=AS_RC_BID_CAP_USD_PER_MWH)
-    mpm_mode: str = _p("ir_rc", "-", "§5.12", "A",
-                       "Market power mitigation of IRU/RCU bids: off, ir_rc (three-pivotal-supplier "
-                       "test per BAA and hour on the IR/RC requirement), cap_all (mitigate every bid)",
-                       choices=("off", "ir_rc", "cap_all"))
+    mpm_mode: str = _p("lmpm", "-", "§5.12", "A",
+                       "Market power mitigation of IRU/RCU bids: lmpm (an MPM pass of the IFM, "
+                       "then of the RUC, finds the non-competitive binding constraints and "
+                       "mitigates each resource-hour whose price they raise by more than $0.01 "
+                       "to min(bid, max(DAB, price - NCC))), off, ir_rc (three-pivotal-supplier "
+                       "test per BAA and hour on the IR/RC requirement, before the market), "
+                       "cap_all (mitigate every bid)",
+                       choices=("off", "lmpm", "ir_rc", "cap_all"))
     mpm_pivotal_suppliers: int = _p(3, "-", "§5.12", "A",
                                     "Number of largest suppliers removed in the pivotal-supplier "
-                                    "test", lo=1, hi=1000)
+                                    "test (ir_rc: of a BAA's IR/RC supply; lmpm: of a binding "
+                                    "constraint's counter-flow)", lo=1, hi=1000)
+    mpm_energy: bool = _p(False, "-", "§5.12", "A",
+                          "lmpm also mitigates energy offers: every supply segment of a "
+                          "resource-hour whose LMP the non-competitive constraints raise by more "
+                          "than $0.01 is lowered to max(DEB, LMP - NCC)")
+    mpm_default_energy_bid_usd_per_mwh: float = _p(
+        0.0, "$/MWh", "§5.12", "A",
+        "Default energy bid (DEB) of energy LMPM (mpm_energy), one value for every resource (the "
+        "scenario format has no cost-based default energy bids)", lo=-150.0, hi=1000.0)
     iru_import_tier1: str = _p("directional", "-", "§8.3", "A",
                                "Import term of IRU tier 1: directional (DAEN-FMMSS) or as_published",
                                choices=("directional", "as_published"))

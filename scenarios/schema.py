@@ -326,6 +326,16 @@ TABLES: tuple[Table, ...] = (
                doc="Non-increasing in segment; clipped to ir_demand_curve_cap_usd_per_mwh"),
     ), required=False, doc="Optional IR demand-curve segments; widths sum to the requirement. "
        "Without them: one segment of the requirement at the cap (§5.7)."),
+    Table("noncompetitive_constraints", ("constraint", "hour"), (
+        Column("constraint", "str", ref=("branches", "branch"),
+               doc="Branch (or flowgate) whose binding rows are non-competitive"),
+        Column("hour", "int", False, 0, lo=0,
+               doc="Hour ending 1..H; blank (or 0) = every hour"),
+    ), required=False, doc="The non-competitive constraints of local market power mitigation "
+       "(mpm_mode lmpm, spec §5.12), supplied instead of tested: when this table is given "
+       "(even empty), a binding base, deployment-scenario or RUC row of a listed branch and "
+       "hour is non-competitive and every other binding row is competitive; without it the "
+       "pivotal-supplier test on counter-flow decides (docs/market-model.md §5.12)."),
     Table("load_distribution", ("bus",), (
         Column("bus", "str", ref=("buses", "bus")),
         Column("ldf", "float", lo=0, hi=1, doc="Load distribution factor; sums to 1 per BAA"),

@@ -69,7 +69,7 @@ def two_baa_case(**params):
                    dict(baa="B", hour=1, demand_forecast_mw=100.0, iru_requirement_mw=100.0),
                    dict(baa="C", hour=1, demand_forecast_mw=50.0, iru_requirement_mw=20.0)],
     )
-    p = {"ir_rc_default_availability_bid_usd_per_mwh": DAB, "phase": 1}
+    p = {"ir_rc_default_availability_bid_usd_per_mwh": DAB, "phase": 1, "mpm_mode": "ir_rc"}
     p.update(params)
     return make_scenario(tables, name="mpm_two_baa", hours=1, parameters=p)
 
@@ -249,7 +249,7 @@ def e2e_case(**params):
         availability_bids=[_bid("BIG_1", "iru", 180, 40), _bid("SM_1", "iru", 20, 5)],
         demand=[dict(bus="a", hour=1, fixed_demand_mw=100.0)],
         baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=100.0, iru_requirement_mw=100.0)])
-    p = {"ir_rc_default_availability_bid_usd_per_mwh": DAB}
+    p = {"ir_rc_default_availability_bid_usd_per_mwh": DAB, "mpm_mode": "ir_rc"}
     p.update(params)
     return make_scenario(tables, name="mpm_e2e", hours=1, parameters=p)
 

@@ -11,6 +11,7 @@ import pyomo.environ as pyo
 
 from clearing.market.bundle import ModelBundle
 from clearing.market.data import MarketData, prepare
+from clearing.market import lmpm
 from clearing.market.ifm import Component, SolvedModel, build_ifm, read_back, solve_and_price
 from clearing.market.manifest import build_manifest
 from clearing.market.mpm import mitigate_bids, pivotal_supplier_test
@@ -25,6 +26,11 @@ from products.reliability_capacity import component as reliability_capacity
 from scenarios.scenario import Scenario
 
 Progress = Callable[[str], None]
+
+
+def _add(timings: dict, key: str, seconds: float) -> None:
+    """Add to a timing (under lmpm a pass that runs twice counts both times)."""
+    timings[key] = timings.get(key, 0.0) + seconds
 
 
 def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
@@ -43,39 +49,63 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
     submitted = scenario  # the manifest hashes the inputs as submitted, before mitigation
     say("market power mitigation of IRU/RCU bids (spec §5.12)")
     test = pivotal_supplier_test(scenario)
-    scenario, mitigations = mitigate_bids(scenario, test)
-    say("prepare data")
-    t0 = time.perf_counter()
-    d = prepare(scenario)
+    scenario, mitigations = mitigate_bids(scenario, test)   # lmpm: after the MPM passes below
+    lmpm_on = scenario.parameters.mpm_mode == "lmpm"
+    steps: list[lmpm.LmpmStep] = []
     ptdf = scenario_ptdf(scenario)
-    timings["prepare_s"] = time.perf_counter() - t0
-    say("build IFM")
-    t0 = time.perf_counter()
-    b = build_ifm(d)
-    if commitment is not None:
-        fix_commitment(b, commitment, "committed")
-    timings["build_s"] = time.perf_counter() - t0
-    kinds = ("base", "dep_up", "dep_down")
-    say("solve IFM (MIP, lazy network rounds) and price (fixed-commitment LP)")
-    ifm = solve_and_price(b, ptdf, kinds, "IFM", budget=budget)
-    timings["solve_s"] = ifm.timings["solve_s"]
-    timings["pricing_s"] = ifm.timings["pricing_s"]
-    tables, ifm_vals = extract_ifm(d, ifm, ptdf)
-    ruc = None
-    ruc_skipped = d.params.run_ruc and budget.spent()
-    if d.params.run_ruc and not ruc_skipped:
+
+    def clear_ifm(sc: Scenario) -> tuple[MarketData, SolvedModel, dict, dict]:
+        say("prepare data")
+        t0 = time.perf_counter()
+        d = prepare(sc)
+        _add(timings, "prepare_s", time.perf_counter() - t0)
+        say("build IFM")
+        t0 = time.perf_counter()
+        b = build_ifm(d)
+        if commitment is not None:
+            fix_commitment(b, commitment, "committed")
+        _add(timings, "build_s", time.perf_counter() - t0)
+        say("solve IFM (MIP, lazy network rounds) and price (fixed-commitment LP)")
+        ifm = solve_and_price(b, ptdf, ("base", "dep_up", "dep_down"), "IFM", budget=budget)
+        _add(timings, "solve_s", ifm.timings["solve_s"])
+        _add(timings, "pricing_s", ifm.timings["pricing_s"])
+        tables, ifm_vals = extract_ifm(d, ifm, ptdf)
+        return d, ifm, tables, ifm_vals
+
+    def clear_ruc(d: MarketData, ifm: SolvedModel, ifm_vals: dict) -> SolvedModel:
         say("build and solve RUC")
         t0 = time.perf_counter()
         rb = build_ruc(d, ifm_vals)
         if commitment is not None:
             fix_commitment(rb, commitment, "ruc_committed", prefix="R")
-        timings["ruc_build_s"] = time.perf_counter() - t0
+        _add(timings, "ruc_build_s", time.perf_counter() - t0)
         seed = ([("ruc", l, t) for (kind, l, t) in ifm.monitor.rows if kind == "base"]
                 if d.params.ruc_seed_ifm_rows else None)
         ruc = solve_and_price(rb, ptdf, ("ruc",), "RUC", seed_rows=seed, budget=budget)
-        timings["ruc_solve_s"] = ruc.timings["solve_s"]
-        timings["ruc_pricing_s"] = ruc.timings["pricing_s"]
-    tables = extract_ruc(d, ruc, ptdf, ifm_vals, tables)
+        _add(timings, "ruc_solve_s", ruc.timings["solve_s"])
+        _add(timings, "ruc_pricing_s", ruc.timings["pricing_s"])
+        return ruc
+
+    d, ifm, ifm_tables, ifm_vals = clear_ifm(scenario)
+    if lmpm_on:  # that IFM was the MPM pass: cleared again only if it mitigates a bid
+        steps.append(lmpm.mitigate_after_ifm(scenario, ifm_tables, ptdf))
+        if steps[-1].changed:
+            say("market power mitigation: clear the IFM with the mitigated bids (§5.12)")
+            scenario = steps[-1].scenario
+            d, ifm, ifm_tables, ifm_vals = clear_ifm(scenario)
+    ruc = None
+    ruc_skipped = d.params.run_ruc and budget.spent()
+    if d.params.run_ruc and not ruc_skipped:
+        ruc = clear_ruc(d, ifm, ifm_vals)
+    tables = extract_ruc(d, ruc, ptdf, ifm_vals, ifm_tables)
+    if lmpm_on and ruc is not None:  # that RUC was the unmitigated RUC pass: likewise
+        steps.append(lmpm.mitigate_after_ruc(scenario, tables, ptdf))
+        if steps[-1].changed:
+            say("market power mitigation: clear the RUC with the mitigated RCU bids (§5.12)")
+            scenario = steps[-1].scenario
+            d = prepare(scenario)
+            ruc = clear_ruc(d, ifm, ifm_vals)
+            tables = extract_ruc(d, ruc, ptdf, ifm_vals, ifm_tables)
     say("RSE")
     t0 = time.perf_counter()
     try:
@@ -87,11 +117,19 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
         pass
     timings["rse_s"] = time.perf_counter() - t0
     tables["mpm_test"] = test
-    tables["mpm_mitigations"] = mitigations
+    if lmpm_on:
+        tables["mpm_mitigations"], tables["mpm_constraints"] = lmpm.combine(steps)
+    else:
+        tables["mpm_mitigations"] = lmpm.with_lmpm_columns(mitigations)
+        tables["mpm_constraints"] = lmpm.empty_constraints()
     timings["total_s"] = time.perf_counter() - t_start
     manifest = build_manifest(submitted, ifm, ruc, timings)
     manifest["completion"], manifest["warnings"] = completion(ifm, ruc, budget, ruc_skipped)
     manifest["relaxation_summary"] = relaxation_summary(tables["relaxations"])
+    manifest["mpm"] = {"mode": scenario.parameters.mpm_mode,
+                       "mitigated_bids": int(len(tables["mpm_mitigations"])),
+                       "ifm_recleared": any(s.changed for s in steps[:1]),
+                       "ruc_recleared": any(s.changed for s in steps[1:])}
     return RunResult(tables=tables, manifest=manifest)
 
 

@@ -108,60 +108,77 @@ def _empty_capacity() -> pd.DataFrame:
                          for c in CAPACITY_COLUMNS})
 
 
+def hourly_pmax(scenario: Scenario, resources: list[str]) -> pd.DataFrame:
+    """Pmax_t of `resources` (rows) by hour (columns): `resource_hours.pmax_mw` where given (a
+    VER's DA forecast), else `resources.pmax_mw`."""
+    res = _plain(scenario.resource_frame).set_index("resource")
+    hours = scenario.hour_list
+    base = res.loc[resources, "pmax_mw"].astype(float).to_numpy()
+    out = pd.DataFrame(np.repeat(base[:, None], len(hours), axis=1), index=resources,
+                       columns=hours)
+    rh = scenario.tables.get("resource_hours")
+    if rh is not None and len(rh):
+        rh = _plain(rh)
+        rh = rh[rh["resource"].isin(resources) & rh["pmax_mw"].notna()]
+        for r, h, v in zip(rh["resource"], rh["hour"], rh["pmax_mw"]):
+            out.at[r, int(h)] = float(v)
+    return out
+
+
+def resource_capability(scenario: Scenario, product: str) -> pd.DataFrame:
+    """IRU or RCU capability of each resource that bids the product, per hour: resource, hour,
+    baa, sc, capacity_mw (module docstring: the capability rules; zeros kept)."""
+    cols = ["resource", "hour", "baa", "sc", "capacity_mw"]
+    ab = scenario.bids.availability_frame()  # the bid of each hour (hourly bids, scenarios.bids)
+    sel = ab[(ab["product"] == product) & (ab["mw"] > 0)]
+    if sel.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "capacity_mw" else object)
+                             for c in cols})
+    res = _plain(scenario.resource_frame).set_index("resource")
+    hours = scenario.hour_list
+    bids = sel.set_index(["resource", "hour"])["mw"]
+    r = res.loc[sorted(set(sel["resource"]))]
+    typ = r["type"]
+    fifteen = r["fifteen_minute"].astype(bool)
+    disp = r["dispatchable"].astype(bool)
+    if product == "iru":
+        ok = (typ.isin(IR_ELIGIBLE_TYPES) & ~((typ == "ver") & ~disp)
+              & ~((typ == "import") & ~fifteen))
+        minutes = float(scenario.parameters.ir_ramp_minutes)
+    else:
+        ok = typ.isin(RC_ELIGIBLE_TYPES) & ~((typ == "import") & ~fifteen)
+        minutes = 60.0
+    r = r[ok]
+    if r.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "capacity_mw" else object)
+                             for c in cols})
+    grid = pd.MultiIndex.from_product([r.index.tolist(), hours], names=["resource", "hour"])
+    f = pd.DataFrame(index=grid).reset_index()
+    pt = hourly_pmax(scenario, r.index.tolist()).stack()
+    pmax = pd.Series(pt.reindex(pd.MultiIndex.from_frame(f[["resource", "hour"]]))
+                     .to_numpy(dtype=float), index=f.index)
+    headroom = pmax - f["resource"].map(r["pmin_mw"]).astype(float)
+    st = scenario.tables.get("storage")
+    if st is not None and len(st):
+        charge = f["resource"].map(dict(zip(st["resource"], st["charge_max_mw"])))
+        headroom = np.where(f["resource"].map(r["type"]) == "storage",
+                            pmax + charge.fillna(0.0).astype(float), headroom)
+    rr = f["resource"].map(r["ramp_up_mw_per_min"]).astype(float).to_numpy()
+    bid = bids.reindex(pd.MultiIndex.from_frame(f[["resource", "hour"]])).fillna(0.0) \
+        .to_numpy(dtype=float)
+    f["capacity_mw"] = np.minimum(np.minimum(bid, _ramp(minutes, rr)),
+                                  np.maximum(0.0, np.asarray(headroom, dtype=float)))
+    f["baa"] = f["resource"].map(r["baa"]).astype(str)
+    f["sc"] = f["resource"].map(r["sc"]).astype(str)
+    return f[cols]
+
+
 def supplier_capacity(scenario: Scenario) -> pd.DataFrame:
     """IRU/RCU capability per BAA, product, hour and supplier (SC), positive values only
     (module docstring: the capability rules)."""
-    ab = scenario.bids.availability_frame()  # the bid of each hour (hourly bids, scenarios.bids)
-    ab = ab[ab["product"].isin(MITIGATED_PRODUCTS) & (ab["mw"] > 0)]
-    if not len(ab):
-        return _empty_capacity()
-    res = _plain(scenario.resource_frame).set_index("resource")
-    hours = scenario.hour_list
-    rows = []
-    for prod in MITIGATED_PRODUCTS:
-        sel = ab[ab["product"] == prod]
-        if sel.empty:
-            continue
-        bids = sel.set_index(["resource", "hour"])["mw"]
-        r = res.loc[sorted(set(sel["resource"]))]
-        typ = r["type"]
-        fifteen = r["fifteen_minute"].astype(bool)
-        disp = r["dispatchable"].astype(bool)
-        if prod == "iru":
-            ok = (typ.isin(IR_ELIGIBLE_TYPES) & ~((typ == "ver") & ~disp)
-                  & ~((typ == "import") & ~fifteen))
-            minutes = float(scenario.parameters.ir_ramp_minutes)
-        else:
-            ok = typ.isin(RC_ELIGIBLE_TYPES) & ~((typ == "import") & ~fifteen)
-            minutes = 60.0
-        r = r[ok]
-        if r.empty:
-            continue
-        grid = pd.MultiIndex.from_product([r.index.tolist(), hours], names=["resource", "hour"])
-        f = pd.DataFrame(index=grid).reset_index()
-        pmax = f["resource"].map(r["pmax_mw"]).astype(float)
-        rh = scenario.tables.get("resource_hours")
-        if rh is not None and len(rh):
-            hourly = _plain(rh).set_index(["resource", "hour"])["pmax_mw"]
-            pt = pd.Series(hourly.reindex(pd.MultiIndex.from_frame(f[["resource", "hour"]]))
-                           .to_numpy(dtype=float), index=f.index)
-            pmax = pt.fillna(pmax)
-        headroom = pmax - f["resource"].map(r["pmin_mw"]).astype(float)
-        st = scenario.tables.get("storage")
-        if st is not None and len(st):
-            charge = f["resource"].map(dict(zip(st["resource"], st["charge_max_mw"])))
-            headroom = np.where(f["resource"].map(r["type"]) == "storage",
-                                pmax + charge.fillna(0.0).astype(float), headroom)
-        rr = f["resource"].map(r["ramp_up_mw_per_min"]).astype(float).to_numpy()
-        bid = bids.reindex(pd.MultiIndex.from_frame(f[["resource", "hour"]])).fillna(0.0) \
-            .to_numpy(dtype=float)
-        cap = np.minimum(np.minimum(bid, _ramp(minutes, rr)),
-                         np.maximum(0.0, np.asarray(headroom, dtype=float)))
-        f["capacity_mw"] = cap
-        f["baa"] = f["resource"].map(r["baa"]).astype(str)
-        f["sc"] = f["resource"].map(r["sc"]).astype(str)
-        f["product"] = prod
-        rows.append(f)
+    rows = [resource_capability(scenario, prod).assign(product=prod)
+            for prod in MITIGATED_PRODUCTS]
+    rows = [f for f in rows if len(f)]
     if not rows:
         return _empty_capacity()
     f = pd.concat(rows, ignore_index=True)
@@ -272,7 +289,7 @@ def mitigate_bids(scenario: Scenario, test: pd.DataFrame | None = None
     p = scenario.parameters
     mode = p.mpm_mode
     ab = scenario.bids.availability_frame()
-    if mode == "off" or not len(ab):
+    if mode in ("off", "lmpm") or not len(ab):  # lmpm: after the MPM pass (lmpm.py)
         return scenario, _empty_mitigations()
     dab = float(p.ir_rc_default_availability_bid_usd_per_mwh)
     res = _plain(scenario.resource_frame).set_index("resource")

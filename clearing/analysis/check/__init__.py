@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from clearing.analysis.check import flows, physical, prices, profit, reserves, ties
+from clearing.analysis.check import flows, mitigation, physical, prices, profit, reserves, ties
 from clearing.analysis.check.context import (VIOLATION_COLUMNS, Context, classify_relaxation,  # noqa: F401
                                     relaxation_frame)
 from clearing.results import RunResult, read_run
@@ -130,6 +130,14 @@ RULES: dict[str, str] = {
     "elap_bounds": "BAA load-aggregate price Σ LDF·LMP within [−P^PB−, P^PB+] (the balance "
                    "slacks' reduced costs) and equal to the penalty where balance is relaxed "
                    "(§4.3, §5.3, §6.1)",
+    "mpm_mitigation": "every mpm_mitigations row lowers the scenario's bid of its hour (hour 0, "
+                      "ir_rc/cap_all: the day's highest price, to DAB); an lmpm row has NCC > "
+                      "$0.01 equal to −Σ μ·c over the non-competitive rows of mpm_constraints "
+                      "(IRU c = δ(PTDF − PTDF^LDF), RCU and energy c = PTDF), competitive price "
+                      "= pass price − NCC and price min(bid, max(DAB, competitive)) (energy: "
+                      "max(DEB, competitive)); each mpm_constraints test consistent: supply = "
+                      "largest + residual, competitive iff residual ≥ needed (or not listed in "
+                      "noncompetitive_constraints) (§5.12)",
 }
 
 # (function, needs schedules) in the order they run
@@ -148,6 +156,7 @@ _FAMILY_RULES = [
     (prices.check_reserve_prices, False), (prices.check_revenue_adequacy, False),
     (prices.check_price_range, False), (profit.check_profit, True),
     (profit.check_dual_objective, True), (profit.check_rc_profit, True),
+    (mitigation.check_mitigations, False),
 ]
 
 

@@ -132,21 +132,35 @@ def may_provide(ctx: Context, r: str, product: str) -> bool:
     return False
 
 
+def mitigated_caps(ctx: Context) -> dict[tuple[str, str, int], float]:
+    """(resource, product, hour) -> the mitigated price of `mpm_mitigations` (§5.12): a row of
+    hour 0 (ir_rc, cap_all; or a run without the `hour` column) holds in every hour; product
+    `energy` (lmpm's optional energy mitigation) caps the hour's supply segments."""
+    mit = ctx.run.tables.get("mpm_mitigations")
+    cap: dict[tuple[str, str, int], float] = {}
+    if mit is None or not len(mit):
+        return cap
+    hours = mit["hour"].astype(int) if "hour" in mit.columns else pd.Series(0, index=mit.index)
+    for r, p, h, v in zip(mit["resource"].astype(str), mit["product"].astype(str), hours,
+                          mit["mitigated_price_usd_per_mwh"].astype(float)):
+        for hh in (ctx.hours if h == 0 else [h]):
+            cap[(r, p, hh)] = min(v, cap.get((r, p, hh), v))
+    return cap
+
+
 def _bids(ctx: Context) -> tuple[dict, dict]:
     """The bids in force in each hour (`Scenario.bids`: hourly bids override the day-constant
     ones): energy segments {resource: {"supply"/"demand": {hour: [(mw, price)]}}} and
     availability bids {(resource, product): {hour: (mw, price)}}, prices lowered to the
-    mitigated price of `mpm_mitigations` (mitigation only lowers a price, §5.12)."""
+    mitigated price of `mpm_mitigations` (mitigation only lowers a price, §5.12; energy: the
+    supply segments)."""
     book = ctx.s.bids
+    cap = mitigated_caps(ctx)
     seg: dict[str, dict[str, dict[int, list]]] = {}
     for r, side in book.energy_sides():
-        seg.setdefault(r, {})[side] = {h: list(book.energy(r, side, h)) for h in ctx.hours}
-    mit = ctx.run.tables.get("mpm_mitigations")
-    cap: dict[tuple[str, str], float] = {}
-    if mit is not None and len(mit):
-        cap = {(r, p): v for r, p, v in zip(mit["resource"].astype(str),
-                                            mit["product"].astype(str),
-                                            mit["mitigated_price_usd_per_mwh"].astype(float))}
+        seg.setdefault(r, {})[side] = {
+            h: [(mw, min(c, cap[(r, "energy", h)]) if side == "supply" and (r, "energy", h) in cap
+                 else c) for mw, c in book.energy(r, side, h)] for h in ctx.hours}
     avail: dict[tuple[str, str], dict[int, tuple[float, float]]] = {}
     for r, p in book.availability_keys():
         if r not in ctx.res.index or not may_provide(ctx, r, p):
@@ -155,7 +169,7 @@ def _bids(ctx: Context) -> tuple[dict, dict]:
         for h in ctx.hours:
             b = book.availability(r, p, h)
             if b is not None:
-                price = min(b.price_usd_per_mwh, cap[(r, p)]) if (r, p) in cap \
+                price = min(b.price_usd_per_mwh, cap[(r, p, h)]) if (r, p, h) in cap \
                     else b.price_usd_per_mwh
                 by_hour[h] = (b.mw, price)
         avail[(r, p)] = by_hour
