@@ -363,21 +363,7 @@ def tunables(phases: tuple[int, ...] = (1, 2, 3)) -> st.SearchStrategy[dict]:
         "ir_ramp_minutes": st.sampled_from((5.0, 15.0, 30.0)),
         "as_ramp_minutes": st.sampled_from((10.0, 20.0, math.inf)),
         "storage_as_sustain_hours": st.sampled_from((0.25, 0.5, 1.0)),
-        # drawn last, so the draws before them (and earlier examples) stay as they were: a
-        # third of the markets use lmpm (the default mode), half of those with energy LMPM
-        "_lmpm": st.integers(0, 2).map(lambda k: k == 0),
-        "mpm_energy": st.booleans(),
-    }).map(_with_lmpm)
-
-
-def _with_lmpm(params: dict) -> dict:
-    """The drawn tunables with mpm_mode lmpm where `_lmpm` says so (mpm_energy only then)."""
-    out = dict(params)
-    if out.pop("_lmpm"):
-        out["mpm_mode"] = "lmpm"
-    else:
-        out.pop("mpm_energy")
-    return out
+    })
 
 
 @st.composite
