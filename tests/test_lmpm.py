@@ -90,6 +90,12 @@ def _clean(scenario, run):
 
 
 # ---------------------------------------------------------------------------------------------
+def test_lmpm_is_the_default_mode():
+    from scenarios.parameters import MarketParameters
+    assert MarketParameters().mpm_mode == "lmpm"
+    assert MarketParameters().mpm_energy is False
+
+
 def test_noncompetitive_line_mitigates_the_resource_behind_it_not_the_other_side():
     """The module docstring's IRU case: G2 (bus 2, behind L12) $40 -> $22.5; G1 untouched."""
     sc = _iru_case()
@@ -364,3 +370,20 @@ def test_random_markets_lmpm_adds_no_violation_and_only_lowers_cost(scenario, en
     assert obj <= obj_off + 1e-6 * max(1.0, abs(obj_off))
     if not run.manifest["mpm"]["ifm_recleared"]:
         assert obj == pytest.approx(obj_off, rel=1e-9, abs=1e-6)
+
+
+def test_noncompetitive_constraints_validation_names_file_row_and_column(tmp_path):
+    """A listed constraint that is not a branch, and an hour beyond H, are reported on their
+    row of noncompetitive_constraints.csv (row 2 = the first data row)."""
+    from scenarios import load_scenario, write_scenario
+    from scenarios.errors import ScenarioError
+    out = write_scenario(_iru_case(), tmp_path / "m")
+    (out / "noncompetitive_constraints.csv").write_text("constraint,hour\nL12,\nL99,1\nL12,2\n")
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(out)
+    text = str(e.value)
+    assert "noncompetitive_constraints.csv, row 3, column 'constraint'" in text and "L99" in text
+    assert "noncompetitive_constraints.csv, row 4, column 'hour'" in text
+    (out / "noncompetitive_constraints.csv").write_text("constraint,hour\nL12,\n")
+    back = load_scenario(out)
+    assert back.tables["noncompetitive_constraints"]["hour"].tolist() == [0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from clearing.analysis.check import check_run
 from clearing.api import solve
 from clearing.market.mpm import mitigate_bids, pivotal_supplier_test, supplier_capacity
 from scenarios.build import make_scenario
@@ -277,6 +278,8 @@ def test_end_to_end_market_uses_mitigated_price(mode, price, objective, n_mitiga
     test = r.tables["mpm_test"]
     assert not _row(test, "A", "iru")["competitive"]
     assert r.manifest["input_hash"] == s.input_hash()   # the inputs as submitted
+    v = check_run(s, r)   # profit at the mitigated price; the mpm_mitigation rule (hour 0 rows)
+    assert v.empty, v.to_string()
     if n_mitigated:
         row = mit.iloc[0]
         assert (row["resource"], row["product"], row["sc"], row["baa"]) == \
@@ -291,7 +294,10 @@ def test_end_to_end_tables_are_written(tmp_path):
     back = pd.read_csv(out / "mpm_mitigations.csv")
     assert list(back["resource"]) == ["BIG_1"]
     assert back["original_price_usd_per_mwh"].iloc[0] == 40.0
+    assert back["hour"].tolist() == [0]            # ir_rc: a mitigation of every hour
+    assert back["pivotal_test"].tolist() == ["failed (mpm_test)"]
     assert (out / "mpm_test.csv").exists()
+    assert pd.read_csv(out / "mpm_constraints.csv").empty   # lmpm's table, empty under ir_rc
 
 
 def test_parameters_doc_table_is_current():

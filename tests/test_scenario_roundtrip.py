@@ -173,6 +173,7 @@ def _full_scenario(**kw):
         tie_resources=[dict(resource="M1", tie="T1"), dict(resource="X1", tie="T1")],
         tie_limits=[dict(tie="T1", import_limit_mw=50.0, export_limit_mw=35.5),
                     dict(tie="T1", hour=2, import_limit_mw=20.0)],
+        noncompetitive_constraints=[dict(constraint="c2-p1"), dict(constraint="p1-p2", hour=2)],
     )
     return make_scenario(tables, name="every_table", trade_date="2026-07-01", hours=len(H),
                          description="Every optional table, for the round-trip test.",

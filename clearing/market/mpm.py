@@ -1,20 +1,24 @@
-"""Market power mitigation (MPM) of IRU and RCU availability bids (spec §5.12, §9 #5).
+"""Market power mitigation (MPM) of IRU and RCU availability bids (spec §5.12, §9 #5): the
+modes before the market (`ir_rc`, `cap_all`, `off`). The default, `lmpm`, mitigates after an
+MPM pass of the IFM and of the RUC: clearing/market/lmpm.py.
 
-A pass before the IFM: pure functions of a `Scenario`, no optimization. Public API:
+Pure functions of a `Scenario`, no optimization. Public API:
 
-- `supplier_capacity(scenario)`: IRU and RCU capability per BAA, hour, product and supplier;
+- `resource_capability(scenario, product)`, `supplier_capacity(scenario)`: IRU and RCU
+  capability per resource, and per BAA, hour, product and supplier (lmpm uses the first);
 - `pivotal_supplier_test(scenario)`: the structural test per BAA, hour and product;
-- `mitigate_bids(scenario, test=None)`: the scenario with mitigated bids, and what was mitigated.
+- `mitigate_bids(scenario, test=None)`: the scenario with mitigated bids, and what was mitigated
+  (nothing under `lmpm` and `off`).
 
-`clearing.market.engine.run_day_ahead` calls both before it prepares the model and reports the two
-tables `mpm_test` and `mpm_mitigations`.
+`clearing.market.engine.run_day_ahead` calls both before it prepares the model and reports the
+tables `mpm_test` (in every mode) and `mpm_mitigations`.
 
-The test chosen (`mpm_mode = ir_rc`) [A]
-------------------------------------------
+The structural test (`mpm_mode = ir_rc`) [A]
+----------------------------------------------
 Spec §5.12 describes a locational test (the MPM pass of the IFM, non-competitive constraints,
-NCC components). Before the market no prices or binding constraints exist, so this engine runs a
-*structural* test instead: an N-pivotal-supplier test (N = `mpm_pivotal_suppliers`, default 3, the
-three-pivotal-supplier test the spec already uses for constraints) on each BAA's own
+NCC components; `lmpm`). Before the market no prices or binding constraints exist, so `ir_rc`
+runs a *structural* test instead: an N-pivotal-supplier test (N = `mpm_pivotal_suppliers`,
+default 3, the three-pivotal-supplier test the spec uses for constraints) on each BAA's own
 requirement, per hour and product:
 
     competitive(b, t, p)  <=>  Σ_s Cap_{s,b,t,p} − Σ_{s ∈ top N} Cap_{s,b,t,p}  ≥  Req_{b,t,p}
