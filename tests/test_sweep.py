@@ -263,7 +263,8 @@ def test_catalogue_schema_views_and_cross_run_query(tmp_path, tiny_case):
                                  "WHERE table_name = 'runs'").fetchall())
         assert types["ir_demand_curve_cap_usd_per_mwh"] == "DOUBLE"
         assert types["parameters"] == "JSON" and types["phase"] == "BIGINT"
-        assert con.execute("SELECT count(*) FROM runs WHERE parameters->>'mpm_mode' = 'ir_rc'"
+        # the default mpm_mode (lmpm since issue 19), kept in every run's parameters JSON
+        assert con.execute("SELECT count(*) FROM runs WHERE parameters->>'mpm_mode' = 'lmpm'"
                            ).fetchone()[0] == 5
         # metrics: average LMP per BAA and IR totals
         done = runs[runs.status == "done"]
