@@ -256,6 +256,21 @@ def test_rcu_is_mitigated_after_an_unmitigated_ruc_pass():
     assert _col(r, "resource_prices", "resource", "rcu_usd_per_mwh") == \
         pytest.approx({"G1": 5.0, "G2": 10.0})
     _clean(sc, r)
+    # the same RCU offered by the ISO: G2 an RA resource without an RCU bid, the inserted bid
+    # (Pmax 200 MW at iso_inserted_rcu_bid_usd_per_mwh = $100) is mitigated alike and keeps its
+    # flag, so G2's award stays a proxy award
+    ra = sc.edit("resources", where={"resource": "G2"}, set={"must_offer_ra": True})
+    ab = ra.tables["availability_bids"]
+    ra = ra.with_tables(availability_bids=ab[ab["resource"] != "G2"]).with_parameters(
+        iso_inserted_rcu_bid_usd_per_mwh=100.0).validate()
+    rr = solve(ra)
+    m = rr.tables["mpm_mitigations"].iloc[0]
+    assert (m["resource"], m["product"], bool(m["iso_inserted"])) == ("G2", "rcu", True)
+    assert (m["original_price_usd_per_mwh"], m["mitigated_price_usd_per_mwh"]) == \
+        pytest.approx((100.0, 10.0))
+    sch = rr.schedules.set_index("resource")
+    assert sch.at["G2", "rcu_mw"] == pytest.approx(15.0) and bool(sch.at["G2", "rcu_proxy"])
+    _clean(ra, rr)
     # with the default DAB ($55) the bid stops at the floor: min(100, max(55, 5)) = $55
     r55 = solve(_rcu_case(ir_rc_default_availability_bid_usd_per_mwh=55.0))
     assert r55.tables["mpm_mitigations"]["mitigated_price_usd_per_mwh"].tolist() == [55.0]
