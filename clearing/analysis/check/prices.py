@@ -722,6 +722,10 @@ def check_price_range(ctx: Context) -> None:
         # more MW in hour t may need a relaxation in hour t' (random markets, issue 16)
         energy_h = set(ctx.hours)
     ruc_h = hours("ruc", "ruc_branch")
+    if ruc_h and _hours_coupled(ctx):
+        # the RUC's storage SOC shift and RCU ramps carry a RUC penalty to other hours too
+        # (random markets, issue 16: B's RUC price $1,000 in hour 3, relaxed in another hour)
+        ruc_h = set(ctx.hours)
     as_bh = {(str(b), int(h)) for b, h in
              zip(rel.loc[rel["category"] == "as", "id"], rel.loc[rel["category"] == "as", "hour"])}
     bc = ctx.run.tables.get("binding_constraints")
