@@ -54,6 +54,30 @@ def _frame_col(tr: pd.DataFrame | None, names: tuple[str, ...]) -> pd.Series:
     return col if col is not None else pd.Series(dtype=float)
 
 
+class EtsrTerms:
+    """The terms of the directed ETSR rows of §5.2 from the scenario and the published IFM
+    IR transfers: X^max_k, X^base_k, yU_k, yD_k by (interface, hour); `row` evaluates one row
+    for the economic transfers x of a table (IFM x or RUC x^R)."""
+
+    def __init__(self, ctx: Context) -> None:
+        ih = ctx.s.interface_hours.assign(
+            interface=ctx.s.interface_hours["interface"].astype(str))
+        self.xmax = ih.set_index(["interface", "hour"])["limit_mw"].astype(float)
+        self.base = ih.set_index(["interface", "hour"])["base_transfer_mw"].fillna(0.0) \
+            .astype(float)
+        ifm = ctx.transfers("transfers")
+        self.yu = _frame_col(ifm, ("iru_transfer_mw", "iru_mw"))
+        self.yd = _frame_col(ifm, ("ird_transfer_mw", "ird_mw"))
+
+    def row(self, x: pd.Series, k: str | None, kb: str | None, h: int) -> tuple[float, float]:
+        """(x_k − x_k̄ + yU_k + yD_k̄, X^max_k − (X^base_k − X^base_k̄)) of the row of k in hour
+        h; k None: an undeclared direction (X^max 0), k̄ None: no reverse."""
+        def val(ser, key):
+            return float(ser.get((key, h), 0.0)) if key is not None else 0.0
+        lhs = val(x, k) - val(x, kb) + val(self.yu, k) + val(self.yd, kb)
+        return lhs, val(self.xmax, k) - (val(self.base, k) - val(self.base, kb))
+
+
 def check_transfers(ctx: Context) -> None:
     """§5.2, §10: gross bounds 0 ≤ x_k ≤ X^max_k; IR transfers ≥ 0; phase 1: x = yU = yD =
     x^R = 0; every directed ETSR row x_k − x_k̄ + yU_k + yD_k̄ ≤ X^max_k − (X^base_k − X^base_k̄), for the IFM
@@ -62,15 +86,11 @@ def check_transfers(ctx: Context) -> None:
     itf = s.interfaces.assign(interface=s.interfaces["interface"].astype(str))
     if not len(itf):
         return
-    ih = s.interface_hours.assign(interface=s.interface_hours["interface"].astype(str))
-    xmax = ih.set_index(["interface", "hour"])["limit_mw"]
-    base = ih.set_index(["interface", "hour"])["base_transfer_mw"].fillna(0.0)
+    terms = EtsrTerms(ctx)
+    xmax = terms.xmax
     known = set(itf["interface"])
-    ifm = ctx.transfers("transfers")
-    yu = _frame_col(ifm, ("iru_transfer_mw", "iru_mw"))
-    yd = _frame_col(ifm, ("ird_transfer_mw", "ird_mw"))
     phase1 = ctx.p.phase == 1
-    for name, y in (("yU (IRU transfer)", yu), ("yD (IRD transfer)", yd)):
+    for name, y in (("yU (IRU transfer)", terms.yu), ("yD (IRD transfer)", terms.yd)):
         for (k, h), v in y.items():
             lim = 0.0
             if v < -ctx.tol or (phase1 and v > ctx.tol):
@@ -101,11 +121,7 @@ def check_transfers(ctx: Context) -> None:
             continue
         for row, o, e, k, kb in etsr_rows(ctx):
             for h in ctx.hours:
-                def val(ser, key):
-                    return float(ser.get((key, h), 0.0)) if key is not None else 0.0
-                net = val(x, k) - val(x, kb) + val(yu, k) + val(yd, kb)
-                lim_k = float(xmax.get((k, h), 0.0)) if k is not None else 0.0
-                nlim = lim_k - (val(base, k) - val(base, kb))
+                net, nlim = terms.row(x, k, kb, h)
                 if net - nlim > ctx.tol:
                     ctx.add("transfer_limit", table, "interface", row, h, net, nlim,
                             f"ETSR row {o}→{e}: x − x̄ + yU + yD̄ = {net:.6g} MW above X^max − "
@@ -246,12 +262,7 @@ def check_cycles(ctx: Context) -> None:
         return
     ends = {str(k): (str(o), str(e)) for k, o, e in
             zip(itf["interface"], itf["from_baa"], itf["to_baa"])}
-    ih = ctx.s.interface_hours.assign(interface=ctx.s.interface_hours["interface"].astype(str))
-    xmax = ih.set_index(["interface", "hour"])["limit_mw"].astype(float)
-    base = ih.set_index(["interface", "hour"])["base_transfer_mw"].fillna(0.0).astype(float)
-    ifm = ctx.transfers("transfers")
-    yu = _frame_col(ifm, ("iru_transfer_mw", "iru_mw"))
-    yd = _frame_col(ifm, ("ird_transfer_mw", "ird_mw"))
+    terms = EtsrTerms(ctx)
     # the directed ETSR row of each BAA pair (o, e): its interface k (None: undeclared) and k̄
     pair_row = {(o, e): (k, kb) for _, o, e, k, kb in etsr_rows(ctx)}
     for table in ("transfers", "ruc_transfers"):
@@ -261,16 +272,12 @@ def check_cycles(ctx: Context) -> None:
         x = tr.set_index(["interface", "hour"])["mw"].astype(float)
         pos = tr[(tr["mw"].astype(float) > ctx.tol) & tr["interface"].isin(ends)]
         for h, g in pos.groupby("hour"):
-            def val(ser, key, h=h):
-                return float(ser.get((key, h), 0.0)) if key is not None else 0.0
-
-            def slack(o, e):
+            def slack(o, e, h=h):
                 """Slack of the directed ETSR row o→e in hour h (∞ without one)."""
                 if (o, e) not in pair_row:
                     return float("inf")
-                k, kb = pair_row[(o, e)]
-                lhs = val(x, k) - val(x, kb) + val(yu, k) + val(yd, kb)
-                return val(xmax, k) - (val(base, k) - val(base, kb)) - lhs
+                lhs, rhs = terms.row(x, *pair_row[(o, e)], h)
+                return rhs - lhs
 
             graph = nx.DiGraph()
             for k, v in zip(g["interface"], g["mw"].astype(float)):

@@ -716,26 +716,24 @@ def check_price_range(ctx: Context) -> None:
 
     def hours(*cats: str) -> set[int]:
         return set(rel.loc[rel["category"].isin(cats), "hour"].astype(int))
-    energy_h = hours("pb", "branch", "deployment")
-    if energy_h and _hours_coupled(ctx):
-        # ramps, SOC, daily hydro energy and min up/down carry a penalty to other hours: one
-        # more MW in hour t may need a relaxation in hour t' (random markets, issue 16)
-        energy_h = set(ctx.hours)
-    ruc_h = hours("ruc", "ruc_branch")
-    if ruc_h and _hours_coupled(ctx):
-        # the RUC's storage SOC shift and RCU ramps carry a RUC penalty to other hours too
-        # (random markets, issue 16: B's RUC price $1,000 in hour 3, relaxed in another hour)
-        ruc_h = set(ctx.hours)
+    coupled = _hours_coupled(ctx)
+
+    def day_if_coupled(hs: set[int]) -> set[int]:
+        """Where rows link the hours (ramps, SOC — the RUC's SOC shift too —, daily hydro energy,
+        min up/down) a penalty or binding row in hour t' can price hour t: one more MW in t may
+        need a relaxation in t' (random markets, issue 16; B's RUC price $1,000 in hour 3 with
+        the RUC relaxed in another hour)."""
+        return set(ctx.hours) if hs and coupled else hs
+    energy_h = day_if_coupled(hours("pb", "branch", "deployment"))
+    ruc_h = day_if_coupled(hours("ruc", "ruc_branch"))
     as_bh = {(str(b), int(h)) for b, h in
              zip(rel.loc[rel["category"] == "as", "id"], rel.loc[rel["category"] == "as", "hour"])}
     bc = ctx.run.tables.get("binding_constraints")
     kinds = (pd.Series(dtype=str), pd.Series(dtype=int)) if bc is None or not len(bc) else \
         (bc["kind"].astype(str), bc["hour"].astype(int))
     dep_h = {h for k, h in zip(*kinds) if k.startswith("branch_dep")} | hours("deployment")
-    congested_h = {h for k, h in zip(*kinds) if k.startswith("branch") or k in TIE_KINDS}
-    if congested_h and _hours_coupled(ctx):
-        congested_h = set(ctx.hours)
-    energy_h = energy_h | congested_h
+    energy_h |= day_if_coupled(
+        {h for k, h in zip(*kinds) if k.startswith("branch") or k in TIE_KINDS})
     ruc_bind_h = {h for k, h in zip(*kinds)
                   if k == "branch_ruc" or k in {t + "_ruc" for t in TIE_KINDS}} | ruc_h
     energy_why = "power-balance, base-case or deployment relaxation or binding branch row"
