@@ -258,6 +258,14 @@ def cmd_sweep(a) -> int:
     return sweep_command(a.sweep_file, a.out, workers=a.workers, scheduler=a.scheduler)
 
 
+def cmd_run_days(a) -> int:
+    from clearing.runs.rolling import run_days_command
+    ov = _overrides(a.set)
+    if a.phase is not None:
+        ov["phase"] = a.phase
+    return run_days_command(a.source, a.date_from, a.date_to, a.out, ov, fmt=a.format)
+
+
 def cmd_runs(a) -> int:
     from clearing.runs.sweep import runs_command
     return runs_command(a.store, sort=a.sort, where=a.where, fmt=a.format, rebuild=a.rebuild)
@@ -413,6 +421,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local Dask worker processes (default: the CPUs; 0: in this process)")
     s.add_argument("--scheduler", help="tcp://host:port of an existing Dask scheduler")
     s.set_defaults(fn=cmd_sweep)
+    s = sub.add_parser("run-days", help="clear consecutive days into a run store, each from "
+                       "the previous day's end state (rolling run)")
+    s.add_argument("source", help="rts-gmlc (each day imported from the bundled data), or a "
+                                  "folder of scenario folders named by date (YYYY-MM-DD)")
+    s.add_argument("--from", dest="date_from", required=True, metavar="D1",
+                   help="first day, YYYY-MM-DD (starts from SOURCE's own initial state)")
+    s.add_argument("--to", dest="date_to", required=True, metavar="D2",
+                   help="last day, YYYY-MM-DD (inclusive, on or after --from)")
+    s.add_argument("--out", required=True, help="run store folder (created, or reopened: "
+                                                "days already done are skipped)")
+    s.add_argument("--phase", type=int, choices=(1, 2, 3),
+                   help="1: no economic transfers, 2: EDAM day-ahead, 3: DA then RT (§10)")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", help=_SET_HELP)
+    s.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                   help="format of the results tables (default csv)")
+    s.set_defaults(fn=cmd_run_days)
     s = sub.add_parser("runs", help="list the runs of a store")
     s.add_argument("store", help="run store folder (edam sweep --out)")
     s.add_argument("--sort", metavar="COLS",

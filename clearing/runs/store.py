@@ -6,6 +6,7 @@ Layout of a store folder `STORE/`::
       runs/<run_id>/manifest.json + one file per results table   (clearing.results.write_run)
       failed/<run_id>.json        a run that failed: error, traceback, the task that failed
       sweeps/<sweep_id>.json      a sweep that used this store: its definition and its runs
+      rolling/<rolling_id>.json   a rolling run (`edam run-days`): its current chain of days
       scenarios/<name>-<hash>/    inputs made by an importer (RTS-GMLC dates), as scenario folders
       catalogue.duckdb            the catalogue, rebuilt from the folders above
 
@@ -26,7 +27,11 @@ The catalogue (`catalogue.duckdb`) is written only by the driver (the process th
 temporary file that is renamed over the old one, so it always matches the folders. It holds:
 
 - `runs`: one row per run (done or failed): identity, every swept parameter as a column, the full
-  parameters as JSON, status, error, solver outcome, timings and key metrics;
+  parameters as JSON, status, error, solver outcome, `rse_passed` (every row of the run's `rse`
+  table passed; NULL without one), timings and key metrics; the days of a rolling run also
+  carry `rolling_id`, `rolling_day`, `previous_run_id`, `carried_state_hash` and
+  `rolling_current` (the run is in its rolling run's current chain of days, not a day
+  superseded by a recomputation);
 - `run_metrics`: the key metrics in long form (run_id, metric, baa, value; baa = 'ALL' for
   totals over the footprint); a metric's name carries its unit: `_mwh` for sums of MW over
   the run's hours, `_mw` for an hourly mean or maximum, `_usd`, `_usd_per_mwh`/`avg_*_price`/
@@ -334,7 +339,7 @@ def _read_json_records(folder: Path) -> list[dict]:
 
 
 #: what a store's root holds (anything else means the folder is not a store)
-STORE_ENTRIES = {"runs", "failed", "sweeps", "scenarios", CATALOGUE, CATALOGUE + ".wal", MARKER,
+STORE_ENTRIES = {"runs", "failed", "sweeps", "scenarios", "rolling", CATALOGUE, CATALOGUE + ".wal", MARKER,
                  "report.html"}  # report.html: `edam report STORE`
 
 
@@ -489,7 +494,7 @@ def _run_rows(store: Store) -> list[dict]:
                "attempts": None, "finished_at": stor.get("finished_at"),
                "wall_s": stor.get("wall_s"), "timings": timings,
                "run_dir": str(store.run_dir(rid)), "label": stor.get("label"),
-               **_variation_cells(stor.get("variations"))}
+               **_variation_cells(stor.get("variations")), **_rolling_cells(m.get("rolling"))}
         rows.append(row)
     done_set = set(done)
     for rid in store.failed_ids():
@@ -508,7 +513,12 @@ def _run_rows(store: Store) -> list[dict]:
                      "error_type": f.get("error_type"), "error": f.get("error"),
                      "attempts": f.get("attempts"), "finished_at": f.get("failed_at"),
                      "timings": {}, "run_dir": None, "label": spec.get("label"),
-                     **_variation_cells(spec.get("variations"))})
+                     **_variation_cells(spec.get("variations")),
+                     **_rolling_cells(spec.get("rolling"))})
+    chains = _rolling_chains(store)
+    for r in rows:
+        if r.get("rolling_id"):
+            r["rolling_current"] = r["run_id"] in chains.get(r["rolling_id"], set())
     for r in rows:
         r["sweep"] = ",".join(n for n in sweep_names.get(r["run_id"], []) if n) or None
     return rows
@@ -518,6 +528,29 @@ _TIMING_COLUMNS = ("build_s", "solve_s", "pricing_s", "total_s")
 #: a sweep point's input variations (clearing.runs.sweep.VARIATIONS) as `runs` columns
 _VARIATION_COLUMNS = (("without_resource", "VARCHAR"), ("scale_load", "DOUBLE"),
                       ("scale_etsr", "DOUBLE"))
+
+
+#: a rolling run's day (clearing.runs.rolling: the manifest's `rolling` block) as `runs` columns
+_ROLLING_COLUMNS = (("rolling_id", "VARCHAR"), ("rolling_day", "BIGINT"),
+                    ("previous_run_id", "VARCHAR"), ("carried_state_hash", "VARCHAR"),
+                    ("rolling_current", "BOOLEAN"))
+ROLLING_DIR = "rolling"
+
+
+def _rolling_cells(block: dict | None) -> dict:
+    """{column: value} of a rolling run's day (empty for other runs)."""
+    b = block or {}
+    if not b.get("rolling_id"):
+        return {}
+    return {"rolling_id": b.get("rolling_id"), "rolling_day": b.get("day"),
+            "previous_run_id": b.get("previous_run_id"),
+            "carried_state_hash": b.get("carried_state_hash")}
+
+
+def _rolling_chains(store: Store) -> dict[str, set[str]]:
+    """rolling id -> the run ids of its current chain (STORE/rolling/<id>.json)."""
+    return {r.get("rolling_id"): {d.get("run_id") for d in r.get("days", [])}
+            for r in _read_json_records(store.root / ROLLING_DIR) if r.get("rolling_id")}
 
 
 def _variation_cells(variations: dict | None) -> dict:
@@ -663,8 +696,9 @@ def _fill_catalogue(con, store: Store, progress: Callable[[str], None] | None = 
         ("sweep", "VARCHAR"), ("label", "VARCHAR")]
     base_cols += [(n, _PARAM_TYPES[n]) for n in swept]
     base_cols += [(c, t) for c, t in _VARIATION_COLUMNS if any(c in r for r in rows)]
+    base_cols += [(c, t) for c, t in _ROLLING_COLUMNS if any(c in r for r in rows)]
     base_cols += [("parameters", "JSON"), ("input_hash", "VARCHAR"),
-                  ("termination", "VARCHAR"), ("objective", "DOUBLE"),
+                  ("termination", "VARCHAR"), ("rse_passed", "BOOLEAN"), ("objective", "DOUBLE"),
                   ("objective_lp", "DOUBLE"), ("mip_gap", "DOUBLE")]
     base_cols += [(c, "DOUBLE") for c in _TIMING_COLUMNS]
     base_cols += [("wall_s", "DOUBLE"), ("overhead_s", "DOUBLE"), ("timings", "JSON"),
@@ -680,6 +714,9 @@ def _fill_catalogue(con, store: Store, progress: Callable[[str], None] | None = 
             return canonical_json(r.get(col) or {})
         if col in _TIMING_COLUMNS:
             return _num((r.get("timings") or {}).get(col))
+        if col == "rse_passed":  # every RSE row passed; NULL without an rse table
+            n = wide.get(r["run_id"], {}).get("rse_failures")
+            return None if n is None else n == 0
         if col == "overhead_s":
             wall, total = _num(r.get("wall_s")), _num((r.get("timings") or {}).get("total_s"))
             return None if wall is None or total is None else wall - total
@@ -739,7 +776,7 @@ def _arrow_safe(v: Any) -> Any:
 
 
 #: bump when the catalogue's tables or metrics change: an older catalogue is then rebuilt
-CATALOGUE_FORMAT = 2
+CATALOGUE_FORMAT = 3
 
 
 def store_fingerprint(store: Store) -> str:
@@ -760,10 +797,11 @@ def store_fingerprint(store: Store) -> str:
         stat_line("run", rid, store.run_dir(rid) / "manifest.json")
     for rid in store.failed_ids():
         stat_line("failed", rid, store.failed_path(rid))
-    if store.sweeps_dir.is_dir():
-        for p in sorted(store.sweeps_dir.glob("*.json")):
-            if not p.name.startswith("."):
-                stat_line("sweep", p.name, p)
+    for kind, folder in (("sweep", store.sweeps_dir), ("rolling", store.root / ROLLING_DIR)):
+        if folder.is_dir():
+            for p in sorted(folder.glob("*.json")):
+                if not p.name.startswith("."):
+                    stat_line(kind, p.name, p)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 

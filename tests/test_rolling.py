@@ -1,0 +1,310 @@
+"""Rolling runs (issue 21): `edam run-days` clears consecutive days into a run store, each day
+starting from the previous day's end state (clearing/runs/rolling.py, docs/rolling.md).
+
+The hand markets are tiny (one bus, 4 or 2 hours a day) and solve in well under a second each.
+
+Unit market (`_unit_days`), one BAA A, one bus, 4 hours a day, phase 2, no reserves:
+  G2: thermal, Pmin 0, Pmax 50, $10/MWh, min-load cost 0, on since 24 h, output 40 MW.
+  G1: thermal, Pmin 20, Pmax 100, $50/MWh above Pmin and a min-load cost of $1000/h (its first
+      20 MW also cost $50/MWh), min up 5 h, min down 1 h; off since 24 h in each day's folder.
+  Day 1 (2026-06-01) load 40, 80, 80, 80 (forecast = load). Hour 1: G2 alone (40 MW at $10;
+      G1 on would cost $1000 for 20 MW). Hours 2-4: G2 50 + G1 30 (G1 is needed: 80 > 50).
+      G1 starts in hour 2 and ends the day on with 3 hours up, at 30 MW.
+  Day 2 (2026-06-02) load 40 in every hour: G2 alone covers it and G1, left free, would stop at
+      once (its folder's own initial state is off). Carried: G1 on, 3 h up, 30 MW, so its 5-hour
+      minimum up time forces it on in hours 1 and 2 (hours 4 and 5 of its run; 5 − 3 = 2) at
+      Pmin 20, G2 = 40 − 20 = 20; hours 3-4 G1 off, G2 40.
+  G2 is on in every hour of day 1 (it produces in each) and was on at its start for 24 h, so day
+  2 starts with G2 on for 4 + 24 = 28 h, output 50 MW (hour 4 of day 1).
+
+Storage market (`_storage_days`), one BAA B, 2 hours a day, phase 2:
+  G: thermal Pmax 200 at $10 (on); S: storage, discharge 10 MW offered at $5, SOC 0..100 MWh,
+  initial 50 MWh, no charge bid, efficiencies 1. Load 40 in each hour. S discharges 10 MW in
+  each hour (it is the cheapest), so day 1 ends at 50 − 2·10 = 30 MWh; day 2 starts at 30 (its
+  folder says 50) and ends at 10 MWh (from 50 it would end at 30).
+  Day 2's demand forecast is 300 MW > the 210 MW the BAA can offer (200 + 10), so the RSE's
+  energy test fails in both its hours (deficiency 90 MW; so do the combined-up test, whose
+  requirement is the same 300 MW without reserves, and the overall `up` row); day 1's forecast
+  equals its load and passes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clearing.cli import main
+from clearing.results import read_run
+from clearing.runs import rolling
+from clearing.runs.rolling import (carry_into, day_dates, end_state, hours_in_status,
+                                   merge_chain, run_days)
+from clearing.runs.store import Store, query_runs
+from scenarios import load_scenario
+from scenarios.build import make_scenario
+from scenarios.errors import ScenarioError
+from scenarios.writer import write_scenario
+
+D1, D2 = "2026-06-01", "2026-06-02"
+
+
+def _one_bus(baa: str, loads: list[float], forecast: list[float] | None = None) -> dict:
+    hours = range(1, len(loads) + 1)
+    forecast = forecast or loads
+    return dict(baas=[dict(baa=baa, is_reference=True)], buses=[dict(bus=baa, baa=baa)],
+                branches=[], interfaces=[], interface_hours=[],
+                demand=[dict(bus=baa, hour=h, fixed_demand_mw=loads[h - 1]) for h in hours],
+                baa_hours=[dict(baa=baa, hour=h, demand_forecast_mw=forecast[h - 1])
+                           for h in hours])
+
+
+def _unit_day(date: str, loads: list[float]):
+    t = _one_bus("A", loads)
+    t["resources"] = [
+        dict(resource="G1", type="thermal", bus="A", pmin_mw=20.0, pmax_mw=100.0),
+        dict(resource="G2", type="thermal", bus="A", pmin_mw=0.0, pmax_mw=50.0)]
+    t["thermal"] = [
+        dict(resource="G1", min_load_cost_usd_per_h=1000.0, min_up_h=5, min_down_h=1,
+             initial_on=False, initial_hours=24, initial_mw=0.0),
+        dict(resource="G2", min_up_h=1, min_down_h=1, initial_on=True, initial_hours=24,
+             initial_mw=40.0)]
+    t["energy_bids"] = [dict(resource="G1", side="supply", segment=1, mw=80.0,
+                             price_usd_per_mwh=50.0),
+                        dict(resource="G2", side="supply", segment=1, mw=50.0,
+                             price_usd_per_mwh=10.0)]
+    return make_scenario(t, name="unit_case", trade_date=date, hours=len(loads),
+                         parameters=dict(phase=2, mpm_mode="off"))
+
+
+def _storage_day(date: str, forecast: float):
+    t = _one_bus("B", [40.0, 40.0], [forecast, forecast])
+    t["resources"] = [dict(resource="G", type="thermal", bus="B", pmax_mw=200.0),
+                      dict(resource="S", type="storage", bus="B", pmax_mw=10.0)]
+    t["thermal"] = [dict(resource="G", initial_on=True, initial_hours=24, initial_mw=40.0)]
+    t["storage"] = [dict(resource="S", charge_max_mw=10.0, soc_max_mwh=100.0,
+                         soc_initial_mwh=50.0)]
+    t["energy_bids"] = [dict(resource="G", side="supply", segment=1, mw=200.0,
+                             price_usd_per_mwh=10.0),
+                        dict(resource="S", side="supply", segment=1, mw=10.0,
+                             price_usd_per_mwh=5.0)]
+    return make_scenario(t, name="storage_case", trade_date=date, hours=2,
+                         parameters=dict(phase=2, mpm_mode="off"))
+
+
+def _write_days(root: Path, days: dict) -> Path:
+    for date, sc in days.items():
+        write_scenario(sc, root / date)
+    return root
+
+
+def _unit_days(root: Path, day1_loads=(40.0, 80.0, 80.0, 80.0)) -> Path:
+    return _write_days(root, {D1: _unit_day(D1, list(day1_loads)),
+                              D2: _unit_day(D2, [40.0] * 4)})
+
+
+class Counter:
+    """clearing.api.solve, counting the days it clears."""
+
+    def __init__(self):
+        import clearing.api as api
+        self.solve, self.dates = api.solve, []
+
+    def __call__(self, sc):
+        self.dates.append(sc.trade_date)
+        return self.solve(sc)
+
+
+def _day_runs(store: Path, outcome) -> dict:
+    return {d["date"]: read_run(Store(store).run_dir(d["run_id"])) for d in outcome.days}
+
+
+def _sched(run, resource: str, col: str) -> list:
+    s = run.tables["schedules"]
+    return s[s["resource"] == resource].sort_values("hour")[col].tolist()
+
+
+# --- pure pieces ---------------------------------------------------------------------------
+def test_hours_in_status_counts_back_and_adds_an_unchanged_days_initial_hours():
+    """Counted back from the last hour to the last change; a status held all day and equal to
+    the day's initial status adds the day's initial hours; a change between hour 0 and 1
+    (status all day, other than the initial one) does not."""
+    assert hours_in_status([0, 1, 1, 1], initial_on=False, initial_hours=24) == 3
+    assert hours_in_status([1, 1, 0, 0], initial_on=True, initial_hours=7) == 2
+    assert hours_in_status([1, 1, 1, 1], initial_on=True, initial_hours=24) == 28
+    assert hours_in_status([1, 1, 1, 1], initial_on=False, initial_hours=24) == 4
+    assert hours_in_status([0] * 24, initial_on=False, initial_hours=8750) == 8760  # MAX_HOURS
+
+
+def test_merge_chain_drops_the_days_after_a_recomputed_day():
+    """Day 1 recomputed (run a1 -> b1): day 2's old run followed a1, so it and day 3 leave the
+    chain; an unchanged day 1 keeps days 2 and 3."""
+    old = [dict(date=D1, run_id="a1", previous_run_id=None),
+           dict(date=D2, run_id="a2", previous_run_id="a1"),
+           dict(date="2026-06-03", run_id="a3", previous_run_id="a2")]
+    assert merge_chain(old, [dict(date=D1, run_id="b1", previous_run_id=None)]) == [
+        dict(date=D1, run_id="b1", previous_run_id=None)]
+    assert merge_chain(old, [dict(date=D1, run_id="a1", previous_run_id=None)]) == old
+
+
+def test_day_dates_and_source_errors_name_what_was_expected(tmp_path):
+    assert day_dates("2020-02-28", "2020-03-01") == ["2020-02-28", "2020-02-29", "2020-03-01"]
+    with pytest.raises(ScenarioError, match=r"--from.*'2020-13-01'.*a date YYYY-MM-DD"):
+        day_dates("2020-13-01", "2020-12-31")
+    with pytest.raises(ScenarioError, match=r"--to.*2020-07-01.*on or after --from 2020-07-02"):
+        day_dates("2020-07-02", "2020-07-01")
+    root = _write_days(tmp_path / "days", {D1: _unit_day(D1, [40.0] * 4)})
+    with pytest.raises(ScenarioError, match=rf"{D2}.*no such folder.*scenario folder for day "
+                                            rf"{D2}"):
+        rolling.check_source(str(root), [D1, D2])
+
+
+def test_cli_errors_are_one_line_exit_1(tmp_path, capsys):
+    """Bad dates, --to before --from and a missing day folder: exit 1, one message naming what
+    was expected, nothing written."""
+    root = _write_days(tmp_path / "days", {D1: _unit_day(D1, [40.0] * 4)})
+    out = tmp_path / "store"
+    cases = [(["--from", "June 1", "--to", D2], "expected a date YYYY-MM-DD"),
+             (["--from", D2, "--to", D1], f"expected a date on or after --from {D2}"),
+             (["--from", D1, "--to", D2], f"expected a scenario folder for day {D2}")]
+    for args, expected in cases:
+        assert main(["run-days", str(root), *args, "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err
+    assert not out.exists()
+
+
+# --- the hand markets -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def unit_store(tmp_path_factory):
+    """The unit market's two days in a store (module docstring); the solve counter."""
+    base = tmp_path_factory.mktemp("unit")
+    days = _unit_days(base / "days")
+    count = Counter()
+    outcome = run_days(str(days), D1, D2, base / "store", solve=count)
+    return days, base / "store", outcome, count
+
+
+def test_min_up_time_carries_into_the_next_day(unit_store):
+    """The issue's hand test (module docstring): G1 ends day 1 on with 3 hours up at 30 MW;
+    with a 5-hour minimum up time it stays on for hours 1-2 of day 2 at Pmin, then stops."""
+    days, store, outcome, _ = unit_store
+    assert [d["status"] for d in outcome.days] == ["done", "done"]
+    runs = _day_runs(store, outcome)
+    assert _sched(runs[D1], "G1", "committed") == [0, 1, 1, 1]
+    assert _sched(runs[D1], "G1", "energy_mw") == pytest.approx([0, 30, 30, 30], abs=1e-6)
+    assert _sched(runs[D2], "G1", "committed") == [1, 1, 0, 0]
+    assert _sched(runs[D2], "G1", "energy_mw") == pytest.approx([20, 20, 0, 0], abs=1e-6)
+    assert _sched(runs[D2], "G2", "energy_mw") == pytest.approx([20, 20, 40, 40], abs=1e-6)
+    # the day-2 scenario the store solved carries day 1's end state (and names it)
+    sc2 = load_scenario(runs[D2].manifest["scenario_dir"])
+    th = sc2.thermal.set_index("resource")
+    assert (bool(th.at["G1", "initial_on"]), int(th.at["G1", "initial_hours"]),
+            float(th.at["G1", "initial_mw"])) == (True, 3, pytest.approx(30.0))
+    assert (bool(th.at["G2", "initial_on"]), int(th.at["G2", "initial_hours"]),
+            float(th.at["G2", "initial_mw"])) == (True, 28, pytest.approx(50.0))
+    roll = runs[D2].manifest["rolling"]
+    assert roll["previous_run_id"] == outcome.days[0]["run_id"] and roll["day"] == 2
+    assert runs[D1].manifest["rolling"]["previous_run_id"] is None
+    state = end_state(load_scenario(runs[D1].manifest["scenario_dir"]), runs[D1].tables)
+    assert roll["carried_state_hash"] == state.digest()
+
+
+def test_without_the_carry_the_unit_stops_at_once(unit_store):
+    """Control: day 2 as its folder gives it (G1 off) keeps G1 off in every hour."""
+    days, *_ = unit_store
+    import clearing.api as api
+    run = api.solve(load_scenario(days / D2))
+    assert _sched(run, "G1", "committed") == [0, 0, 0, 0]
+
+
+def test_rerun_skips_finished_days_and_recomputes_after_a_change(unit_store, tmp_path):
+    """Same command again: no solve. Day 1 changed (hour-4 load 80 -> 90: G1 ends at 40 MW):
+    both days are solved again (day 2's carried initial_mw is now 40), and the chain record
+    names the new runs. A run stopped after day 1 continues with day 2 only."""
+    days, store, first, count = unit_store
+    again = Counter()
+    out = run_days(str(days), D1, D2, store, solve=again)
+    assert again.dates == [] and [d["status"] for d in out.days] == ["skipped", "skipped"]
+    assert [d["run_id"] for d in out.days] == [d["run_id"] for d in first.days]
+
+    changed = _unit_days(tmp_path / "days", (40.0, 80.0, 80.0, 90.0))
+    store2 = tmp_path / "store"
+    part = Counter()
+    run_days(str(changed), D1, D1, store2, solve=part)  # "interrupted" after day 1
+    assert part.dates == [D1]
+    rest = Counter()
+    out2 = run_days(str(changed), D1, D2, store2, solve=rest)
+    assert rest.dates == [D2]
+    sc2 = load_scenario(read_run(Store(store2).run_dir(out2.days[1]["run_id"]))
+                        .manifest["scenario_dir"])
+    assert float(sc2.thermal.set_index("resource").at["G1", "initial_mw"]) == pytest.approx(40)
+    # the change to day 1 gave both days new run ids (the day-1 input, then the carried state)
+    assert {d["run_id"] for d in out2.days}.isdisjoint({d["run_id"] for d in first.days})
+    record = json.loads((store2 / "rolling" / f"{out2.rolling_id}.json").read_text())
+    assert [d["run_id"] for d in record["days"]] == [d["run_id"] for d in out2.days]
+
+
+def test_a_changed_first_day_drops_the_stale_days_from_the_chain(tmp_path):
+    """Same source folder, day 1 edited after a full run: the rerun solves both days again;
+    the old day 2 stays in the store (its run id is another) but is no longer in the chain and
+    is flagged rolling_current = false in the catalogue."""
+    days = _unit_days(tmp_path / "days")
+    store = tmp_path / "store"
+    old = run_days(str(days), D1, D2, store)
+    write_scenario(_unit_day(D1, [40.0, 80.0, 80.0, 90.0]), days / D1, overwrite=True)
+    count = Counter()
+    new = run_days(str(days), D1, D2, store, solve=count)
+    assert count.dates == [D1, D2]
+    df = query_runs(store).set_index("run_id")
+    assert len(df) == 4
+    assert df.loc[[d["run_id"] for d in new.days], "rolling_current"].tolist() == [True, True]
+    assert df.loc[[d["run_id"] for d in old.days], "rolling_current"].tolist() == [False, False]
+
+
+@pytest.fixture(scope="module")
+def storage_store(tmp_path_factory):
+    base = tmp_path_factory.mktemp("storage")
+    days = _write_days(base / "days", {D1: _storage_day(D1, 40.0), D2: _storage_day(D2, 300.0)})
+    assert main(["run-days", str(days), "--from", D1, "--to", D2, "--out",
+                 str(base / "store")]) == 0
+    return base / "store"
+
+
+def test_storage_soc_carries(storage_store):
+    """S ends day 1 at 30 MWh; day 2 starts there and ends at 10 MWh (module docstring)."""
+    runs = {r["trade_date"]: read_run(r["run_dir"])
+            for r in query_runs(storage_store).to_dict("records")}
+    assert _sched(runs[D1], "S", "soc_mwh") == pytest.approx([40, 30], abs=1e-6)
+    assert _sched(runs[D2], "S", "soc_mwh") == pytest.approx([20, 10], abs=1e-6)
+    sc2 = load_scenario(runs[D2].manifest["scenario_dir"])
+    assert float(sc2.storage["soc_initial_mwh"].iat[0]) == pytest.approx(30.0)
+
+
+def test_which_days_failed_rse_is_one_query(storage_store, capsys):
+    """`edam runs STORE --where "NOT rse_passed"` lists day 2 only (forecast 300 > 210 MW)."""
+    df = query_runs(storage_store, where="NOT rse_passed")
+    assert df["trade_date"].tolist() == [D2]
+    # failed rows: energy (300 > 210), combined_up (300 + 0 reserves > 210) and the overall
+    # up row, in each of the 2 hours
+    assert df["rse_failures"].tolist() == [6.0]
+    assert main(["runs", str(storage_store), "--where", "NOT rse_passed", "--format",
+                 "csv"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and D2 in out[1]
+
+
+def test_carry_into_puts_values_within_the_next_days_limits():
+    """A carried output above day D+1's Pmax (a derate) is cut to Pmax; a SOC above its
+    soc_max to soc_max; an off unit carries 0 MW."""
+    sc = _unit_day(D2, [40.0] * 4).edit("resources", where={"resource": "G1"},
+                                         set={"pmax_mw": 25.0}).validate()
+    state = rolling.DayEndState(
+        thermal=__import__("pandas").DataFrame(
+            [dict(resource="G1", initial_on=True, initial_hours=3, initial_mw=30.0),
+             dict(resource="G2", initial_on=False, initial_hours=2, initial_mw=0.0)]),
+        storage=__import__("pandas").DataFrame(columns=["resource", "soc_initial_mwh"]),
+        schedule="da")
+    th = carry_into(sc, state).thermal.set_index("resource")
+    assert float(th.at["G1", "initial_mw"]) == 25.0 and bool(th.at["G1", "initial_on"])
+    assert (bool(th.at["G2", "initial_on"]), int(th.at["G2", "initial_hours"]),
+            float(th.at["G2", "initial_mw"])) == (False, 2, 0.0)
