@@ -58,14 +58,14 @@ def _one_bus(baa: str, loads: list[float], forecast: list[float] | None = None) 
                            for h in hours])
 
 
-def _unit_day(date: str, loads: list[float]):
+def _unit_day(date: str, loads: list[float], phase: int = 2, g1_long_start: bool = True):
     t = _one_bus("A", loads)
     t["resources"] = [
         dict(resource="G1", type="thermal", bus="A", pmin_mw=20.0, pmax_mw=100.0),
         dict(resource="G2", type="thermal", bus="A", pmin_mw=0.0, pmax_mw=50.0)]
     t["thermal"] = [
         dict(resource="G1", min_load_cost_usd_per_h=1000.0, min_up_h=5, min_down_h=1,
-             initial_on=False, initial_hours=24, initial_mw=0.0),
+             initial_on=False, initial_hours=24, initial_mw=0.0, long_start=g1_long_start),
         dict(resource="G2", min_up_h=1, min_down_h=1, initial_on=True, initial_hours=24,
              initial_mw=40.0)]
     t["energy_bids"] = [dict(resource="G1", side="supply", segment=1, mw=80.0,
@@ -73,7 +73,7 @@ def _unit_day(date: str, loads: list[float]):
                         dict(resource="G2", side="supply", segment=1, mw=50.0,
                              price_usd_per_mwh=10.0)]
     return make_scenario(t, name="unit_case", trade_date=date, hours=len(loads),
-                         parameters=dict(phase=2, mpm_mode="off"))
+                         parameters=dict(phase=phase, mpm_mode="off"))
 
 
 def _storage_day(date: str, forecast: float):
@@ -259,6 +259,34 @@ def test_a_changed_first_day_drops_the_stale_days_from_the_chain(tmp_path):
     assert len(df) == 4
     assert df.loc[[d["run_id"] for d in new.days], "rolling_current"].tolist() == [True, True]
     assert df.loc[[d["run_id"] for d in old.days], "rolling_current"].tolist() == [False, False]
+
+
+def test_phase_3_carries_the_real_time_end_state(tmp_path):
+    """Phase 3 [A]: day D's end state is the RT schedule's last interval. The unit market with
+    G1 short-start (the RT run re-dispatches it over its whole range; G2, long-start without
+    IR/RC awards, keeps its DA schedule) and day 1's RT load (rt/demand_forecast.csv) as the
+    DA load except 85 MW in the last interval of hour 4: G1 takes the extra 5 MW, 30 -> 35 MW,
+    so day 2 starts with G1 at 35 MW (the DA schedule says 30), on for 3 hours."""
+    days = _write_days(tmp_path / "days", {
+        D1: _unit_day(D1, [40.0, 80.0, 80.0, 80.0], phase=3, g1_long_start=False),
+        D2: _unit_day(D2, [40.0] * 4, phase=3, g1_long_start=False)})
+    rt_load = [40.0] * 4 + [80.0] * 11 + [85.0]
+    (days / D1 / "rt").mkdir()
+    (days / D1 / "rt" / "demand_forecast.csv").write_text(
+        "baa,hour,interval,demand_mw\n" + "".join(
+            f"A,{k // 4 + 1},{k % 4 + 1},{v}\n" for k, v in enumerate(rt_load)))
+    out = run_days(str(days), D1, D2, tmp_path / "store")
+    runs = _day_runs(tmp_path / "store", out)
+    rt = runs[D1].tables["rt_schedules"]
+    g1 = rt[rt["resource"] == "G1"].sort_values(["hour", "interval"])["energy_mw"].tolist()
+    assert g1[-2:] == pytest.approx([30.0, 35.0], abs=1e-6)
+    assert _sched(runs[D1], "G1", "energy_mw")[-1] == pytest.approx(30.0, abs=1e-6)
+    th = load_scenario(runs[D2].manifest["scenario_dir"]).thermal.set_index("resource")
+    assert (bool(th.at["G1", "initial_on"]), int(th.at["G1", "initial_hours"]),
+            float(th.at["G1", "initial_mw"])) == (True, 3, pytest.approx(35.0))
+    assert runs[D2].manifest["rolling"]["carried_from_schedule"] == "rt"
+    # the day's RT input folder travelled with it into the store
+    assert (Path(runs[D1].manifest["scenario_dir"]) / "rt" / "demand_forecast.csv").is_file()
 
 
 @pytest.fixture(scope="module")
