@@ -218,9 +218,10 @@ def test_without_the_carry_the_unit_stops_at_once(unit_store):
 
 
 def test_rerun_skips_finished_days_and_recomputes_after_a_change(unit_store, tmp_path):
-    """Same command again: no solve. Day 1 changed (hour-4 load 80 -> 90: G1 ends at 40 MW):
-    both days are solved again (day 2's carried initial_mw is now 40), and the chain record
-    names the new runs. A run stopped after day 1 continues with day 2 only."""
+    """Same command again: no solve. Day 1 changed (hour-4 load 80 -> 90: G1 ends at 40 MW),
+    into a new store, stopped after day 1: the rerun continues with day 2 only, whose carried
+    initial_mw is now 40; the chain record names the runs. Then day 1 edited in place: both
+    days are recomputed and the superseded ones are marked in the catalogue."""
     days, store, first, count = unit_store
     again = Counter()
     out = run_days(str(days), D1, D2, store, solve=again)
@@ -243,22 +244,16 @@ def test_rerun_skips_finished_days_and_recomputes_after_a_change(unit_store, tmp
     record = json.loads((store2 / "rolling" / f"{out2.rolling_id}.json").read_text())
     assert [d["run_id"] for d in record["days"]] == [d["run_id"] for d in out2.days]
 
-
-def test_a_changed_first_day_drops_the_stale_days_from_the_chain(tmp_path):
-    """Same source folder, day 1 edited after a full run: the rerun solves both days again;
-    the old day 2 stays in the store (its run id is another) but is no longer in the chain and
-    is flagged rolling_current = false in the catalogue."""
-    days = _unit_days(tmp_path / "days")
-    store = tmp_path / "store"
-    old = run_days(str(days), D1, D2, store)
-    write_scenario(_unit_day(D1, [40.0, 80.0, 80.0, 90.0]), days / D1, overwrite=True)
-    count = Counter()
-    new = run_days(str(days), D1, D2, store, solve=count)
-    assert count.dates == [D1, D2]
-    df = query_runs(store).set_index("run_id")
+    # day 1 edited in place (back to hour-4 load 80): both days are solved again; the old
+    # days stay in the store but leave the chain: rolling_current false in the catalogue
+    write_scenario(_unit_day(D1, [40.0, 80.0, 80.0, 80.0]), changed / D1, overwrite=True)
+    redo = Counter()
+    out3 = run_days(str(changed), D1, D2, store2, solve=redo)
+    assert redo.dates == [D1, D2] and out3.rolling_id == out2.rolling_id
+    df = query_runs(store2).set_index("run_id")
     assert len(df) == 4
-    assert df.loc[[d["run_id"] for d in new.days], "rolling_current"].tolist() == [True, True]
-    assert df.loc[[d["run_id"] for d in old.days], "rolling_current"].tolist() == [False, False]
+    assert df.loc[[d["run_id"] for d in out3.days], "rolling_current"].tolist() == [True, True]
+    assert df.loc[[d["run_id"] for d in out2.days], "rolling_current"].tolist() == [False, False]
 
 
 def test_phase_3_carries_the_real_time_end_state(tmp_path):
@@ -319,6 +314,13 @@ def test_which_days_failed_rse_is_one_query(storage_store, capsys):
                  "csv"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and D2 in out[1]
+
+
+def test_store_report_lists_the_days(storage_store, tmp_path):
+    """`edam report STORE` on a rolling store: the days' labels and the RSE column."""
+    assert main(["report", str(storage_store), "--out", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert f"day 1 {D1}" in page and f"day 2 {D2}" in page and "RSE passed" in page
 
 
 def test_carry_into_puts_values_within_the_next_days_limits():

@@ -807,6 +807,8 @@ _METRIC_LABELS = {
     "overhead_s": "overhead outside the solve (s)", "run_id": "run id", "status": "status",
     "scenario": "scenario", "trade_date": "trade date", "phase": "phase", "hours": "hours",
     "sweep": "sweep", "error": "error", "termination": "solver outcome",
+    "rse_passed": "RSE passed (every test-hour)", "rolling_day": "day of the rolling run",
+    "rolling_current": "in the rolling run's current chain",
 }
 
 
@@ -1010,6 +1012,11 @@ def build_store_report(store, progress: Callable[[str], None] | None = None) -> 
         page.section(f"Metrics vs {p}", page.figure(fig), note)
     if not swept and len(done):
         cols = [m for m in metrics if m != "objective"][:6]
+        # by trade date (the days of a rolling run in order), without the days a rolling run
+        # recomputed since (clearing/runs/rolling.py)
+        if "rolling_current" in done.columns:
+            done = done[done["rolling_current"].fillna(True).astype(bool)]
+        done = done.sort_values([c for c in ("trade_date", "run_id") if c in done.columns])
         if cols:
             fig = make_subplots(rows=1, cols=len(cols),
                                 subplot_titles=[metric_label(m) for m in cols])
@@ -1024,6 +1031,7 @@ def build_store_report(store, progress: Callable[[str], None] | None = None) -> 
     say("runs table")
     table_cols = [c for c in ["run_id", "label", "status", "scenario", "trade_date", "phase",
                               *swept,
+                              "rolling_day", "rolling_current", "rse_passed",
                               "objective", "mip_gap", "total_s", "wall_s", "avg_lmp",
                               *lmp_cols, "iru_relaxed_mwh", "ird_relaxed_mwh", "error"]
                   if c in runs.columns]

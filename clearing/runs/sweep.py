@@ -831,7 +831,8 @@ def runs_table_columns(df: pd.DataFrame) -> list[str]:
     labelled = ["label"] if "label" in df.columns and df["label"].notna().any() else []
     varied = [c for c in VARIATIONS if c in df.columns and df[c].notna().any()]
     cols = ["run_id", *labelled, "status", "scenario", "trade_date", "phase", *swept, *varied,
-            "objective", "mip_gap", "total_s", *[c for c in RUNS_TABLE_METRICS if c in df.columns],
+            "objective", "mip_gap", "total_s", "rse_passed",
+            *[c for c in RUNS_TABLE_METRICS if c in df.columns],
             "error"]
     return [c for c in dict.fromkeys(cols) if c in df.columns]
 
