@@ -338,3 +338,35 @@ def test_carry_into_puts_values_within_the_next_days_limits():
     assert float(th.at["G1", "initial_mw"]) == 25.0 and bool(th.at["G1", "initial_on"])
     assert (bool(th.at["G2", "initial_on"]), int(th.at["G2", "initial_hours"]),
             float(th.at["G2", "initial_mw"])) == (False, 2, 0.0)
+
+
+@pytest.mark.slow
+def test_rts_gmlc_two_days_phase_1_start_where_the_day_before_ended(tmp_path):
+    """Two bundled RTS-GMLC days (2020-07-09, 2020-07-10) in phase 1 with one command; read
+    back from the stored runs: every thermal unit of day 2 starts in day 1's hour-24 status
+    (IFM or RUC), at day 1's hour-24 output (at least Pmin when on), and the storage at day 1's
+    end SOC; day 2's initial state is not the importer's own (its priority list). A rerun
+    solves nothing."""
+    store = tmp_path / "store"
+    assert main(["run-days", "rts-gmlc", "--from", "2020-07-09", "--to", "2020-07-10",
+                 "--out", str(store), "--phase", "1"]) == 0
+    runs = {r["trade_date"]: read_run(r["run_dir"]) for r in query_runs(store).to_dict("records")}
+    s = runs["2020-07-09"].tables["schedules"]
+    last = s[s["hour"] == 24].set_index("resource")
+    sc2 = load_scenario(runs["2020-07-10"].manifest["scenario_dir"])
+    th = sc2.thermal.set_index("resource")
+    on = last[["committed", "ruc_committed"]].max(axis=1).reindex(th.index)
+    assert (th["initial_on"].astype(int) == on.astype(int)).all()
+    pmin = sc2.resources.set_index("resource")["pmin_mw"].reindex(th.index)
+    mw = last["energy_mw"].reindex(th.index).where(on > 0, 0.0)
+    mw = mw.where(on == 0, mw.clip(lower=pmin))
+    assert (th["initial_mw"] - mw).abs().max() < 1e-6
+    soc = last.loc[sc2.storage["resource"], "soc_mwh"].to_numpy()
+    assert sc2.storage["soc_initial_mwh"].to_numpy() == pytest.approx(soc, abs=1e-6)
+    from scenarios.importers.rts_gmlc import import_rts_gmlc
+    own = import_rts_gmlc("2020-07-10").thermal.set_index("resource")
+    assert (own["initial_hours"] != th["initial_hours"]).any()
+    count = Counter()
+    again = run_days("rts-gmlc", "2020-07-09", "2020-07-10", store,
+                     overrides={"phase": 1}, solve=count)
+    assert count.dates == [] and [d["status"] for d in again.days] == ["skipped", "skipped"]
