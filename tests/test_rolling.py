@@ -316,6 +316,23 @@ def test_which_days_failed_rse_is_one_query(storage_store, capsys):
     assert len(out) == 2 and D2 in out[1]
 
 
+def test_two_rolling_runs_with_other_parameters_keep_their_own(tmp_path):
+    """The same days into one store with --set mip_rel_gap=0.0005, then without: each day's run
+    has its own parameters (the stored scenario copies are per run, not shared by inputs), and
+    the two chains have different rolling ids."""
+    days = _write_days(tmp_path / "days", {D1: _storage_day(D1, 40.0),
+                                           D2: _storage_day(D2, 40.0)})
+    store = tmp_path / "store"
+    a = run_days(str(days), D1, D2, store, overrides={"mip_rel_gap": 0.0005})
+    b = run_days(str(days), D1, D2, store)
+    assert a.rolling_id != b.rolling_id
+    for out, gap in ((a, 0.0005), (b, 0.001)):
+        for d in out.days:
+            m = read_run(Store(store).run_dir(d["run_id"])).manifest
+            assert m["parameters"]["mip_rel_gap"] == gap
+            assert load_scenario(m["scenario_dir"]).parameters.mip_rel_gap == gap
+
+
 def test_store_report_lists_the_days(storage_store, tmp_path):
     """`edam report STORE` on a rolling store: the days' labels and the RSE column."""
     assert main(["report", str(storage_store), "--out", str(tmp_path / "r.html")]) == 0

@@ -341,14 +341,14 @@ class RollingOutcome:
         return [d["date"] for d in self.days if d.get("completion") not in (None, "solved")]
 
 
-def _store_scenario(store: Store, sc: Scenario, date: str, overrides: dict,
-                    source_dir: str | None) -> Scenario:
-    """Write the day's scenario (carried state in) into STORE/scenarios/ and load it back: the
-    run's scenario_dir then names exactly what was solved (`edam check RUN` works)."""
+def _store_scenario(store: Store, sc: Scenario, date: str, source_dir: str | None) -> Scenario:
+    """Write the day's scenario (carried state and parameters in) into STORE/scenarios/ and
+    load it back: the run's scenario_dir then names exactly what was solved (`edam check RUN`
+    works). The folder is named by the run id, which covers the parameters too."""
     import shutil
 
     from scenarios import load_scenario, write_scenario
-    folder = store.scenarios_dir / f"{sc.name}-{date}-{sc.input_hash()[:10]}"
+    folder = store.scenarios_dir / f"{sc.name}-{date}-{run_id_for(sc)}"
     if not (folder / "scenario.yaml").is_file():
         write_scenario(sc, folder, overwrite=True)  # the store owns scenarios/
         folder.chmod(0o755)  # the writer's temporary folder is created 0700
@@ -360,7 +360,7 @@ def _store_scenario(store: Store, sc: Scenario, date: str, overrides: dict,
             notice = Path(getattr(rts_gmlc, "BUNDLED_DATA_DIR", "")) / "NOTICE.md"
             if notice.is_file():  # the data's notice travels with every copy
                 shutil.copyfile(notice, folder / "NOTICE.md")
-    return load_scenario(folder, overrides)
+    return load_scenario(folder)
 
 
 def run_days(source: str, first: str, last: str, store: Store | str | Path,
@@ -394,7 +394,7 @@ def run_days(source: str, first: str, last: str, store: Store | str | Path,
                 from clearing.results import read_run
                 state = end_state(prev[0], read_run(store.run_dir(prev[1])).tables)
                 base = carry_into(base, state)
-            sc = _store_scenario(store, base, date, overrides,
+            sc = _store_scenario(store, base, date,
                                  None if src == RTS_GMLC else str(Path(src) / date))
             rid = run_id_for(sc)
             info = {"rolling_id": rid_chain, "source": src, "from": dates[0], "date": date,
