@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from clearing.cli import main
@@ -346,10 +347,10 @@ def test_carry_into_puts_values_within_the_next_days_limits():
     sc = _unit_day(D2, [40.0] * 4).edit("resources", where={"resource": "G1"},
                                          set={"pmax_mw": 25.0}).validate()
     state = rolling.DayEndState(
-        thermal=__import__("pandas").DataFrame(
+        thermal=pd.DataFrame(
             [dict(resource="G1", initial_on=True, initial_hours=3, initial_mw=30.0),
              dict(resource="G2", initial_on=False, initial_hours=2, initial_mw=0.0)]),
-        storage=__import__("pandas").DataFrame(columns=["resource", "soc_initial_mwh"]),
+        storage=pd.DataFrame(columns=["resource", "soc_initial_mwh"]),
         schedule="da")
     th = carry_into(sc, state).thermal.set_index("resource")
     assert float(th.at["G1", "initial_mw"]) == 25.0 and bool(th.at["G1", "initial_on"])
