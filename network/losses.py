@@ -181,6 +181,8 @@ def apply_losses(b: ModelBundle, point: LossPoint, ptdf: PTDF) -> None:
 # the iteration (stopping rule: docs/market-model.md, Marginal losses)
 # ---------------------------------------------------------------------------------------------
 S = TypeVar("S")
+#: solves before the iteration may stop: lossless, the first with losses, one more (iterate)
+MIN_SOLVES = 3
 
 
 @dataclass
@@ -205,7 +207,9 @@ def iterate(solve: Callable[[LossPoint | None], S], flows_of: Callable[[S], np.n
             tolerance_mw: float) -> tuple[S, LossIteration]:
     """Solve lossless, then re-solve with the losses linearised at the last solution's flows
     until the largest branch-flow change between two successive solutions is
-    ≤ `tolerance_mw` (converged) or `max_solves` solves ran (not converged)."""
+    ≤ `tolerance_mw` (converged) or `max_solves` solves ran (not converged). The first
+    re-solve never stops it: it moves the withdrawn losses from 0 to L_b0, so its flow change
+    says nothing about whether the losses settled (at least `MIN_SOLVES` solves)."""
     t0 = time.perf_counter()
     sol = solve(None)
     flows = flows_of(sol)
@@ -217,7 +221,7 @@ def iterate(solve: Callable[[LossPoint | None], S], flows_of: Callable[[S], np.n
         change = float(np.max(np.abs(new - flows))) if new.size else 0.0
         it.flow_change_mw.append(change)
         flows = new
-        if change <= tolerance_mw:
+        if change <= tolerance_mw and it.solves >= MIN_SOLVES:
             it.converged = True
             break
     it.seconds = time.perf_counter() - t0

@@ -179,8 +179,9 @@ class MarketParameters:
                               lo=1e-3, hi=1e6)
     loss_max_iterations: int = _p(5, "-", "§5.1", "A",
                                   "Most IFM solves of the loss iteration (the lossless solve "
-                                  "counts as the first); reaching it with the flows still moving "
-                                  "is a manifest warning", lo=2, hi=50)
+                                  "counts as the first; it stops no earlier than the third); "
+                                  "reaching it with the flows still moving is a manifest "
+                                  "warning", lo=3, hi=50)
     loss_tolerance_mw: float = _p(1.0, "MW", "§5.1", "A",
                                   "The loss iteration stops when no branch flow changes by more "
                                   "than this between two successive IFM solutions", lo=0,
