@@ -54,7 +54,12 @@ def _row(df, **key):
     return sel.iloc[0]
 
 
-def test_one_line_hand_solved():
+@pytest.fixture(scope="module")
+def one_line_run():
+    return solve(_one_baa(marginal_losses=True))
+
+
+def test_one_line_hand_solved(one_line_run):
     """PTDF_{L,2} = 1, PTDF_{L,1} = 0 (reference bus 1), so f = g2 and LF_2 = 2 K f0, LF_1 = 0.
 
     Solve 1 (lossless): g2 = 100, f0 = 100.
@@ -68,7 +73,7 @@ def test_one_line_hand_solved():
     energy (SMEC); loss component at bus 2 = −π·LF = −0.206207, 0 at bus 1; congestion 0.
     losses: loss_mw = L0 + LF (g2 − f0), withdrawn L0, quadratic K g2². The RUC forecast
     balance (100 + losses) is met by the IFM schedule: no RCU requirement."""
-    r = solve(_one_baa(marginal_losses=True))
+    r = one_line_run
     f0 = 99 / 0.98
     L0, LF = K * f0 ** 2, 2 * K * f0
     g2 = (100 + L0 - LF * f0) / (1 - LF)
@@ -98,6 +103,20 @@ def test_one_line_hand_solved():
     assert bs["rcu_requirement_mw"] == pytest.approx(0.0, abs=1e-5)
     v = check_run(_one_baa(marginal_losses=True), r)
     assert v.empty, v.to_dict("records")
+
+
+def test_losses_rule_fires_on_a_broken_losses_table(one_line_run):
+    """The `losses` rule: published losses 10 % above K g2² (bound max(K·1² + 0.001, 0.5 %))
+    fire it, and `balance` too (the balance row no longer closes); baa_summary.loss_mw left as
+    it was now differs from losses.loss_mw."""
+    from clearing.results import RunResult
+    run = RunResult(tables={k: v.copy() for k, v in one_line_run.tables.items()},
+                    manifest=dict(one_line_run.manifest))
+    run.tables["losses"]["loss_mw"] *= 1.1
+    v = check_run(_one_baa(marginal_losses=True), run)
+    fired = v[v["rule"] == "losses"]
+    assert set(fired["table"]) == {"losses", "baa_summary"}
+    assert "balance" in set(v["rule"])
 
 
 def _two_baas(**params):
