@@ -207,3 +207,40 @@ def test_negative_resistance_names_file_row_column(tmp_path):
     probs = [p for p in info.value.problems if p.column == "resistance_pu"]
     assert probs, str(info.value)
     assert probs[0].file == "branches.csv" and probs[0].row == 2
+
+
+@pytest.fixture(scope="module")
+def rts_losses_run():
+    """The bundled RTS-GMLC day (phase 2) with marginal losses: one run for this module."""
+    from scenarios import DEFAULT_SCENARIO, load_scenario
+    sc = load_scenario(DEFAULT_SCENARIO, {"marginal_losses": True})
+    return sc, solve(sc)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 19 part 6, open: on the bundled day the loss "
+                   "iteration does not settle (branch flows move 140-250 MW between successive "
+                   "solves, with MIP re-solves and at fixed commitment alike), so it stops at "
+                   "loss_max_iterations with a warning and the checker's losses rule cannot hold")
+def test_bundled_day_losses_in_the_rts_gmlc_range(rts_losses_run):
+    """The bundled day with marginal losses: the losses over the day are 1–3 % of the fixed
+    load (the range the RTS-GMLC branch resistances imply for a 3-area system at these
+    loadings), every hour's within 0.5–4 %; the loss iteration converged; the LMPs carry a
+    nonzero loss component (0 at the reference bus); the independent checker passes every
+    rule."""
+    sc, r = rts_losses_run
+    lo = r.tables["losses"]
+    load = sc.tables["demand"].groupby("hour")["fixed_demand_mw"].sum()
+    per_hour = lo.groupby("hour")["loss_mw"].sum() / load
+    day = lo["loss_mw"].sum() / load.sum()
+    assert 0.01 <= day <= 0.03, day
+    assert per_hour.between(0.005, 0.04).all(), per_hour.describe()
+    assert r.manifest["losses"]["converged"]
+    npx = r.tables["nodal_prices"]
+    assert (npx["loss"].abs() > 0.01).mean() > 0.5
+    ref = npx[npx["bus"] == str(min(sc.buses.loc[sc.buses["baa"] == sc.reference_baa, "bus"]
+                                    .astype(str)))] if not sc.reference_bus else \
+        npx[npx["bus"] == str(sc.reference_bus)]
+    assert (ref["loss"].abs() < 1e-9).all()
+    v = check_run(sc, r)
+    assert v.empty, v.head(20).to_dict("records")
