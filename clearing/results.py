@@ -51,6 +51,8 @@ RESULT_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "baa_prices": (("baa", "hour"), ("energy_price", "transfer_component", "elap_price",
                                      "ruc_price")),
     "ruc_transfers": (("interface", "hour"), ("from_baa", "to_baa", "mw", "rc_transfer_mw")),
+    # marginal losses per BAA and hour (empty without marginal_losses)
+    "losses": (("baa", "hour"), ("loss_mw", "loss_withdrawn_mw", "quadratic_loss_mw")),
     "mpm_test": (("baa", "product", "hour"), ("requirement_mw", "residual_supply_mw", "competitive",
                                                "pivotal_suppliers")),
     # hour 0: a mitigation of every hour (ir_rc, cap_all); lmpm mitigates per hour
@@ -121,7 +123,7 @@ _SCHEDULE_FLOATS = ("energy_mw reg_up_mw reg_down_mw spin_mw nonspin_mw iru_mw i
                     "rcd_mw soc_mwh charge_mw discharge_mw")
 _BAA_SUMMARY_FLOATS = " ".join(
     ["demand_mw", "generation_mw", "net_export_mw", "export_mw", "virtual_net_mw",
-     "power_balance_relaxed_mw", "demand_forecast_mw"]
+     "power_balance_relaxed_mw", "demand_forecast_mw", "loss_mw"]
     + [f"{p}_{k}_mw" for p in ("iru", "ird", "rcu", "rcd")
        for k in ("requirement", "cleared", "relaxed")])
 _PRICE_FLOATS = "lmp energy congestion loss baa_transfer network_congestion"
@@ -173,6 +175,7 @@ COLUMN_TYPES: dict[str, dict[str, str]] = {name: _kinds(spec) for name, spec in 
         "energy_price transfer_component elap_price ruc_price"),
     "ruc_transfers": "interface:str hour:int from_baa:str to_baa:str " + _floats(
         "mw rc_transfer_mw"),
+    "losses": "baa:str hour:int " + _floats("loss_mw loss_withdrawn_mw quadratic_loss_mw"),
     "mpm_test": "baa:str product:str hour:int is_edam:bool competitive:bool n_suppliers:int "
                 "largest_suppliers:str pivotal_suppliers:str supply_by_supplier:str " + _floats(
                     "requirement_mw total_supply_mw largest_supply_mw residual_supply_mw"),

@@ -50,13 +50,17 @@ def base_transfer_rhs(d) -> dict:
     return out
 
 
-def nodal_prices(d, pi: pd.DataFrame, congestion: pd.DataFrame) -> pd.DataFrame:
-    """LMP_n = π_b(n) − Σ_l PTDF_ln (μ+ − μ−) − Σ_σ Σ_l PTDF_ln (ησ+ − ησ−) (spec §6.1).
+def nodal_prices(d, pi: pd.DataFrame, congestion: pd.DataFrame,
+                 loss: pd.DataFrame | None = None) -> pd.DataFrame:
+    """LMP_n = π_b(n) − Σ_b π_b LF_{b,n} − Σ_l PTDF_ln (μ+ − μ−) − Σ_σ Σ_l PTDF_ln (ησ+ − ησ−)
+    (spec §6.1; the loss term only with marginal_losses, docs/market-model.md).
 
     `pi`: BAA x hour energy prices; `congestion`: bus x hour network congestion component
     (already the PTDF-weighted sum of branch shadow prices, negative where congestion lowers
-    the price). Returns the `nodal_prices` table: energy = SMEC (reference BAA price),
-    congestion = LMP − SMEC, loss = 0 (lossless [A]); extras baa_transfer and network_congestion.
+    the price); `loss`: bus x hour marginal loss component −Σ_b π_b LF_{b,n} (`loss_component`),
+    None: lossless. Returns the `nodal_prices` table: energy = SMEC (reference BAA price = the
+    LMP at the reference bus), loss, congestion = LMP − SMEC − loss; extras baa_transfer and
+    network_congestion.
     """
     rows = []
     smec = pi.loc[d.reference_baa]
@@ -65,7 +69,11 @@ def nodal_prices(d, pi: pd.DataFrame, congestion: pd.DataFrame) -> pd.DataFrame:
         for t in d.hours:
             net = float(congestion.at[n, t]) if n in congestion.index else 0.0
             lmp = float(pi.at[a, t]) + net
-            rows.append((n, t, a, lmp, float(smec[t]), lmp - float(smec[t]), 0.0,
+            lc = 0.0
+            if loss is not None:
+                lc = float(loss.at[n, t])
+                lmp += lc
+            rows.append((n, t, a, lmp, float(smec[t]), lmp - float(smec[t]) - lc, lc,
                          float(pi.at[a, t]) - float(smec[t]), net))
     return pd.DataFrame(rows, columns=["bus", "hour", "baa", "lmp", "energy", "congestion", "loss",
                                        "baa_transfer", "network_congestion"])
@@ -88,6 +96,20 @@ def balance_prices(rb) -> pd.DataFrame:
         {t: {a: rb.dual(m.balance[a, t]) for a in d.baas} for t in d.hours}))
 
 
+def loss_component(rb) -> pd.DataFrame | None:
+    """The marginal loss component −Σ_b π_b LF_{b,n} per bus and period (bus x period) when
+    the model carries linearised losses (network.losses.apply_losses), else None."""
+    point = rb.b.info.get("loss_point")
+    if point is None:
+        return None
+
+    def compute():
+        pi = balance_prices(rb).reindex(index=point.baas, columns=point.periods)
+        comp = 0.0 - np.einsum("bt,bnt->nt", pi.to_numpy(dtype=float), point.factors)
+        return pd.DataFrame(comp, index=point.bus_ids, columns=point.periods)
+    return rb.memo("loss_component", compute)
+
+
 SUPPLY_TYPES = ("thermal", "ver", "hydro", "storage", "import")   # generation in baa_summary
 
 
@@ -96,7 +118,7 @@ def _read_prices(rb) -> tuple[pd.DataFrame, pd.DataFrame]:
     periods; returns (π_b BAA x period, the nodal prices)."""
     d = rb.d
     pi = balance_prices(rb)
-    nodal = nodal_prices(d, pi, congestion(rb))
+    nodal = nodal_prices(d, pi, congestion(rb), loss_component(rb))
     rb.rows("nodal_prices", nodal)
     rb.rows("product_prices", [dict(baa=a, product="energy", hour=t,
                                     price_usd_per_mwh=float(pi.at[a, t]))

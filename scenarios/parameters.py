@@ -168,6 +168,25 @@ class MarketParameters:
                                hi=0.05)
     run_ruc: bool = _p(True, "-", "§5.11", "S", "Run the residual unit commitment after IFM")
 
+    # --- marginal losses (issue 19 part 6; spec §5.1 "a loss-factor extension", §6.1 loss) ---
+    marginal_losses: bool = _p(False, "-", "§5.1, §6.1", "A",
+                               "Marginal losses: branch losses r·f²/base linearised around the "
+                               "previous IFM solution's flows enter each BAA's balance with loss "
+                               "factors, LMPs get a loss component; iterated until the flows "
+                               "settle (docs/market-model.md, Marginal losses). Off: lossless DC")
+    loss_base_mva: float = _p(100.0, "MVA", "§5.1", "A",
+                              "Per-unit base of branches.resistance_pu (losses r·f²/base MW)",
+                              lo=1e-3, hi=1e6)
+    loss_max_iterations: int = _p(5, "-", "§5.1", "A",
+                                  "Most IFM solves of the loss iteration (the lossless solve "
+                                  "counts as the first; it stops no earlier than the third); "
+                                  "reaching it with the flows still moving is a manifest "
+                                  "warning", lo=3, hi=50)
+    loss_tolerance_mw: float = _p(1.0, "MW", "§5.1", "A",
+                                  "The loss iteration stops when no branch flow changes by more "
+                                  "than this between two successive IFM solutions", lo=0,
+                                  hi=1000)
+
     # --- penalty prices (spec §4.3) ---
     penalty_power_balance_under_usd_per_mwh: float = _p(1000.0, "$/MWh", "§4.3", "S",
                                                         "IFM under-supply P^PB+", lo=0,

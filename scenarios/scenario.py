@@ -163,18 +163,21 @@ class Scenario:
         return self.with_tables(**new)
 
     # -- identity -------------------------------------------------------------------------------
-    def input_hash(self) -> str:
+    def input_hash(self, leave_out: tuple[tuple[str, str], ...] = ()) -> str:
         """SHA-256 of the canonical CSV text of every table plus the header fields (not the
         parameters, which the manifest lists separately). A column marked
         `hashed_at_default=False` (added after scenarios existed) is left out while every row
-        holds its default, so adding it changed no scenario's hash."""
+        holds its default, so adding it changed no scenario's hash. `leave_out`: (table,
+        column) pairs hashed as if absent whatever their values (the phase-3 RT seed,
+        clearing.market.rt_inputs.rt_seed)."""
         h = hashlib.sha256()
         h.update(f"{self.name}|{self.trade_date}|{self.hours}|{self.reference_bus}".encode())
         for t in TABLES:
             if t.name in self.tables:
                 df = self.tables[t.name]
-                skip = [c.name for c in t.columns if not c.hashed_at_default
-                        and c.name in df.columns and (df[c.name] == c.default).all()]
+                skip = [c.name for c in t.columns if c.name in df.columns
+                        and ((t.name, c.name) in leave_out
+                             or (not c.hashed_at_default and (df[c.name] == c.default).all()))]
                 h.update(t.name.encode())
                 h.update(df.drop(columns=skip).to_csv(index=False, lineterminator="\n").encode())
         return h.hexdigest()

@@ -117,6 +117,9 @@ TABLES: tuple[Table, ...] = (
         Column("from_bus", "str", ref=("buses", "bus")),
         Column("to_bus", "str", ref=("buses", "bus")),
         Column("reactance_pu", "float", lo=1e-9, unit="p.u.", doc="Series reactance (> 0)"),
+        Column("resistance_pu", "float", False, 0.0, lo=0, unit="p.u.",
+               doc="Series resistance on the `loss_base_mva` base (≥ 0); used only with "
+                   "marginal_losses (losses r·f²/base MW)", hashed_at_default=False),
         Column("rating_mw", "float", lo=0, unit="MW",
                doc="Normal rating, each direction; 0 = out of service: no limit is enforced "
                    "on it (its reactance stays in the PTDF)"),

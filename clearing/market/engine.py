@@ -17,7 +17,7 @@ from clearing.market.manifest import build_manifest
 from clearing.market.mpm import mitigate_bids, pivotal_supplier_test
 from clearing.results import RunResult
 from clearing.market.solver import RunBudget
-from network import ties
+from network import losses, ties
 from network.ptdf import PTDF, scenario_ptdf
 from network.transfers import net_model_cycles
 from network import transmission
@@ -54,21 +54,37 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
     steps: list[lmpm.LmpmStep] = []
     ptdf = scenario_ptdf(scenario)
 
+    loss_runs: list[losses.LossIteration] = []
+
     def clear_ifm(sc: Scenario) -> tuple[MarketData, SolvedModel, dict, dict]:
         say("prepare data")
         t0 = time.perf_counter()
         d = prepare(sc)
         _add(timings, "prepare_s", time.perf_counter() - t0)
-        say("build IFM")
-        t0 = time.perf_counter()
-        b = build_ifm(d)
-        if commitment is not None:
-            fix_commitment(b, commitment, "committed")
-        _add(timings, "build_s", time.perf_counter() - t0)
-        say("solve IFM (MIP, lazy network rounds) and price (fixed-commitment LP)")
-        ifm = solve_and_price(b, ptdf, ("base", "dep_up", "dep_down"), "IFM", budget=budget)
-        _add(timings, "solve_s", ifm.timings["solve_s"])
-        _add(timings, "pricing_s", ifm.timings["pricing_s"])
+
+        def solve(point: losses.LossPoint | None) -> SolvedModel:
+            say("build IFM" if point is None else "build IFM with the linearised losses")
+            t0 = time.perf_counter()
+            b = build_ifm(d)
+            if commitment is not None:
+                fix_commitment(b, commitment, "committed")
+            if point is not None:
+                losses.apply_losses(b, point, ptdf)
+            _add(timings, "build_s", time.perf_counter() - t0)
+            say("solve IFM (MIP, lazy network rounds) and price (fixed-commitment LP)")
+            sm = solve_and_price(b, ptdf, ("base", "dep_up", "dep_down"), "IFM", budget=budget)
+            _add(timings, "solve_s", sm.timings["solve_s"])
+            _add(timings, "pricing_s", sm.timings["pricing_s"])
+            return sm
+
+        if d.params.marginal_losses:   # docs/market-model.md, Marginal losses
+            ifm, it = losses.iterate(
+                solve, lambda sm: sm.monitor.flows()["base"],
+                lambda sm: losses.point_of(sm.bundle, ptdf, sm.monitor.flows()["base"]),
+                d.params.loss_max_iterations, d.params.loss_tolerance_mw)
+            loss_runs.append(it)
+        else:
+            ifm = solve(None)
         tables, ifm_vals = extract_ifm(d, ifm, ptdf)
         return d, ifm, tables, ifm_vals
 
@@ -126,6 +142,15 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
     manifest = build_manifest(submitted, ifm, ruc, timings)
     manifest["completion"], manifest["warnings"] = completion(ifm, ruc, budget, ruc_skipped)
     manifest["relaxation_summary"] = relaxation_summary(tables["relaxations"])
+    if loss_runs:
+        manifest["losses"] = loss_manifest(loss_runs, scenario.parameters)
+        it = loss_runs[-1]
+        if not it.converged:
+            manifest["warnings"].append(
+                f"marginal losses: the branch flows still moved by {it.flow_change_mw[-1]:.4g} MW "
+                f"(loss_tolerance_mw {scenario.parameters.loss_tolerance_mw:g}) after "
+                f"loss_max_iterations = {it.solves} IFM solves; the losses are linearised at "
+                "the next-to-last solution's flows")
     manifest["mpm"] = {"mode": scenario.parameters.mpm_mode,
                        "mitigated_bids": int(len(tables["mpm_mitigations"])),
                        "ifm_recleared": any(s.changed for s in steps[:1]),
@@ -207,6 +232,16 @@ def completion(ifm: SolvedModel, ruc: SolvedModel | None, budget: RunBudget,
     out["run_time_limit_s"] = budget.seconds if budget.limited else None
     out["budget_stopped"] = list(budget.stopped)
     return {"status": out.pop("status"), **out}, warnings
+
+
+def loss_manifest(runs: list[losses.LossIteration], params) -> dict:
+    """The manifest's `losses` block: the final IFM's loss iteration (solves, flow change per
+    re-solve, converged, seconds) and the seconds of every IFM clearing's iteration (under
+    lmpm the MPM pass iterates too)."""
+    last = runs[-1].manifest()
+    return {**last, "tolerance_mw": params.loss_tolerance_mw,
+            "max_iterations": params.loss_max_iterations,
+            "total_seconds": float(sum(r.seconds for r in runs)), "ifm_clearings": len(runs)}
 
 
 def relaxation_summary(relaxations: pd.DataFrame) -> dict:

@@ -16,7 +16,7 @@ from clearing.market.bundle import ModelBundle
 from clearing.market.data import MarketData
 from clearing.market.readback import Readback
 from clearing.market.solver import MIN_FIRST_MIP_S, PersistentHighs, RunBudget, fix_binaries
-from network import ties, transfers, transmission
+from network import losses, ties, transfers, transmission
 from network.ptdf import PTDF
 from network.transmission import RELAXATION_NEAR_BINDING, FlowMonitor, make_monitor
 from products import ancillary_services, energy
@@ -43,6 +43,7 @@ IFM_COMPONENTS: tuple[Component, ...] = (
     Component("network", None, transmission.extract),   # rows added lazily by the solve
     Component("ties", ties.add_to_model, ties.extract),  # import/export tie limits (§5.5)
     Component("energy", energy.add_to_model, energy.extract),
+    Component("losses", None, losses.extract),   # marginal losses (network.losses)
     Component("ancillary_services", ancillary_services.add_to_model, ancillary_services.extract),
     Component("imbalance_reserves", imbalance_reserves.add_to_model, imbalance_reserves.extract),
     Component("reliability_capacity", None, reliability_capacity.extract_ifm),

@@ -58,10 +58,20 @@ def interval_k(hour: int, interval: int) -> int:
     return INTERVALS_PER_HOUR * (int(hour) - 1) + int(interval)
 
 
+#: (table, column) pairs the RT seed's hash leaves out (rt_seed)
+RT_SEED_LEAVES_OUT: tuple[tuple[str, str], ...] = (("branches", "resistance_pu"),)
+
+
 def rt_seed(scenario: Scenario) -> int:
     """The generator's seed: the first 8 bytes of SHA-256(input_hash + '|phase3-rt'), so the same
-    inputs always give the same RT day and no parameter is needed."""
-    h = hashlib.sha256((scenario.input_hash() + "|phase3-rt").encode()).digest()
+    inputs always give the same RT day and no parameter is needed.
+
+    The hash leaves out `branches.resistance_pu` (`RT_SEED_LEAVES_OUT`): network resistance
+    (used only by the marginal-loss option) does not drive the RT forecast deviations, and
+    scenarios written before the column existed, or given it later (the bundled RTS-GMLC day),
+    keep their draws."""
+    h = hashlib.sha256((scenario.input_hash(leave_out=RT_SEED_LEAVES_OUT)
+                        + "|phase3-rt").encode()).digest()
     return int.from_bytes(h[:8], "big")
 
 

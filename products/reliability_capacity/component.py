@@ -190,11 +190,16 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
     members = {a: [r for r in d.in_baa(a) if r in set(phys)] for a in d.baas}
     itf = d.interfaces
 
+    loss = ifm.get("loss_mw")   # the IFM's losses as constant demand [A] (marginal_losses)
+
     def balance(_m, a, t):
         inflow = sum(_m.xR[k, t] for k in itf.index[itf["to_baa"] == a]) \
             - sum(_m.xR[k, t] for k in itf.index[itf["from_baa"] == a])
+        rhs = float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) + base[(a, t)]
+        if loss:
+            rhs += loss[(a, t)]
         return (sum(r_expr(r, t) for r in members[a]) + inflow + _m.s_ruc_under[a, t]
-                - _m.s_ruc_over[a, t] == float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) + base[(a, t)])
+                - _m.s_ruc_over[a, t] == rhs)
     m.balance = pyo.Constraint(m.BAA_T, rule=balance)
     # import/export tie limits on the RUC schedules r (spec §5.5, §5.11)
     from network import ties
@@ -231,6 +236,8 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
     for n in d.buses:
         a = d.bus_baa[n]
         fc[n] = [-float(ldf[n]) * float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) for t in T]
+        if loss:   # the IFM's losses: demand withdrawn by LDF like the forecast [A]
+            fc[n] = [v - float(ldf[n]) * loss[(a, t)] for v, t in zip(fc[n], T)]
     import pandas as pd
     b.info["inj_const"] = pd.DataFrame.from_dict(fc, orient="index", columns=T)
     b.info["baa_fn"] = lambda a, t: m.s_ruc_under[a, t] - m.s_ruc_over[a, t]
@@ -420,6 +427,8 @@ def _read_summary(rb, rcu: dict, rcd: dict) -> None:
             inn = sum(ifm["x"][(k, t)] for k in itf.index[itf["to_baa"] == a]) - \
                 sum(ifm["x"][(k, t)] for k in itf.index[itf["from_baa"] == a])
             gap = float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) + base[(a, t)] - sup - inn
+            if ifm.get("loss_mw"):
+                gap += ifm["loss_mw"][(a, t)]   # the IFM's losses, constant demand [A]
             rows.append(dict(baa=a, hour=t, rcu_requirement_mw=max(0.0, gap),
                              rcu_cleared_mw=cleared.get(("rcu", a, t), 0.0),
                              rcu_relaxed_mw=value(m.s_ruc_under[a, t]),

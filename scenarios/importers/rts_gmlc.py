@@ -383,6 +383,7 @@ def import_rts_gmlc(date: str = DEFAULT_DATE, data_dir: Path | str | None = None
     branches_tbl = pd.DataFrame({
         "branch": br["UID"].astype(str), "from_bus": br["From Bus"].astype(int).astype(str),
         "to_bus": br["To Bus"].astype(int).astype(str), "reactance_pu": br["X"].astype(float),
+        "resistance_pu": br["R"].astype(float),
         "rating_mw": br["Cont Rating"].astype(float), "monitored": True, "enforce_base": True,
         "enforce_in_ruc": True})
 

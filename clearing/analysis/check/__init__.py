@@ -39,7 +39,8 @@ __all__ = ["RULES", "VIOLATION_COLUMNS", "check_run", "check_command", "classify
 # rule -> what it checks (spec reference). The order is the order of the report.
 RULES: dict[str, str] = {
     "coverage": "schedules has exactly one row per scenario resource and hour (results contract)",
-    "balance": "per-BAA power balance with ETSR and base transfers; a gap equal to the reported "
+    "balance": "per-BAA power balance with ETSR and base transfers (and the published "
+               "losses.loss_mw with marginal losses); a gap equal to the reported "
                "power-balance relaxation is allowed (§5.1)",
     "transfer_limit": "0 ≤ x_k ≤ X^max_k and x_k − x_k̄ ≤ X^max_k − (X^base_k − X^base_k̄) for IFM "
                       "(transfers) and RUC (ruc_transfers) transfers; phase 1: x = 0 (§5.2, §10)",
@@ -48,11 +49,16 @@ RULES: dict[str, str] = {
     "transfer_cycle": "no directed cycle of positive transfers in any hour that could be "
                       "cancelled without breaking an ETSR row, IFM and RUC (§5.2)",
     "branch_limit": "|PTDF·inj| ≤ rating (+ reported overload) for branches in L^base; inj by bus "
-                    "= Σ energy_mw − fixed demand + LDF·power-balance slack; a branch-hour "
+                    "= Σ energy_mw − fixed demand + LDF·(power-balance slack − withdrawn losses); a "
+                    "branch-hour "
                     "rated 0 MW is out of service, not checked (§5.3)",
     "deployment_flow": "deployment-scenario flows fU = f + δ·PTDF·(IRU − LDF·CU), fD = f − "
                        "δ·PTDF·(IRD − LDF·CD) within rating + reported overload on L^dep; "
                        "rating 0 = out of service (§5.9)",
+    "losses": "marginal losses: per BAA-hour Σ_l share·r_l f_l²/base from the checker's own "
+              "flows (withdrawn losses by LDF) and the scenario's resistances ≈ losses.loss_mw "
+              "within max(Σ share·r·loss_tolerance_mw²/base + 1e-3, 0.5 %); baa_summary.loss_mw "
+              "= losses.loss_mw (docs/market-model.md, Marginal losses)",
     "commitment": "thermal committed ∈ {0,1}; must-run units committed (§5.4)",
     "energy_limits": "thermal Pmin·u ≤ p ≤ Pmax_t·u; VER 0 ≤ p ≤ forecast; storage −Pch ≤ p ≤ "
                      "Pdis; hydro, imports, exports, demand and virtual bids within their MW; "
@@ -144,7 +150,7 @@ RULES: dict[str, str] = {
 _FAMILY_RULES = [
     (physical.check_coverage, True), (flows.check_balance, True), (flows.check_transfers, False),
     (flows.check_nec, False), (flows.check_cycles, False), (flows.check_branches, True),
-    (flows.check_deployment, True), (physical.check_unit_limits, True), (physical.check_ramps, True),
+    (flows.check_deployment, True), (flows.check_losses, True), (physical.check_unit_limits, True), (physical.check_ramps, True),
     (physical.check_min_up_down, True), (physical.check_storage, True),
     (ties.check_tie_limits, True),
     (physical.check_headroom, True), (physical.check_reserve_ramp, True),

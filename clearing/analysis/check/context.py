@@ -315,19 +315,25 @@ class _Network:
         per_bus.index = bus_ids
         return per_bus.mul(ldf, axis=0)
 
-    def injections(self, bus_ids: list[str]) -> pd.DataFrame:
-        """IFM net injection by bus and hour (spec §5.3), buses in `bus_ids` order."""
+    def injections(self, bus_ids: list[str], withdraw_losses: bool = True) -> pd.DataFrame:
+        """IFM net injection by bus and hour (spec §5.3), buses in `bus_ids` order; with
+        marginal losses (a non-empty `losses` table) less the losses `loss_withdrawn_mw`
+        withdrawn by LDF [A] (`withdraw_losses` False: the market's own withdrawals only)."""
         inj = self.by_bus(self.sched["energy_mw"], bus_ids)
         d = self.s.demand
         if len(d):
             dem = d.assign(bus=d["bus"].astype(str)).pivot_table(
                 index="bus", columns="hour", values="fixed_demand_mw", aggfunc="sum")
             inj = inj - dem.reindex(index=bus_ids, columns=self.hours).fillna(0.0)
-        return inj + self.slack_by_bus(self.balance_slack("pb"), bus_ids)
+        slack = self.balance_slack("pb")
+        if withdraw_losses and self.has_losses():
+            slack = slack - self.losses("loss_withdrawn_mw")
+        return inj + self.slack_by_bus(slack, bus_ids)
 
     def ruc_injections(self, bus_ids: list[str]) -> pd.DataFrame:
         """RUC net injection (spec §5.11): physical r = g + RCU − RCD by bus, minus the BAA
-        forecast and plus the RUC slack, both spread by LDF."""
+        forecast (with the IFM's losses, `forecast`) and plus the RUC slack, both spread by
+        LDF."""
         S = self.sched
         phys = self.by_type(*RUC_TYPES)
         inj = self.by_bus((S["energy_mw"] + S["rcu_mw"] - S["rcd_mw"]).loc[phys], bus_ids)
@@ -335,10 +341,28 @@ class _Network:
         return inj + self.slack_by_bus(self.balance_slack("ruc") - fc, bus_ids)
 
     def forecast(self) -> pd.DataFrame:
+        """The demand of the RUC's forecast balance, BAA x hour: D^F plus, with marginal losses,
+        the IFM's losses (`losses.loss_mw`) as constant demand [A]."""
         s = self.s
         baas = sorted(s.baas["baa"].astype(str))
-        return s.baa_hours.assign(baa=s.baa_hours["baa"].astype(str)).pivot(
+        fc = s.baa_hours.assign(baa=s.baa_hours["baa"].astype(str)).pivot(
             index="baa", columns="hour", values="demand_forecast_mw").reindex(
+            index=baas, columns=self.hours).fillna(0.0)
+        return fc + self.losses("loss_mw") if self.has_losses() else fc
+
+    def has_losses(self) -> bool:
+        """The run published marginal losses (a non-empty `losses` table)."""
+        t = self.run.tables.get("losses")
+        return t is not None and len(t) > 0
+
+    def losses(self, column: str) -> pd.DataFrame:
+        """A column of the `losses` table as BAA x hour (0 where absent)."""
+        baas = sorted(self.s.baas["baa"].astype(str))
+        t = self.run.tables.get("losses")
+        if t is None or not len(t):
+            return pd.DataFrame(0.0, index=baas, columns=self.hours)
+        return t.assign(baa=t["baa"].astype(str), hour=t["hour"].astype(int)).pivot_table(
+            index="baa", columns="hour", values=column, aggfunc="sum").reindex(
             index=baas, columns=self.hours).fillna(0.0)
 
 

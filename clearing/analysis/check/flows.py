@@ -25,8 +25,10 @@ def check_balance(ctx: Context) -> None:
     net_in = net_import(s, x, baas, ctx.hours, "mw")
     base_in = net_import(s, base_frame(s), baas, ctx.hours, "mw")
     gap = gen - dem + net_in + base_in  # must equal −(sPB+ − sPB−)
+    if ctx.has_losses():   # marginal losses: the balance row's linearised losses (§5.1 [A])
+        gap = gap - ctx.losses("loss_mw")
     ctx.flag_balance("balance", baas, gap, ctx.balance_slack("pb"), lambda g, sl: (
-        f"supply − demand + net imports = {g:.6g} MW, expected {0.0 - sl:.6g} "
+        f"supply − demand − losses + net imports = {g:.6g} MW, expected {0.0 - sl:.6g} "
         f"(reported power-balance relaxation {sl:.6g}); off by {abs(g + sl):.6g} MW"))
 
 
@@ -379,3 +381,55 @@ def check_deployment(ctx: Context) -> None:
                             f"{d} deployment scenario flow {row[j]:.6g} MW (δ = {delta:g}) "
                             f"exceeds the rating {rate:.6g} + reported overload {over:.6g} by "
                             f"{abs(row[j]) - rate - over:.6g}")
+
+
+def check_losses(ctx: Context) -> None:
+    """Marginal losses (docs/market-model.md): per BAA-hour the losses recomputed from the
+    checker's own flows (IFM injections with the published withdrawn losses, every branch) and
+    the scenario's resistances, Σ_l share_lb r_l f_l² / base (a tie branch half to each BAA),
+    equal the published `losses.loss_mw` within max(Σ_l share_lb r_l·tol²/base + 1e-3 MW,
+    0.5 % of the loss), tol = loss_tolerance_mw: at convergence no flow moved by more than tol
+    since the linearisation point, and the linearisation error of r f² is r (f − f0)²; and
+    `baa_summary.loss_mw` is that column. Skipped without a losses table or rows."""
+    if not ctx.has_losses():
+        return
+    if not ctx.need("losses", "schedules"):
+        return
+    s = ctx.s
+    br = s.branches.assign(branch=s.branches["branch"].astype(str))
+    from network.ptdf import scenario_ptdf
+    ptdf = scenario_ptdf(s)
+    flows = ptdf.flows(ctx.injections(list(ptdf.bus_ids)).to_numpy())
+    idx = br.set_index("branch")
+    r = (idx["resistance_pu"].astype(float).reindex(ptdf.branch_ids).fillna(0.0).to_numpy()
+         if "resistance_pu" in idx.columns else [0.0] * len(ptdf.branch_ids))
+    base = float(ctx.p.loss_base_mva)
+    tol_mw = float(ctx.p.loss_tolerance_mw)
+    bus_baa = {str(k): str(v) for k, v in s.bus_baa.items()}
+    baas = sorted(s.baas["baa"].astype(str))
+    quad = pd.DataFrame(0.0, index=baas, columns=ctx.hours)
+    bound0 = pd.Series(1e-3, index=baas)
+    for i, l in enumerate(ptdf.branch_ids):
+        ends = (bus_baa[str(idx.at[l, "from_bus"])], bus_baa[str(idx.at[l, "to_bus"])])
+        for a in ends:
+            quad.loc[a] += 0.5 * r[i] * flows[i] ** 2 / base
+            bound0[a] += 0.5 * r[i] * tol_mw ** 2 / base
+    pub = ctx.losses("loss_mw")
+    bs = ctx.run.tables.get("baa_summary")
+    summary = None
+    if bs is not None and "loss_mw" in bs.columns:
+        summary = bs.assign(baa=bs["baa"].astype(str), hour=bs["hour"].astype(int)).set_index(
+            ["baa", "hour"])["loss_mw"].astype(float)
+    for a in baas:
+        for h in ctx.hours:
+            got, want = float(pub.at[a, h]), float(quad.at[a, h])
+            bound = max(float(bound0[a]), 0.005 * abs(want))
+            if abs(got - want) > bound:
+                ctx.add("losses", "losses", "baa", a, h, got, want,
+                        f"published losses {got:.6g} MW ≠ Σ r f²/base {want:.6g} MW from the "
+                        f"flows of the schedules (off by {abs(got - want):.6g}, bound "
+                        f"{bound:.3g})")
+            if summary is not None and abs(float(summary.get((a, h), 0.0)) - got) > ctx.tol:
+                ctx.add("losses", "baa_summary", "baa", a, h,
+                        float(summary.get((a, h), 0.0)), got,
+                        "baa_summary.loss_mw differs from losses.loss_mw")

@@ -319,7 +319,10 @@ def check_revenue_adequacy(ctx: Context) -> None:
     lmp = npx.assign(bus=npx["bus"].astype(str), hour=npx["hour"].astype(int)).pivot_table(
         index="bus", columns="hour", values="lmp", aggfunc="first")
     buses = list(lmp.index)
-    inj = ctx.injections(buses).reindex(columns=lmp.columns).fillna(0.0)
+    # the market's own withdrawals (not the losses withdrawn in the flow calculation): with
+    # marginal losses the rent includes the marginal-loss surplus ≈ Σ_b π_b·L_b (≥ 0 where
+    # the BAA prices are)
+    inj = ctx.injections(buses, withdraw_losses=False).reindex(columns=lmp.columns).fillna(0.0)
     rent = -(lmp * inj).sum(axis=0)
     scale = (lmp.abs() * inj.abs()).sum(axis=0)
     base = base_transfer_spread(ctx)

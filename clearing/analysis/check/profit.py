@@ -510,6 +510,8 @@ def check_dual_objective(ctx: Context) -> None:
         o, e = str(itf.at[k, "from_baa"]), str(itf.at[k, "to_baa"])
         base += x * (float(pi.get((o, h), 0.0)) - float(pi.get((e, h), 0.0)))
     terms["base_transfers"] = base
+    if ctx.has_losses():
+        terms["losses"] = _loss_dual_terms(ctx, pi)
     # network, deployment and NEC rows (binding_constraints), ETSR rows (transfers)
     bc = ctx.run.tables.get("binding_constraints")
     net = 0.0
@@ -576,6 +578,44 @@ def check_dual_objective(ctx: Context) -> None:
         ctx.add("dual_objective", "manifest", "footprint", "all", None, dual, obj,
                 f"dual objective rebuilt from the prices {dual:.8g} ≠ the pricing LP objective "
                 f"{obj:.8g} (off by {dual - obj:.6g}; {parts})")
+
+
+def _loss_dual_terms(ctx: Context, pi) -> float:
+    """The marginal-loss terms of the dual objective (docs/market-model.md, Marginal losses):
+    the balance row of BAA b carries `−Σ_r LF_{b,n(r)} g_r` and the constant
+    `L_b0 − Σ_r LF g0_r` = loss_mw_b − Σ_r LF_{b,n(r)} g_r (at the solution), and the branch rows
+    the losses withdrawn by LDF (W_n = LDF_n·loss_withdrawn_mw_b(n)). With loss_n =
+    −Σ_b π_b LF_{b,n} published in nodal_prices, the terms are
+        Σ_b π_b·loss_mw_b + Σ_r loss_{n(r)}·g_r          (π_b times the constant)
+        − Σ_n loss_n·D^fix_n                              (the demand term used LMP_n)
+        + Σ_n (LMP_n − π_b(n) − loss_n)·W_n               (network congestion times W)."""
+    npx = ctx.run.tables["nodal_prices"]
+    npx = npx.assign(bus=npx["bus"].astype(str), hour=npx["hour"].astype(int)).set_index(
+        ["bus", "hour"])
+    loss = npx["loss"].astype(float)
+    lmp = npx["lmp"].astype(float)
+    lm = ctx.losses("loss_mw")
+    total = sum(float(pi.get((b, h), 0.0)) * float(lm.at[b, h])
+                for b in lm.index for h in lm.columns)
+    E = ctx.sched["energy_mw"]
+    bus = ctx.res["bus"].astype(str)
+    for r in E.index:
+        for h in ctx.hours:
+            total += float(loss.get((bus[r], h), 0.0)) * float(E.at[r, h])
+    d = ctx.s.demand
+    total -= float(sum(float(loss.get((str(b), int(h)), 0.0)) * float(v)
+                       for b, h, v in zip(d["bus"], d["hour"], d["fixed_demand_mw"])))
+    buses = sorted(set(npx.index.get_level_values(0)))
+    W = ctx.slack_by_bus(ctx.losses("loss_withdrawn_mw"), buses)
+    bus_baa = {str(k): str(v) for k, v in ctx.s.bus_baa.items()}
+    for n in buses:
+        for h in ctx.hours:
+            w = float(W.at[n, h])
+            if w:
+                net = (float(lmp.get((n, h), 0.0)) - float(pi.get((bus_baa[n], h), 0.0))
+                       - float(loss.get((n, h), 0.0)))
+                total += net * w
+    return total
 
 
 def _rc_build(ctx: Context, r: str, avail: dict, rp: dict, u: np.ndarray, ur: np.ndarray,
