@@ -132,3 +132,34 @@ def test_ramp_down_into_a_derated_hour_keeps_its_limit():
     assert r.manifest["solver"]["objective_mip"] == pytest.approx(3460.0, abs=1e-4)
     v = check_run(sc, r)
     assert v.empty, v.to_string()
+
+
+def test_rt_unit_falls_from_its_initial_output_at_its_interval_ramp():
+    """A deep-profile draw (phase 3): a short-start unit on before the day at 212.46 MW with a
+    0.2 MW/min ramp and an energy bid of only 24.39 MW made the FMM infeasible: RT let the last
+    segment cover what the unit cannot avoid only up to the floor of its RT range (0), and the
+    on-line segment row capped it at the bid width, so the output could not follow the ramp
+    down from the initial output.
+
+    One bus, 2 hours, no load (the output beyond it is relaxed as over-supply at $150). G1:
+    Pmin 0, Pmax 240, on at 200 MW, must run, short start, ramp 0.2 MW/min (12 MW per hour,
+    3 MW per 15-minute interval), bid 20 MW @ $0. DA (§5.4, the forced output a price taker):
+    it falls as fast as it can, 188 then 176 MW. RT: each hour's first interval may move by the
+    DA step (12 MW), the others by 3 MW, so 188, 185, 182, 179, then 167, 164, 161, 158 MW; the
+    run solves and the checker passes."""
+    res = dict(resource="G1", type="thermal", bus="n1", pmin_mw=0.0, pmax_mw=240.0,
+               ramp_up_mw_per_min=0.2, ramp_down_mw_per_min=0.2)
+    th = dict(resource="G1", min_load_cost_usd_per_h=0.0, startup_cost_usd=0.0, min_up_h=1,
+              min_down_h=1, initial_on=True, initial_hours=5, initial_mw=200.0, must_run=True,
+              long_start=False, fast_start=True)
+    eb = dict(resource="G1", side="supply", segment=1, mw=20.0, price_usd_per_mwh=0.0)
+    sc = _one_bus("rt_initial_ramp", [(res, th, eb, [])], {1: 0.0, 2: 0.0},
+                  parameters=dict(phase=3, run_ruc=False))
+    r = solve(sc)
+    da = r.schedules.set_index("hour")["energy_mw"]
+    assert [da[1], da[2]] == pytest.approx([188.0, 176.0], abs=TOL)
+    rt = r.tables["rt_schedules"]
+    assert list(rt["energy_mw"]) == pytest.approx([188, 185, 182, 179, 167, 164, 161, 158],
+                                                  abs=TOL)
+    v = check_run(sc, r)
+    assert v.empty, v.to_string()

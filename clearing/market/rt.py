@@ -530,7 +530,8 @@ def _add_bids(grid: _Build) -> None:
     """Bid segments at the DA bid prices ($/h per interval) linked to the output above Pmin;
     storage charging on its demand bid; a short-start unit's segments only when on. The last
     supply segment widens to what a resource cannot avoid (a VER: its RT forecast; others: the
-    floor of their range, as a DA price taker, §5.5)."""
+    floor of their range or, on before the day, its initial output less the interval ramp-downs,
+    as a DA price taker, §5.5)."""
     m, d, plan, ks = grid.m, grid.d, grid.plan, grid.ks
     cls, pos, lo, hi = plan.cls, plan.pos, plan.lo, plan.hi
     pmin = d.resources["pmin_mw"]
@@ -541,6 +542,10 @@ def _add_bids(grid: _Build) -> None:
     def bid_d(r, k):
         return d.demand_bid(r, grid.hour_of[k])
     bidders = [r for r in plan.R if cls[r] in ("fixed_thermal", "fast_thermal", "ver", "range")]
+    # a unit on before the day cannot fall faster than its interval ramp limits allow from its
+    # initial output (as resources.thermal_floor_mw in DA): that output is unavoidable too
+    ramp_floor = {r: p0 - np.cumsum(plan.ramp_dn[pos[r]]) for r, (p0, on0) in plan.p0.items()
+                  if on0}
     sup = resources.segment_index(bidders, ks, bid_s)
     dem = resources.segment_index(grid.S, ks, bid_d)
 
@@ -552,8 +557,8 @@ def _add_bids(grid: _Build) -> None:
         if cls[r] == "ver" and s == len(segs):  # a VER's RT bid covers its RT forecast
             w += max(0.0, float(hi[pos[r], k - 1]) - sum(x[0] for x in segs))
         elif s == len(segs):  # output it cannot avoid beyond its bid (DA: a price taker, §5.5)
-            floor = float(lo[pos[r], k - 1]) - (float(pmin[r]) if cls[r] in (
-                "fixed_thermal", "fast_thermal") else 0.0)
+            floor = max(float(lo[pos[r], k - 1]), ramp_floor.get(r, np.zeros(plan.K))[k - 1]) \
+                - (float(pmin[r]) if cls[r] in ("fixed_thermal", "fast_thermal") else 0.0)
             w += max(0.0, floor - sum(x[0] for x in segs))
         return w
     m.SEG_S = pyo.Set(initialize=sup, dimen=3, ordered=True)
@@ -587,7 +592,7 @@ def _add_bids(grid: _Build) -> None:
     fast_seg = [(r, s, k) for (r, s, k) in sup if cls[r] == "fast_thermal"]
     m.seg_on = pyo.Constraint(pyo.Set(initialize=fast_seg, dimen=3, ordered=True),
                               rule=lambda _m, r, s, k: _m.seg_s[r, s, k]
-                              <= bid_s(r, k)[s - 1][0] * grid.U(r, k))
+                              <= seg_ub(r, s, k) * grid.U(r, k))   # widened last segment too
 
 
 def _add_commitment(grid: _Build) -> None:
