@@ -68,9 +68,20 @@ def matches_table(matches: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def spread_table(spread: list[dict]) -> str:
+    """Markdown: per case, each stage's min, max and max/min over the seeds."""
+    lines = ["| case | engine | seeds | stage | min | max | max / min |",
+             "|---|---|---|---|---:|---:|---:|"]
+    for s in spread:
+        for c, v in s["columns"].items():
+            lines.append(f"| {s['case']} | {s['engine']} | {','.join(map(str, s['seeds']))} | "
+                         f"{c} | {v['min']:.3g} | {v['max']:.3g} | {v['ratio']:.2f} |")
+    return "\n".join(lines)
+
+
 def write_markdown(path: Path, *, command: str, machine: dict, versions: dict, started: str,
                    summary: list[dict], matches: list[dict], options: dict,
-                   redrawn: str | None = None) -> None:
+                   redrawn: str | None = None, spread: list[dict] | None = None) -> None:
     """`bench.md`: what ran, where, with which stack, and the tables."""
     load = machine.get("load_average")
     text = [
@@ -86,6 +97,9 @@ def write_markdown(path: Path, *, command: str, machine: dict, versions: dict, s
         "Times are medians over the timed runs, in seconds, and split the wall time without "
         "overlap (benchmarks/README.md, Metrics).", "",
         markdown_table(summary), ""]
+    if spread:
+        text += ["## Spread over seeds (max / min of the per-seed medians)", "",
+                 spread_table(spread), ""]
     if matches:
         text += ["## pglib-uc: our objective against the recorded reference", "",
                  matches_table(matches), ""]
