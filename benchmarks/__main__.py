@@ -12,7 +12,15 @@ Cases (benchmarks/README.md, "Harness and scaling"):
   IFM + RUC, full network;
 * `pglib:<instance>` — a bundled pglib-uc instance (`benchmarks/instances/pglib-uc/`), imported
   by `benchmarks.pglib_uc.import_pglib_uc` (one bus, one BAA, EDAM products off);
-* `tiled:<K>` — `benchmarks.scaling.tiled_footprint(K, seed)`: K BAAs tiled from the day.
+* `tiled:<K>` — `benchmarks.scaling.tiled_footprint(K, seed)`: K BAAs tiled from the day;
+* `day:<YYYY-MM-DD>` — an RTS-GMLC day of 2020 imported in memory
+  (`scenarios.importers.rts_gmlc.import_rts_gmlc`), the day sample's case (benchmarks/days.py);
+* `scenario:<folder>` — any scenario folder;
+* any of them followed by stressed variants, `+load120`, `+units_out:<BAA>`,
+  `+ratings_half`, `+stressed:<BAA>` (benchmarks/stress.py), e.g. `rts_day+stressed:PACW`.
+
+`--seeds S1,S2,...` runs each tiled case once per seed and reports the spread (max / min over
+the seeds) of each stage's time (`seed_spread`).
 
 Each run of each case is a fresh Python process (`python -m benchmarks --worker ...`), so the
 process's peak resident memory (`resource.getrusage(...).ru_maxrss`) is that run's alone;
