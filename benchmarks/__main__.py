@@ -506,17 +506,18 @@ def print_table(summary: list[dict], comparisons: list[dict]) -> None:
     con = Console(width=None if sys.stdout.isatty() else 200)
     t = Table(title="benchmarks (median over runs; seconds)")
     for c in ("case", "engine", "runs", "vars", "bins", "rows", "build", "hand-off", "solve",
-              "pricing", "other", "wall", "objective", "gap", "maxrss MB", "py peak MB"):
+              "pricing", "other", "wall", "RUC/IFM", "objective", "gap", "maxrss MB",
+              "py peak MB"):
         t.add_column(c, justify="left" if c in ("case", "engine") else "right")
     for s in summary:
         if not s["runs"]:
-            t.add_row(s["case"], s["engine"], "0", *["-"] * 13)
+            t.add_row(s["case"], s["engine"], "0", *["-"] * 14)
             continue
         t.add_row(s["case"], s["engine"], str(s["runs"]), _fmt(s["variables"], ",.0f"),
                   _fmt(s["binaries"], ",.0f"), _fmt(s["constraints"], ",.0f"),
                   _fmt(s["build_s"]), _fmt(s["handoff_s"]), _fmt(s["solve_s"]),
                   _fmt(s["pricing_s"]), _fmt(s["other_s"]), _fmt(s["wall_s"]),
-                  _fmt(s["objective"], ",.0f"), _fmt(s["gap"], ".2e"), _fmt(s["maxrss_mb"], ".0f"),
+                  _fmt(s["ruc_over_ifm_solve"]), _fmt(s["objective"], ",.0f"), _fmt(s["gap"], ".2e"), _fmt(s["maxrss_mb"], ".0f"),
                   _fmt(s["peak_python_mb"], ".0f"))
     con.print(t)
     if comparisons:

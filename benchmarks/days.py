@@ -28,7 +28,8 @@ load average before and after the case. It prints a table and a summary line (me
 wall time, how many cases over 60 s, how many stopped at a limit) with issue 20's goals side by
 side (`GOALS`), and writes `days-<UTC time>.json` (rows, summary, goals, command, options, the
 machine before and after, versions) and `days-<UTC time>.csv` to `--out` (default
-`benchmarks/results/days/`), one pair per invocation. Timings need a quiet machine: compare the
+`benchmarks/results/days/` in the current directory, so the repository's recorded results when
+run from its root), one pair per invocation. Timings need a quiet machine: compare the
 load averages.
 """
 
@@ -51,7 +52,9 @@ from pathlib import Path
 from benchmarks.machine import machine_info, versions
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_OUT = HERE / "results" / "days"
+#: --out default: relative to the current directory (run from the repository root it is the
+#: recorded results' folder), never the installed package's folder
+DEFAULT_OUT = "benchmarks/results/days"
 DEFAULT_DATES = "2020-07-01..2020-07-31"
 DATA_YEAR = 2020
 #: issue 20's goals for the day sample (seconds, share of the wall time)
@@ -351,8 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="time limit of each MIP solve, s (the engine's time_limit_s)")
     ap.add_argument("--timeout", type=float, default=None,
                     help="kill a case after this many seconds (default 3 x time limit + 600)")
-    ap.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default "
-                                                            "benchmarks/results/days)")
+    ap.add_argument("--out", default=DEFAULT_OUT,
+                    help="output folder (default: %(default)s in the current directory)")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     return ap
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -182,6 +183,9 @@ def test_dates_and_cases():
         with pytest.raises((ValueError, FileNotFoundError)):
             bench.parse_cases(bad)
     assert days.main(["--dates", "2019-01-01", "--out", "/nonexistent/never"]) == 2
+    # like the harness: the default folder is relative to the current directory
+    out = days.build_parser().parse_args([]).out
+    assert not Path(out).is_absolute() and out == "benchmarks/results/days"
 
 
 def test_stage_split_by_hand():
