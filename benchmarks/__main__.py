@@ -74,7 +74,8 @@ DEFAULT_CASES = ("rts_day,pglib:rts_gmlc/2020-07-06,pglib:ca/2014-09-01_reserves
 
 #: one row per run, in this order (bench.csv)
 COLUMNS = [
-    "case", "engine", "run", "seed", "timed", "status", "hours", "baas", "buses", "branches", "resources",
+    "case", "engine", "run", "seed", "timed", "status", "hours", "baas", "buses", "branches",
+    "resources",
     "thermal_units", "variables", "constraints", "binaries", "lazy_rows",
     "input_s", "prepare_s", "build_s", "handoff_s", "handoff_initial_s", "solve_s",
     "pricing_s", "other_s", "wall_s", "objective", "objective_lp", "bound", "gap",

@@ -393,8 +393,8 @@ def main(argv: list[str] | None = None) -> int:
                                                    "manifest_timings", "stderr",
                                                    "traceback")}))
         say(f"[{i}/{len(cases)}] {case}: {row['status']}"
-            + (f", {row['completion']}, wall {_fmt(row['wall_s'])} s (IFM {_fmt(row['ifm_solve_s'])}"
-               f" s, RUC {_fmt(row['ruc_solve_s'])} s), RSS {_fmt(row['maxrss_mb'], '.0f')} MB"
+            + (f", {row['completion']}, wall {_fmt(row['wall_s'])} s "
+               f"(IFM {_fmt(row['ifm_solve_s'])} s, RUC {_fmt(row['ruc_solve_s'])} s), RSS {_fmt(row['maxrss_mb'], '.0f')} MB"
                if row["status"] == "ok" else f": {row['error']}")
             + f", load {row['load_before']}->{row['load_after']}")
     s, gs = summarise(rows), goals(rows)

@@ -30,8 +30,8 @@ def _cell(x, spec: str) -> str:
 
 def markdown_table(summary: list[dict]) -> str:
     """One row per (case, engine): size, the wall-time split, build + hand-off share, objective,
-    gap (the IFM's), the RUC's HiGHS time, its ratio to the IFM's and its gap, memory (medians over the
-    timed runs)."""
+    gap (the IFM's), the RUC's HiGHS time, its ratio to the IFM's and its gap, memory (medians
+    over the timed runs)."""
     head = ("| case | engine | runs | variables | binaries | rows | build s | hand-off s | "
             "solve s | pricing s | other s | wall s | (build + hand-off) / wall | objective | "
             "gap | RUC: HiGHS s | RUC / IFM HiGHS | RUC gap | max RSS MB |")

@@ -167,7 +167,8 @@ def test_rts_day_case_units_out_are_the_largest():
 def test_dates_and_cases():
     assert days.parse_dates("2020-07-30..2020-08-02") == [
         "2020-07-30", "2020-07-31", "2020-08-01", "2020-08-02"]
-    assert len(days.parse_dates("2020-07")) == 31 and len(days.parse_dates(days.DEFAULT_DATES)) == 31
+    assert len(days.parse_dates("2020-07")) == 31
+    assert len(days.parse_dates(days.DEFAULT_DATES)) == 31
     assert days.parse_dates("2020-07-05,2020-07-01,2020-07-05") == ["2020-07-05", "2020-07-01"]
     for bad in ("2019-07-01", "2020-13-01", "2020-07-05..2020-07-01", ""):
         with pytest.raises(ValueError):
@@ -226,8 +227,8 @@ def test_seed_spread_by_hand():
 
 def test_goals_and_summary_by_hand():
     """Three July days of 30, 70 and 50 s (the 50 s one stopped at a time limit), a stressed
-    day of 100 s, a timed-out day: median 60 s of the four finished (30, 50, 70, 100), max 100, three over 60 s
-    (70, 100 and the timeout), one stopped at a limit; the day goal fails on the 70 s day, the
+    day of 100 s, a timed-out day: median 60 s of the four finished (30, 50, 70, 100), max 100,
+    three over 60 s (70, 100 and the timeout), one stopped at a limit; the day goal fails on the 70 s day, the
     stopped one and the timeout; the stressed goal is met; build + hand-off fails on the 12 %."""
     def r(case, wall, stopped=False, share=0.05, status="ok"):
         d, v = days.case_parts(case)
