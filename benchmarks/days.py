@@ -378,8 +378,18 @@ def main(argv: list[str] | None = None) -> int:
     timeout = a.timeout if a.timeout is not None else 3 * a.time_limit + 600
     say = (lambda s: None) if a.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
     started = dt.datetime.now(dt.timezone.utc)
-    machine_before = machine_info()
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    head = ["python", "-m", "benchmarks.days"]
+    doc = dict(description="day sample (benchmarks/days.py; benchmarks/README.md, 'Day sample')",
+               command=shlex.join(head + argv), argv=argv, cwd=os.getcwd(),
+               started=started.isoformat(timespec="seconds"), finished=None,
+               options=dict(cases=cases, hours=a.hours, gap=a.gap, time_limit_s=a.time_limit,
+                            timeout_s=timeout,
+                            pythonhashseed=os.environ.get("PYTHONHASHSEED", "0")),
+               machine=machine_info(), machine_after=None, versions=versions(),
+               columns=COLUMNS)
     rows, details = [], []
+    files: list[Path] = []
     for i, case in enumerate(cases, 1):
         spec = dict(case=case, engine="edam", hours=a.hours, seed=0, gap=a.gap,
                     time_limit=a.time_limit, tracemalloc=False)
@@ -394,23 +404,19 @@ def main(argv: list[str] | None = None) -> int:
                                                    "traceback")}))
         say(f"[{i}/{len(cases)}] {case}: {row['status']}"
             + (f", {row['completion']}, wall {_fmt(row['wall_s'])} s "
-               f"(IFM {_fmt(row['ifm_solve_s'])} s, RUC {_fmt(row['ruc_solve_s'])} s), RSS {_fmt(row['maxrss_mb'], '.0f')} MB"
+               f"(IFM {_fmt(row['ifm_solve_s'])} s, RUC {_fmt(row['ruc_solve_s'])} s), "
+               f"RSS {_fmt(row['maxrss_mb'], '.0f')} MB"
                if row["status"] == "ok" else f": {row['error']}")
             + f", load {row['load_before']}->{row['load_after']}")
-    s, gs = summarise(rows), goals(rows)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    head = ["python", "-m", "benchmarks.days"]
-    doc = dict(description="day sample (benchmarks/days.py; benchmarks/README.md, 'Day sample')",
-               command=shlex.join(head + argv), argv=argv, cwd=os.getcwd(),
-               started=started.isoformat(timespec="seconds"),
-               finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-               options=dict(cases=cases, hours=a.hours, gap=a.gap, time_limit_s=a.time_limit,
-                            timeout_s=timeout,
-                            pythonhashseed=os.environ.get("PYTHONHASHSEED", "0")),
-               machine=machine_before, machine_after=machine_info(),
-               versions=versions(), columns=COLUMNS, rows=rows, summary=s, goals=gs,
-               details=details)
-    files = write_files(Path(a.out), stamp, doc, rows)
+        # written after every case (the same pair of files): an interrupted run keeps its cases
+        last = i == len(cases)
+        doc.update(rows=rows, summary=summarise(rows), goals=goals(rows), details=details,
+                   cases_done=i,
+                   finished=(dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                             if last else None),
+                   machine_after=machine_info() if last else None)
+        files = write_files(Path(a.out), stamp, doc, rows)
+    s, gs = doc["summary"], doc["goals"]
     print(table(rows))
     print(summary_text(s, gs))
     print("written " + ", ".join(str(p) for p in files))

@@ -281,6 +281,7 @@ def test_day_sample_end_to_end_and_timeout(sc, tmp_path):
     doc = json.loads(js.read_text())
     assert doc["columns"] == days.COLUMNS and doc["machine"]["cpus"]
     assert doc["machine_after"]["load_average"] is not None
+    assert doc["cases_done"] == 2 and doc["finished"] >= doc["started"]
     assert doc["summary"]["ok"] == 2 and {g["goal"] for g in doc["goals"]} == {
         "every imported day", "stressed day", "build + hand-off"}
     assert "python -m benchmarks.days --cases" in doc["command"]
