@@ -176,7 +176,19 @@ def truncate_pglib(data: dict, hours: int | None) -> dict:
 
 
 # ------------------------------------------------------------------------ worker side --
-def install_handoff_probe() -> list[dict]:
+STAGE_MARK = "[stage"
+
+
+def stage_trail(t0: float):
+    """A progress callback writing `[stage <s since t0> s] <what>` lines to stderr: the days
+    harness reads the last one of a killed or failed case (`last_stage`)."""
+    def say(msg: str) -> None:
+        print(f"{STAGE_MARK} {time.perf_counter() - t0:.1f} s] {msg}", file=sys.stderr,
+              flush=True)
+    return say
+
+
+def install_handoff_probe(trail=None) -> list[dict]:
     """Record, for every HiGHS solve the engine makes, the Pyomo -> HiGHS hand-off (the whole
     model at the first solve of a `PersistentHighs`, `set_instance_s`; the incremental update
     before later ones, `update_s`), the HiGHS run time and the solution loading, from the
@@ -188,7 +200,11 @@ def install_handoff_probe() -> list[dict]:
 
     def solve(self, m, mip=True, label="", **kwargs):
         first = not self.records
+        if trail is not None:
+            trail(f"HiGHS: {label}")
         rec = orig(self, m, mip=mip, label=label, **kwargs)
+        if trail is not None:
+            trail(f"HiGHS: {label} done in {rec.optimize_s:.1f} s ({rec.termination})")
         log.append(dict(label=label, wall_s=rec.seconds,
                         set_instance_s=rec.handoff_s if first else 0.0,
                         update_s=0.0 if first else rec.handoff_s,
@@ -252,12 +268,14 @@ def run_engine(case: str, hours: int | None, seed: int, gap: float, time_limit: 
     import tracemalloc
     if trace:
         tracemalloc.start()
-    probe = install_handoff_probe()
+    trail = stage_trail(time.perf_counter())
+    probe = install_handoff_probe(trail)
     from clearing.api import solve
+    trail(f"load {case}")
     t0 = time.perf_counter()
     sc = load_case(case, hours, seed).with_parameters(mip_rel_gap=gap, time_limit_s=time_limit)
     input_s = time.perf_counter() - t0
-    res = solve(sc)
+    res = solve(sc, progress=trail)
     mem = _memory(trace)
     m = res.manifest
     tm, sv, ruc = m["timings"], m["solver"], m.get("ruc") or {}

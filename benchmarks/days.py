@@ -71,7 +71,7 @@ COLUMNS = [
     "other_s", "build_handoff_share", "gap", "ruc_gap", "termination", "ruc_termination",
     "objective", "ruc_objective", "hours", "resources", "thermal_units", "branches",
     "variables", "binaries", "constraints", "lazy_rows", "maxrss_mb", "load_before",
-    "load_after", "mip_rel_gap", "time_limit_s", "timeout_s", "error",
+    "load_after", "mip_rel_gap", "time_limit_s", "timeout_s", "last_stage", "error",
 ]
 #: the harness row's columns copied as they are
 FROM_HARNESS = ("wall_s", "input_s", "prepare_s", "build_s", "ifm_build_s", "ruc_build_s",
@@ -142,6 +142,14 @@ def _load1() -> float:
         return math.nan
 
 
+def last_stage(stderr: str) -> str | None:
+    """The last `[stage <s> s] <what>` progress line of a worker's stderr (the harness's
+    `stage_trail`): where a killed or failed case was."""
+    from benchmarks.__main__ import STAGE_MARK
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.startswith(STAGE_MARK)]
+    return lines[-1] if lines else None
+
+
 def run_case(spec: dict, timeout: float) -> dict:
     """Run one harness worker spec in a fresh interpreter; kill it after `timeout` s.
     Returns {row, detail, maxrss_mb, process_wall_s, status}: status 'ok', 'error' or
@@ -174,16 +182,23 @@ def run_case(spec: dict, timeout: float) -> dict:
         wall = time.perf_counter() - t0
         rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
         base = dict(maxrss_mb=rss, process_wall_s=wall)
+        text = err.read_text(errors="replace")
+        base["last_stage"] = last_stage(text)
+        trail = [ln for ln in text.splitlines() if ln.startswith("[stage")][-40:]
         if timed_out:
-            return dict(base, status="timeout", row={}, detail={},
+            return dict(base, status="timeout", row={}, detail=dict(stage_trail=trail),
                         error=f"killed after {timeout:g} s")
         if proc.returncode != 0 or not out.exists():
-            return dict(base, status="error", row={}, detail=dict(stderr=err.read_text()[-4000:]),
+            return dict(base, status="error", row={},
+                        detail=dict(stderr=text[-4000:], stage_trail=trail),
                         error=f"worker exit code {proc.returncode}")
         res = json.loads(out.read_text())
         row = res.get("row", {})
-        return dict(base, status=row.get("status", "error"), row=row,
-                    detail=res.get("detail", {}), error=row.get("error"))
+        detail = dict(res.get("detail", {}), stage_trail=trail)
+        if row.get("status") == "ok":
+            base["last_stage"] = None  # finished: no stage to point at
+        return dict(base, status=row.get("status", "error"), row=row, detail=detail,
+                    error=row.get("error"))
 
 
 def case_row(case: str, res: dict, *, load_before: float, load_after: float, gap: float,
@@ -194,7 +209,8 @@ def case_row(case: str, res: dict, *, load_before: float, load_after: float, gap
     row.update(case=case, date=date, variant=variant, status=res["status"],
                maxrss_mb=res["maxrss_mb"], process_wall_s=res["process_wall_s"],
                load_before=load_before, load_after=load_after, mip_rel_gap=gap,
-               time_limit_s=time_limit, timeout_s=timeout, error=res.get("error"))
+               time_limit_s=time_limit, timeout_s=timeout, error=res.get("error"),
+               last_stage=res.get("last_stage"))
     h = res.get("row") or {}
     for c in FROM_HARNESS:
         if c in h:
@@ -401,12 +417,12 @@ def main(argv: list[str] | None = None) -> int:
         details.append(dict(case=case, **{k: v for k, v in (res.get("detail") or {}).items()
                                           if k in ("completion", "warnings", "input_hash",
                                                    "manifest_timings", "stderr",
-                                                   "traceback")}))
+                                                   "traceback", "stage_trail")}))
         say(f"[{i}/{len(cases)}] {case}: {row['status']}"
             + (f", {row['completion']}, wall {_fmt(row['wall_s'])} s "
                f"(IFM {_fmt(row['ifm_solve_s'])} s, RUC {_fmt(row['ruc_solve_s'])} s), "
                f"RSS {_fmt(row['maxrss_mb'], '.0f')} MB"
-               if row["status"] == "ok" else f": {row['error']}")
+               if row["status"] == "ok" else f": {row['error']} (last: {row['last_stage']})")
             + f", load {row['load_before']}->{row['load_after']}")
         # written after every case (the same pair of files): an interrupted run keeps its cases
         last = i == len(cases)

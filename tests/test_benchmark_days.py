@@ -189,6 +189,13 @@ def test_dates_and_cases():
     assert not Path(out).is_absolute() and out == "benchmarks/results/days"
 
 
+def test_last_stage_of_a_worker_log():
+    text = ("warning: x\n[stage 0.1 s] load day:2020-07-05\n[stage 3.2 s] build IFM\n"
+            "[stage 9.9 s] HiGHS: IFM MIP round 1\nsome HiGHS chatter\n")
+    assert days.last_stage(text) == "[stage 9.9 s] HiGHS: IFM MIP round 1"
+    assert days.last_stage("nothing here\n") is None
+
+
 def test_stage_split_by_hand():
     """Probe records (HiGHS seconds): IFM LP-relaxation 1 + IFM MIP 3 + 2 = 6 s of IFM solve,
     IFM pricing 0.5; RUC MIP 9, RUC pricing 0.25; hand-offs IFM 0.4 + 0.1 + 0.1 = 0.6, RUC 0.3.
@@ -282,6 +289,10 @@ def test_day_sample_end_to_end_and_timeout(sc, tmp_path):
     assert doc["columns"] == days.COLUMNS and doc["machine"]["cpus"]
     assert doc["machine_after"]["load_average"] is not None
     assert doc["cases_done"] == 2 and doc["finished"] >= doc["started"]
+    trail = doc["details"][0]["stage_trail"]
+    assert any("HiGHS: IFM MIP round 1" in ln for ln in trail)
+    assert any("HiGHS: RUC pricing LP round 1 done" in ln for ln in trail)
+    assert plain["last_stage"] == ""  # finished: no stage to point at
     assert doc["summary"]["ok"] == 2 and {g["goal"] for g in doc["goals"]} == {
         "every imported day", "stressed day", "build + hand-off"}
     assert "python -m benchmarks.days --cases" in doc["command"]
