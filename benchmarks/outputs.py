@@ -30,15 +30,15 @@ def _cell(x, spec: str) -> str:
 
 def markdown_table(summary: list[dict]) -> str:
     """One row per (case, engine): size, the wall-time split, build + hand-off share, objective,
-    gap (the IFM's), the RUC's share of the HiGHS time and its gap, memory (medians over the
-    timed runs)."""
+    gap (the IFM's), the RUC's HiGHS time, its ratio to the IFM's and its gap, memory (medians
+    over the timed runs)."""
     head = ("| case | engine | runs | variables | binaries | rows | build s | hand-off s | "
             "solve s | pricing s | other s | wall s | (build + hand-off) / wall | objective | "
-            "gap | RUC: HiGHS s | RUC gap | max RSS MB |")
-    lines = [head, "|---|---|" + "---:|" * 16]
+            "gap | RUC: HiGHS s | RUC / IFM HiGHS | RUC gap | max RSS MB |")
+    lines = [head, "|---|---|" + "---:|" * 17]
     for s in summary:
         if not s.get("runs"):
-            lines.append(f"| {s['case']} | {s['engine']} | 0 |" + " – |" * 15)
+            lines.append(f"| {s['case']} | {s['engine']} | 0 |" + " – |" * 16)
             continue
         wall = _num(s.get("wall_s"))
         share = (_num(s.get("build_s")) + _num(s.get("handoff_s"))) / wall if wall else math.nan
@@ -49,7 +49,8 @@ def markdown_table(summary: list[dict]) -> str:
             f"{_cell(s.get('solve_s'), '.2f')} | {_cell(s.get('pricing_s'), '.2f')} | "
             f"{_cell(s.get('other_s'), '.2f')} | {_cell(wall, '.2f')} | {_cell(share, '.1%')} | "
             f"{_cell(s.get('objective'), ',.2f')} | {_cell(s.get('gap'), '.2e')} | "
-            f"{_cell(s.get('ruc_solve_s'), '.2f')} | {_cell(s.get('ruc_gap'), '.2e')} | "
+            f"{_cell(s.get('ruc_solve_s'), '.2f')} | {_cell(s.get('ruc_over_ifm_solve'), '.2f')} | "
+            f"{_cell(s.get('ruc_gap'), '.2e')} | "
             f"{_cell(s.get('maxrss_mb'), ',.0f')} |")
     return "\n".join(lines)
 
@@ -68,9 +69,20 @@ def matches_table(matches: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def spread_table(spread: list[dict]) -> str:
+    """Markdown: per case, each stage's min, max and max/min over the seeds."""
+    lines = ["| case | engine | seeds | stage | min | max | max / min |",
+             "|---|---|---|---|---:|---:|---:|"]
+    for s in spread:
+        for c, v in s["columns"].items():
+            lines.append(f"| {s['case']} | {s['engine']} | {','.join(map(str, s['seeds']))} | "
+                         f"{c} | {v['min']:.3g} | {v['max']:.3g} | {v['ratio']:.2f} |")
+    return "\n".join(lines)
+
+
 def write_markdown(path: Path, *, command: str, machine: dict, versions: dict, started: str,
                    summary: list[dict], matches: list[dict], options: dict,
-                   redrawn: str | None = None) -> None:
+                   redrawn: str | None = None, spread: list[dict] | None = None) -> None:
     """`bench.md`: what ran, where, with which stack, and the tables."""
     load = machine.get("load_average")
     text = [
@@ -86,6 +98,9 @@ def write_markdown(path: Path, *, command: str, machine: dict, versions: dict, s
         "Times are medians over the timed runs, in seconds, and split the wall time without "
         "overlap (benchmarks/README.md, Metrics).", "",
         markdown_table(summary), ""]
+    if spread:
+        text += ["## Spread over seeds (max / min of the per-seed medians)", "",
+                 spread_table(spread), ""]
     if matches:
         text += ["## pglib-uc: our objective against the recorded reference", "",
                  matches_table(matches), ""]

@@ -186,6 +186,16 @@ def test_cli_smoke_tiled3(tmp_path):
     assert 0 <= float(r["ruc_gap"]) <= 0.001 + 1e-12
     assert float(r["ruc_bound"]) <= float(r["ruc_objective"]) + 1e-6
     assert 0 < float(r["ruc_solve_s"]) < float(r["solve_s"])
+    # issue 20: the IFM / RUC split adds up, and the ratio is the RUC's over the IFM's
+    assert float(r["ifm_solve_s"]) + float(r["ruc_solve_s"]) == pytest.approx(float(r["solve_s"]))
+    assert float(r["ruc_over_ifm_solve"]) == pytest.approx(
+        float(r["ruc_solve_s"]) / float(r["ifm_solve_s"]))
+    assert float(r["ifm_pricing_s"]) + float(r["ruc_pricing_s"]) == pytest.approx(
+        float(r["pricing_s"]))
+    assert float(r["ifm_handoff_s"]) + float(r["ruc_handoff_s"]) == pytest.approx(
+        float(r["handoff_s"]))
+    assert float(r["ifm_build_s"]) + float(r["ruc_build_s"]) == pytest.approx(float(r["build_s"]))
+    assert (r["completion"], r["stopped_at_limit"], r["seed"]) == ("solved", "False", "0")
     assert "RUC gap" in (out / "bench.md").read_text()
     assert r["pyomo"] == metadata.version("pyomo") and r["highspy"] == metadata.version("highspy")
     doc = json.loads((out / "bench.json").read_text())
