@@ -1,21 +1,25 @@
 """Marginal losses (issue 19 part 6; spec §5.1 "a loss-factor extension", §6.1 loss component).
 
 Optional (`marginal_losses`, off by default: lossless DC). A branch of resistance r_l (p.u. on
-`loss_base_mva`) carrying f_l MW loses `L_l = r_l f_l² / base` MW. Each branch's loss belongs to
-the BAA of its buses; a tie branch (ends in two BAAs) gives half to each [A].
+`loss_base_mva`) carrying f_l MW loses `r_l f_l² / base` MW. Each branch's loss belongs to the BAA
+of its buses; a tie branch (ends in two BAAs) gives half to each [A].
 
-At a solution's flows f0 (branch x period, every branch) the losses of BAA b in period t are
-linearised in the resources' injections g:
+The model (`add_loss_rows`, IFM): for every branch with r_l > 0 and period t a flow variable
+f_lt = PTDF_l · (injections − demand − losses withdrawn by LDF), a loss variable ℓ_lt bounded
+below by tangents of the quadratic (outer approximation; each tangent is the loss linearised
+around one flow f_c: ℓ ≥ r (2 f_c f − f_c²) / base), the BAA's losses L_bt = Σ_l share_lb ℓ_lt,
+subtracted in the BAA's balance row (§5.1) and withdrawn at its load buses by LDF in every flow
+(branch rows included) [A]. The tangents start on a grid of each branch's rating; `iterate`
+re-solves with a tangent added at each branch-hour's solution flow (the losses linearised around
+the previous solution's flows) until no BAA-hour's losses r f²/base at the solution's flows
+exceed the modelled L_bt by more than `loss_tolerance_mw` (docs/market-model.md, Marginal
+losses). Tangents accumulate, so the iteration cannot cycle (Kelley's cutting planes): a single
+re-linearisation of the balance rows instead oscillates on the bundled day, where identical units
+at different buses trade places as the loss factors move (140–250 MW swings).
 
-    loss_b(g) = L_b0 + Σ_r LF_{b,n(r)} (g_r − g0_r),
-    L_b0 = Σ_{l∈b} r_l f0_l² / base,   LF_{b,n} = Σ_{l∈b} 2 r_l f0_l PTDF_{l,n} / base,
-
-the sensitivity of b's losses to an injection at n withdrawn at the reference bus (LF = 0 at
-the reference bus). `apply_losses` puts that into each balance row (`−Σ_r LF g_r` in the body,
-`L_b0 − Σ_r LF g0_r` on the right) and withdraws the constant L_b0 inside the BAA at its load
-buses by LDF in the flow calculation [A]. `iterate` repeats solve → linearise at the new flows
-until no branch flow moves by more than `loss_tolerance_mw` (docs/market-model.md, Marginal
-losses). Pure numpy/scipy, sparse: weights per branch, then wᵀ PTDF.
+Prices: the marginal loss component at bus n is −Σ_l φ_l PTDF_ln, φ_l the dual of branch l's
+flow row: the marginal change of the losses priced at their BAAs' π (LMP = energy + congestion +
+loss, energy = the reference bus's price).
 """
 
 from __future__ import annotations
@@ -31,29 +35,6 @@ import scipy.sparse as sp
 
 from clearing.market.bundle import ModelBundle
 from network.ptdf import PTDF
-
-#: loss factors smaller in magnitude are left out of the balance rows (MW/MW)
-FACTOR_THRESHOLD = 1e-9
-
-
-@dataclass(frozen=True, eq=False)
-class LossPoint:
-    """The losses linearised at one solution (module docstring): flows f0 (branch x period,
-    PTDF branch order), L_b0 (BAA x period), LF (BAA x bus x period, PTDF bus order) and the
-    balance rows' constant `offset_mw` = L_b0 − Σ_n LF_{b,n} G0_n (BAA x period), G0 the
-    resources' injection per bus at the solution."""
-
-    baas: list[str]
-    periods: list[int]
-    bus_ids: list[str]
-    flows_mw: np.ndarray
-    loss_mw: np.ndarray
-    factors: np.ndarray
-    offset_mw: np.ndarray
-
-    def linearised_mw(self, bus_injection: np.ndarray) -> np.ndarray:
-        """loss_b(g) of the balance rows at injections per bus (bus x period): BAA x period."""
-        return self.offset_mw + np.einsum("bnt,nt->bt", self.factors, bus_injection)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,135 +75,165 @@ def baa_losses_mw(shares: sp.csr_matrix, r: np.ndarray, flows_mw: np.ndarray,
     return np.asarray(shares.T @ branch_losses_mw(r, flows_mw, base_mva))
 
 
-def loss_factors(ptdf: PTDF, shares: sp.csr_matrix, r: np.ndarray, flows_mw: np.ndarray,
-                 base_mva: float) -> np.ndarray:
-    """LF_{b,n,t} = Σ_l share_lb 2 r_l f_lt PTDF_ln / base: BAA x bus x period (MW/MW)."""
-    n_t = flows_mw.shape[1]
-    out = np.zeros((shares.shape[1], len(ptdf.bus_ids), n_t))
-    pt = ptdf.matrix.tocsr()
-    for k in range(n_t):
-        w = sp.diags(2.0 * r * flows_mw[:, k] / base_mva) @ shares   # branch x BAA weights
-        out[:, :, k] = np.asarray((w.T @ pt).todense())
+
+
+def tangent_grid(branches: pd.DataFrame, branch_ids: list[str]) -> dict[str, list[float]]:
+    """The first tangent flows of each branch (MW): 0, ±¼, ±½, ±¾ and ±1 times its rating
+    (1,000 MW for a branch rated 0), where r f²/base is at most r (R/4)²/(4 base) above the
+    tangents (0.08 MW for r = 0.002 p.u., R = 500 MW)."""
+    br = branches if "branch" not in branches.columns else branches.set_index("branch")
+    out = {}
+    for l in branch_ids:
+        rating = float(br.at[l, "rating_mw"]) if "rating_mw" in br.columns else 0.0
+        rr = rating if rating > 0 else 1000.0
+        out[l] = [k * rr / 4.0 for k in range(-4, 5)]
     return out
 
 
-def linearise(ptdf: PTDF, shares: sp.csr_matrix, r: np.ndarray, base_mva: float,
-              flows_mw: np.ndarray, bus_injection: np.ndarray, baas: list[str],
-              periods: list[int]) -> LossPoint:
-    """The `LossPoint` at flows f0 (branch x period) and the resources' injection per bus G0
-    (bus x period) of one solution."""
-    f0 = np.asarray(flows_mw, dtype=float)
-    l0 = baa_losses_mw(shares, r, f0, base_mva)
-    lf = loss_factors(ptdf, shares, r, f0, base_mva)
-    offset = l0 - np.einsum("bnt,nt->bt", lf, bus_injection)
-    return LossPoint(baas=list(baas), periods=list(periods), bus_ids=list(ptdf.bus_ids),
-                     flows_mw=f0, loss_mw=l0, factors=lf, offset_mw=offset)
+@dataclass
+class LossCuts:
+    """The tangent flows of the loss outer approximation: (branch, period) -> flows f_c (MW),
+    the same grid for every period plus the flows the iteration added."""
+
+    grid: dict[str, list[float]]
+    added: dict[tuple[str, int], list[float]]
+
+    def flows(self, branch: str, t: int) -> list[float]:
+        return self.grid[branch] + self.added.get((branch, t), [])
 
 
-def withdrawal_by_bus(point: LossPoint, ldf: pd.Series, bus_baa: dict[str, str]) -> pd.DataFrame:
-    """LDF_n · L_{b(n)}0 per bus and period (bus x period, MW): the losses withdrawn inside each
-    BAA at its load buses in the flow calculation [A]."""
-    pos = {a: i for i, a in enumerate(point.baas)}
-    w = ldf.reindex(point.bus_ids).fillna(0.0).to_numpy(dtype=float)
-    rows = np.array([pos[bus_baa[n]] for n in point.bus_ids], dtype=int)
-    return pd.DataFrame(w[:, None] * point.loss_mw[rows, :], index=point.bus_ids,
-                        columns=point.periods)
+#: cost of a MW of modelled losses ($/MWh, objective): breaks the tie where a BAA's price is 0
+#: (the losses would otherwise float above the tangents); 1e-6 moves no price by a cent
+LOSS_TIE_BREAK_USD_PER_MWH = 1e-6
 
 
-# ---------------------------------------------------------------------------------------------
-# the model (a freshly built bundle: IFM, RT)
-# ---------------------------------------------------------------------------------------------
-def bus_injection(b: ModelBundle, ptdf: PTDF) -> np.ndarray:
-    """The resources' injection per bus at the bundle's current solution (bus x period)."""
-    d, T = b.d, b.d.hours
-    out = np.zeros((len(ptdf.bus_ids), len(T)))
-    inj_fn = b.info["inj_fn"]
-    for r in b.info["inj_resources"]:
-        i = ptdf.bus_index(d.resources.at[r, "bus"])
-        out[i] += [pyo.value(inj_fn(r, t), exception=False) or 0.0 for t in T]
-    return out
-
-
-def point_of(b: ModelBundle, ptdf: PTDF, flows_mw: np.ndarray) -> LossPoint:
-    """The `LossPoint` of a solved bundle at its flows (FlowMonitor.flows()["base"])."""
-    d, p = b.d, b.d.params
+def add_loss_rows(b: ModelBundle, ptdf: PTDF, cuts: LossCuts) -> None:
+    """Add the losses to a freshly built bundle (IFM; module docstring): flow rows and variables
+    for the lossy branches, their tangents, the BAA losses in the balance rows, and the losses
+    withdrawn by LDF in every flow (`b.info["baa_fn"]`, read by the flow rows and the monitor).
+    The variables and rows are kept in b.info["loss_model"] for the read-back."""
+    from network.transmission import make_monitor
+    d, m = b.d, b.m
+    p = d.params
+    T = list(d.hours)
     r = resistances(d.branches, ptdf.branch_ids)
-    shares = baa_shares(d.branches, ptdf.branch_ids, d.bus_baa, d.baas)
-    return linearise(ptdf, shares, r, p.loss_base_mva, flows_mw, bus_injection(b, ptdf),
-                     d.baas, d.hours)
+    lossy = [l for l, x in zip(ptdf.branch_ids, r) if x > 0]
+    rl = dict(zip(ptdf.branch_ids, r))
+    shares = baa_shares(d.branches, ptdf.branch_ids, d.bus_baa, d.baas).tocsr()
+    pos = {l: i for i, l in enumerate(ptdf.branch_ids)}
+    m.LOSS_LT = pyo.Set(initialize=[(l, t) for l in lossy for t in T], dimen=2, ordered=True)
+    m.loss_flow = pyo.Var(m.LOSS_LT, within=pyo.Reals)
+    m.loss_branch = pyo.Var(m.LOSS_LT, within=pyo.Reals)
+    m.loss_baa = pyo.Var(m.BAA_T, within=pyo.Reals)
+    inner = b.info["baa_fn"]
+    b.info["baa_fn"] = lambda a, t: inner(a, t) - m.loss_baa[a, t]   # withdrawn by LDF [A]
+    mon = make_monitor(b, ptdf, ("base",))
+    m.loss_flow_def = pyo.Constraint(
+        m.LOSS_LT, rule=lambda _m, l, t: _m.loss_flow[l, t] - mon.flow_expr(l, t) == 0)
+    members = {a: [] for a in d.baas}
+    for l in lossy:
+        row = shares.getrow(pos[l])
+        for j, v in zip(row.indices, row.data):
+            members[d.baas[j]].append((l, float(v)))
+    m.loss_baa_def = pyo.Constraint(m.BAA_T, rule=lambda _m, a, t: _m.loss_baa[a, t] == sum(
+        v * _m.loss_branch[l, t] for l, v in members[a]))
+    base = float(p.loss_base_mva)
+    m.loss_tangents = pyo.ConstraintList()
+    for (l, t) in m.LOSS_LT:
+        k = rl[l] / base
+        for fc in cuts.flows(l, t):
+            m.loss_tangents.add(m.loss_branch[l, t] >= k * (2.0 * fc * m.loss_flow[l, t] - fc * fc))
+    for (a, t) in m.BAA_T:
+        con = m.balance[a, t]
+        con.set_value(con.body - m.loss_baa[a, t] == float(con.upper))
+    b.costs.append(LOSS_TIE_BREAK_USD_PER_MWH * sum(m.loss_baa.values()))
+    b.info["loss_model"] = {"lossy": lossy, "cuts": cuts}
 
 
-def apply_losses(b: ModelBundle, point: LossPoint, ptdf: PTDF) -> None:
-    """Put the linearised losses into a freshly built bundle (before its first solve): each
-    `m.balance[a, t]` row gains `−Σ_r LF_{a,n(r),t} g_r` (every injecting resource of the
-    footprint) and its right-hand side `L_a0 − Σ_r LF g0_r`; the flow calculation withdraws
-    `LDF_n · L_{b(n)}0` at the load buses (b.info["inj_const"]). The point is kept in
-    b.info["loss_point"] for the read-back."""
+def fix_binaries_as(b: ModelBundle, solved: ModelBundle) -> None:
+    """Fix every binary of a freshly built bundle at its value in `solved`, a solved bundle of
+    the same market (the same binary components and indices): the loss iteration re-dispatches
+    and re-prices at the lossless IFM's commitment [A]."""
+    for new, old in zip(b.binaries, solved.binaries):
+        for idx in new:
+            new[idx].fix(int(round(pyo.value(old[idx]))))
+
+
+def loss_gaps(b: ModelBundle, ptdf: PTDF, flows_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At a solved bundle with loss rows and its flows (branch x period, PTDF order): per branch
+    r f²/base − ℓ (branch x period, 0 for lossless branches) and per BAA Σ share (r f²/base) −
+    L_b (BAA x period), in MW."""
     d, m = b.d, b.m
     T = list(d.hours)
-    if list(point.periods) != T or list(point.baas) != list(d.baas):
-        raise ValueError("loss point periods/BAAs differ from the model's")
-    inj_fn = b.info["inj_fn"]
-    col = [ptdf.bus_index(d.resources.at[r, "bus"]) for r in b.info["inj_resources"]]
-    rs = list(b.info["inj_resources"])
-    for ia, a in enumerate(d.baas):
-        for k, t in enumerate(T):
-            con = m.balance[a, t]
-            lf = point.factors[ia, col, k]
-            terms = [float(c) * inj_fn(r, t) for r, c in zip(rs, lf)
-                     if abs(c) > FACTOR_THRESHOLD]
-            rhs = float(con.upper) + float(point.offset_mw[ia, k])
-            con.set_value(con.body - sum(terms) == rhs)
-    b.info["inj_const"] = b.info["inj_const"] - withdrawal_by_bus(point, d.ldf, d.bus_baa)
-    b.info["loss_point"] = point
+    r = resistances(d.branches, ptdf.branch_ids)
+    quad = branch_losses_mw(r, flows_mw, float(d.params.loss_base_mva))
+    modelled = np.zeros_like(quad)
+    for i, l in enumerate(ptdf.branch_ids):
+        if r[i] > 0:
+            modelled[i] = [pyo.value(m.loss_branch[l, t]) for t in T]
+    shares = baa_shares(d.branches, ptdf.branch_ids, d.bus_baa, d.baas)
+    baa_quad = np.asarray(shares.T @ quad)
+    baa_mod = np.array([[pyo.value(m.loss_baa[a, t]) for t in T] for a in d.baas])
+    return quad - modelled, baa_quad - baa_mod
 
 
 # ---------------------------------------------------------------------------------------------
 # the iteration (stopping rule: docs/market-model.md, Marginal losses)
 # ---------------------------------------------------------------------------------------------
 S = TypeVar("S")
-#: solves before the iteration may stop: lossless, the first with losses, one more (iterate)
-MIN_SOLVES = 3
+#: a branch-hour gets a new tangent when its losses exceed the modelled ones by more than this
+CUT_GAP_MW = 1e-5
 
 
 @dataclass
 class LossIteration:
-    """What the loss iteration did: solves (the lossless one included), the largest branch-flow
-    change between successive solutions after each re-solve, whether it settled, seconds."""
+    """What the loss iteration did: solves, the largest shortfall of a BAA-hour's modelled
+    losses below r f²/base at each solution's flows (MW; negative: the modelled losses exceed
+    the physical ones), tangents added, whether it settled, seconds."""
 
-    solves: int = 1
-    flow_change_mw: list[float] | None = None
-    converged: bool = True
+    solves: int = 0
+    loss_gap_mw: list[float] | None = None
+    tangents_added: list[int] | None = None
+    converged: bool = False
     seconds: float = 0.0
 
     def manifest(self) -> dict:
-        ch = self.flow_change_mw or []
-        return {"solves": self.solves, "flow_change_mw": [float(x) for x in ch],
-                "last_flow_change_mw": float(ch[-1]) if ch else None,
+        gaps = self.loss_gap_mw or []
+        return {"solves": self.solves, "loss_gap_mw": [float(x) for x in gaps],
+                "last_loss_gap_mw": float(gaps[-1]) if gaps else None,
+                "tangents_added": list(self.tangents_added or []),
                 "converged": self.converged, "seconds": self.seconds}
 
 
-def iterate(solve: Callable[[LossPoint | None], S], flows_of: Callable[[S], np.ndarray],
-            point_at: Callable[[S], LossPoint], max_solves: int,
-            tolerance_mw: float) -> tuple[S, LossIteration]:
-    """Solve lossless, then re-solve with the losses linearised at the last solution's flows
-    until the largest branch-flow change between two successive solutions is
-    ≤ `tolerance_mw` (converged) or `max_solves` solves ran (not converged). The first
-    re-solve never stops it: it moves the withdrawn losses from 0 to L_b0, so its flow change
-    says nothing about whether the losses settled (at least `MIN_SOLVES` solves)."""
+def iterate(solve: Callable[[LossCuts], S], bundle_of: Callable[[S], ModelBundle],
+            flows_of: Callable[[S], np.ndarray], ptdf: PTDF, grid: dict[str, list[float]],
+            max_solves: int, tolerance_mw: float) -> tuple[S, LossIteration]:
+    """Solve with the tangent grid (the first solve with losses); while a BAA-hour's losses r f²/base at the solution's flows
+    exceed its modelled losses by more than `tolerance_mw` (in absolute value), add a tangent at
+    the solution flow of every branch-hour short by more than `CUT_GAP_MW` and solve again, at
+    most `max_solves` solves in all."""
     t0 = time.perf_counter()
-    sol = solve(None)
-    flows = flows_of(sol)
-    it = LossIteration(solves=1, flow_change_mw=[], converged=False)
-    while it.solves < max_solves:
-        sol = solve(point_at(sol))
+    cuts = LossCuts(grid=grid, added={})
+    it = LossIteration(loss_gap_mw=[], tangents_added=[])
+    while True:
+        sol = solve(cuts)
         it.solves += 1
-        new = flows_of(sol)
-        change = float(np.max(np.abs(new - flows))) if new.size else 0.0
-        it.flow_change_mw.append(change)
-        flows = new
-        if change <= tolerance_mw and it.solves >= MIN_SOLVES:
+        flows = flows_of(sol)
+        by_branch, by_baa = loss_gaps(bundle_of(sol), ptdf, flows)
+        worst = float(by_baa.flat[np.argmax(np.abs(by_baa))]) if by_baa.size else 0.0
+        it.loss_gap_mw.append(worst)
+        if abs(worst) <= tolerance_mw:
             it.converged = True
+            break
+        if it.solves >= max_solves:
+            break
+        T = list(bundle_of(sol).d.hours)
+        n = 0
+        for i, k in zip(*np.nonzero(by_branch > CUT_GAP_MW)):
+            cuts.added.setdefault((ptdf.branch_ids[i], T[k]), []).append(float(flows[i, k]))
+            n += 1
+        it.tangents_added.append(n)
+        if n == 0:   # only modelled losses above the physical ones remain (prices ≤ 0)
             break
     it.seconds = time.perf_counter() - t0
     return sol, it
@@ -234,28 +245,49 @@ def iterate(solve: Callable[[LossPoint | None], S], flows_of: Callable[[S], np.n
 LOSS_COLUMNS = ("baa", "hour", "loss_mw", "loss_withdrawn_mw", "quadratic_loss_mw")
 
 
+def loss_component(rb) -> pd.DataFrame | None:
+    """The marginal loss component −Σ_l φ_l PTDF_ln per bus and period (bus x period), φ_l the
+    dual of lossy branch l's flow row, when the model carries losses (`add_loss_rows`), else
+    None."""
+    lm = rb.b.info.get("loss_model")
+    if lm is None:
+        return None
+
+    def compute():
+        T, ptdf, m = rb.d.hours, rb.ptdf, rb.m
+        phi = np.zeros((len(ptdf.branch_ids), len(T)))
+        for l in lm["lossy"]:
+            i = ptdf.branch_index(l)
+            phi[i] = [rb.dual(m.loss_flow_def[l, t]) for t in T]
+        comp = -np.asarray(ptdf.matrix.T @ phi)
+        return pd.DataFrame(comp, index=ptdf.bus_ids, columns=T)
+    return rb.memo("loss_component", compute)
+
+
 def extract(rb) -> None:
-    """Read back the losses: the `losses` table per BAA and period (loss_mw = the linearised
-    losses in the balance row at the solution, loss_withdrawn_mw = the constant L_b0 withdrawn
-    by LDF in the flow calculation, quadratic_loss_mw = Σ share r f²/base at the solution's
-    flows; empty without marginal losses), `baa_summary.loss_mw` (0 without), and the losses
-    the RUC adds to its forecast balance (`rb.keep("loss_mw")`)."""
+    """Read back the losses: the `losses` table per BAA and period (loss_mw = the modelled
+    losses L_b of the balance row, loss_withdrawn_mw = the same MW withdrawn by LDF in the flows,
+    quadratic_loss_mw = Σ share r f²/base at the solution's flows; empty without marginal
+    losses), `baa_summary.loss_mw` (0 without), and the losses the RUC adds to its forecast
+    balance (`rb.keep("loss_mw")`)."""
     d, b = rb.d, rb.b
     T = list(d.hours)
-    point = b.info.get("loss_point")
-    if point is None:
+    lm = b.info.get("loss_model")
+    if lm is None:
         rb.rows("losses", pd.DataFrame(columns=list(LOSS_COLUMNS)))
         rb.columns("baa_summary", pd.DataFrame(
             [dict(baa=a, hour=t, loss_mw=0.0) for a in d.baas for t in T]))
         return
-    lin = point.linearised_mw(bus_injection(b, rb.ptdf))
+    m = rb.m
     r = resistances(d.branches, rb.ptdf.branch_ids)
     shares = baa_shares(d.branches, rb.ptdf.branch_ids, d.bus_baa, d.baas)
     quad = baa_losses_mw(shares, r, rb.sm.monitor.flows()["base"], d.params.loss_base_mva)
-    rows = [dict(baa=a, hour=t, loss_mw=float(lin[i, k]),
-                 loss_withdrawn_mw=float(point.loss_mw[i, k]),
-                 quadratic_loss_mw=float(quad[i, k]))
-            for i, a in enumerate(d.baas) for k, t in enumerate(T)]
+    rows = []
+    for i, a in enumerate(d.baas):
+        for k, t in enumerate(T):
+            lb = float(pyo.value(m.loss_baa[a, t]))
+            rows.append(dict(baa=a, hour=t, loss_mw=lb, loss_withdrawn_mw=lb,
+                             quadratic_loss_mw=float(quad[i, k])))
     rb.rows("losses", pd.DataFrame(rows, columns=list(LOSS_COLUMNS)))
     rb.columns("baa_summary", pd.DataFrame(
         [dict(baa=x["baa"], hour=x["hour"], loss_mw=x["loss_mw"]) for x in rows]))

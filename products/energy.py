@@ -15,6 +15,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from clearing.market.bundle import ModelBundle
+from network.losses import loss_component
 from network.transmission import congestion
 
 
@@ -52,13 +53,14 @@ def base_transfer_rhs(d) -> dict:
 
 def nodal_prices(d, pi: pd.DataFrame, congestion: pd.DataFrame,
                  loss: pd.DataFrame | None = None) -> pd.DataFrame:
-    """LMP_n = π_b(n) − Σ_b π_b LF_{b,n} − Σ_l PTDF_ln (μ+ − μ−) − Σ_σ Σ_l PTDF_ln (ησ+ − ησ−)
-    (spec §6.1; the loss term only with marginal_losses, docs/market-model.md).
+    """LMP_n = π_b(n) − Σ_l PTDF_ln φ_l − Σ_l PTDF_ln (μ+ − μ−) − Σ_σ Σ_l PTDF_ln (ησ+ − ησ−)
+    (spec §6.1; the loss term, φ_l the dual of a lossy branch's flow row, only with
+    marginal_losses: network/losses.py, docs/market-model.md).
 
     `pi`: BAA x hour energy prices; `congestion`: bus x hour network congestion component
     (already the PTDF-weighted sum of branch shadow prices, negative where congestion lowers
-    the price); `loss`: bus x hour marginal loss component −Σ_b π_b LF_{b,n} (`loss_component`),
-    None: lossless. Returns the `nodal_prices` table: energy = SMEC (reference BAA price = the
+    the price); `loss`: bus x hour marginal loss component (network.losses.loss_component), None:
+    lossless. Returns the `nodal_prices` table: energy = SMEC (reference BAA price = the
     LMP at the reference bus), loss, congestion = LMP − SMEC − loss; extras baa_transfer and
     network_congestion.
     """
@@ -94,20 +96,6 @@ def balance_prices(rb) -> pd.DataFrame:
     d, m = rb.d, rb.m
     return rb.memo("pi", lambda: pd.DataFrame(
         {t: {a: rb.dual(m.balance[a, t]) for a in d.baas} for t in d.hours}))
-
-
-def loss_component(rb) -> pd.DataFrame | None:
-    """The marginal loss component −Σ_b π_b LF_{b,n} per bus and period (bus x period) when
-    the model carries linearised losses (network.losses.apply_losses), else None."""
-    point = rb.b.info.get("loss_point")
-    if point is None:
-        return None
-
-    def compute():
-        pi = balance_prices(rb).reindex(index=point.baas, columns=point.periods)
-        comp = 0.0 - np.einsum("bt,bnt->nt", pi.to_numpy(dtype=float), point.factors)
-        return pd.DataFrame(comp, index=point.bus_ids, columns=point.periods)
-    return rb.memo("loss_component", compute)
 
 
 SUPPLY_TYPES = ("thermal", "ver", "hydro", "storage", "import")   # generation in baa_summary

@@ -170,22 +170,23 @@ class MarketParameters:
 
     # --- marginal losses (issue 19 part 6; spec §5.1 "a loss-factor extension", §6.1 loss) ---
     marginal_losses: bool = _p(False, "-", "§5.1, §6.1", "A",
-                               "Marginal losses: branch losses r·f²/base linearised around the "
-                               "previous IFM solution's flows enter each BAA's balance with loss "
-                               "factors, LMPs get a loss component; iterated until the flows "
-                               "settle (docs/market-model.md, Marginal losses). Off: lossless DC")
+                               "Marginal losses in the IFM: branch losses r·f²/base, bounded "
+                               "below by tangents (the losses linearised around flows: a grid, "
+                               "then each solution's flows, iterated until they settle), enter "
+                               "each BAA's balance; LMPs get a loss component "
+                               "(docs/market-model.md, Marginal losses). Off: lossless DC")
     loss_base_mva: float = _p(100.0, "MVA", "§5.1", "A",
                               "Per-unit base of branches.resistance_pu (losses r·f²/base MW)",
                               lo=1e-3, hi=1e6)
     loss_max_iterations: int = _p(5, "-", "§5.1", "A",
-                                  "Most IFM solves of the loss iteration (the lossless solve "
-                                  "counts as the first; it stops no earlier than the third); "
-                                  "reaching it with the flows still moving is a manifest "
-                                  "warning", lo=3, hi=50)
-    loss_tolerance_mw: float = _p(1.0, "MW", "§5.1", "A",
-                                  "The loss iteration stops when no branch flow changes by more "
-                                  "than this between two successive IFM solutions", lo=0,
-                                  hi=1000)
+                                  "Most IFM solves of the loss iteration (the first, on the "
+                                  "tangent grid, included); reaching it with a BAA-hour's losses "
+                                  "still off by more than loss_tolerance_mw is a manifest "
+                                  "warning", lo=1, hi=50)
+    loss_tolerance_mw: float = _p(0.01, "MW", "§5.1", "A",
+                                  "The loss iteration stops when every BAA-hour's modelled "
+                                  "losses are within this of r f²/base at the solution's flows",
+                                  lo=0, hi=1000)
 
     # --- penalty prices (spec §4.3) ---
     penalty_power_balance_under_usd_per_mwh: float = _p(1000.0, "$/MWh", "§4.3", "S",

@@ -62,14 +62,16 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
         d = prepare(sc)
         _add(timings, "prepare_s", time.perf_counter() - t0)
 
-        def solve(point: losses.LossPoint | None) -> SolvedModel:
-            say("build IFM" if point is None else "build IFM with the linearised losses")
+        def solve(cuts: losses.LossCuts | None, fixed: SolvedModel | None = None) -> SolvedModel:
+            say("build IFM" if cuts is None else "build IFM with the branch losses")
             t0 = time.perf_counter()
             b = build_ifm(d)
             if commitment is not None:
                 fix_commitment(b, commitment, "committed")
-            if point is not None:
-                losses.apply_losses(b, point, ptdf)
+            if fixed is not None:   # the loss iteration keeps the lossless IFM's commitment
+                losses.fix_binaries_as(b, fixed.bundle)
+            if cuts is not None:
+                losses.add_loss_rows(b, ptdf, cuts)
             _add(timings, "build_s", time.perf_counter() - t0)
             say("solve IFM (MIP, lazy network rounds) and price (fixed-commitment LP)")
             sm = solve_and_price(b, ptdf, ("base", "dep_up", "dep_down"), "IFM", budget=budget)
@@ -77,14 +79,15 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
             _add(timings, "pricing_s", sm.timings["pricing_s"])
             return sm
 
+        ifm = solve(None)
         if d.params.marginal_losses:   # docs/market-model.md, Marginal losses
+            lossless = ifm
             ifm, it = losses.iterate(
-                solve, lambda sm: sm.monitor.flows()["base"],
-                lambda sm: losses.point_of(sm.bundle, ptdf, sm.monitor.flows()["base"]),
+                lambda cuts: solve(cuts, fixed=lossless), lambda sm: sm.bundle,
+                lambda sm: sm.monitor.flows()["base"], ptdf,
+                losses.tangent_grid(d.branches, ptdf.branch_ids),
                 d.params.loss_max_iterations, d.params.loss_tolerance_mw)
             loss_runs.append(it)
-        else:
-            ifm = solve(None)
         tables, ifm_vals = extract_ifm(d, ifm, ptdf)
         return d, ifm, tables, ifm_vals
 
@@ -147,10 +150,11 @@ def run_day_ahead(scenario: Scenario, progress: Progress | None = None,
         it = loss_runs[-1]
         if not it.converged:
             manifest["warnings"].append(
-                f"marginal losses: the branch flows still moved by {it.flow_change_mw[-1]:.4g} MW "
-                f"(loss_tolerance_mw {scenario.parameters.loss_tolerance_mw:g}) after "
-                f"loss_max_iterations = {it.solves} IFM solves; the losses are linearised at "
-                "the next-to-last solution's flows")
+                f"marginal losses: a BAA-hour's losses r f²/base at the flows differ from the "
+                f"modelled losses by {it.loss_gap_mw[-1]:.4g} MW (loss_tolerance_mw "
+                f"{scenario.parameters.loss_tolerance_mw:g}) after {it.solves} IFM solves "
+                "(loss_max_iterations); a negative gap means losses above the physical ones "
+                "where a BAA's price is below zero")
     manifest["mpm"] = {"mode": scenario.parameters.mpm_mode,
                        "mitigated_bids": int(len(tables["mpm_mitigations"])),
                        "ifm_recleared": any(s.changed for s in steps[:1]),

@@ -57,7 +57,7 @@ RULES: dict[str, str] = {
                        "rating 0 = out of service (§5.9)",
     "losses": "marginal losses: per BAA-hour Σ_l share·r_l f_l²/base from the checker's own "
               "flows (withdrawn losses by LDF) and the scenario's resistances ≈ losses.loss_mw "
-              "within max(Σ share·r·loss_tolerance_mw²/base + 1e-3, 0.5 %); baa_summary.loss_mw "
+              "within loss_tolerance_mw + 1e-3 MW (the engine's stopping rule); baa_summary.loss_mw "
               "= losses.loss_mw (docs/market-model.md, Marginal losses)",
     "commitment": "thermal committed ∈ {0,1}; must-run units committed (§5.4)",
     "energy_limits": "thermal Pmin·u ≤ p ≤ Pmax_t·u; VER 0 ≤ p ≤ forecast; storage −Pch ≤ p ≤ "

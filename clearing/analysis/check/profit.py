@@ -581,14 +581,15 @@ def check_dual_objective(ctx: Context) -> None:
 
 
 def _loss_dual_terms(ctx: Context, pi) -> float:
-    """The marginal-loss terms of the dual objective (docs/market-model.md, Marginal losses):
-    the balance row of BAA b carries `−Σ_r LF_{b,n(r)} g_r` and the constant
-    `L_b0 − Σ_r LF g0_r` = loss_mw_b − Σ_r LF_{b,n(r)} g_r (at the solution), and the branch rows
-    the losses withdrawn by LDF (W_n = LDF_n·loss_withdrawn_mw_b(n)). With loss_n =
-    −Σ_b π_b LF_{b,n} published in nodal_prices, the terms are
-        Σ_b π_b·loss_mw_b + Σ_r loss_{n(r)}·g_r          (π_b times the constant)
-        − Σ_n loss_n·D^fix_n                              (the demand term used LMP_n)
-        + Σ_n (LMP_n − π_b(n) − loss_n)·W_n               (network congestion times W)."""
+    """The marginal-loss terms of the dual objective (docs/market-model.md, Marginal losses).
+    The IFM's loss rows are the flow rows f_l − PTDF·(G − D − W) = 0 (duals φ_l), the BAA losses
+    L_b = Σ share ℓ and the tangents ℓ ≥ s_c f − q_c (duals λ_c). By complementary slackness
+    and stationarity of ℓ, f and L_b, Σ_c λ_c (−q_c) + Σ_l φ_l (−PTDF·D)_l equals, with the
+    published loss component loss_n = −Σ_l φ_l PTDF_ln and W_n = LDF_n·loss_withdrawn_mw_b(n):
+        Σ_b π_b·loss_mw_b + Σ_r loss_{n(r)}·g_r − Σ_n loss_n·D^fix_n
+        + Σ_n (LMP_n − π_b(n) − loss_n)·W_n,
+    and the demand term Σ_n LMP_n·D_n of the rule already holds Σ_n loss_n·D_n, taken out by
+    the third term."""
     npx = ctx.run.tables["nodal_prices"]
     npx = npx.assign(bus=npx["bus"].astype(str), hour=npx["hour"].astype(int)).set_index(
         ["bus", "hour"])
