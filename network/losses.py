@@ -112,7 +112,6 @@ def add_loss_rows(b: ModelBundle, ptdf: PTDF, cuts: LossCuts) -> None:
     for the lossy branches, their tangents, the BAA losses in the balance rows, and the losses
     withdrawn by LDF in every flow (`b.info["baa_fn"]`, read by the flow rows and the monitor).
     The variables and rows are kept in b.info["loss_model"] for the read-back."""
-    from network.transmission import make_monitor
     d, m = b.d, b.m
     p = d.params
     T = list(d.hours)
@@ -127,9 +126,7 @@ def add_loss_rows(b: ModelBundle, ptdf: PTDF, cuts: LossCuts) -> None:
     m.loss_baa = pyo.Var(m.BAA_T, within=pyo.Reals)
     inner = b.info["baa_fn"]
     b.info["baa_fn"] = lambda a, t: inner(a, t) - m.loss_baa[a, t]   # withdrawn by LDF [A]
-    mon = make_monitor(b, ptdf, ("base",))
-    m.loss_flow_def = pyo.Constraint(
-        m.LOSS_LT, rule=lambda _m, l, t: _m.loss_flow[l, t] - mon.flow_expr(l, t) == 0)
+    _add_flow_rows(b, ptdf, lossy)
     members = {a: [] for a in d.baas}
     for l in lossy:
         row = shares.getrow(pos[l])
@@ -148,6 +145,41 @@ def add_loss_rows(b: ModelBundle, ptdf: PTDF, cuts: LossCuts) -> None:
         con.set_value(con.body - m.loss_baa[a, t] == float(con.upper))
     b.costs.append(LOSS_TIE_BREAK_USD_PER_MWH * sum(m.loss_baa.values()))
     b.info["loss_model"] = {"lossy": lossy, "cuts": cuts}
+
+
+def _add_flow_rows(b: ModelBundle, ptdf: PTDF, lossy: list[str]) -> None:
+    """The flow rows of the lossy branches, f_lt = Σ_n PTDF_ln I_nt + Σ_b PTDF^LDF_lb·(BAA
+    terms, `b.info["baa_fn"]`) + constant, written on bus-injection variables
+    I_nt = Σ_{r at n} g_rt (one row per bus with resources), so that each flow row holds one
+    term per bus rather than one per resource (the same flows as FlowMonitor.flow_expr)."""
+    from network.transmission import make_monitor
+    d, m = b.d, b.m
+    T = list(d.hours)
+    inj_fn, baa_fn = b.info["inj_fn"], b.info["baa_fn"]
+    by_bus: dict[str, list[str]] = {}
+    for r in b.info["inj_resources"]:
+        by_bus.setdefault(str(d.resources.at[r, "bus"]), []).append(r)
+    buses = sorted(by_bus, key=ptdf.bus_index)
+    m.LOSS_NT = pyo.Set(initialize=[(n, t) for n in buses for t in T], dimen=2, ordered=True)
+    m.loss_bus_injection = pyo.Var(m.LOSS_NT, within=pyo.Reals)
+    m.loss_bus_injection_def = pyo.Constraint(m.LOSS_NT, rule=lambda _m, n, t: (
+        _m.loss_bus_injection[n, t] == sum(inj_fn(r, t) for r in by_bus[n])))
+    rows = ptdf.matrix.tocsr()[[ptdf.branch_index(l) for l in lossy]][:, [
+        ptdf.bus_index(n) for n in buses]].tocsr()
+    const = ptdf.matrix.tocsr()[[ptdf.branch_index(l) for l in lossy]] @ \
+        b.info["inj_const"].reindex(index=ptdf.bus_ids, columns=T).fillna(0.0).to_numpy(float)
+    lp = make_monitor(b, ptdf, ("base",)).ldf_ptdf.reindex(index=lossy)
+    row_of = {l: i for i, l in enumerate(lossy)}
+    col_of = {t: k for k, t in enumerate(T)}
+
+    def flow(_m, l, t):
+        i = row_of[l]
+        lo, hi = rows.indptr[i], rows.indptr[i + 1]
+        terms = [float(c) * _m.loss_bus_injection[buses[j], t]
+                 for j, c in zip(rows.indices[lo:hi], rows.data[lo:hi])]
+        terms += [float(c) * baa_fn(x, t) for x, c in lp.loc[l].items() if c]
+        return _m.loss_flow[l, t] - sum(terms) == float(const[i, col_of[t]])
+    m.loss_flow_def = pyo.Constraint(m.LOSS_LT, rule=flow)
 
 
 def fix_binaries_as(b: ModelBundle, solved: ModelBundle) -> None:
