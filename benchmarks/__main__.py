@@ -64,7 +64,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.machine import machine_info
-from benchmarks.outputs import html_to_png, matches_table, spread_table, write_markdown
+from benchmarks.outputs import (finite_json, html_to_png, matches_table, spread_table,
+                                write_markdown)
 from benchmarks.reference_match import recorded_matches
 
 HERE = Path(__file__).resolve().parent
@@ -366,17 +367,6 @@ def _json_default(o):
     if hasattr(o, "item"):
         return o.item()
     return str(o)
-
-
-def _finite(o):
-    """NaN and infinities as null: bench.json stays standard JSON."""
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    return o
 
 
 def run_in_subprocess(spec: dict, timeout: float | None) -> dict:
@@ -794,7 +784,7 @@ def main(argv: list[str] | None = None) -> int:
         columns=COLUMNS, runs=rows, summary=summary, seed_spread=spread,
         comparisons=comparisons,
         reference_matches=matches, details=details)
-    (out / "bench.json").write_text(json.dumps(_finite(doc), indent=2, default=_json_default,
+    (out / "bench.json").write_text(json.dumps(finite_json(doc), indent=2, default=_json_default,
                                                allow_nan=False) + "\n")
     charts = draw_chart(rows, summary, out, f"EDAM clearing engine: cost vs size "
                                             f"({doc['machine'].get('cpu', '')}, "

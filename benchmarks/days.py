@@ -50,6 +50,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import machine_info, versions
+from benchmarks.outputs import finite_json
 
 HERE = Path(__file__).resolve().parent
 #: --out default: relative to the current directory (run from the repository root it is the
@@ -325,20 +326,10 @@ def summary_text(s: dict, gs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _finite(o):
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    return o
-
-
 def write_files(out: Path, stamp: str, doc: dict, rows: list[dict]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     js, cs = out / f"days-{stamp}.json", out / f"days-{stamp}.csv"
-    js.write_text(json.dumps(_finite(doc), indent=2, default=str, allow_nan=False) + "\n")
+    js.write_text(json.dumps(finite_json(doc), indent=2, default=str, allow_nan=False) + "\n")
     with cs.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
         w.writeheader()

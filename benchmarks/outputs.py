@@ -15,6 +15,18 @@ import subprocess
 from pathlib import Path
 
 
+def finite_json(o):
+    """NaN and infinities as null (recursively through dicts, lists and tuples): the results
+    JSON files stay standard JSON."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: finite_json(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [finite_json(v) for v in o]
+    return o
+
+
 def _num(x) -> float:
     try:
         f = float(x)
