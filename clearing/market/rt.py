@@ -557,7 +557,8 @@ def _add_bids(grid: _Build) -> None:
         if cls[r] == "ver" and s == len(segs):  # a VER's RT bid covers its RT forecast
             w += max(0.0, float(hi[pos[r], k - 1]) - sum(x[0] for x in segs))
         elif s == len(segs):  # output it cannot avoid beyond its bid (DA: a price taker, §5.5)
-            floor = max(float(lo[pos[r], k - 1]), ramp_floor.get(r, np.zeros(plan.K))[k - 1]) \
+            fall_floor = float(ramp_floor[r][k - 1]) if r in ramp_floor else 0.0
+            floor = max(float(lo[pos[r], k - 1]), fall_floor) \
                 - (float(pmin[r]) if cls[r] in ("fixed_thermal", "fast_thermal") else 0.0)
             w += max(0.0, floor - sum(x[0] for x in segs))
         return w
