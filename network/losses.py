@@ -111,7 +111,8 @@ def add_loss_rows(b: ModelBundle, ptdf: PTDF, cuts: LossCuts) -> None:
     """Add the losses to a freshly built bundle (IFM; module docstring): flow rows and variables
     for the lossy branches, their tangents, the BAA losses in the balance rows, and the losses
     withdrawn by LDF in every flow (`b.info["baa_fn"]`, read by the flow rows and the monitor).
-    The variables and rows are kept in b.info["loss_model"] for the read-back."""
+    The lossy branches, tangents, resistances and BAA shares are kept in b.info["loss_model"]
+    for the iteration and the read-back."""
     d, m = b.d, b.m
     p = d.params
     T = list(d.hours)
@@ -144,7 +145,7 @@ def add_loss_rows(b: ModelBundle, ptdf: PTDF, cuts: LossCuts) -> None:
         con = m.balance[a, t]
         con.set_value(con.body - m.loss_baa[a, t] == float(con.upper))
     b.costs.append(LOSS_TIE_BREAK_USD_PER_MWH * sum(m.loss_baa.values()))
-    b.info["loss_model"] = {"lossy": lossy, "cuts": cuts}
+    b.info["loss_model"] = {"lossy": lossy, "cuts": cuts, "r": r, "shares": shares}
 
 
 def _add_flow_rows(b: ModelBundle, ptdf: PTDF, lossy: list[str]) -> None:
@@ -197,13 +198,12 @@ def loss_gaps(b: ModelBundle, ptdf: PTDF, flows_mw: np.ndarray) -> tuple[np.ndar
     L_b (BAA x period), in MW."""
     d, m = b.d, b.m
     T = list(d.hours)
-    r = resistances(d.branches, ptdf.branch_ids)
+    r, shares = b.info["loss_model"]["r"], b.info["loss_model"]["shares"]
     quad = branch_losses_mw(r, flows_mw, float(d.params.loss_base_mva))
     modelled = np.zeros_like(quad)
     for i, l in enumerate(ptdf.branch_ids):
         if r[i] > 0:
             modelled[i] = [pyo.value(m.loss_branch[l, t]) for t in T]
-    shares = baa_shares(d.branches, ptdf.branch_ids, d.bus_baa, d.baas)
     baa_quad = np.asarray(shares.T @ quad)
     baa_mod = np.array([[pyo.value(m.loss_baa[a, t]) for t in T] for a in d.baas])
     return quad - modelled, baa_quad - baa_mod
@@ -311,9 +311,7 @@ def extract(rb) -> None:
             [dict(baa=a, hour=t, loss_mw=0.0) for a in d.baas for t in T]))
         return
     m = rb.m
-    r = resistances(d.branches, rb.ptdf.branch_ids)
-    shares = baa_shares(d.branches, rb.ptdf.branch_ids, d.bus_baa, d.baas)
-    quad = baa_losses_mw(shares, r, rb.sm.monitor.flows()["base"], d.params.loss_base_mva)
+    quad = baa_losses_mw(lm["shares"], lm["r"], rb.sm.monitor.flows()["base"], d.params.loss_base_mva)
     rows = []
     for i, a in enumerate(d.baas):
         for k, t in enumerate(T):
