@@ -63,6 +63,14 @@ class MarketParameters:
     mip_rel_gap: float = _p(0.001, "fraction", "§2.6", "A", "Relative MIP gap", lo=0, hi=1)
     time_limit_s: float = _p(600.0, "s", "§2.6", "A", "Time limit of each MIP solve (.inf: none)",
                              lo=0, inf_ok=True)
+    solver_threads: int = _p(1, "-", "§2.6", "A",
+                             "HiGHS threads of each MIP solve: above 1, HiGHS's parallel tree "
+                             "search (deterministic: results depend on this value, not on the "
+                             "machine or its load, but differ from a 1-thread run's among "
+                             "solutions within the gap); LPs (lazy rounds, pricing) stay "
+                             "serial. Measured on RTS-GMLC July days it did not speed up the "
+                             "IFM, whose time is the serial root node (benchmarks/README.md)",
+                             lo=1, hi=64)
     run_time_limit_s: float = _p(0.0, "s", "§2.6", "A",
                                  "Wall-clock budget of the day-ahead run from its start (IFM and "
                                  "RUC, every lazy round): each HiGHS call gets the smaller of its "

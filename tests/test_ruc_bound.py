@@ -63,3 +63,83 @@ def test_tight_rc_rows_bound_the_lp_and_keep_the_optimum():
     assert loose["lp_bound_usd"] == pytest.approx(250.0, abs=1e-6)
     assert tight["lp_bound_usd"] == pytest.approx(600.0, abs=1e-6)
     assert tight["bound_gap"] <= MAX_BOUND_GAP < loose["bound_gap"]
+
+
+def _ruc_cover_case():
+    """One BAA, one bus, one hour: load 100 MW, forecast 130 MW. G1 100 MW @ $20 (on) carries
+    the load and has no RCU bid. Three units off at the start, each with an RCU bid at $1/MWh
+    for its whole capacity and an energy bid at $50 the IFM does not need:
+    CT_A 20 MW (Pmin 5, min-load $50/h, start-up $100), CT_B 20 MW (Pmin 5, $60/h, $100),
+    CT_C 55 MW (Pmin 22, $300/h, $500)."""
+    res = [dict(resource="G1", type="thermal", bus="1", pmin_mw=0.0, pmax_mw=100.0,
+                ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0)]
+    th = [dict(resource="G1", min_load_cost_usd_per_h=0.0, startup_cost_usd=0.0, min_up_h=1,
+               min_down_h=1, initial_on=True, initial_hours=24, initial_mw=100.0)]
+    eb = [dict(resource="G1", side="supply", segment=1, mw=100.0, price_usd_per_mwh=20.0)]
+    av = []
+    for name, pmin, pmax, mlc, su in (("CT_A", 5.0, 20.0, 50.0, 100.0),
+                                      ("CT_B", 5.0, 20.0, 60.0, 100.0),
+                                      ("CT_C", 22.0, 55.0, 300.0, 500.0)):
+        res.append(dict(resource=name, type="thermal", bus="1", pmin_mw=pmin, pmax_mw=pmax,
+                        ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0))
+        th.append(dict(resource=name, min_load_cost_usd_per_h=mlc, startup_cost_usd=su,
+                       min_up_h=1, min_down_h=1, initial_on=False, initial_hours=24,
+                       initial_mw=0.0))
+        eb.append(dict(resource=name, side="supply", segment=1, mw=pmax - pmin,
+                       price_usd_per_mwh=50.0))
+        av.append(dict(resource=name, product="rcu", mw=pmax, price_usd_per_mwh=1.0))
+    tables = dict(
+        resources=res, thermal=th, energy_bids=eb,
+        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+        demand=[dict(bus="1", hour=1, fixed_demand_mw=100.0)],
+        load_distribution=[dict(bus="1", ldf=1.0)],
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=130.0)],
+        availability_bids=av)
+    return make_scenario(tables, name="ruc_cover", trade_date="2026-06-01", hours=1,
+                         parameters={"mpm_mode": "off"})
+
+
+def test_ruc_cover_rows_state_the_gap_by_hand_and_cut_off_no_solution(monkeypatch):
+    """The covering rows (component.add_rc_cover_rows). Need: forecast 130 − G1's most (its IFM
+    100 MW, no RCU bid) = 30 MW, to be met by units the RUC may commit, each counted at its
+    RCU bound M = min(bid, Pmax, Pmin + 60·ramp) = its Pmax: 20 u_A + 20 u_B + 55 u_C +
+    under ≥ 30, the same per BAA and per hour (one BAA, no transfers).
+    Optimum by hand: CT_A + CT_B (50 + 100 + 60 + 100 = $310 of commitment, 30 MW of RCU at
+    $1) = $340; CT_C alone costs 300 + 500 + 30 = $830, CT_C with either CT more.
+    LP relaxation (the rows are sums of the model's own rows and bounds, so it is unchanged):
+    CT_A at $8.5/MW ((50 + 100)/20 + 1) in full, then CT_B at $9/MW for 10 MW (u_B = 0.5):
+    150 + 20 + 0.5·160 + 10 = $260. Without the rows: the same optimum and the same LP bound."""
+    from products.reliability_capacity import component
+
+    sc = _ruc_cover_case()
+    built = {}
+    real_build = component.build_ruc
+
+    def spy(*a, **k):
+        built["b"] = real_build(*a, **k)
+        return built["b"]
+    monkeypatch.setattr("benchmarks.ruc_bound.build_ruc", spy, raising=False)
+    import products.reliability_capacity as rc_pkg
+    monkeypatch.setattr(rc_pkg, "build_ruc", spy)
+    with_rows = ruc_bound(sc, tight_rc=True)
+    m = built["b"].m
+    for row in (m.ruc_cover_system[1], m.ruc_cover_baa["A", 1]):
+        coef = {v.name: c for v, c in _linear_terms(row.body)}
+        assert row.lower == pytest.approx(30.0)
+        assert coef["uR[CT_A,1]"] == pytest.approx(20.0)
+        assert coef["uR[CT_B,1]"] == pytest.approx(20.0)
+        assert coef["uR[CT_C,1]"] == pytest.approx(55.0)
+        assert coef["s_ruc_under[A,1]"] == pytest.approx(1.0)
+    assert with_rows["mip_objective_usd"] == pytest.approx(340.0, abs=1e-6)
+    assert with_rows["lp_bound_usd"] == pytest.approx(260.0, abs=1e-6)
+    monkeypatch.setattr(component, "add_rc_cover_rows", lambda *a, **k: None)
+    without = ruc_bound(sc, tight_rc=True)
+    assert not hasattr(built["b"].m, "ruc_cover_system")
+    assert without["mip_objective_usd"] == pytest.approx(340.0, abs=1e-6)
+    assert without["lp_bound_usd"] == pytest.approx(260.0, abs=1e-6)
+
+
+def _linear_terms(expr):
+    from pyomo.repn import generate_standard_repn
+    repn = generate_standard_repn(expr)
+    return list(zip(repn.linear_vars, repn.linear_coefs))

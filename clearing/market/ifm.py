@@ -173,7 +173,8 @@ def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: s
     `budget`: the run's wall-clock budget (solve_lazy). `mip_time_limit_s`: a tighter cap on
     each solve of the MIP stage (RT [A]); the pricing LP keeps `time_limit_s`."""
     p = b.d.params
-    solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s, budget=budget)
+    solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s, budget=budget,
+                             threads=p.solver_threads)
     monitor = make_monitor(b, ptdf, kinds)
     if seed_rows and p.lazy_transmission:
         b.info["seeded_rows"] = monitor.seed(seed_rows)

@@ -416,6 +416,21 @@ class _Mirror:
         _ok(self.h.changeObjectiveOffset(offset), "the objective offset")
 
 
+#: the thread count of HiGHS's task scheduler in this process: HiGHS keeps one scheduler per
+#: process, sized by the first run, and refuses a run asking for another size until it is
+#: reset (HiGHS's parallel.md: "concurrent Highs instances must use the same value of
+#: threads"). The engine solves one model at a time per process (sweeps use worker processes).
+_SCHEDULER: dict = {"threads": None}
+
+
+def use_global_scheduler(threads: int) -> None:
+    """Size HiGHS's process-wide task scheduler to `threads` before a run (reset it when an
+    earlier run of this process used another size)."""
+    if _SCHEDULER["threads"] != threads:   # also on first use: another library may have run HiGHS
+        highspy.Highs.resetGlobalScheduler(True)
+    _SCHEDULER["threads"] = threads
+
+
 @dataclass
 class PersistentHighs:
     """One HiGHS instance per model, fed directly from Pyomo (see the module docstring): the
@@ -429,6 +444,7 @@ class PersistentHighs:
     time_limit: float
     records: list = field(default_factory=list)
     budget: RunBudget | None = None
+    threads: int = 1
 
     def __post_init__(self) -> None:
         self._mirror: _Mirror | None = None
@@ -516,7 +532,10 @@ class PersistentHighs:
         if self.budget is not None and at_least_s is not None:
             own = min(own, max(self.budget.remaining(), at_least_s))
         limit = own if has_int else h.getRunTime() + own
-        for key, val in (("mip_rel_gap", self.gap), ("random_seed", 0), ("threads", 1),
+        threads = max(1, int(self.threads))
+        use_global_scheduler(threads)
+        for key, val in (("mip_rel_gap", self.gap), ("random_seed", 0), ("threads", threads),
+                         ("parallel", "on" if (has_int and threads > 1) else "off"),
                          ("time_limit", float(limit))):
             h.setOptionValue(key, val)
         report = self.budget.on_mip_progress if self.budget is not None else None

@@ -201,6 +201,10 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
         return (sum(r_expr(r, t) for r in members[a]) + inflow + _m.s_ruc_under[a, t]
                 - _m.s_ruc_over[a, t] == rhs)
     m.balance = pyo.Constraint(m.BAA_T, rule=balance)
+    if tight_rc:
+        add_rc_cover_rows(b, ifm, bound, members, rhs={
+            (a, t): float(d.baa_hours.at[(a, t), "demand_forecast_mw"]) + base[(a, t)]
+            + (loss[(a, t)] if loss else 0.0) for (a, t) in m.BAA_T})
     # import/export tie limits on the RUC schedules r (spec §5.5, §5.11)
     from network import ties
     ties.add_to_model(b, inj=r_expr)
@@ -244,6 +248,66 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
     b.info["r_expr"] = r_expr
     m.obj = pyo.Objective(expr=b.objective_expr(), sense=pyo.minimize)
     return b
+
+
+def max_ruc_schedule_mw(d: MarketData, ifm: dict, m: pyo.ConcreteModel, r: str, t: int) -> float:
+    """The most the RUC schedule r = g^IFM + RCU − RCD of `r` can be in hour `t` when its
+    commitment is not the RUC's choice (spec §5.11): g^IFM plus the least of its RCU bid, its
+    capacity row's room (Pmax − off-line NR − IFM up-awards, 0 for a unit held off) and its
+    RCU ramp (60·ramp); g^IFM without an RCU bid."""
+    g = float(ifm["g"][(r, t)])
+    if (r, t) not in m.rcu:
+        return g
+    cap = float(d.pmax.at[r, t]) - float(ifm["up"][(r, t)])
+    if d.resources.at[r, "type"] == "thermal":
+        on = m.uR[r, t].fixed and m.uR[r, t].value > 0.5
+        off_nr = ifm.get("nr_off", {}).get((r, t), 0.0)
+        cap = (float(d.pmax.at[r, t]) - off_nr) * (1.0 if on else 0.0) - float(ifm["up"][(r, t)])
+    most = min(g + float(d.avail_mw(r, "rcu", t)), cap)
+    rr = d.ramp_up(r)
+    if math.isfinite(rr):
+        most = min(most, g + 60 * rr)
+    return most
+
+
+def add_rc_cover_rows(b: ModelBundle, ifm: dict, bound: dict, members: dict,
+                      rhs: dict) -> None:
+    """Covering rows of the RUC (issue 20: same optimum, a stronger search): per BAA-hour,
+    Σ_{i newly committable} M_it u^R_it + RUC inflow + under-slack ≥ forecast − Σ_{other r}
+    (most r can be), and per hour the same summed over BAAs (transfers cancel). Each row is the
+    BAA's RUC balance (§5.11) with every schedule replaced by its upper bound
+    (`max_ruc_schedule_mw`, `rc_commit_bound_mw`), so it cuts off no solution; written out, it
+    is a knapsack HiGHS's presolve tightens (a unit's M above the hour's need counts as the
+    need) and its cover and MIR cuts round: three 55 MW units, not 2.7 of them, cover 150 MW.
+    Rows whose need is met without a new commitment are left out."""
+    m, d = b.m, b.d
+    itf = d.interfaces
+    free = {(i, t) for (i, t) in bound if not m.uR[i, t].fixed}
+    parts = {}
+    for (a, t) in m.BAA_T:
+        units = [i for i in members[a] if (i, t) in free]
+        fixed_mw = sum(max_ruc_schedule_mw(d, ifm, m, r, t) for r in members[a]
+                       if (r, t) not in free)
+        parts[(a, t)] = (units, rhs[(a, t)] - fixed_mw)
+    baa_rows = [(a, t) for (a, t), (units, need) in parts.items() if units and need > 1e-6]
+
+    def baa_cover(_m, a, t):
+        units, need = parts[(a, t)]
+        inflow = sum(_m.xR[k, t] for k in itf.index[itf["to_baa"] == a]) \
+            - sum(_m.xR[k, t] for k in itf.index[itf["from_baa"] == a])
+        return sum(bound[(i, t)] * _m.uR[i, t] for i in units) + inflow \
+            + _m.s_ruc_under[a, t] >= need
+    m.RC_COVER_BAA = pyo.Set(initialize=baa_rows, dimen=2, ordered=True)
+    m.ruc_cover_baa = pyo.Constraint(m.RC_COVER_BAA, rule=baa_cover)
+
+    need_t = {t: sum(parts[(a, t)][1] for a in d.baas) for t in d.hours}
+    hours = [t for t in d.hours if need_t[t] > 1e-6 and any(parts[(a, t)][0] for a in d.baas)]
+
+    def system_cover(_m, t):
+        return sum(bound[(i, t)] * _m.uR[i, t] for a in d.baas for i in parts[(a, t)][0]) \
+            + sum(_m.s_ruc_under[a, t] for a in d.baas) >= need_t[t]
+    m.RC_COVER_T = pyo.Set(initialize=hours, ordered=True)
+    m.ruc_cover_system = pyo.Constraint(m.RC_COVER_T, rule=system_cover)
 
 
 def rc_commit_bound_mw(d: MarketData, ifm: dict, i: str, t: int) -> float:
