@@ -143,3 +143,22 @@ def _linear_terms(expr):
     from pyomo.repn import generate_standard_repn
     repn = generate_standard_repn(expr)
     return list(zip(repn.linear_vars, repn.linear_coefs))
+
+
+def test_solver_threads_switch_within_a_process():
+    """`solver_threads` sizes HiGHS's process-wide scheduler per run: 2, then 1, then 2 again in
+    one process each clear the cover case to the hand optimum ($340 of RUC, IFM $2,000 = G1's
+    100 MW at $20), with HiGHS's parallel tree search on at 2 threads."""
+    import dataclasses
+
+    from clearing.market.engine import run_day_ahead
+    from clearing.market import solver
+
+    base = _ruc_cover_case()
+    for threads in (2, 1, 2):
+        sc = dataclasses.replace(base, parameters=dataclasses.replace(
+            base.parameters, solver_threads=threads))
+        man = run_day_ahead(sc).manifest
+        assert solver._SCHEDULER["threads"] == threads
+        assert man["solver"]["objective_mip"] == pytest.approx(2000.0, abs=1e-6)
+        assert man["ruc"]["objective_mip"] == pytest.approx(340.0, abs=1e-6)
