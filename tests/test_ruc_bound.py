@@ -162,3 +162,68 @@ def test_solver_threads_switch_within_a_process():
         assert solver._SCHEDULER["threads"] == threads
         assert man["solver"]["objective_mip"] == pytest.approx(2000.0, abs=1e-6)
         assert man["ruc"]["objective_mip"] == pytest.approx(340.0, abs=1e-6)
+
+
+def _identical_ct_case(ct_b_startup_usd: float):
+    """One BAA, one bus, one hour: load 100 MW, forecast 115 MW, G1 100 MW @ $20 (on, no RCU
+    bid). CT_A and CT_B: 20 MW, Pmin 5, min-load $50/h, RCU bid 20 MW @ $1, energy bid $50,
+    CT_A's start-up $100 and CT_B's `ct_b_startup_usd`; CT_C the same as CT_A but $60/h."""
+    res = [dict(resource="G1", type="thermal", bus="1", pmin_mw=0.0, pmax_mw=100.0,
+                ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0)]
+    th = [dict(resource="G1", min_load_cost_usd_per_h=0.0, startup_cost_usd=0.0, min_up_h=1,
+               min_down_h=1, initial_on=True, initial_hours=24, initial_mw=100.0)]
+    eb = [dict(resource="G1", side="supply", segment=1, mw=100.0, price_usd_per_mwh=20.0)]
+    av = []
+    for name, mlc, su in (("CT_A", 50.0, 100.0), ("CT_B", 50.0, ct_b_startup_usd),
+                          ("CT_C", 60.0, 100.0)):
+        res.append(dict(resource=name, type="thermal", bus="1", pmin_mw=5.0, pmax_mw=20.0,
+                        ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0))
+        th.append(dict(resource=name, min_load_cost_usd_per_h=mlc, startup_cost_usd=su,
+                       min_up_h=1, min_down_h=1, initial_on=False, initial_hours=24,
+                       initial_mw=0.0))
+        eb.append(dict(resource=name, side="supply", segment=1, mw=15.0,
+                       price_usd_per_mwh=50.0))
+        av.append(dict(resource=name, product="rcu", mw=20.0, price_usd_per_mwh=1.0))
+    tables = dict(
+        resources=res, thermal=th, energy_bids=eb,
+        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
+        demand=[dict(bus="1", hour=1, fixed_demand_mw=100.0)],
+        load_distribution=[dict(bus="1", ldf=1.0)],
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=115.0)],
+        availability_bids=av)
+    return make_scenario(tables, name="ruc_identical", trade_date="2026-06-01", hours=1,
+                         parameters={"mpm_mode": "off"})
+
+
+@pytest.mark.parametrize("ct_b_startup_usd, pairs, committed, objective", [
+    # CT_A and CT_B identical: one order row; either alone covers the 15 MW at
+    # 50 + 100 + 15 × 1 = $165 (CT_C: $175), and the row keeps CT_A's copy of that optimum
+    (100.0, [("CT_A", "CT_B")], "CT_A", 165.0),
+    # CT_B's start-up $90 makes it a different unit (no row) and the cheapest: 50 + 90 + 15
+    (90.0, [], "CT_B", 155.0),
+])
+def test_identical_units_are_ordered_and_only_they(monkeypatch, ct_b_startup_usd, pairs,
+                                                   committed, objective):
+    """Order rows (component.add_identical_unit_order_rows): Σ_t u^R_i ≥ Σ_t u^R_j for units
+    i < j whose every scenario row but the name, IFM schedule and RUC fixings agree (numbers in
+    the parameters)."""
+    from products.reliability_capacity import component
+    import products.reliability_capacity as rc_pkg
+
+    built = {}
+    real_build = component.build_ruc
+
+    def spy(*a, **k):
+        built["b"] = real_build(*a, **k)
+        return built["b"]
+    monkeypatch.setattr(rc_pkg, "build_ruc", spy)
+    out = ruc_bound(_identical_ct_case(ct_b_startup_usd))
+    m = built["b"].m
+    assert list(m.RUC_ORDER) == pairs
+    assert out["mip_objective_usd"] == pytest.approx(objective, abs=1e-6)
+    from clearing.market.engine import run_day_ahead
+    run = run_day_ahead(_identical_ct_case(ct_b_startup_usd))
+    sched = run.tables["schedules"].set_index("resource")
+    assert sorted(sched.index[sched["ruc_committed"].astype(bool)
+                              & ~sched["committed"].astype(bool)]) == [committed]
+    assert run.manifest["ruc"]["objective_mip"] == pytest.approx(objective, abs=1e-6)
