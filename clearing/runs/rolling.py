@@ -59,7 +59,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from clearing.runs.store import (ROLLING_DIR, Store, _atomic_write_text, canonical_json,
+from clearing.runs.store import (ROLLING_DIR, Store, atomic_write_text, canonical_json,
                                  refresh_catalogue, run_id_for)
 from scenarios.errors import Problem, ScenarioError
 from scenarios.scenario import Scenario
@@ -309,7 +309,7 @@ def read_chain(store: Store, rolling_id: str) -> dict:
 
 def write_chain(store: Store, record: dict) -> Path:
     p = store.root / ROLLING_DIR / f"{record['rolling_id']}.json"
-    _atomic_write_text(p, json.dumps(record, indent=2, sort_keys=True, default=str))
+    atomic_write_text(p, json.dumps(record, indent=2, sort_keys=True, default=str))
     return p
 
 
