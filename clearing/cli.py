@@ -263,7 +263,8 @@ def cmd_run_days(a) -> int:
     ov = _overrides(a.set)
     if a.phase is not None:
         ov["phase"] = a.phase
-    return run_days_command(a.source, a.date_from, a.date_to, a.out, ov, fmt=a.format)
+    return run_days_command(a.source, a.date_from, a.date_to, a.out, ov, fmt=a.format,
+                            lookahead_hours=a.lookahead_hours)
 
 
 def cmd_runs(a) -> int:
@@ -436,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="NAME=VALUE", help=_SET_HELP)
     s.add_argument("--format", choices=("csv", "parquet"), default="csv",
                    help="format of the results tables (default csv)")
+    s.add_argument("--lookahead-hours", default=0, metavar="N",
+                   help="clear each day with the first N hours (0..24) of the next day "
+                        "appended and keep the day's own hours [A] (default 0: off)")
     s.set_defaults(fn=cmd_run_days)
     s = sub.add_parser("runs", help="list the runs of a store")
     s.add_argument("store", help="run store folder (edam sweep --out)")
