@@ -132,11 +132,13 @@ def check_source(source: str, dates: list[str]) -> str:
     return str(root.resolve())
 
 
-def load_day(source: str, date: str, overrides: dict | None = None) -> Scenario:
-    """Day `date` of SOURCE as given (its own initial state), with the parameter overrides."""
+def load_day(source: str, date: str, overrides: dict | None = None,
+             profile: str = "edam") -> Scenario:
+    """Day `date` of SOURCE as given (its own initial state), with the parameter overrides;
+    `profile` is the RTS-GMLC import profile (edam or reference)."""
     if source == RTS_GMLC:
         from scenarios.importers.rts_gmlc import import_rts_gmlc
-        sc = import_rts_gmlc(date)
+        sc = import_rts_gmlc(date, profile=profile)
         return sc.with_parameters(**overrides) if overrides else sc
     from scenarios import load_scenario
     sc = load_scenario(Path(source) / date, overrides or {})
@@ -406,12 +408,16 @@ def first_hours(result, hours: int):
 
 # ------------------------------------------------------------------------------------------
 # the chain record (STORE/rolling/<rolling_id>.json)
-def rolling_id_for(source: str, first: str, overrides: dict, lookahead_hours: int = 0) -> str:
-    """The id of a rolling run: its source, first day, parameter overrides and look-ahead
-    hours (left out at 0, so the ids of runs without look-ahead are as before)."""
+def rolling_id_for(source: str, first: str, overrides: dict, lookahead_hours: int = 0,
+                   profile: str = "edam") -> str:
+    """The id of a rolling run: its source, first day, parameter overrides, look-ahead hours
+    and import profile (the last two left out at their defaults, so the ids of earlier runs
+    stay as they were)."""
     key = {"source": source, "from": first, "overrides": overrides}
     if lookahead_hours:
         key["lookahead_hours"] = int(lookahead_hours)
+    if profile != "edam":
+        key["profile"] = profile
     return hashlib.sha256(canonical_json(key).encode()).hexdigest()[:12]
 
 
@@ -500,14 +506,14 @@ def _store_scenario(store: Store, sc: Scenario, date: str, source_dir: str | Non
     return load_scenario(folder)
 
 
-def next_day(source: str, date: str, overrides: dict) -> Scenario | None:
+def next_day(source: str, date: str, overrides: dict, profile: str = "edam") -> Scenario | None:
     """Day D+1 of SOURCE for day D's look-ahead, or None when SOURCE has no such day (the
     last day of the RTS-GMLC year, a folder without it)."""
     nxt = _next_date(date)
     if source != RTS_GMLC and not (Path(source) / nxt / "scenario.yaml").is_file():
         return None
     try:
-        return load_day(source, nxt, overrides)
+        return load_day(source, nxt, overrides, profile)
     except ScenarioError:
         if source == RTS_GMLC:
             return None  # outside the data set's year
@@ -537,16 +543,21 @@ def check_lookahead_hours(hours) -> int:
 def run_days(source: str, first: str, last: str, store: Store | str | Path,
              overrides: dict | None = None, fmt: str = "csv",
              say: Callable[[str], None] = lambda m: None, solve=None,
-             lookahead_hours: int = 0) -> RollingOutcome:
+             lookahead_hours: int = 0, profile: str = "edam") -> RollingOutcome:
     """Clear the days first..last of SOURCE into `store`, each from the previous day's end
     state (module docstring); `solve(scenario)` (default clearing.api.solve) clears one day.
     With `lookahead_hours` N > 0 each day is first cleared with the first N hours of the next
     day appended (`lookahead_scenario`), then cleared alone at that solve's commitment of its
     own hours (`solve(scenario, commitment_from=...)`), which is the stored run [A].
+    `profile` is the RTS-GMLC import profile (SOURCE rts-gmlc only; docs/rts-gmlc-import.md).
     Stops at the first failed day (the days after it have no start state)."""
     dates = day_dates(first, last)
     lookahead_hours = check_lookahead_hours(lookahead_hours)
     src = check_source(source, dates)
+    if profile != "edam" and src != RTS_GMLC:
+        raise ScenarioError(Problem("--profile", None, None, profile,
+                                    f"edam for a folder SOURCE (a profile is an option of the "
+                                    f"'{RTS_GMLC}' import)"))
     overrides = dict(overrides or {})
     store = store if isinstance(store, Store) else Store(store)
     store.init(forbid_inside=[] if src == RTS_GMLC else [src])
@@ -554,19 +565,21 @@ def run_days(source: str, first: str, last: str, store: Store | str | Path,
     if solve is None:
         import clearing.api as api
         solve = api.solve
-    rid_chain = rolling_id_for(src, dates[0], overrides, lookahead_hours)
+    rid_chain = rolling_id_for(src, dates[0], overrides, lookahead_hours, profile)
     outcome = RollingOutcome(rolling_id=rid_chain)
     chain = read_chain(store, rid_chain)
     record = {"rolling_id": rid_chain, "source": src, "from": dates[0],
               "overrides": overrides, "days": chain.get("days", [])}
     if lookahead_hours:
         record["lookahead_hours"] = lookahead_hours
+    if profile != "edam":
+        record["profile"] = profile
     prev: tuple[Scenario, str] | None = None  # (day D's scenario, its run id)
     new_days: list[dict] = []
     t0 = time.perf_counter()
     try:
         for i, date in enumerate(dates):
-            base = load_day(src, date, overrides)
+            base = load_day(src, date, overrides, profile)
             state = None
             if prev is not None:
                 from clearing.results import read_run
@@ -579,9 +592,11 @@ def run_days(source: str, first: str, last: str, store: Store | str | Path,
                     "day": i + 1, "previous_run_id": prev[1] if prev else None,
                     "carried_state_hash": state.digest() if state else None,
                     "carried_from_schedule": state.schedule if state else None}
+            if profile != "edam":
+                info["profile"] = profile
             extended = None
             if lookahead_hours:
-                nxt = next_day(src, date, overrides)
+                nxt = next_day(src, date, overrides, profile)
                 n = 0 if nxt is None else min(lookahead_hours, nxt.hours)
                 if n:
                     ext = lookahead_scenario(base, nxt, n)
@@ -648,7 +663,7 @@ def run_days(source: str, first: str, last: str, store: Store | str | Path,
 
 
 def run_days_command(source: str, first: str, last: str, out: str, overrides: dict,
-                     fmt: str = "csv", lookahead_hours: int = 0) -> int:
+                     fmt: str = "csv", lookahead_hours: int = 0, profile: str = "edam") -> int:
     """`edam run-days SOURCE --from D1 --to D2 --out STORE`: 0 every day done and solved to
     its gap, 3 some day stopped at a limit (its results written), 1 a day failed (the days
     after it are not run), 130 interrupted (run the same command again to continue)."""
@@ -660,7 +675,7 @@ def run_days_command(source: str, first: str, last: str, out: str, overrides: di
         con.print(f"[dim]{time.perf_counter() - t0:7.1f} s[/]  {msg}")
 
     outcome = run_days(source, first, last, out, overrides, fmt, say,
-                       lookahead_hours=lookahead_hours)
+                       lookahead_hours=lookahead_hours, profile=profile)
     store = Store(out)
     n = len(day_dates(first, last))
     con.print(f"{len(outcome.solved)} days solved, {len(outcome.skipped)} already done, "
