@@ -135,6 +135,8 @@ def test_with_lookahead_the_unit_stays_on(both):
     th = load_scenario(ahead[D2].manifest["scenario_dir"]).thermal.set_index("resource")
     assert (bool(th.at["B", "initial_on"]), int(th.at["B", "initial_hours"]),
             float(th.at["B", "initial_mw"])) == (True, 28, pytest.approx(10.0))
+    # the stored day 1 passes the independent checker against its own 4-hour scenario
+    assert main(["check", str(Store(store).run_dir(out.days[0]["run_id"]))]) == 0
     # the two chains are other rolling runs and other day runs
     assert out.rolling_id != both[2].rolling_id
     assert {d["run_id"] for d in out.days}.isdisjoint({d["run_id"] for d in both[2].days})
