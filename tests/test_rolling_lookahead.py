@@ -178,10 +178,14 @@ def test_lookahead_scenario_appends_the_next_days_hours():
 
 
 def test_lookahead_hours_option_is_checked(days, tmp_path, capsys):
-    """--lookahead-hours outside 0..24: exit 1, one message, nothing written."""
+    """--lookahead-hours outside 0..24: exit 1, one message, nothing written. A SOURCE without
+    day D+1 gives no next day."""
     for bad in ("25", "-1", "two"):
         assert main(["run-days", str(days), "--from", D1, "--to", D2, "--out",
                      str(tmp_path / "s"), "--lookahead-hours", bad]) == 1
         assert "a whole number of hours 0..24" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
     assert rolling.check_lookahead_hours(0) == 0
+    # the last day of the RTS-GMLC year has no next day (no import tried): no look-ahead
+    assert rolling.next_day("rts-gmlc", "2020-12-31", {}) is None
+    assert rolling.next_day(str(days), D2, {}) is None  # no 2026-06-03 folder

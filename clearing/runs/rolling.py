@@ -512,12 +512,11 @@ def next_day(source: str, date: str, overrides: dict, profile: str = "edam") -> 
     nxt = _next_date(date)
     if source != RTS_GMLC and not (Path(source) / nxt / "scenario.yaml").is_file():
         return None
-    try:
-        return load_day(source, nxt, overrides, profile)
-    except ScenarioError:
-        if source == RTS_GMLC:
+    if source == RTS_GMLC:
+        from scenarios.importers.rts_gmlc import DATA_YEAR
+        if _dt.date.fromisoformat(nxt).year != DATA_YEAR:
             return None  # outside the data set's year
-        raise
+    return load_day(source, nxt, overrides, profile)
 
 
 def lookahead_run_id(day_run_id: str, extended: Scenario, hours: int) -> str:
