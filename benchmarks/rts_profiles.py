@@ -155,9 +155,10 @@ def write_md(record: dict, out: Path) -> None:
             if not name.startswith("reference, "):
                 continue
             c = name.split(", ", 1)[1].removesuffix(" as edam")
-            lines.append(f"| {c} | {ref['production_cost_usd'] - r['production_cost_usd']:+,.0f} | "
-                         + " | ".join(f"{ref['avg_lmp_usd_per_mwh'][b] - r['avg_lmp_usd_per_mwh'][b]:+.2f}"
-                                      for b in baas) + " |")
+            d_cost = ref["production_cost_usd"] - r["production_cost_usd"]
+            d_lmp = [ref["avg_lmp_usd_per_mwh"][b] - r["avg_lmp_usd_per_mwh"][b] for b in baas]
+            lines.append(f"| {c} | {d_cost:+,.0f} | "
+                         + " | ".join(f"{v:+.2f}" for v in d_lmp) + " |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
 
 

@@ -341,8 +341,9 @@ def lookahead_scenario(day: Scenario, nxt: Scenario, hours: int) -> Scenario:
       floor, now at the last look-ahead hour, network, ...) is day D's.
     Validated."""
     hours = int(hours)
-    if not 1 <= hours <= min(MAX_LOOKAHEAD_HOURS, nxt.hours):
-        raise ValueError(f"look-ahead hours {hours}: expected 1..{min(MAX_LOOKAHEAD_HOURS, nxt.hours)}")
+    most = min(MAX_LOOKAHEAD_HOURS, nxt.hours)
+    if not 1 <= hours <= most:
+        raise ValueError(f"look-ahead hours {hours}: expected 1..{most}")
     shift = day.hours
     out = dict(day.tables)
     for name, df in day.tables.items():

@@ -6,6 +6,10 @@ NOTICE.md there travels with every copy) and returns a validated `Scenario` for 
 Nothing here reads outside the repository. docs/rts-gmlc-import.md is the long form of this
 docstring; every number below is a module constant so a what-if can change it.
 
+Profiles: what follows is the 'edam' profile (the default). `import_rts_gmlc(date,
+profile="reference")` applies the data set's own reference production-cost choices on top
+(`reference_profile`, REFERENCE_CHOICES; docs/rts-gmlc-import.md, "Reference profile").
+
 Mapping (each choice is [A], an engineering assumption of this importer, unless it is a plain
 copy of an RTS-GMLC field):
 
