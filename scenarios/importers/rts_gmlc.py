@@ -844,7 +844,8 @@ def main(date: str = DEFAULT_DATE, out: str | Path = "scenarios/rts_gmlc_edam",
 
     root = Path(data_dir) if data_dir is not None else BUNDLED_DATA_DIR
     check_output_target(out, "scenario", overwrite=overwrite, forbid_inside=[root])  # first
-    scenario = import_rts_gmlc(date, root, profile=profile)
+    scenario = (import_rts_gmlc(date, root) if profile == "edam"
+                else import_rts_gmlc(date, root, profile=profile))
     path = Path(write_scenario(scenario, out, overwrite=overwrite, forbid_inside=[root]))
     path.chmod(0o755)  # the writer's temporary folder is created 0700
     shutil.copyfile(root / "NOTICE.md", path / "NOTICE.md")
