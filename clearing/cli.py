@@ -203,7 +203,7 @@ def cmd_import(a) -> int:
         raise ScenarioError([__import__("scenarios.errors", fromlist=["Problem"]).Problem(
             "edam import", None, "source", a.source, "rts-gmlc")])
     from scenarios.importers.rts_gmlc import cli_import
-    return cli_import(a.date, a.out, a.data_dir, overwrite=a.overwrite)
+    return cli_import(a.date, a.out, a.data_dir, overwrite=a.overwrite, profile=a.profile)
 
 
 def cmd_rse(a) -> int:
@@ -263,7 +263,8 @@ def cmd_run_days(a) -> int:
     ov = _overrides(a.set)
     if a.phase is not None:
         ov["phase"] = a.phase
-    return run_days_command(a.source, a.date_from, a.date_to, a.out, ov, fmt=a.format)
+    return run_days_command(a.source, a.date_from, a.date_to, a.out, ov, fmt=a.format,
+                            lookahead_hours=a.lookahead_hours, profile=a.profile)
 
 
 def cmd_runs(a) -> int:
@@ -354,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir", help="RTS-GMLC folder (default: the bundled copy)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace --out if it holds an earlier imported scenario")
+    s.add_argument("--profile", choices=("edam", "reference"), default="edam",
+                   help="edam (default: the EDAM mapping) or reference (the data set's own "
+                        "production-cost choices, docs/rts-gmlc-import.md)")
     s.set_defaults(fn=cmd_import)
     s = sub.add_parser("rse", help="day-ahead resource sufficiency evaluation")
     s.add_argument("scenario", help=_SCENARIO_HELP)
@@ -436,6 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="NAME=VALUE", help=_SET_HELP)
     s.add_argument("--format", choices=("csv", "parquet"), default="csv",
                    help="format of the results tables (default csv)")
+    s.add_argument("--lookahead-hours", default=0, metavar="N",
+                   help="clear each day with the first N hours (0..24) of the next day "
+                        "appended and keep the day's own hours [A] (default 0: off)")
+    s.add_argument("--profile", choices=("edam", "reference"), default="edam",
+                   help="SOURCE rts-gmlc only: the import profile of each day (edam, the "
+                        "default, or reference: docs/rts-gmlc-import.md)")
     s.set_defaults(fn=cmd_run_days)
     s = sub.add_parser("runs", help="list the runs of a store")
     s.add_argument("store", help="run store folder (edam sweep --out)")

@@ -1028,6 +1028,14 @@ def build_store_report(store, progress: Callable[[str], None] | None = None) -> 
             fig.update_layout(title="Key metrics by run", height=380)
             page.section("Metrics by run", page.figure(fig))
 
+    if "rolling_id" in runs.columns and runs["rolling_id"].notna().any():
+        from clearing.runs.days_report import add_rolling_sections  # the days of run-days
+        con = connect(st)
+        try:
+            add_rolling_sections(page, con, runs, progress)
+        finally:
+            con.close()
+
     say("runs table")
     table_cols = [c for c in ["run_id", "label", "status", "scenario", "trade_date", "phase",
                               *swept,

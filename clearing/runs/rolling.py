@@ -38,6 +38,26 @@ Which schedule is day D's end state [A] (`SCHEDULE_OF_PHASE`):
   on if `rt_schedules.committed` is 1 in any of its intervals; output and SOC = the last
   interval's `energy_mw` and `soc_mwh`. A unit without RT rows keeps the DA rule above.
 
+Look-ahead [A] (`--lookahead-hours N`, 0 = off, the default; N <= 24 and <= day D+1's hours):
+an option of the rolling run, not a scenario parameter, because it needs day D+1's inputs,
+which only the rolling source has (one scenario has one day). Two steps per day:
+
+1. day D (its carried initial state in) with the first N hours of day D+1 appended, hourly as
+   day D+1 gives them (`lookahead_scenario`), cleared in phase min(phase, 2): it chooses the
+   IFM and RUC commitment knowing what follows the day;
+2. day D alone (its own H hours) cleared at that solve's commitment of hours 1..H
+   (`clearing.api.solve(commitment_from=...)`). This is the stored run: its schedules, prices
+   (the pricing LP at that commitment), settlement and RSE are day D's own hours, and its end
+   state, carried into day D+1 as without look-ahead, is that of hour H of day D: the status
+   of the look-ahead commitment, the output and SOC of day D's own dispatch (which meets the
+   storage end-of-day floor at hour H, not at the end of the look-ahead).
+
+The extended scenario is written into STORE/scenarios/ and named in the day's manifest
+(`rolling.lookahead_scenario_dir`, with `lookahead_hours`, `lookahead_next_date`,
+`lookahead_objective_usd`); the last day of SOURCE has no look-ahead (`lookahead_hours` 0). A
+day's run id then also covers the look-ahead hours and day D+1's appended inputs
+(`lookahead_run_id`). Phase 3's RT run follows step 2 on day D's own hours.
+
 Resume: each day is a run of the store whose id hashes its inputs, the carried state included
 (`clearing.runs.store.run_id_for`), so a rerun of the same command skips the days already done
 and a day whose inputs changed (a changed day D changes D+1's carried state) is recomputed, and
@@ -59,7 +79,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from clearing.runs.store import (ROLLING_DIR, Store, _atomic_write_text, canonical_json,
+from clearing.runs.store import (ROLLING_DIR, Store, atomic_write_text, canonical_json,
                                  refresh_catalogue, run_id_for)
 from scenarios.errors import Problem, ScenarioError
 from scenarios.scenario import Scenario
@@ -112,11 +132,13 @@ def check_source(source: str, dates: list[str]) -> str:
     return str(root.resolve())
 
 
-def load_day(source: str, date: str, overrides: dict | None = None) -> Scenario:
-    """Day `date` of SOURCE as given (its own initial state), with the parameter overrides."""
+def load_day(source: str, date: str, overrides: dict | None = None,
+             profile: str = "edam") -> Scenario:
+    """Day `date` of SOURCE as given (its own initial state), with the parameter overrides;
+    `profile` is the RTS-GMLC import profile (edam or reference)."""
     if source == RTS_GMLC:
         from scenarios.importers.rts_gmlc import import_rts_gmlc
-        sc = import_rts_gmlc(date)
+        sc = import_rts_gmlc(date, profile=profile)
         return sc.with_parameters(**overrides) if overrides else sc
     from scenarios import load_scenario
     sc = load_scenario(Path(source) / date, overrides or {})
@@ -271,10 +293,132 @@ def carry_state(scenario_next: Scenario, result_prev, scenario_prev: Scenario) -
 
 
 # ------------------------------------------------------------------------------------------
+# the optional look-ahead (pure): day D with the first hours of day D+1 appended
+#: the most look-ahead hours (one day of D+1)
+MAX_LOOKAHEAD_HOURS = 24
+#: tables whose hour 0 (blank) means "every hour" (scenarios/schema.py)
+_BLANK_HOUR_TABLES = {"tie_limits": ("tie",), "noncompetitive_constraints": ("constraint",)}
+#: day-constant table -> (its hourly override table, the columns naming one curve)
+_DAY_CONSTANT_CURVES = {"energy_bids": ("energy_bids_hourly", ("resource", "side")),
+                        "availability_bids": ("availability_bids_hourly",
+                                              ("resource", "product"))}
+
+
+def _explicit_hours(df: pd.DataFrame, keys: tuple[str, ...], hours: int) -> pd.DataFrame:
+    """A blank-hour table with every hour-0 row ("every hour") written out for hours 1..hours
+    where the key has no row of its own for that hour."""
+    blank, own = df[df["hour"] == 0], df[df["hour"] != 0]
+    have = set(map(tuple, own[[*keys, "hour"]].astype(object).to_numpy().tolist()))
+    rows = [dict(r, hour=h) for r in blank.to_dict("records") for h in range(1, hours + 1)
+            if (*[r[k] for k in keys], h) not in have]
+    return pd.concat([own, pd.DataFrame(rows, columns=df.columns)], ignore_index=True)
+
+
+def _curve(df: pd.DataFrame, cols: tuple[str, ...], key: tuple) -> list[tuple]:
+    """The rows of one day-constant curve (cols == key), as sorted tuples (for comparison)."""
+    mask = np.ones(len(df), dtype=bool)
+    for c, v in zip(cols, key):
+        mask &= (df[c] == v).to_numpy()
+    return sorted(tuple(r) for r in df[mask].drop(columns=list(cols)).astype(object)
+                  .to_numpy().tolist())
+
+
+def lookahead_scenario(day: Scenario, nxt: Scenario, hours: int) -> Scenario:
+    """Day D (`day`, its initial state already carried) with the first `hours` hours of day D+1
+    (`nxt`) appended as hours H+1..H+hours, hourly as day D+1 gives them [A]
+    (docs/rolling.md, Look-ahead):
+
+    - every table with an hour column: day D's rows, then day D+1's rows of hours 1..`hours`
+      shifted by H (day D's H hours); the blank hour ("every hour") of tie_limits and
+      noncompetitive_constraints is written out per hour first, so each day's applies to its
+      own hours;
+    - day-constant bids (energy_bids, availability_bids): day D's stay the day-constant curve;
+      a curve of day D+1 that differs from day D's (or that day D does not have) is written
+      as hourly rows (energy_bids_hourly, availability_bids_hourly) in each look-ahead hour that
+      day D+1 does not override itself;
+    - hydro.daily_energy_mwh: day D's limit plus hours/24 of day D+1's (pro rata);
+    - every other table (resources, thermal with its initial state, storage with its end-of-day
+      floor, now at the last look-ahead hour, network, ...) is day D's.
+    Validated."""
+    hours = int(hours)
+    most = min(MAX_LOOKAHEAD_HOURS, nxt.hours)
+    if not 1 <= hours <= most:
+        raise ValueError(f"look-ahead hours {hours}: expected 1..{most}")
+    shift = day.hours
+    out = dict(day.tables)
+    for name, df in day.tables.items():
+        nd = nxt.tables.get(name)
+        if "hour" not in df.columns:
+            continue
+        if name in _BLANK_HOUR_TABLES:
+            keys = _BLANK_HOUR_TABLES[name]
+            df = _explicit_hours(df, keys, day.hours)
+            nd = None if nd is None else _explicit_hours(nd, keys, nxt.hours)
+        add = None if nd is None else nd[(nd["hour"] >= 1) & (nd["hour"] <= hours)].assign(
+            hour=lambda f: f["hour"] + shift)
+        out[name] = df if add is None or add.empty else pd.concat([df, add], ignore_index=True)
+    for name, nd in nxt.tables.items():  # an hourly table only day D+1 has
+        if name not in day.tables and "hour" in nd.columns and name not in _BLANK_HOUR_TABLES:
+            out[name] = nd[(nd["hour"] >= 1) & (nd["hour"] <= hours)].assign(
+                hour=lambda f: f["hour"] + shift).reset_index(drop=True)
+    for name, (hourly, cols) in _DAY_CONSTANT_CURVES.items():
+        dn, dd = nxt.tables.get(name), day.tables.get(name)
+        if dn is None or dn.empty:
+            continue
+        dd = dd if dd is not None else dn.iloc[0:0]
+        hn = nxt.tables.get(hourly)
+        own = set() if hn is None else {tuple(k) for k in hn[[*cols, "hour"]].astype(object)
+                                        .to_numpy().tolist()}
+        rows = []
+        for key in sorted({tuple(k) for k in dn[list(cols)].astype(object).to_numpy().tolist()}):
+            if _curve(dn, cols, key) == _curve(dd, cols, key):
+                continue
+            mask = np.ones(len(dn), dtype=bool)
+            for c, v in zip(cols, key):
+                mask &= (dn[c] == v).to_numpy()
+            for h in range(1, hours + 1):
+                if (*key, h) not in own:
+                    rows.append(dn[mask].assign(hour=h + shift))
+        if rows:
+            base = out.get(hourly)
+            add = pd.concat(rows, ignore_index=True)
+            cols_out = list(base.columns) if base is not None else None
+            out[hourly] = pd.concat([base, add[cols_out] if cols_out else add],
+                                    ignore_index=True) if base is not None else add
+    hy, hn = day.tables.get("hydro"), nxt.tables.get("hydro")
+    if hy is not None and hn is not None and len(hy):
+        extra = hn.set_index("resource")["daily_energy_mwh"].astype(float) * hours / nxt.hours
+        hy = hy.copy()
+        hy["daily_energy_mwh"] = hy["daily_energy_mwh"].astype(float) + \
+            hy["resource"].map(extra).fillna(0.0).to_numpy()
+        out["hydro"] = hy
+    from dataclasses import replace
+    meta = dict(day.metadata, lookahead={"next_date": nxt.trade_date, "hours": hours})
+    return replace(day, name=f"{day.name}-lookahead{hours}", hours=day.hours + hours,
+                   tables=out, metadata=meta, validated=False).validate()
+
+
+def first_hours(result, hours: int):
+    """`result` (a RunResult) with its schedules table cut to hours 1..`hours`: the commitment
+    of day D's own hours of a look-ahead solve (`clearing.api.solve(commitment_from=...)`)."""
+    from clearing.results import RunResult
+    s = result.tables["schedules"]
+    return RunResult(tables={"schedules": s[s["hour"] <= hours].reset_index(drop=True)},
+                     manifest=result.manifest)
+
+
+# ------------------------------------------------------------------------------------------
 # the chain record (STORE/rolling/<rolling_id>.json)
-def rolling_id_for(source: str, first: str, overrides: dict) -> str:
-    """The id of a rolling run: its source, first day and parameter overrides."""
+def rolling_id_for(source: str, first: str, overrides: dict, lookahead_hours: int = 0,
+                   profile: str = "edam") -> str:
+    """The id of a rolling run: its source, first day, parameter overrides, look-ahead hours
+    and import profile (the last two left out at their defaults, so the ids of earlier runs
+    stay as they were)."""
     key = {"source": source, "from": first, "overrides": overrides}
+    if lookahead_hours:
+        key["lookahead_hours"] = int(lookahead_hours)
+    if profile != "edam":
+        key["profile"] = profile
     return hashlib.sha256(canonical_json(key).encode()).hexdigest()[:12]
 
 
@@ -309,7 +453,7 @@ def read_chain(store: Store, rolling_id: str) -> dict:
 
 def write_chain(store: Store, record: dict) -> Path:
     p = store.root / ROLLING_DIR / f"{record['rolling_id']}.json"
-    _atomic_write_text(p, json.dumps(record, indent=2, sort_keys=True, default=str))
+    atomic_write_text(p, json.dumps(record, indent=2, sort_keys=True, default=str))
     return p
 
 
@@ -363,14 +507,57 @@ def _store_scenario(store: Store, sc: Scenario, date: str, source_dir: str | Non
     return load_scenario(folder)
 
 
+def next_day(source: str, date: str, overrides: dict, profile: str = "edam") -> Scenario | None:
+    """Day D+1 of SOURCE for day D's look-ahead, or None when SOURCE has no such day (the
+    last day of the RTS-GMLC year, a folder without it)."""
+    nxt = _next_date(date)
+    if source != RTS_GMLC and not (Path(source) / nxt / "scenario.yaml").is_file():
+        return None
+    if source == RTS_GMLC:
+        from scenarios.importers.rts_gmlc import DATA_YEAR
+        if _dt.date.fromisoformat(nxt).year != DATA_YEAR:
+            return None  # outside the data set's year
+    return load_day(source, nxt, overrides, profile)
+
+
+def lookahead_run_id(day_run_id: str, extended: Scenario, hours: int) -> str:
+    """The run id of day D cleared with a look-ahead: day D's own inputs (its run id), the
+    look-ahead hours and the extended scenario's inputs (day D+1's hours)."""
+    key = {"day": day_run_id, "lookahead_hours": int(hours), "extended": run_id_for(extended)}
+    return hashlib.sha256(canonical_json(key).encode()).hexdigest()[:len(day_run_id)]
+
+
+def check_lookahead_hours(hours) -> int:
+    """--lookahead-hours as an int in 0..MAX_LOOKAHEAD_HOURS (`ScenarioError` otherwise)."""
+    try:
+        n = int(hours)
+        ok = str(hours).strip().lstrip("+").isdigit() and 0 <= n <= MAX_LOOKAHEAD_HOURS
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ScenarioError(Problem("--lookahead-hours", None, None, repr(hours),
+                                    f"a whole number of hours 0..{MAX_LOOKAHEAD_HOURS}"))
+    return n
+
+
 def run_days(source: str, first: str, last: str, store: Store | str | Path,
              overrides: dict | None = None, fmt: str = "csv",
-             say: Callable[[str], None] = lambda m: None, solve=None) -> RollingOutcome:
+             say: Callable[[str], None] = lambda m: None, solve=None,
+             lookahead_hours: int = 0, profile: str = "edam") -> RollingOutcome:
     """Clear the days first..last of SOURCE into `store`, each from the previous day's end
     state (module docstring); `solve(scenario)` (default clearing.api.solve) clears one day.
+    With `lookahead_hours` N > 0 each day is first cleared with the first N hours of the next
+    day appended (`lookahead_scenario`), then cleared alone at that solve's commitment of its
+    own hours (`solve(scenario, commitment_from=...)`), which is the stored run [A].
+    `profile` is the RTS-GMLC import profile (SOURCE rts-gmlc only; docs/rts-gmlc-import.md).
     Stops at the first failed day (the days after it have no start state)."""
     dates = day_dates(first, last)
+    lookahead_hours = check_lookahead_hours(lookahead_hours)
     src = check_source(source, dates)
+    if profile != "edam" and src != RTS_GMLC:
+        raise ScenarioError(Problem("--profile", None, None, profile,
+                                    f"edam for a folder SOURCE (a profile is an option of the "
+                                    f"'{RTS_GMLC}' import)"))
     overrides = dict(overrides or {})
     store = store if isinstance(store, Store) else Store(store)
     store.init(forbid_inside=[] if src == RTS_GMLC else [src])
@@ -378,17 +565,21 @@ def run_days(source: str, first: str, last: str, store: Store | str | Path,
     if solve is None:
         import clearing.api as api
         solve = api.solve
-    rid_chain = rolling_id_for(src, dates[0], overrides)
+    rid_chain = rolling_id_for(src, dates[0], overrides, lookahead_hours, profile)
     outcome = RollingOutcome(rolling_id=rid_chain)
     chain = read_chain(store, rid_chain)
     record = {"rolling_id": rid_chain, "source": src, "from": dates[0],
               "overrides": overrides, "days": chain.get("days", [])}
+    if lookahead_hours:
+        record["lookahead_hours"] = lookahead_hours
+    if profile != "edam":
+        record["profile"] = profile
     prev: tuple[Scenario, str] | None = None  # (day D's scenario, its run id)
     new_days: list[dict] = []
     t0 = time.perf_counter()
     try:
         for i, date in enumerate(dates):
-            base = load_day(src, date, overrides)
+            base = load_day(src, date, overrides, profile)
             state = None
             if prev is not None:
                 from clearing.results import read_run
@@ -401,6 +592,21 @@ def run_days(source: str, first: str, last: str, store: Store | str | Path,
                     "day": i + 1, "previous_run_id": prev[1] if prev else None,
                     "carried_state_hash": state.digest() if state else None,
                     "carried_from_schedule": state.schedule if state else None}
+            if profile != "edam":
+                info["profile"] = profile
+            extended = None
+            if lookahead_hours:
+                nxt = next_day(src, date, overrides, profile)
+                n = 0 if nxt is None else min(lookahead_hours, nxt.hours)
+                if n:
+                    ext = lookahead_scenario(base, nxt, n)
+                    ext = ext.with_parameters(phase=min(int(ext.parameters.phase), 2))
+                    extended = _store_scenario(store, ext, date, None)
+                    rid = lookahead_run_id(rid, extended, n)
+                info["lookahead_hours"] = n
+                info["lookahead_next_date"] = None if nxt is None else nxt.trade_date
+                info["lookahead_scenario_dir"] = None if extended is None else \
+                    extended.source_dir
             entry = {"date": date, "run_id": rid, "previous_run_id": info["previous_run_id"],
                      "carried_state_hash": info["carried_state_hash"]}
             if store.is_done(rid):
@@ -411,7 +617,15 @@ def run_days(source: str, first: str, last: str, store: Store | str | Path,
                 t_day = time.perf_counter()
                 started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
                 try:
-                    result = solve(sc)
+                    if extended is None:
+                        result = solve(sc)
+                    else:
+                        say(f"{date}: look-ahead solve ({extended.hours} hours, to hour "
+                            f"{info['lookahead_hours']} of {info['lookahead_next_date']})")
+                        ext_result = solve(extended)
+                        info["lookahead_objective_usd"] = ext_result.objective
+                        say(f"{date}: day {date} alone at the look-ahead commitment")
+                        result = solve(sc, commitment_from=first_hours(ext_result, sc.hours))
                 except Exception as exc:  # noqa: BLE001 - recorded; the chain stops here
                     store.record_failure(rid, {"scenario": sc.name, "trade_date": date,
                                                "hours": sc.hours, "input_hash": sc.input_hash(),
@@ -449,7 +663,7 @@ def run_days(source: str, first: str, last: str, store: Store | str | Path,
 
 
 def run_days_command(source: str, first: str, last: str, out: str, overrides: dict,
-                     fmt: str = "csv") -> int:
+                     fmt: str = "csv", lookahead_hours: int = 0, profile: str = "edam") -> int:
     """`edam run-days SOURCE --from D1 --to D2 --out STORE`: 0 every day done and solved to
     its gap, 3 some day stopped at a limit (its results written), 1 a day failed (the days
     after it are not run), 130 interrupted (run the same command again to continue)."""
@@ -460,7 +674,8 @@ def run_days_command(source: str, first: str, last: str, out: str, overrides: di
     def say(msg: str) -> None:
         con.print(f"[dim]{time.perf_counter() - t0:7.1f} s[/]  {msg}")
 
-    outcome = run_days(source, first, last, out, overrides, fmt, say)
+    outcome = run_days(source, first, last, out, overrides, fmt, say,
+                       lookahead_hours=lookahead_hours, profile=profile)
     store = Store(out)
     n = len(day_dates(first, last))
     con.print(f"{len(outcome.solved)} days solved, {len(outcome.skipped)} already done, "
@@ -477,4 +692,6 @@ def run_days_command(source: str, first: str, last: str, out: str, overrides: di
 
 __all__ = ["day_dates", "check_source", "load_day", "DayEndState", "hours_in_status",
            "end_state", "carry_into", "carry_state", "merge_chain", "run_days",
+           "lookahead_scenario", "first_hours", "next_day", "lookahead_run_id",
+           "check_lookahead_hours", "MAX_LOOKAHEAD_HOURS",
            "run_days_command", "RollingOutcome", "SCHEDULE_OF_PHASE"]

@@ -126,7 +126,7 @@ def _umask() -> int:
     return mask
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     """Write `path` through a temporary file renamed into place (mode 0666 less the umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -248,7 +248,7 @@ class Store:
             pass
         record = failure_record(run_id, spec, exc, tb, where, attempts + 1)
         path = self.failed_path(run_id)
-        _atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str))
+        atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str))
         return path
 
     def clear_failure(self, run_id: str) -> None:
@@ -261,7 +261,7 @@ class Store:
         """Record a sweep definition and its planned runs in `sweeps/<sweep_id>.json`."""
         path = self.sweeps_dir / f"{record['sweep_id']}.json"
         if not path.exists():
-            _atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str))
+            atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str))
         return path
 
     def sweeps(self) -> list[dict]:

@@ -6,6 +6,10 @@ NOTICE.md there travels with every copy) and returns a validated `Scenario` for 
 Nothing here reads outside the repository. docs/rts-gmlc-import.md is the long form of this
 docstring; every number below is a module constant so a what-if can change it.
 
+Profiles: what follows is the 'edam' profile (the default). `import_rts_gmlc(date,
+profile="reference")` applies the data set's own reference production-cost choices on top
+(`reference_profile`, REFERENCE_CHOICES; docs/rts-gmlc-import.md, "Reference profile").
+
 Mapping (each choice is [A], an engineering assumption of this importer, unless it is a plain
 copy of an RTS-GMLC field):
 
@@ -353,9 +357,29 @@ def _startup(g: pd.Series, min_down_h: int) -> tuple[float, list[tuple[int, floa
 # =============================================================================================
 # the importer
 # =============================================================================================
-def import_rts_gmlc(date: str = DEFAULT_DATE, data_dir: Path | str | None = None) -> Scenario:
+def import_rts_gmlc(date: str = DEFAULT_DATE, data_dir: Path | str | None = None,
+                    profile: str = "edam",
+                    reference_choices: tuple[str, ...] | list[str] | None = None) -> Scenario:
     """The RTS-GMLC system on trade date `date` (YYYY-MM-DD, a day of 2020) as a validated
-    three-BAA EDAM `Scenario` (mapping: module docstring, docs/rts-gmlc-import.md)."""
+    three-BAA EDAM `Scenario` (mapping: module docstring, docs/rts-gmlc-import.md).
+
+    `profile` 'edam' (the default: the mapping above) or 'reference': the data set's own
+    reference production-cost choices (`reference_profile`; docs/rts-gmlc-import.md,
+    "Reference profile"); `reference_choices` (a subset of REFERENCE_CHOICES, default all)
+    selects which of them the reference profile applies, the others staying 'edam'."""
+    if profile not in PROFILES:
+        raise ValueError(f"RTS-GMLC: profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    sc = _import_edam(date, data_dir)
+    if profile == "reference":
+        root = Path(data_dir) if data_dir is not None else BUNDLED_DATA_DIR
+        sc = reference_profile(sc, _Source(root, dt.date.fromisoformat(str(date))),
+                               REFERENCE_CHOICES if reference_choices is None
+                               else tuple(reference_choices))
+    return sc
+
+
+def _import_edam(date: str, data_dir: Path | str | None) -> Scenario:
+    """The 'edam' profile (module docstring)."""
     try:
         day = dt.date.fromisoformat(str(date))
     except ValueError:
@@ -610,6 +634,162 @@ def import_rts_gmlc(date: str = DEFAULT_DATE, data_dir: Path | str | None = None
                          description=desc, metadata=meta)
 
 
+# =============================================================================================
+# the reference profile (docs/rts-gmlc-import.md, "Reference profile")
+# =============================================================================================
+PROFILES = ("edam", "reference")
+#: the reference production-cost setup's choices, each one switchable (benchmarks/rts_profiles.py
+#: reverts them one at a time)
+REFERENCE_CHOICES = ("demand", "hydro", "storage", "reserves", "reliability_capacity",
+                     "renewable_offers")
+#: reserves.csv "Eligible Device SubCategories" of every DA product, as importer technologies
+REFERENCE_RESERVE_TECHS = ("gas_ct", "gas_cc", "oil_ct", "oil_st", "coal", "pv", "wind", "csp")
+#: the reference products mapped onto ours (Spin_Up_Rn -> SR of area n's BAA; Reg_Up/Down ->
+#: RU/RD; Flex_Up/Down -> IRU/IRD); NR, RCU and RCD have no reference counterpart
+REFERENCE_PRODUCTS = ("ru", "rd", "sr", "iru", "ird")
+
+
+def fixed_series_units(src: "_Source") -> list[str]:
+    """The units whose DAY_AHEAD PMin and PMax pointers name the same series: the reference
+    runs them at that series (HYDRO, the ROR unit 201_HYDRO_4, rooftop PV)."""
+    p = src.pointers[src.pointers["Category"] == "Generator"]
+    lo = p[p["Parameter"] == "PMin MW"].set_index("Object")["Data File"]
+    hi = p[p["Parameter"] == "PMax MW"].set_index("Object")["Data File"]
+    return sorted(str(o) for o in lo.index if o in hi.index and lo[o] == hi[o])
+
+
+def _gen_tech(src: "_Source") -> dict[str, str]:
+    return {str(g["GEN UID"]): t for _, g in src.gen.iterrows()
+            if (t := _tech(g)) is not None}
+
+
+def reference_profile(sc: Scenario, src: "_Source", choices: tuple[str, ...]) -> Scenario:
+    """The 'edam' scenario `sc` with the reference production-cost choices `choices` applied
+    [A] (docs/rts-gmlc-import.md, "Reference profile", table by table):
+
+    demand
+        fixed demand = the full DA forecast (100 %, not 97 %) spread by the bus shares; no
+        price-sensitive demand, no virtual bids (the resources and their bids are removed).
+    hydro
+        every unit whose DA PMin and PMax pointers name the same series (`fixed_series_units`:
+        the 19 HYDRO units, the ROR unit 201_HYDRO_4, rooftop PV) runs at that series: a
+        HYDRO unit by resource_hours pmax_mw = self_schedule_mw = the series; ROR (a VER at
+        its series already) made must-take (not dispatchable), as rooftop PV already is.
+    storage
+        the two storage.csv objects: 313_STORAGE_1 dispatched on cost (discharge offer and
+        charge bid $0: it moves energy whenever the price spread covers its losses, as a
+        production-cost model does); the CSP plant, which the data set gives a 1.2 GWh head
+        storage fed by its Natural_Inflow, as an energy-limited resource (hydro type, Pmax
+        200 MW in every hour, daily energy = the day's inflow, offer $0) that can move the
+        day's solar energy between hours.
+    reserves
+        the DA products of simulation_objects.csv (Reg_Up, Reg_Down, Spin_Up R1-R3, Flex_Up,
+        Flex_Down) as RU, RD, SR, IRU, IRD (requirements as the 'edam' profile already maps
+        them); no NR requirement (the reference has no non-spinning product); offers only from
+        the eligible technologies of reserves.csv (thermal but nuclear, wind, PV, CSP: not
+        hydro, storage, rooftop PV or ROR) at $0 (a production-cost model has no reserve
+        bids), MW as the 'edam' profile sizes them.
+    reliability_capacity
+        no RCU/RCD (an EDAM product the reference does not have): no RC availability bids, no
+        RA must-offer or VER certification (the engine would insert RCU bids), and
+        run_ruc = false (the reference is one day-ahead unit commitment on the full forecast).
+    renewable_offers
+        wind and utility PV offered at $0 (wind: not -$5): curtailable at no cost, no
+        production credit. Rooftop PV stays must-take at its series in both profiles.
+    Validated."""
+    unknown = sorted(set(choices) - set(REFERENCE_CHOICES))
+    if unknown:
+        raise ValueError(f"RTS-GMLC: unknown reference choice(s) {unknown}: expected "
+                         f"{', '.join(REFERENCE_CHOICES)}")
+    t = {k: v.copy() for k, v in sc.tables.items()}
+    tech = _gen_tech(src)
+    res = t["resources"]
+    params: dict = {}
+    if "demand" in choices:
+        drop = set(res.loc[res["type"].isin(["demand", "virtual_supply", "virtual_demand"]),
+                           "resource"])
+        for name in ("resources", "energy_bids", "energy_bids_hourly", "availability_bids",
+                     "availability_bids_hourly", "resource_hours"):
+            if name in t:
+                t[name] = t[name][~t[name]["resource"].isin(drop)].reset_index(drop=True)
+        dem, bh = t["demand"], t["baa_hours"].set_index(["baa", "hour"])["demand_forecast_mw"]
+        share = t["load_distribution"].set_index("bus")["ldf"]
+        baa_of = t["buses"].set_index("bus")["baa"]
+        dem["fixed_demand_mw"] = [
+            _r(float(bh[(baa_of[b], int(h))]) * float(share[b]))
+            for b, h in zip(dem["bus"], dem["hour"])]
+        res = t["resources"]
+    hours = np.arange(1, HOURS + 1)
+    rh = t["resource_hours"]
+    if "hydro" in choices:
+        rows = []
+        for rid in fixed_series_units(src):
+            kind = tech.get(rid)
+            if kind == "hydro":
+                pmax = float(res.loc[res["resource"] == rid, "pmax_mw"].iloc[0])
+                series = np.clip(src.series("Generator", rid, "PMax MW"), 0.0, pmax)
+                rows += [dict(resource=rid, hour=int(h), pmax_mw=_r(v), self_schedule_mw=_r(v))
+                         for h, v in zip(hours, series)]
+            elif kind in ("ror", "rtpv"):  # a VER at its series already: made must-take
+                res.loc[res["resource"] == rid, "dispatchable"] = False
+        fixed = pd.DataFrame(rows)
+        rh = pd.concat([rh[~rh["resource"].isin(fixed["resource"])], fixed], ignore_index=True)
+    eb = t["energy_bids"]
+    if "storage" in choices:
+        stor = [r for r, k in tech.items() if k == "storage"]
+        eb.loc[eb["resource"].isin(stor), "price_usd_per_mwh"] = 0.0
+        for rid in [r for r, k in tech.items() if k == "csp"]:
+            pmax = float(res.loc[res["resource"] == rid, "pmax_mw"].iloc[0])
+            store = src.storage[src.storage["GEN UID"] == rid]["Storage"]
+            inflow = np.clip(src.series("Generator", str(store.iloc[0]) if len(store) else rid,
+                                        "Natural_Inflow", column=rid), 0.0, None)
+            res.loc[res["resource"] == rid, "type"] = "hydro"
+            res.loc[res["resource"] == rid, "dispatchable"] = True
+            rh = pd.concat([rh[rh["resource"] != rid], pd.DataFrame(
+                [dict(resource=rid, hour=int(h), pmax_mw=pmax) for h in hours])],
+                ignore_index=True)
+            hy = pd.DataFrame([dict(resource=rid, daily_energy_mwh=_r(float(inflow.sum())))])
+            t["hydro"] = pd.concat([t["hydro"], hy], ignore_index=True)
+            eb.loc[eb["resource"] == rid, "price_usd_per_mwh"] = 0.0
+    if "renewable_offers" in choices:
+        ren = [r for r, k in tech.items() if k in ("wind", "pv")]
+        eb.loc[eb["resource"].isin(ren), "price_usd_per_mwh"] = 0.0
+    ab = t["availability_bids"]
+    if "reserves" in choices:
+        t["baa_hours"]["nr_requirement_mw"] = 0.0
+        ab = ab[~ab["product"].isin(REFERENCE_PRODUCTS + ("nr",))]
+        gen = src.gen.set_index(src.gen["GEN UID"].astype(str))
+        rows = []
+        for rid, k in sorted(tech.items()):
+            if k not in REFERENCE_RESERVE_TECHS or rid not in set(res["resource"]):
+                continue
+            r = res.set_index("resource").loc[rid]
+            ramp = float(gen.at[rid, "Ramp Rate MW/Min"])
+            head = float(r["pmax_mw"]) - float(r["pmin_mw"])
+            for prod, minutes in (("ru", AS_MINUTES), ("rd", AS_MINUTES), ("sr", AS_MINUTES),
+                                  ("iru", IR_MINUTES), ("ird", IR_MINUTES)):
+                mw = min(minutes * ramp, head)
+                if mw > 1e-6:
+                    rows.append(dict(resource=rid, product=prod, mw=_r(mw, 4),
+                                     price_usd_per_mwh=0.0, iso_inserted=False))
+        ab = pd.concat([ab, pd.DataFrame(rows, columns=ab.columns)], ignore_index=True)
+    if "reliability_capacity" in choices:
+        ab = ab[~ab["product"].isin(["rcu", "rcd"])]
+        res["must_offer_ra"] = False
+        res["rc_certified"] = False
+        params["run_ruc"] = False
+    t["availability_bids"] = ab.reset_index(drop=True)
+    t["resources"], t["resource_hours"], t["energy_bids"] = res, rh, eb
+    meta = dict(sc.metadata, profile="reference", reference_choices=list(choices))
+    from dataclasses import replace
+    out = replace(sc, tables=t, metadata=meta, validated=False,
+                  description=sc.description + " Reference profile: "
+                  + ", ".join(choices) + " (docs/rts-gmlc-import.md).")
+    if params:
+        out = out.with_parameters(**params)
+    return out.validate()
+
+
 def _initial_state(info: list[dict], baas: list[str], bh: pd.DataFrame, gen: pd.DataFrame,
                    ver_fc: dict[str, np.ndarray], hydro_day: dict[str, np.ndarray]
                    ) -> dict[str, dict]:
@@ -655,7 +835,8 @@ def _initial_state(info: list[dict], baas: list[str], bh: pd.DataFrame, gen: pd.
 # writing and the command line
 # =============================================================================================
 def main(date: str = DEFAULT_DATE, out: str | Path = "scenarios/rts_gmlc_edam",
-         data_dir: Path | str | None = None, overwrite: bool = False) -> Path:
+         data_dir: Path | str | None = None, overwrite: bool = False,
+         profile: str = "edam") -> Path:
     """Import `date` and write the scenario folder `out` with a copy of NOTICE.md (an earlier
     imported scenario there is replaced only with `overwrite`; anything else is refused)."""
     from clearing.outputs import check_output_target
@@ -663,19 +844,21 @@ def main(date: str = DEFAULT_DATE, out: str | Path = "scenarios/rts_gmlc_edam",
 
     root = Path(data_dir) if data_dir is not None else BUNDLED_DATA_DIR
     check_output_target(out, "scenario", overwrite=overwrite, forbid_inside=[root])  # first
-    scenario = import_rts_gmlc(date, root)
+    scenario = (import_rts_gmlc(date, root) if profile == "edam"
+                else import_rts_gmlc(date, root, profile=profile))
     path = Path(write_scenario(scenario, out, overwrite=overwrite, forbid_inside=[root]))
     path.chmod(0o755)  # the writer's temporary folder is created 0700
     shutil.copyfile(root / "NOTICE.md", path / "NOTICE.md")
     return path
 
 
-def cli_import(date: str, out: str, data_dir: str | None = None, overwrite: bool = False) -> int:
+def cli_import(date: str, out: str, data_dir: str | None = None, overwrite: bool = False,
+               profile: str = "edam") -> int:
     """CLI entry: import `date` into folder `out`; 0 on success, 2 on bad input (a refused
     output folder raises OutputPathError: `edam` prints it, exit 1)."""
     from clearing.outputs import OutputPathError
     try:
-        path = main(date, out, data_dir, overwrite=overwrite)
+        path = main(date, out, data_dir, overwrite=overwrite, profile=profile)
     except OutputPathError:
         raise
     except (ScenarioError, ValueError, KeyError, FileNotFoundError) as exc:
@@ -697,6 +880,9 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--data-dir", default=None, help="RTS-GMLC folder (default: bundled copy)")
     ap.add_argument("--overwrite", action="store_true",
                     help="replace --out if it holds an earlier imported scenario")
+    ap.add_argument("--profile", choices=PROFILES, default="edam",
+                    help="edam (default) or reference (the data set's own production-cost "
+                         "choices, docs/rts-gmlc-import.md)")
     return ap.parse_args(argv)
 
 
@@ -704,7 +890,8 @@ if __name__ == "__main__":
     _a = _parse_args()
     _out = _a.out or str(Path(__file__).resolve().parents[1] / SCENARIO_NAME)
     try:
-        sys.exit(cli_import(_a.date, _out, _a.data_dir, overwrite=_a.overwrite))
+        sys.exit(cli_import(_a.date, _out, _a.data_dir, overwrite=_a.overwrite,
+                            profile=_a.profile))
     except ValueError as _exc:  # a refused output folder (clearing.outputs.OutputPathError)
         print(f"error: {_exc}", file=sys.stderr)
         sys.exit(1)
