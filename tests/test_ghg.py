@@ -182,3 +182,230 @@ def test_reference_pass_schedules_are_reported():
             assert float(_attr(r, rid)["headroom_mw"]) == pytest.approx(pmax[rid] - mw, abs=TOL)
         assert "CCGT" not in g.index   # inside the area: P^ref = 0, not listed
         assert r.manifest["ghg"]["option"] == "area"
+
+
+INDICATOR = {  # Σ_{i∉A} max(0, g − P^ref) of each §11.11 case (P^ref of the area pass)
+    ("A", "none", 250.0): 200.0,   # coal 300 − 100 (coal ramps behind the hydro)
+    ("A", "area", 250.0): 0.0,
+    ("A", "none", 150.0): 150.0,   # coal 250 − 100
+    ("B", "area", 250.0): 200.0,   # hydro 200 − 0 (new hydro output, coal stays at 300)
+    ("B", "area", 150.0): 150.0,   # hydro 150 − 0
+}
+
+
+@pytest.mark.parametrize("case", CASES[:2] + CASES[4:], ids=["A-none-T250", "A-area-T250",
+                                                             "B-area-T150"])
+def test_secondary_dispatch_indicator_and_the_checker(case):
+    """baa_summary.ghg_secondary_dispatch_mw of N is the INDICATOR value worked out above (the
+    `none` option still reports it against the area pass: N alone is hydro 200 + coal 100 in
+    case A, coal 300 in case B); C, inside the area, has 0. `edam check` passes: every §5.13
+    rule and the prices with μ."""
+    from clearing.analysis.check import check_run
+    c, ref, T = case[:3]
+    sc = _market(c, T, ref)
+    r = solve(sc)
+    bs = r.baa_summary.set_index("baa")
+    assert float(bs.at["N", "ghg_secondary_dispatch_mw"]) == pytest.approx(
+        INDICATOR[(c, ref, T)], abs=TOL)
+    assert float(bs.at["C", "ghg_secondary_dispatch_mw"]) == 0.0
+    v = check_run(sc, r)
+    assert v.empty, v.to_dict("records")
+    # attributed emissions: e × rate (hydro 0 t/MWh, coal 1 t/MWh: nothing of coal attributed)
+    assert float(r.tables["ghg_prices"]["attributed_emissions_t"].iloc[0]) == 0.0
+
+
+def test_zero_mw_bid_is_no_bid():
+    """Case A `none`, T = 250, with hydro's GHG bid at 0 MW: a transfer into C now needs coal
+    attributed at 15 + 30 = 45 > 32, so x = 0, CCGT 550, hydro 200 + coal 100 in N; nothing is
+    attributed and μ is the wedge π_C − π_N = 32 − 15 = 17."""
+    bids = [dict(resource="COAL", area="CA", hour=1, adder_usd_per_mwh=30.0, mw=400.0),
+            dict(resource="HYDRO", area="CA", hour=1, adder_usd_per_mwh=1.0, mw=0.0)]
+    r = solve(_market("A", 250.0, "none", ghg_bids=bids))
+    assert _x(r) == pytest.approx(0.0, abs=TOL)
+    assert _energy(r, "CCGT") == pytest.approx(550.0, abs=TOL)
+    assert _energy(r, "COAL") == pytest.approx(100.0, abs=TOL)
+    assert float(r.tables["ghg_attribution"]["attributed_mw"].abs().sum()) == 0.0
+    assert _mu(r) == pytest.approx(17.0, abs=TOL)
+    assert _bus(r, "C", "lmp") == pytest.approx(32.0, abs=TOL)
+
+
+def test_export_out_of_the_area_needs_no_attribution():
+    """Both directions declared (N→C and C→N, 250 MW each), case B with the CCGT at $12: C's
+    CCGT (600 MW) serves C's 550 and exports 50 to N, where coal serves 250. NI_CA = −50 < 0:
+    the coverage row has slack, μ = 0, nothing attributed; one price π_C = π_N = 15 (an extra
+    MW in C displaces 1 MW of export, replaced by coal at 15; the ETSR is not at its limit)."""
+    r2 = solve(_market("B", 250.0, etsrs={("N", "C"): 250.0, ("C", "N"): 250.0},
+                       energy_bids=[dict(resource="CCGT", side="supply", segment=1, mw=600.0,
+                                         price_usd_per_mwh=12.0),
+                                    dict(resource="COAL", side="supply", segment=1, mw=400.0,
+                                         price_usd_per_mwh=15.0),
+                                    dict(resource="HYDRO", side="supply", segment=1, mw=200.0,
+                                         price_usd_per_mwh=18.0)]))
+    assert _x(r2, "C_N") == pytest.approx(50.0, abs=TOL)
+    assert _x(r2, "N_C") == pytest.approx(0.0, abs=TOL)
+    assert _energy(r2, "COAL") == pytest.approx(250.0, abs=TOL)
+    assert _mu(r2) == 0.0
+    assert float(r2.tables["ghg_attribution"]["attributed_mw"].abs().sum()) == 0.0
+    for bus in ("C", "N"):
+        assert _bus(r2, bus, "lmp") == pytest.approx(15.0, abs=TOL)
+        assert _bus(r2, bus, "ghg") == 0.0
+
+
+def test_resource_without_a_ghg_bid_and_a_transfer_between_non_ghg_baas():
+    """Case B, T = 250, with a third BAA M (no load, outside every area) whose MGEN (100 MW at
+    $5, no GHG bid) exports over M→N (100 MW). The area pass fixes only N→C: N's 300 MW load is
+    MGEN 100 + coal 200 (headroom coal 200, hydro 200). In the IFM M→N carries 100 MW with no
+    attribution (neither end is in an area); into C, hydro is attributed as in case B (19 <
+    32): x N→C = 200, hydro 200, coal 200, CCGT 350, μ = 32 − 15 = 17. MGEN, cheapest but
+    without a bid, is never attributed. Indicator: N's hydro 200 − 0 = 200, M's 100 − 100 = 0."""
+    extra = [_thermal("MGEN", "M", 100.0, 5.0)]
+    r = solve(_market("B", 250.0, baas=("C", "M", "N"), extra_gens=extra,
+                      etsrs={("N", "C"): 250.0, ("M", "N"): 100.0},
+                      loads={"C": 550.0, "N": 300.0, "M": 0.0}))
+    assert _x(r, "M_N") == pytest.approx(100.0, abs=TOL)
+    assert _x(r, "N_C") == pytest.approx(200.0, abs=TOL)
+    assert _energy(r, "COAL") == pytest.approx(200.0, abs=TOL)
+    assert float(_attr(r, "HYDRO")["attributed_mw"]) == pytest.approx(200.0, abs=TOL)
+    assert "MGEN" not in set(r.tables["ghg_attribution"]["resource"])
+    assert _mu(r) == pytest.approx(17.0, abs=TOL)
+    assert float(r.tables["ghg_prices"]["net_import_mw"].iloc[0]) == pytest.approx(200.0, abs=TOL)
+    assert _bus(r, "M", "ghg") == 0.0 and _bus(r, "N", "ghg") == 0.0
+    bs = r.baa_summary.set_index("baa")["ghg_secondary_dispatch_mw"]
+    assert float(bs["N"]) == pytest.approx(200.0, abs=TOL)
+    assert float(bs["M"]) == pytest.approx(0.0, abs=TOL)
+
+
+def test_two_areas():
+    """Areas CA = {C} and WA = {W}; W: load 100, WGEN 200 MW at $40. N as case A (coal $15,
+    hydro $10). Bids: hydro → CA $1 (200 MW), coal → CA $30 and → WA $3 (400 MW each). ETSRs
+    N→C and N→W, 250 MW. Area pass (both transfers fixed at 0): N alone is hydro 200 + coal 100
+    (headroom hydro 0, coal 300, shared by both areas). CA: hydro has no headroom, coal costs
+    15 + 30 = 45 > 32: no transfer, μ_CA = the wedge 17. WA: coal at 15 + 3 = 18 < 40 serves W:
+    x N→W = 100 (interior), e_coal,WA = 100 ≤ 300, μ_WA = π_W − π_N = 18 − 15 = 3. Revenue:
+    loads 550·32 + 300·15 + 100·18 = $23,900 = generators 200·15 + 200·15 + 550·32 = $23,600 +
+    GHG payment 3·100 = $300. Emissions: 100 MW × 1 t/MWh = 100 t into WA."""
+    from clearing.analysis.check import check_run
+    extra = [_thermal("WGEN", "W", 200.0, 40.0)]
+    bids = [dict(resource="HYDRO", area="CA", hour=1, adder_usd_per_mwh=1.0, mw=200.0),
+            dict(resource="COAL", area="CA", hour=1, adder_usd_per_mwh=30.0, mw=400.0),
+            dict(resource="COAL", area="WA", hour=1, adder_usd_per_mwh=3.0, mw=400.0)]
+    sc = _market("A", 250.0, baas=("C", "N", "W"), extra_gens=extra, ghg_bids=bids,
+                 areas={"C": "CA", "W": "WA"}, etsrs={("N", "C"): 250.0, ("N", "W"): 250.0},
+                 loads={"C": 550.0, "N": 300.0, "W": 100.0})
+    r = solve(sc)
+    assert _x(r, "N_C") == pytest.approx(0.0, abs=TOL)
+    assert _x(r, "N_W") == pytest.approx(100.0, abs=TOL)
+    assert _energy(r, "COAL") == pytest.approx(200.0, abs=TOL)
+    assert _energy(r, "WGEN") == pytest.approx(0.0, abs=TOL)
+    assert float(_attr(r, "COAL", "WA")["attributed_mw"]) == pytest.approx(100.0, abs=TOL)
+    assert _mu(r, "WA") == pytest.approx(3.0, abs=TOL)
+    assert _mu(r, "CA") == pytest.approx(17.0, abs=TOL)
+    assert _bus(r, "W", "lmp") == pytest.approx(18.0, abs=TOL)
+    assert _bus(r, "W", "ghg") == pytest.approx(3.0, abs=TOL)
+    assert _bus(r, "W", "congestion") == pytest.approx(0.0, abs=TOL)
+    loads = sum(mw * _bus(r, b, "lmp") for b, mw in (("C", 550.0), ("N", 300.0), ("W", 100.0)))
+    gens = sum(_energy(r, g) * _bus(r, b, "lmp") for g, b in (("COAL", "N"), ("HYDRO", "N"),
+                                                              ("CCGT", "C"), ("WGEN", "W")))
+    pay = float(r.tables["ghg_attribution"]["ghg_payment_usd"].sum())
+    assert pay == pytest.approx(300.0, abs=1e-4)
+    assert loads == pytest.approx(23900.0, abs=1e-4) and gens + pay == pytest.approx(loads, abs=1e-4)
+    gp = r.tables["ghg_prices"].set_index("area")
+    assert float(gp.at["WA", "attributed_emissions_t"]) == pytest.approx(100.0, abs=TOL)
+    v = check_run(sc, r)
+    assert v.empty, v.to_dict("records")
+
+
+def test_base_schedule_reference():
+    """Case A, T = 250, `base_schedule` with hydro's reference at 200 (its Pmax) and coal's at
+    100: the same headroom as the area pass (hydro 0, coal 300), so the same result as case A
+    `area`: x = 0, CCGT 550, μ = 17; the published reference is the supplied one and no
+    reference pass runs (manifest ghg.solved false)."""
+    bs = [dict(resource="HYDRO", hour=1, mw=200.0), dict(resource="COAL", hour=1, mw=100.0)]
+    r = solve(_market("A", 250.0, "base_schedule", ghg_base_schedule=bs))
+    assert _x(r) == pytest.approx(0.0, abs=TOL)
+    assert _mu(r) == pytest.approx(17.0, abs=TOL)
+    assert float(_attr(r, "HYDRO")["headroom_mw"]) == pytest.approx(0.0, abs=TOL)
+    assert r.manifest["ghg"]["solved"] is False
+
+
+def test_baa_reference_fixes_every_transfer():
+    """`baa`: the reference pass fixes every economic transfer (here M→N too): N alone is
+    hydro 200 + coal 100 with M's MGEN (100 MW at $5, no load) at 0, so MGEN's reference is 0
+    and coal's 100: in case A the headroom of hydro is 0 and of coal 300, as with `area`."""
+    extra = [_thermal("MGEN", "M", 100.0, 5.0)]
+    r = solve(_market("A", 250.0, "baa", baas=("C", "M", "N"), extra_gens=extra,
+                      etsrs={("N", "C"): 250.0, ("M", "N"): 100.0},
+                      loads={"C": 550.0, "N": 300.0, "M": 0.0}))
+    g = r.tables["ghg_reference"].set_index("resource")
+    assert float(g.at["MGEN", "reference_mw"]) == pytest.approx(0.0, abs=TOL)
+    assert float(g.at["HYDRO", "reference_mw"]) == pytest.approx(200.0, abs=TOL)
+    assert float(g.at["COAL", "reference_mw"]) == pytest.approx(100.0, abs=TOL)
+
+
+def test_runs_without_ghg_areas_have_no_ghg_tables():
+    """Without ghg_areas: no GHG tables, a ghg column of zeros in nodal_prices, no baa_summary
+    indicator; the bids alone (without areas) attribute nothing."""
+    sc = _market("B", 250.0, ghg_areas=[], ghg_bids=[])
+    r = solve(sc)
+    assert not {"ghg_attribution", "ghg_prices", "ghg_reference"} & set(r.tables)
+    assert (r.nodal_prices["ghg"] == 0.0).all()
+    assert "ghg_secondary_dispatch_mw" not in r.baa_summary.columns
+    assert "ghg" not in r.manifest
+
+
+# --- validation (file, row, column) --------------------------------------------------------------
+def _problem(exc, file):
+    return [(p.row, p.column) for p in exc.value.problems if p.file == file]
+
+
+def test_bid_inside_its_own_area_and_from_a_load_are_rejected():
+    """ghg_bids row 2 (header = row 1): CCGT is in C, the area CA it bids into; row 3: a demand
+    resource cannot be attributed (not a supply resource)."""
+    load = (dict(resource="LOAD", type="demand", bus="N", pmax_mw=10.0), None,
+            dict(resource="LOAD", side="demand", segment=1, mw=10.0, price_usd_per_mwh=50.0))
+    bids = [dict(resource="CCGT", area="CA", hour=1, adder_usd_per_mwh=1.0, mw=10.0),
+            dict(resource="LOAD", area="CA", hour=1, adder_usd_per_mwh=1.0, mw=10.0)]
+    with pytest.raises(ScenarioError) as exc:
+        _market("A", 250.0, extra_gens=[load], ghg_bids=bids)
+    assert _problem(exc, "ghg_bids.csv") == [(2, "area"), (3, "resource")]
+
+
+def test_unknown_area_and_resource_are_rejected():
+    """ghg_bids: an area not in ghg_areas (row 2), an unknown resource in ghg_emission_rates
+    (row 2) and in ghg_base_schedule (row 2)."""
+    with pytest.raises(ScenarioError) as exc:
+        _market("A", 250.0,
+                ghg_bids=[dict(resource="COAL", area="WA", hour=1, adder_usd_per_mwh=1.0,
+                               mw=10.0)],
+                rates=[dict(resource="NOPE", emission_rate_t_per_mwh=1.0)],
+                ghg_base_schedule=[dict(resource="NOPE", hour=1, mw=1.0)])
+    assert _problem(exc, "ghg_bids.csv") == [(2, "area")]
+    assert _problem(exc, "ghg_emission_rates.csv") == [(2, "resource")]
+    assert _problem(exc, "ghg_base_schedule.csv") == [(2, "resource")]
+
+
+@pytest.mark.parametrize("file, edit, where", [
+    ("ghg_areas.csv", lambda rows: rows + [["C", "WA"]], (3, "baa")),   # a BAA in two areas
+    ("ghg_bids.csv", lambda rows: [rows[0], rows[1][:3] + ["-1"] + rows[1][4:]] + rows[2:],
+     (2, "adder_usd_per_mwh")),
+    ("ghg_bids.csv", lambda rows: [rows[0], rows[1][:4] + ["-5"]] + rows[2:], (2, "mw")),
+    ("ghg_emission_rates.csv", lambda rows: [rows[0], [rows[1][0], "-0.5"]] + rows[2:],
+     (2, "emission_rate_t_per_mwh")),
+    ("ghg_bids.csv", lambda rows: [rows[0], rows[1][:2] + ["2"] + rows[1][3:]] + rows[2:],
+     (2, "hour")),
+])
+def test_bad_ghg_csv_cells_name_file_row_and_column(tmp_path, file, edit, where):
+    """A scenario folder with one bad GHG cell: the loader names the file, the row as seen in
+    the CSV (header = row 1) and the column (a BAA in a second area is a duplicate key; a
+    negative adder, MW or rate; an hour beyond the scenario's 1 hour)."""
+    import csv
+
+    from scenarios import load_scenario, write_scenario
+    folder = write_scenario(_market("A", 250.0), tmp_path / "sc")
+    path = folder / file
+    rows = list(csv.reader(path.open()))
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(edit(rows))
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(folder)
+    assert where in _problem(exc, file), exc.value.problems
