@@ -409,3 +409,102 @@ def test_bad_ghg_csv_cells_name_file_row_and_column(tmp_path, file, edit, where)
     with pytest.raises(ScenarioError) as exc:
         load_scenario(folder)
     assert where in _problem(exc, file), exc.value.problems
+
+
+# --- the checker's GHG rules fire on a broken table ----------------------------------------------
+@pytest.fixture(scope="module")
+def case_b_150():
+    """§11.11 case B `area`, T = 150: x = 150 at the limit, e_hydro = g_hydro = 150, μ = 4,
+    ETSR dual 13 (both parts of the wedge non-zero)."""
+    sc = _market("B", 150.0)
+    return sc, solve(sc)
+
+
+def _broken(case, table, edit):
+    from clearing.analysis.check import check_run
+    from clearing.results import RunResult
+    sc, r = case
+    tables = {k: v.copy() for k, v in r.tables.items()}
+    tables[table] = edit(tables[table])
+    return check_run(sc, RunResult(tables=tables, manifest=r.manifest))
+
+
+def _fired(v, rule):
+    return v[v["rule"] == rule]
+
+
+def _set(df, mask, **cols):
+    df = df.copy()
+    for c, val in cols.items():
+        df.loc[mask(df), c] = val
+    return df
+
+
+def test_unbroken_case_passes(case_b_150):
+    from clearing.analysis.check import check_run
+    assert check_run(*case_b_150).empty
+
+
+def test_ghg_bid_fires(case_b_150):
+    """HYDRO attributed 250 MW > its 200 MW bid."""
+    v = _broken(case_b_150, "ghg_attribution",
+                lambda a: _set(a, lambda d: d["resource"] == "HYDRO", attributed_mw=250.0))
+    r = _fired(v, "ghg_bid")
+    assert list(r["id"]) == ["HYDRO"] and float(r["limit"].iloc[0]) == 200.0
+
+
+def test_ghg_dispatch_fires(case_b_150):
+    """HYDRO dispatched 100 MW but 150 attributed."""
+    v = _broken(case_b_150, "schedules",
+                lambda s: _set(s, lambda d: d["resource"] == "HYDRO", energy_mw=100.0))
+    r = _fired(v, "ghg_dispatch")
+    assert list(r["id"]) == ["HYDRO"] and float(r["amount"].iloc[0]) == pytest.approx(150.0)
+
+
+def test_ghg_headroom_fires(case_b_150):
+    """A published reference of 100 MW for HYDRO leaves 200 − 100 = 100 MW of headroom < 150."""
+    v = _broken(case_b_150, "ghg_reference",
+                lambda g: _set(g, lambda d: d["resource"] == "HYDRO", reference_mw=100.0))
+    r = _fired(v, "ghg_headroom")
+    assert list(r["id"]) == ["HYDRO"] and float(r["limit"].iloc[0]) == pytest.approx(100.0)
+
+
+def test_ghg_coverage_fires(case_b_150):
+    """150 MW flows into CA but only 100 attributed."""
+    v = _broken(case_b_150, "ghg_attribution",
+                lambda a: _set(a, lambda d: d["resource"] == "HYDRO", attributed_mw=100.0))
+    r = _fired(v, "ghg_coverage")
+    assert list(r["id"]) == ["CA"] and float(r["limit"].iloc[0]) == pytest.approx(150.0)
+
+
+def test_ghg_price_fires_on_the_component_and_the_sign(case_b_150):
+    """The ghg component at C set to 0 (μ = 4); and μ published as −1."""
+    v = _broken(case_b_150, "nodal_prices",
+                lambda n: _set(n, lambda d: d["bus"] == "C", ghg=0.0))
+    assert list(_fired(v, "ghg_price")["id"]) == ["C"]
+    v = _broken(case_b_150, "ghg_prices", lambda g: g.assign(ghg_price_usd_per_mwh=-1.0))
+    assert "CA" in set(_fired(v, "ghg_price")["id"])
+
+
+def test_ghg_price_fires_on_slack_coverage(case_b_150):
+    """μ = 4 while 200 MW are attributed against a 150 MW net import (a slack row)."""
+    v = _broken(case_b_150, "ghg_attribution",
+                lambda a: _set(a, lambda d: d["resource"] == "HYDRO", attributed_mw=200.0,
+                               ghg_payment_usd=800.0))
+    assert "CA" in set(_fired(v, "ghg_price")["id"])
+
+
+def test_ghg_revenue_fires(case_b_150):
+    """HYDRO's GHG payment $900 instead of μ·e = 4·150 = $600."""
+    v = _broken(case_b_150, "ghg_attribution",
+                lambda a: _set(a, lambda d: d["resource"] == "HYDRO", ghg_payment_usd=900.0))
+    r = _fired(v, "ghg_revenue")
+    assert {"HYDRO", "CA"} <= set(r["id"])
+
+
+def test_etsr_identity_with_mu_fires(case_b_150):
+    """μ published as 5 instead of 4: π_C − π_N = 17 ≠ ν + μ = 13 + 5 (etsr_price), and the
+    transfer revenue 13·150 no longer equals x·(π_C − π_N − μ) (transfer_revenue)."""
+    v = _broken(case_b_150, "ghg_prices", lambda g: g.assign(ghg_price_usd_per_mwh=5.0))
+    assert list(_fired(v, "etsr_price")["id"]) == ["N_C"]
+    assert list(_fired(v, "transfer_revenue")["id"]) == ["N_C"]
