@@ -81,6 +81,8 @@ RESULT_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "rt_product_prices": (("baa", "product", "hour", "interval"), ("price_usd_per_mwh",)),
     "rt_transfers": (("interface", "hour", "interval"), ()),
     "rt_baa_summary": (("baa", "hour", "interval"), ()),
+    "rt_ghg_attribution": (("resource", "area", "hour", "interval"), ()),
+    "rt_ghg_prices": (("area", "hour", "interval"), ()),
     "rt_binding_constraints": (("constraint", "kind", "hour", "interval"),
                                ("shadow_price", "flow_mw", "limit_mw")),
     # phase 3: the settlement inputs the RT run produces (clearing/market/rt.py, clearing/analysis/settle.py)
@@ -208,8 +210,14 @@ COLUMN_TYPES: dict[str, dict[str, str]] = {name: _kinds(spec) for name, spec in 
                     "sc:str rt_role:str " + _floats(
                         "energy_mw fru_mw frd_mw uel_mw lel_mw max_ex_cap_mw soc_mwh charge_mw "
                         "discharge_mw"),
-    "rt_prices": "bus:str hour:int interval:int baa:str " + _floats(
-        "lmp energy congestion loss baa_transfer network_congestion"),
+    "rt_prices": "bus:str hour:int interval:int baa:str " + _floats(_PRICE_FLOATS),
+    "rt_ghg_attribution": "resource:str area:str hour:int interval:int baa:str sc:str "
+                          + _floats("bid_mw adder_usd_per_mwh attributed_mw da_attributed_mw "
+                                    "headroom_mw reference_mw ghg_price_usd_per_mwh "
+                                    "ghg_payment_usd deviation_payment_usd emissions_t"),
+    "rt_ghg_prices": "area:str hour:int interval:int reference:str " + _floats(
+        "ghg_price_usd_per_mwh net_import_mw attributed_mw attributed_emissions_t "
+        "ghg_payment_usd"),
     "rt_product_prices": "baa:str product:str hour:int interval:int price_usd_per_mwh:float",
     "rt_transfers": "interface:str hour:int interval:int from_baa:str to_baa:str " + _floats(
         "mw limit_mw shadow_price net_mw base_transfer_mw"),

@@ -117,15 +117,33 @@ def headroom_mw(pmax: float, ref: float) -> float:
 # ---------------------------------------------------------------------------------------------
 def add_to_model(b: ModelBundle) -> list:
     """The §5.13 rows (module docstring) on the bundle's hours; nothing without GHG areas."""
+    return _add_rows(b, {t: t for t in b.T})
+
+
+def add_rt(b: ModelBundle) -> list:
+    """RT (phase 3, §5.13 [A]): the same rows on each fifteen-minute interval k, with the GHG
+    bids of k's hour, P^ref of the day-ahead reference in k's hour (`d.extra`, set by
+    clearing/market/rt.py from the DA `ghg_reference`) and the interval's Pmax (VER: the RT
+    forecast). Costs are $/h per interval like RT's energy bids, so μ is in $/MWh."""
+    plan = b.info["plan"]
+    return _add_rows(b, {k: int(plan.hour_of[k - 1]) for k in b.T})
+
+
+def _add_rows(b: ModelBundle, hour_of: dict) -> list:
+    """The rows on the bundle's periods; `hour_of[period]` = the hour whose bids apply."""
     d, m, T = b.d, b.m, b.T
     g = ghg_data(d)
     if not g.areas:
         return []
-    hours = set(T)
-    keys = sorted(k for k in g.bids if k[2] in hours)
+    by_hour: dict = defaultdict(list)
+    for (r, a, h) in g.bids:
+        by_hour[h].append((r, a))
+    keys = sorted((r, a, t) for t in T for (r, a) in by_hour.get(hour_of[t], ()))
+    bid = {(r, a, t): g.bids[(r, a, hour_of[t])] for (r, a, t) in keys}
+    b.info["ghg_bid"] = bid
     m.GHG_E = pyo.Set(initialize=keys, dimen=3, ordered=True)
     m.ghg_e = pyo.Var(m.GHG_E, within=pyo.NonNegativeReals,
-                      bounds=lambda _m, r, a, t: (0.0, g.bids[(r, a, t)][1]))
+                      bounds=lambda _m, r, a, t: (0.0, bid[(r, a, t)][1]))
     by_rt: dict = defaultdict(list)
     by_at: dict = defaultdict(list)
     for (r, a, t) in keys:
@@ -139,7 +157,7 @@ def add_to_model(b: ModelBundle) -> list:
         pmax = d.cells("pmax")
         m.ghg_headroom = pyo.Constraint(
             m.GHG_RT, rule=lambda _m, r, t: sum(_m.ghg_e[k] for k in by_rt[(r, t)])
-            <= headroom_mw(pmax.at[r, t], ref.get((r, t), 0.0)))
+            <= headroom_mw(pmax.at[r, t], ref.get((r, hour_of[t]), 0.0)))
     cover = []
     into = {a: g.into(d, a) for a in g.areas}
     out = {a: g.out_of(d, a) for a in g.areas}
@@ -153,7 +171,7 @@ def add_to_model(b: ModelBundle) -> list:
         return sum(_m.ghg_e[k] for k in by_at.get((a, t), [])) - ni >= 0
     m.GHG_AT = pyo.Set(initialize=cover, dimen=2, ordered=True)
     m.ghg_coverage = pyo.Constraint(m.GHG_AT, rule=coverage)
-    cost = sum(g.bids[k][0] * m.ghg_e[k] for k in keys if g.bids[k][0] != 0)
+    cost = sum(bid[k][0] * m.ghg_e[k] for k in keys if bid[k][0] != 0)
     b.costs.append(cost)
     return [cost]
 
@@ -229,51 +247,14 @@ def extract(rb) -> None:
     `ghg_reference` is added by the engine; `baa_summary.ghg_secondary_dispatch_mw` per BAA
     outside every area: Σ_i max(0, g_it − P^ref_it) over its supply resources (the system
     indicator of §5.13 is their sum). Nothing without GHG areas."""
-    d, m = rb.d, rb.m
+    d = rb.d
     g = ghg_data(d)
     if not g.areas:
         return
-    mu = area_prices(rb)
-    ref_opt = d.params.ghg_reference
     ref = reference_mw(d)
     shown_ref = ref if ref is not None else d.extra.get("ghg_reference_mw")
-    pmax = d.cells("pmax")
+    _read_tables(rb, {t: t for t in d.hours}, ref, shown_ref)
     res = d.resources
-    rows = []
-    att: dict = defaultdict(float)
-    tons: dict = defaultdict(float)
-    for (r, a, t) in m.GHG_E:
-        e = _val(m.ghg_e[r, a, t])
-        e = e if e > GHG_TOL_MW else 0.0
-        c, mw = g.bids[(r, a, t)]
-        pr = None if shown_ref is None else shown_ref.get((r, t), 0.0)
-        price = mu.get((a, t), 0.0)
-        rows.append(dict(resource=r, area=a, hour=t, baa=res.at[r, "baa"], sc=res.at[r, "sc"],
-                         bid_mw=mw, adder_usd_per_mwh=c, attributed_mw=e,
-                         headroom_mw=(headroom_mw(pmax.at[r, t], ref[(r, t)] if (r, t) in ref
-                                                  else 0.0) if ref is not None else np.nan),
-                         reference_mw=np.nan if pr is None else pr,
-                         ghg_price_usd_per_mwh=price, ghg_payment_usd=price * e,
-                         emissions_t=e * g.rates.get(r, 0.0)))
-        att[(a, t)] += e
-        tons[(a, t)] += e * g.rates.get(r, 0.0)
-    rb.rows("ghg_attribution", pd.DataFrame(rows, columns=[
-        "resource", "area", "hour", "baa", "sc", "bid_mw", "adder_usd_per_mwh", "attributed_mw",
-        "headroom_mw", "reference_mw", "ghg_price_usd_per_mwh", "ghg_payment_usd",
-        "emissions_t"]))
-    prow = []
-    for a in g.areas:
-        into, outk = g.into(d, a), g.out_of(d, a)
-        for t in d.hours:
-            ni = sum(_val(m.x[k, t]) for k in into) - sum(_val(m.x[k, t]) for k in outk)
-            prow.append(dict(area=a, hour=t, ghg_price_usd_per_mwh=mu.get((a, t), 0.0),
-                             net_import_mw=ni, attributed_mw=att[(a, t)],
-                             attributed_emissions_t=tons[(a, t)],
-                             ghg_payment_usd=mu.get((a, t), 0.0) * att[(a, t)],
-                             reference=ref_opt))
-    rb.rows("ghg_prices", pd.DataFrame(prow, columns=[
-        "area", "hour", "ghg_price_usd_per_mwh", "net_import_mw", "attributed_mw",
-        "attributed_emissions_t", "ghg_payment_usd", "reference"]))
     gval = rb.kept.get("g", {})
     summary = []
     for b in d.baas:
@@ -285,6 +266,105 @@ def extract(rb) -> None:
                 v = sum(max(0.0, gval.get((r, t), 0.0) - shown_ref.get((r, t), 0.0)) for r in rs)
             summary.append(dict(baa=b, hour=t, ghg_secondary_dispatch_mw=v))
     rb.columns("baa_summary", pd.DataFrame(summary))
+
+
+ATTRIBUTION_COLUMNS = ["resource", "area", "hour", "baa", "sc", "bid_mw", "adder_usd_per_mwh",
+                       "attributed_mw", "headroom_mw", "reference_mw", "ghg_price_usd_per_mwh",
+                       "ghg_payment_usd", "emissions_t"]
+PRICE_COLUMNS = ["area", "hour", "ghg_price_usd_per_mwh", "net_import_mw", "attributed_mw",
+                 "attributed_emissions_t", "ghg_payment_usd", "reference"]
+
+
+def _read_tables(rb, hour_of: dict, ref: dict | None, shown_ref: dict | None) -> None:
+    """The `ghg_attribution` and `ghg_prices` rows on the read-back's periods (`hour_of`: the
+    hour of each period, for the reference)."""
+    d, m = rb.d, rb.m
+    g = ghg_data(d)
+    mu = area_prices(rb)
+    bid = rb.b.info.get("ghg_bid", {})
+    pmax = d.cells("pmax")
+    res = d.resources
+    rows = []
+    att: dict = defaultdict(float)
+    tons: dict = defaultdict(float)
+    for (r, a, t) in m.GHG_E:
+        e = _val(m.ghg_e[r, a, t])
+        e = e if e > GHG_TOL_MW else 0.0
+        c, mw = bid[(r, a, t)]
+        h = hour_of[t]
+        pr = None if shown_ref is None else shown_ref.get((r, h), 0.0)
+        price = mu.get((a, t), 0.0)
+        rows.append(dict(resource=r, area=a, hour=t, baa=res.at[r, "baa"], sc=res.at[r, "sc"],
+                         bid_mw=mw, adder_usd_per_mwh=c, attributed_mw=e,
+                         headroom_mw=(headroom_mw(pmax.at[r, t], ref.get((r, h), 0.0))
+                                      if ref is not None else np.nan),
+                         reference_mw=np.nan if pr is None else pr,
+                         ghg_price_usd_per_mwh=price, ghg_payment_usd=price * e,
+                         emissions_t=e * g.rates.get(r, 0.0)))
+        att[(a, t)] += e
+        tons[(a, t)] += e * g.rates.get(r, 0.0)
+    rb.rows("ghg_attribution", pd.DataFrame(rows, columns=ATTRIBUTION_COLUMNS))
+    prow = []
+    for a in g.areas:
+        into, outk = g.into(d, a), g.out_of(d, a)
+        for t in d.hours:
+            ni = sum(_val(m.x[k, t]) for k in into) - sum(_val(m.x[k, t]) for k in outk)
+            prow.append(dict(area=a, hour=t, ghg_price_usd_per_mwh=mu.get((a, t), 0.0),
+                             net_import_mw=ni, attributed_mw=att[(a, t)],
+                             attributed_emissions_t=tons[(a, t)],
+                             ghg_payment_usd=mu.get((a, t), 0.0) * att[(a, t)],
+                             reference=d.params.ghg_reference))
+    rb.rows("ghg_prices", pd.DataFrame(prow, columns=PRICE_COLUMNS))
+
+
+def extract_rt(rb) -> None:
+    """Read back RT GHG attribution (phase 3, §5.13 [A]) on the intervals: `ghg_attribution`
+    and `ghg_prices` as in the day ahead (published as `rt_ghg_attribution`, `rt_ghg_prices`
+    with hour and interval), each attribution row with the DA attribution of its hour
+    (`da_attributed_mw`, from `d.extra["ghg_da_attribution"]`) and the deviation settled at
+    the RT μ for the quarter hour: `deviation_payment_usd` = μ_RT (e_RT − e_DA) / 4."""
+    d = rb.d
+    g = ghg_data(d)
+    if not g.areas or not hasattr(rb.m, "GHG_E"):
+        return
+    plan = rb.b.info["plan"]
+    hour_of = {k: int(plan.hour_of[k - 1]) for k in d.hours}
+    ref = reference_mw(d)
+    shown_ref = ref if ref is not None else d.extra.get("ghg_reference_mw")
+    _read_tables(rb, hour_of, ref, shown_ref)
+    frame = rb._rows["ghg_attribution"][-1]
+    da = d.extra.get("ghg_da_attribution", {})
+    per_h = 1.0 / rb.intervals_per_hour
+    frame["da_attributed_mw"] = [da.get((r, a, hour_of[k]), 0.0)
+                                 for r, a, k in zip(frame["resource"], frame["area"],
+                                                    frame["hour"])]
+    frame["deviation_payment_usd"] = (frame["ghg_price_usd_per_mwh"]
+                                      * (frame["attributed_mw"] - frame["da_attributed_mw"])
+                                      * per_h)
+    frame["ghg_payment_usd"] = frame["ghg_payment_usd"] * per_h
+    pf = rb._rows["ghg_prices"][-1]
+    pf["ghg_payment_usd"] = pf["ghg_payment_usd"] * per_h
+
+
+def deviation_lines(rt_attribution: pd.DataFrame) -> pd.DataFrame:
+    """Settlement lines `rt_ghg_deviation` (phase 3, §5.13 [A]): per resource and hour the sum
+    of its quarter hours' μ_RT (e_RT − e_DA) / 4 to its SC (party = sc)."""
+    from products.settlement_core import charge_lines
+    need = ("resource", "hour", "baa", "sc", "attributed_mw", "da_attributed_mw",
+            "deviation_payment_usd")
+    if rt_attribution is None or not len(rt_attribution) or any(c not in rt_attribution
+                                                                 for c in need):
+        return charge_lines([], [], [], [], [], [], [], [])
+    a = rt_attribution.assign(dev=rt_attribution["attributed_mw"]
+                              - rt_attribution["da_attributed_mw"])
+    a = a.groupby(["resource", "sc", "baa", "hour"], sort=True, as_index=False).agg(
+        dev=("dev", "mean"), amount=("deviation_payment_usd", "sum"))
+    price = np.divide(a["amount"].to_numpy(float), a["dev"].to_numpy(float),
+                      out=np.zeros(len(a)), where=np.abs(a["dev"].to_numpy(float)) > GHG_TOL_MW)
+    return charge_lines("rt_ghg_deviation", a["sc"].astype(str).to_numpy(),
+                        a["baa"].astype(str).to_numpy(), a["hour"].astype(int).to_numpy(),
+                        a["dev"].to_numpy(float), price, a["amount"].to_numpy(float),
+                        a["resource"].astype(str).to_numpy())
 
 
 def payment_lines(attribution: pd.DataFrame) -> pd.DataFrame:

@@ -508,3 +508,39 @@ def test_etsr_identity_with_mu_fires(case_b_150):
     v = _broken(case_b_150, "ghg_prices", lambda g: g.assign(ghg_price_usd_per_mwh=5.0))
     assert list(_fired(v, "etsr_price")["id"]) == ["N_C"]
     assert list(_fired(v, "transfer_revenue")["id"]) == ["N_C"]
+
+
+def test_phase3_attributes_per_interval_and_settles_deviations():
+    """Phase 3 on §11.11 case B `area`, T = 150 (RT load drawn by the seeded generator):
+    invariants of the RT rows (§5.13 [A]). Per interval, Σ e_RT ≥ the net RT transfer into CA
+    (coverage) and every e_RT ≤ min(its bid, headroom of the DA reference: hydro 200 − 0, coal
+    400 − 300) and ≤ its RT output; the rt_prices ghg component at C is the interval's μ_RT
+    and 0 at N, and LMP = energy + congestion + loss + ghg; the deviation is
+    μ_RT (e_RT − e_DA) / 4 with e_DA = 150 (hydro) from the day ahead, and the settlement's
+    rt_ghg_deviation line of HYDRO is their sum over the hour's intervals."""
+    sc = _market("B", 150.0).with_parameters(phase=3)
+    r = solve(sc)
+    att, gp = r.tables["rt_ghg_attribution"], r.tables["rt_ghg_prices"]
+    rs = r.tables["rt_schedules"]
+    assert len(gp) == 4 and len(att) == 8
+    for (k, row) in gp.set_index("interval").iterrows():
+        sub = att[att["interval"] == k].set_index("resource")
+        assert float(sub["attributed_mw"].sum()) >= float(row["net_import_mw"]) - TOL
+        out = rs[rs["interval"] == k].set_index("resource")["energy_mw"]
+        for rid, room in (("HYDRO", 200.0), ("COAL", 100.0)):
+            e = float(sub.at[rid, "attributed_mw"])
+            assert e <= min(room, float(out[rid])) + TOL
+        rp = r.tables["rt_prices"]
+        c = rp[(rp["interval"] == k) & (rp["bus"] == "C")].iloc[0]
+        n = rp[(rp["interval"] == k) & (rp["bus"] == "N")].iloc[0]
+        assert float(c["ghg"]) == pytest.approx(float(row["ghg_price_usd_per_mwh"]), abs=TOL)
+        assert float(n["ghg"]) == 0.0
+        assert float(c["lmp"]) == pytest.approx(
+            float(c["energy"] + c["congestion"] + c["loss"] + c["ghg"]), abs=1e-6)
+    hydro = att[att["resource"] == "HYDRO"]
+    assert hydro["da_attributed_mw"].to_numpy() == pytest.approx([150.0] * 4, abs=TOL)
+    dev = hydro["ghg_price_usd_per_mwh"] * (hydro["attributed_mw"] - 150.0) / 4
+    assert hydro["deviation_payment_usd"].to_numpy() == pytest.approx(dev.to_numpy(), abs=1e-6)
+    st = settle(sc, r, r.tables["settlement_inputs"]).table
+    line = st[(st["charge"] == "rt_ghg_deviation") & (st["resource"] == "HYDRO")]
+    assert float(line["amount_usd"].sum()) == pytest.approx(float(dev.sum()), abs=1e-6)
