@@ -81,8 +81,9 @@ def ghg_data(d) -> GhgData:
 
 
 def has_ghg(d) -> bool:
-    """True when the scenario has GHG regulation areas (then GHG attribution is on)."""
-    return bool(ghg_data(d).areas)
+    """True when the scenario has GHG regulation areas and transfers (phase ≥ 2): then GHG
+    attribution is on."""
+    return bool(ghg_data(d).areas) and d.params.phase != 1
 
 
 def base_schedule_mw(d) -> dict:
@@ -133,7 +134,7 @@ def _add_rows(b: ModelBundle, hour_of: dict) -> list:
     """The rows on the bundle's periods; `hour_of[period]` = the hour whose bids apply."""
     d, m, T = b.d, b.m, b.T
     g = ghg_data(d)
-    if not g.areas:
+    if not g.areas or d.params.phase == 1:   # phase 1: no transfers, nothing to attribute
         return []
     by_hour: dict = defaultdict(list)
     for (r, a, h) in g.bids:
@@ -249,7 +250,7 @@ def extract(rb) -> None:
     indicator of §5.13 is their sum). Nothing without GHG areas."""
     d = rb.d
     g = ghg_data(d)
-    if not g.areas:
+    if not g.areas or not hasattr(rb.m, "GHG_E"):
         return
     ref = reference_mw(d)
     shown_ref = ref if ref is not None else d.extra.get("ghg_reference_mw")

@@ -544,3 +544,34 @@ def test_phase3_attributes_per_interval_and_settles_deviations():
     st = settle(sc, r, r.tables["settlement_inputs"]).table
     line = st[(st["charge"] == "rt_ghg_deviation") & (st["resource"] == "HYDRO")]
     assert float(line["amount_usd"].sum()) == pytest.approx(float(dev.sum()), abs=1e-6)
+
+
+@pytest.mark.slow
+def test_bundled_day_with_ciso_as_ghg_area():
+    """The bundled RTS-GMLC day with CISO as GHG area CA at $30/t (the importer's option): it
+    clears, only resources outside CISO are attributed, within their bids, μ ≥ 0, and the
+    checker's GHG and price rules pass (docs/ghg.md)."""
+    from clearing.analysis.check import check_run
+    from scenarios import load_scenario
+    from scenarios.importers.rts_gmlc_ghg import add_ghg_area
+    sc = add_ghg_area(load_scenario("rts_gmlc_edam"), 30.0)
+    r = solve(sc)
+    assert r.manifest["completion"]["status"] in ("solved", "time_limit")
+    att = r.tables["ghg_attribution"]
+    assert set(att.loc[att["attributed_mw"] > 0, "baa"]) <= {"PACW", "PGE"}
+    assert (r.tables["ghg_prices"]["ghg_price_usd_per_mwh"] >= 0).all()
+    v = check_run(sc, r)
+    ghg_rules = v[v["rule"].str.startswith("ghg_") | v["rule"].isin(
+        ["etsr_price", "transfer_revenue", "lmp_components"])]
+    assert ghg_rules.empty, ghg_rules.to_dict("records")
+
+
+def test_phase1_has_no_attribution():
+    """Phase 1 (no economic transfers, §10): nothing flows into C, so there is no GHG
+    attribution, no reference pass and no GHG tables; every ghg component is 0; C clears on
+    its CCGT alone (LMP 32) and N on its own units (case A: coal marginal, 15)."""
+    r = solve(_market("A", 250.0).with_parameters(phase=1))
+    assert not {"ghg_attribution", "ghg_prices", "ghg_reference"} & set(r.tables)
+    assert (r.nodal_prices["ghg"] == 0.0).all()
+    assert _bus(r, "C", "lmp") == pytest.approx(32.0, abs=TOL)
+    assert _bus(r, "N", "lmp") == pytest.approx(15.0, abs=TOL)
