@@ -575,3 +575,14 @@ def test_phase1_has_no_attribution():
     assert (r.nodal_prices["ghg"] == 0.0).all()
     assert _bus(r, "C", "lmp") == pytest.approx(32.0, abs=TOL)
     assert _bus(r, "N", "lmp") == pytest.approx(15.0, abs=TOL)
+
+
+@pytest.mark.parametrize("case, T, ref", [("B", 150.0, "area"), ("A", 250.0, "none")])
+def test_checker_with_both_directions_checks_duality(case, T, ref):
+    """With both ETSR directions declared (C→N 250 MW, unused), no rule is skipped: LP duality
+    (`dual_objective`) holds with the GHG bids in the per-resource profit LPs (each earns
+    μ − γ per attributed MW), and every rule passes."""
+    from clearing.analysis.check import check_run
+    sc = _market(case, T, ref, etsrs={("N", "C"): T, ("C", "N"): 250.0})
+    v = check_run(sc, solve(sc))
+    assert v.empty and v.attrs["skipped"] == [], (v.to_dict("records"), v.attrs["skipped"])
