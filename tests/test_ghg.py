@@ -586,3 +586,44 @@ def test_checker_with_both_directions_checks_duality(case, T, ref):
     sc = _market(case, T, ref, etsrs={("N", "C"): T, ("C", "N"): 250.0})
     v = check_run(sc, solve(sc))
     assert v.empty and v.attrs["skipped"] == [], (v.to_dict("records"), v.attrs["skipped"])
+
+
+# --- the RTS-GMLC option and the sweep variation -------------------------------------------------
+def test_rts_emission_rates_from_the_data_set():
+    """gen.csv, 221_CC_1 (gas CC, 118 lb CO2/MMBTU): full-load heat rate 6887·0.478873 +
+    5950·0.173709 + 6772·0.173709 + 9293·0.173709 = 7122.27 BTU/kWh, so 118 · 7.12227 ·
+    0.000453592 = 0.38121 t/MWh; 201_STEAM_3 (coal, 210 lb/MMBTU): 12989·0.394737 +
+    (10495 + 11090 + 12185)·0.201754 = 11940.5 BTU/kWh → 1.13739 t/MWh; 121_NUCLEAR_1: 0."""
+    from scenarios.importers.rts_gmlc_ghg import emission_rates_t_per_mwh
+    rates = emission_rates_t_per_mwh()
+    assert rates["221_CC_1"] == pytest.approx(0.38121, abs=2e-5)
+    assert rates["201_STEAM_3"] == pytest.approx(1.13739, abs=2e-5)
+    assert rates["121_NUCLEAR_1"] == 0.0   # the data set gives nuclear 0 lb CO2/MMBTU
+
+
+def test_sweep_variation_makes_ciso_a_ghg_area():
+    """`ghg_allowance_usd_per_t: 30` on the bundled day (no solve): CISO is area CA; every
+    bid is from PACW or PGE, 24 hours each; 221_CC_1 bids 0.38121 · 30 = $11.44/MWh, hydro and
+    VERs $0.50; the bundled scenario itself keeps its tables (no GHG table) and its input hash;
+    the sweep file parses into 13 runs."""
+    from clearing.runs.sweep import apply_variations, parse_sweep
+    from scenarios import load_scenario
+    base = load_scenario("rts_gmlc_edam")
+    h0 = base.input_hash()
+    sc = apply_variations(base, {"ghg_allowance_usd_per_t": 30.0})
+    assert list(sc.tables["ghg_areas"]["baa"]) == ["CISO"]
+    b = sc.tables["ghg_bids"]
+    baa = sc.resource_frame.set_index("resource")["baa"]
+    assert set(b["resource"].map(baa)) == {"PACW", "PGE"}
+    assert (b.groupby("resource").size() == 24).all()
+    cc = b[b["resource"] == "221_CC_1"]["adder_usd_per_mwh"]
+    assert float(cc.iloc[0]) == pytest.approx(11.4363, abs=1e-3)
+    typ = sc.resource_frame.set_index("resource")["type"]
+    clean = b[b["resource"].map(typ).isin(["hydro", "ver"])]
+    assert len(clean) and (clean["adder_usd_per_mwh"] == 0.5).all()
+    assert not any(t.startswith("ghg") for t in base.tables) and base.input_hash() == h0
+    assert sc.input_hash() != h0
+    from pathlib import Path
+    sw = parse_sweep(Path(__file__).parents[1] / "scenarios" / "sweeps"
+                     / "ghg_allowance_and_reference.yaml")
+    assert len(sw.points) == 13
