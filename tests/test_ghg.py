@@ -627,3 +627,29 @@ def test_sweep_variation_makes_ciso_a_ghg_area():
     sw = parse_sweep(Path(__file__).parents[1] / "scenarios" / "sweeps"
                      / "ghg_allowance_and_reference.yaml")
     assert len(sw.points) == 13
+
+
+def test_sweep_store_metrics_and_report(tmp_path):
+    """An in-process sweep of §11.11 case A (T = 250) over `ghg_reference` none / area: the
+    catalogue's GHG metrics are the hand values of test_section_11_11_cases: μ = 17 in both;
+    none: 200 MWh transferred into CA and attributed (hydro), indicator 200 MWh (coal 300 −
+    100); area: 0, 0 and 0 MWh; emissions 0 t (hydro 0 t/MWh). The store report plots them."""
+    import duckdb
+
+    from clearing.runs.report import build_store_report
+    from clearing.runs.store import Store, rebuild_catalogue
+    from clearing.runs.sweep import run_sweep
+    from scenarios import write_scenario
+    write_scenario(_market("A", 250.0), tmp_path / "ghg_a")
+    f = tmp_path / "sweep.yaml"
+    f.write_text("scenarios: [ghg_a]\ngrid:\n  ghg_reference: [none, area]\n")
+    run_sweep(f, tmp_path / "store", workers=0, progress=False)
+    path = rebuild_catalogue(Store(tmp_path / "store"))
+    with duckdb.connect(str(path), read_only=True) as con:
+        runs = con.execute("SELECT ghg_reference, avg_ghg_price, ghg_net_import_mwh, "
+                           "ghg_attributed_mwh, ghg_secondary_dispatch_mwh, ghg_emissions_t "
+                           "FROM runs ORDER BY ghg_reference").df().set_index("ghg_reference")
+    assert runs.loc["none"].tolist() == pytest.approx([17.0, 200.0, 200.0, 200.0, 0.0], abs=1e-6)
+    assert runs.loc["area"].tolist() == pytest.approx([17.0, 0.0, 0.0, 0.0, 0.0], abs=1e-6)
+    page = build_store_report(Store(tmp_path / "store"))
+    assert "GHG attributed energy" in page and "secondary-dispatch indicator" in page
