@@ -152,6 +152,12 @@ class MarketParameters:
                             "ghg_base_schedule.csv), none (no headroom row: shows secondary "
                             "dispatch; the area pass still runs for the indicator)",
                             choices=("area", "baa", "base_schedule", "none"))
+    ghg_reference_solve: str = _p("mip", "-", "§5.13", "A",
+                                  "How the GHG reference pass is solved: mip (the IFM's MIP "
+                                  "with its lazy network rounds, to mip_rel_gap) or lp (its LP "
+                                  "relaxation, commitment relaxed: a cheaper reference; the "
+                                  "lazy network rows are added the same way)",
+                                  choices=("mip", "lp"))
     transfer_cycle_netting: bool = _p(True, "-", "§5.2, §6.1", "A",
                                       "Cancel transfers that go round in circles (A->B->C->A, "
                                       "or both directions of one ETSR pair) after the solve, in "

@@ -653,3 +653,16 @@ def test_sweep_store_metrics_and_report(tmp_path):
     assert runs.loc["area"].tolist() == pytest.approx([17.0, 0.0, 0.0, 0.0, 0.0], abs=1e-6)
     page = build_store_report(Store(tmp_path / "store"))
     assert "GHG attributed energy" in page and "secondary-dispatch indicator" in page
+
+
+def test_reference_pass_as_lp():
+    """`ghg_reference_solve = lp`: the reference pass's LP relaxation. The hand market has no
+    commitment costs and Pmin 0, so its relaxation is the same dispatch (case A: hydro 200 +
+    coal 100 in N) and the IFM result is case A `area`'s (x = 0, μ = 17)."""
+    sc = _market("A", 250.0).with_parameters(ghg_reference_solve="lp")
+    r = solve(sc)
+    g = r.tables["ghg_reference"].set_index("resource")
+    assert float(g.at["COAL", "reference_mw"]) == pytest.approx(100.0, abs=TOL)
+    assert float(g.at["HYDRO", "reference_mw"]) == pytest.approx(200.0, abs=TOL)
+    assert _x(r) == pytest.approx(0.0, abs=TOL) and _mu(r) == pytest.approx(17.0, abs=TOL)
+    assert r.manifest["ghg"]["solve"] == "lp"

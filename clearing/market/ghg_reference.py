@@ -14,7 +14,8 @@ delivered into a GHG area (the guard against secondary dispatch):
   reference [A].
 
 The pass is the IFM's MIP with its lazy network rounds, without the pricing LP (no prices are
-needed), and without losses [A]. Its schedules are the `ghg_reference` table.
+needed), and without losses [A]; with `ghg_reference_solve = lp` [A] its LP relaxation
+(commitment relaxed), much cheaper. Its schedules are the `ghg_reference` table.
 """
 
 from __future__ import annotations
@@ -71,10 +72,14 @@ def solve_reference(d: MarketData, ptdf: PTDF, budget: RunBudget | None = None) 
         solver = PersistentHighs(gap=p.mip_rel_gap, time_limit=p.time_limit_s, budget=budget)
         monitor = make_monitor(b, ptdf, ("base", "dep_up", "dep_down"))
         has_int = any(len(c) for c in b.binaries)
-        rounds = solve_lazy(b, solver, monitor, mip=has_int, label="GHG reference")
+        if p.ghg_reference_solve == "lp":
+            rounds = _solve_relaxation(b, solver, monitor)
+        else:
+            rounds = solve_lazy(b, solver, monitor, mip=has_int, label="GHG reference")
         mw = {(r, t): float(pyo.value(b.m.g[r, t], exception=False) or 0.0)
               for r in d.resources.index for t in d.hours}
-        rec = dict(option=opt, pass_mode=mode, solved=True, fixed_etsrs=len(fixed),
+        rec = dict(option=opt, pass_mode=mode, solve=p.ghg_reference_solve, solved=True,
+                   fixed_etsrs=len(fixed),
                    rounds=len(rounds), objective=float(rounds[-1]["objective"] or 0.0),
                    termination=str(rounds[-1]["termination"]), mip_gap=rounds[-1]["gap"])
     res = d.resources
@@ -90,6 +95,27 @@ def solve_reference(d: MarketData, ptdf: PTDF, budget: RunBudget | None = None) 
     table = pd.DataFrame(rows, columns=["resource", "hour", "baa", "type", "reference_mw",
                                         "pmax_mw", "headroom_mw"])
     return GhgReference(mw=mw, table=table, record=rec)
+
+
+def _solve_relaxation(b, solver: PersistentHighs, monitor) -> list[dict]:
+    """`ghg_reference_solve = lp` [A]: the pass's LP relaxation (integrality lifted), with the
+    lazy network rows added until none is violated (at most lazy_max_rounds rounds)."""
+    p = b.d.params
+    rounds = []
+    if not p.lazy_transmission and not monitor.rows:   # every row from the start (solve_lazy)
+        monitor.add_rows([(kind, l, t) for kind in monitor.kinds
+                          for l in monitor.sets.get(kind, []) for t in b.T])
+    for k in range(p.lazy_max_rounds):
+        rec = solver.solve(b.m, mip=False, relax=True, label=f"GHG reference LP round {k + 1}",
+                           vars_changed=(k == 0))
+        new = monitor.violations(p.flow_tolerance_mw)
+        rounds.append(dict(round=k + 1, mip=False, relaxation=True, seconds=rec.seconds,
+                           objective=rec.objective, gap=rec.gap, termination=rec.termination,
+                           rows_added=len(new)))
+        if not new:
+            break
+        monitor.add_rows(new)
+    return rounds
 
 
 def attach(d: MarketData, ref: GhgReference | None) -> None:
