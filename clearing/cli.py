@@ -202,6 +202,10 @@ def cmd_import(a) -> int:
     if a.source != "rts-gmlc":
         raise ScenarioError([__import__("scenarios.errors", fromlist=["Problem"]).Problem(
             "edam import", None, "source", a.source, "rts-gmlc")])
+    if a.ghg_allowance_usd_per_t is not None:   # CISO as a GHG area (§5.13, docs/ghg.md)
+        from scenarios.importers import rts_gmlc_ghg
+        return rts_gmlc_ghg.cli_import(a.date, a.out, a.ghg_allowance_usd_per_t, a.data_dir,
+                                       overwrite=a.overwrite, profile=a.profile)
     from scenarios.importers.rts_gmlc import cli_import
     return cli_import(a.date, a.out, a.data_dir, overwrite=a.overwrite, profile=a.profile)
 
@@ -358,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--profile", choices=("edam", "reference"), default="edam",
                    help="edam (default: the EDAM mapping) or reference (the data set's own "
                         "production-cost choices, docs/rts-gmlc-import.md)")
+    s.add_argument("--ghg-allowance-usd-per-t", type=float, default=None, metavar="USD_PER_T",
+                   help="make CISO a GHG regulation area with GHG bids at this allowance price "
+                        "(docs/ghg.md); default: no GHG area")
     s.set_defaults(fn=cmd_import)
     s = sub.add_parser("rse", help="day-ahead resource sufficiency evaluation")
     s.add_argument("scenario", help=_SCENARIO_HELP)

@@ -68,12 +68,21 @@ RESULT_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                                                         "credit_usd", "undistributed_usd")),
     "rse_ciso_suballocation": (("direction", "hour", "baa", "party"), ()),
     "rse_nec": (("baa", "hour"), ("nec_mw",)),
+    # GHG attribution (§5.13), only with ghg_areas: per bid, per area, the reference dispatch
+    "ghg_attribution": (("resource", "area", "hour"),
+                        ("attributed_mw", "adder_usd_per_mwh", "headroom_mw", "reference_mw",
+                         "ghg_payment_usd")),
+    "ghg_prices": (("area", "hour"), ("ghg_price_usd_per_mwh", "net_import_mw",
+                                      "attributed_mw", "attributed_emissions_t")),
+    "ghg_reference": (("resource", "hour"), ("baa", "reference_mw", "headroom_mw")),
     # phase 3: the real-time (FMM) run, one row per 15-minute interval of the hour
     "rt_schedules": (("resource", "hour", "interval"), ()),
     "rt_prices": (("bus", "hour", "interval"), ()),
     "rt_product_prices": (("baa", "product", "hour", "interval"), ("price_usd_per_mwh",)),
     "rt_transfers": (("interface", "hour", "interval"), ()),
     "rt_baa_summary": (("baa", "hour", "interval"), ()),
+    "rt_ghg_attribution": (("resource", "area", "hour", "interval"), ()),
+    "rt_ghg_prices": (("area", "hour", "interval"), ()),
     "rt_binding_constraints": (("constraint", "kind", "hour", "interval"),
                                ("shadow_price", "flow_mw", "limit_mw")),
     # phase 3: the settlement inputs the RT run produces (clearing/market/rt.py, clearing/analysis/settle.py)
@@ -123,10 +132,10 @@ _SCHEDULE_FLOATS = ("energy_mw reg_up_mw reg_down_mw spin_mw nonspin_mw iru_mw i
                     "rcd_mw soc_mwh charge_mw discharge_mw")
 _BAA_SUMMARY_FLOATS = " ".join(
     ["demand_mw", "generation_mw", "net_export_mw", "export_mw", "virtual_net_mw",
-     "power_balance_relaxed_mw", "demand_forecast_mw", "loss_mw"]
+     "power_balance_relaxed_mw", "demand_forecast_mw", "loss_mw", "ghg_secondary_dispatch_mw"]
     + [f"{p}_{k}_mw" for p in ("iru", "ird", "rcu", "rcd")
        for k in ("requirement", "cleared", "relaxed")])
-_PRICE_FLOATS = "lmp energy congestion loss baa_transfer network_congestion"
+_PRICE_FLOATS = "lmp energy congestion loss ghg baa_transfer network_congestion"
 
 
 def _floats(names: str) -> str:
@@ -176,6 +185,14 @@ COLUMN_TYPES: dict[str, dict[str, str]] = {name: _kinds(spec) for name, spec in 
     "ruc_transfers": "interface:str hour:int from_baa:str to_baa:str " + _floats(
         "mw rc_transfer_mw"),
     "losses": "baa:str hour:int " + _floats("loss_mw loss_withdrawn_mw quadratic_loss_mw"),
+    "ghg_attribution": "resource:str area:str hour:int baa:str sc:str " + _floats(
+        "bid_mw adder_usd_per_mwh attributed_mw headroom_mw reference_mw "
+        "ghg_price_usd_per_mwh ghg_payment_usd emissions_t"),
+    "ghg_prices": "area:str hour:int reference:str " + _floats(
+        "ghg_price_usd_per_mwh net_import_mw attributed_mw attributed_emissions_t "
+        "ghg_payment_usd"),
+    "ghg_reference": "resource:str hour:int baa:str type:str " + _floats(
+        "reference_mw pmax_mw headroom_mw"),
     "mpm_test": "baa:str product:str hour:int is_edam:bool competitive:bool n_suppliers:int "
                 "largest_suppliers:str pivotal_suppliers:str supply_by_supplier:str " + _floats(
                     "requirement_mw total_supply_mw largest_supply_mw residual_supply_mw"),
@@ -194,6 +211,13 @@ COLUMN_TYPES: dict[str, dict[str, str]] = {name: _kinds(spec) for name, spec in 
                         "energy_mw fru_mw frd_mw uel_mw lel_mw max_ex_cap_mw soc_mwh charge_mw "
                         "discharge_mw"),
     "rt_prices": "bus:str hour:int interval:int baa:str " + _floats(_PRICE_FLOATS),
+    "rt_ghg_attribution": "resource:str area:str hour:int interval:int baa:str sc:str "
+                          + _floats("bid_mw adder_usd_per_mwh attributed_mw da_attributed_mw "
+                                    "headroom_mw reference_mw ghg_price_usd_per_mwh "
+                                    "ghg_payment_usd deviation_payment_usd emissions_t"),
+    "rt_ghg_prices": "area:str hour:int interval:int reference:str " + _floats(
+        "ghg_price_usd_per_mwh net_import_mw attributed_mw attributed_emissions_t "
+        "ghg_payment_usd"),
     "rt_product_prices": "baa:str product:str hour:int interval:int price_usd_per_mwh:float",
     "rt_transfers": "interface:str hour:int interval:int from_baa:str to_baa:str " + _floats(
         "mw limit_mw shadow_price net_mw base_transfer_mw"),

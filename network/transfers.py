@@ -402,6 +402,12 @@ def extract(rb) -> None:
     yU = {(k, t): val(m.yU[k, t]) for (k, t) in m.KT}
     yD = {(k, t): val(m.yD[k, t]) for (k, t) in m.KT}
     pi = balance_prices(rb)
+    from products.ghg import baa_prices as ghg_baa_prices
+    mu = ghg_baa_prices(rb)   # §5.13: the GHG component μ is taken out of the transfer revenue
+    if mu:
+        pi = pi.copy()
+        for (a, t), v in mu.items():
+            pi.at[a, t] -= v
     trows, bind = [], []
     for (k, t) in m.KT:
         nu = max(0.0, -rb.dual(m.etsr_limit[k, t]))

@@ -52,7 +52,7 @@ def base_transfer_rhs(d) -> dict:
 
 
 def nodal_prices(d, pi: pd.DataFrame, congestion: pd.DataFrame,
-                 loss: pd.DataFrame | None = None) -> pd.DataFrame:
+                 loss: pd.DataFrame | None = None, ghg: dict | None = None) -> pd.DataFrame:
     """LMP_n = π_b(n) − Σ_l PTDF_ln φ_l − Σ_l PTDF_ln (μ+ − μ−) − Σ_σ Σ_l PTDF_ln (ησ+ − ησ−)
     (spec §6.1; the loss term, φ_l the dual of a lossy branch's flow row, only with
     marginal_losses: network/losses.py, docs/market-model.md).
@@ -60,12 +60,15 @@ def nodal_prices(d, pi: pd.DataFrame, congestion: pd.DataFrame,
     `pi`: BAA x hour energy prices; `congestion`: bus x hour network congestion component
     (already the PTDF-weighted sum of branch shadow prices, negative where congestion lowers
     the price); `loss`: bus x hour marginal loss component (network.losses.loss_component), None:
-    lossless. Returns the `nodal_prices` table: energy = SMEC (reference BAA price = the
-    LMP at the reference bus), loss, congestion = LMP − SMEC − loss; extras baa_transfer and
-    network_congestion.
+    lossless; `ghg`: μ_at of the BAA's GHG area per (baa, hour) (products/ghg.py, §5.13), None or
+    absent: 0. Returns the `nodal_prices` table: energy = SMEC net of its GHG component (the
+    reference BAA's price − μ of its area; = SMEC when the reference BAA is in no GHG area),
+    loss, ghg = μ of the bus's area, congestion = LMP − energy − loss − ghg; extras
+    baa_transfer (π_b − energy − ghg) and network_congestion.
     """
     rows = []
-    smec = pi.loc[d.reference_baa]
+    ghg = ghg or {}
+    ref = d.reference_baa
     for n in d.buses:
         a = d.bus_baa[n]
         for t in d.hours:
@@ -75,10 +78,12 @@ def nodal_prices(d, pi: pd.DataFrame, congestion: pd.DataFrame,
             if loss is not None:
                 lc = float(loss.at[n, t])
                 lmp += lc
-            rows.append((n, t, a, lmp, float(smec[t]), lmp - float(smec[t]) - lc, lc,
-                         float(pi.at[a, t]) - float(smec[t]), net))
+            mu = float(ghg.get((a, t), 0.0))
+            energy = float(pi.at[ref, t]) - float(ghg.get((ref, t), 0.0))
+            rows.append((n, t, a, lmp, energy, lmp - energy - lc - mu, lc, mu,
+                         float(pi.at[a, t]) - energy - mu, net))
     return pd.DataFrame(rows, columns=["bus", "hour", "baa", "lmp", "energy", "congestion", "loss",
-                                       "baa_transfer", "network_congestion"])
+                                       "ghg", "baa_transfer", "network_congestion"])
 
 
 def elap_prices(d, nodal: pd.DataFrame) -> pd.Series:
@@ -106,7 +111,8 @@ def _read_prices(rb) -> tuple[pd.DataFrame, pd.DataFrame]:
     periods; returns (π_b BAA x period, the nodal prices)."""
     d = rb.d
     pi = balance_prices(rb)
-    nodal = nodal_prices(d, pi, congestion(rb), loss_component(rb))
+    from products.ghg import baa_prices as ghg_baa_prices
+    nodal = nodal_prices(d, pi, congestion(rb), loss_component(rb), ghg_baa_prices(rb))
     rb.rows("nodal_prices", nodal)
     rb.rows("product_prices", [dict(baa=a, product="energy", hour=t,
                                     price_usd_per_mwh=float(pi.at[a, t]))

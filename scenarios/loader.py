@@ -522,6 +522,7 @@ def check_semantics(tables: dict[str, pd.DataFrame], hours: int) -> list[Problem
     p += _check_availability_bids(tables)
     p += _check_ties(tables, hours)
     p += _check_ir_curves(tables)
+    p += _check_ghg(tables)
     ld = tables.get("load_distribution")
     if ld is not None and len(ld):
         ld_baa = ld["bus"].map(dict(zip(buses["bus"], buses["baa"])))
@@ -543,6 +544,35 @@ def check_semantics(tables: dict[str, pd.DataFrame], hours: int) -> list[Problem
                 p.append(Problem("startup_costs.csv", int(_rows(sc)[i]), "cost_usd",
                                  f"tiers of '{r}' not increasing",
                                  "after_offline_h increasing and cost_usd non-decreasing by tier"))
+    return p
+
+
+GHG_BID_TYPES = ("thermal", "ver", "hydro", "storage", "import")
+
+
+def _check_ghg(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """GHG tables (spec §5.13): a GHG bid comes from a supply resource (thermal, ver, hydro,
+    storage, import) outside the area it bids into; a BAA's area is unique (the table's key)."""
+    p: list[Problem] = []
+    gb = tables.get("ghg_bids")
+    if gb is None or not len(gb):
+        return p
+    res = tables["resources"]
+    rtype = dict(zip(res["resource"], res["type"]))
+    bus_baa = dict(zip(tables["buses"]["bus"], tables["buses"]["baa"]))
+    rbaa = {r: bus_baa.get(b) for r, b in zip(res["resource"], res["bus"])}
+    ga = tables.get("ghg_areas")
+    area_of = dict(zip(ga["baa"], ga["area"])) if ga is not None else {}
+    for i, (r, a) in enumerate(zip(gb["resource"], gb["area"])):
+        row = int(_rows(gb)[i])
+        if rtype.get(r) not in GHG_BID_TYPES:
+            p.append(Problem("ghg_bids.csv", row, "resource", f"'{r}' of type {rtype.get(r)}",
+                             "a supply resource: " + ", ".join(GHG_BID_TYPES)))
+        elif area_of.get(rbaa.get(r)) == a:
+            p.append(Problem("ghg_bids.csv", row, "area",
+                             f"'{a}', the area of the resource's own BAA '{rbaa.get(r)}'",
+                             "an area the resource is outside of (resources inside an area "
+                             "carry their compliance cost in their energy bid)"))
     return p
 
 

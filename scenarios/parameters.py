@@ -151,6 +151,21 @@ class MarketParameters:
     transfer_revenue_share_from: float = _p(0.5, "fraction", "§6.1", "A",
                                             "Share of ETSR transfer revenue to the from-BAA",
                                             lo=0, hi=1)
+    ghg_reference: str = _p("area", "-", "§5.13", "A",
+                            "GHG reference dispatch P^ref that limits attribution to "
+                            "headroom max(0, Pmax - P^ref) (only with ghg_areas): area (a "
+                            "reference pass before the IFM with every economic transfer into "
+                            "a GHG area fixed at 0), baa (a reference pass with no economic "
+                            "transfers at all), base_schedule (the scenario's "
+                            "ghg_base_schedule.csv), none (no headroom row: shows secondary "
+                            "dispatch; the area pass still runs for the indicator)",
+                            choices=("area", "baa", "base_schedule", "none"))
+    ghg_reference_solve: str = _p("mip", "-", "§5.13", "A",
+                                  "How the GHG reference pass is solved: mip (the IFM's MIP "
+                                  "with its lazy network rounds, to mip_rel_gap) or lp (its LP "
+                                  "relaxation, commitment relaxed: a cheaper reference; the "
+                                  "lazy network rows are added the same way)",
+                                  choices=("mip", "lp"))
     transfer_cycle_netting: bool = _p(True, "-", "§5.2, §6.1", "A",
                                       "Cancel transfers that go round in circles (A->B->C->A, "
                                       "or both directions of one ETSR pair) after the solve, in "

@@ -339,6 +339,39 @@ TABLES: tuple[Table, ...] = (
        "(even empty), a binding base, deployment-scenario or RUC row of a listed branch and "
        "hour is non-competitive and every other binding row is competitive; without it the "
        "pivotal-supplier test on counter-flow decides (docs/market-model.md §5.12)."),
+    Table("ghg_areas", ("baa",), (
+        Column("baa", "str", ref=("baas", "baa"), doc="A BAA of the area (each BAA in at most "
+               "one area: the key)"),
+        Column("area", "str", doc="GHG regulation area id (e.g. CA, WA)"),
+    ), required=False, doc="GHG regulation areas (spec §5.13): which BAAs each area holds. "
+       "Energy transferred into an area is attributed to resources outside it that bid in "
+       "ghg_bids.csv. Without this table (or with it empty) there is no GHG attribution."),
+    Table("ghg_bids", ("resource", "area", "hour"), (
+        Column("resource", "str", ref=("resources", "resource"),
+               doc="A supply resource (thermal, ver, hydro, storage, import) outside the area"),
+        Column("area", "str", ref=("ghg_areas", "area")),
+        _hour(),
+        Column("adder_usd_per_mwh", "float", lo=0, unit="$/MWh",
+               doc="GHG bid adder γ_iat (≥ 0): its cost of being deemed delivered to the area"),
+        Column("mw", "float", lo=0, unit="MW",
+               doc="Ē_iat: the most MW it is willing to have deemed delivered (0: none)"),
+    ), required=False, doc="Hourly GHG bids (spec §5.13): a resource outside a GHG area offers "
+       "up to `mw` of its output to be attributed to the area at `adder_usd_per_mwh`. An hour "
+       "without a row is no bid (no attribution to that area in that hour)."),
+    Table("ghg_emission_rates", ("resource",), (
+        Column("resource", "str", ref=("resources", "resource")),
+        Column("emission_rate_t_per_mwh", "float", lo=0, hi=10.0, unit="t/MWh",
+               doc="CO2 emitted per MWh of output (reporting: attributed emissions)"),
+    ), required=False, doc="Emission rates for GHG reporting (spec §5.13): attributed MWh × "
+       "rate = the attributed emissions per area and hour. A resource not listed emits 0 t/MWh."),
+    Table("ghg_base_schedule", ("resource", "hour"), (
+        Column("resource", "str", ref=("resources", "resource")),
+        _hour(),
+        Column("mw", "float", lo=0, unit="MW", doc="Reference output P^ref_it"),
+    ), required=False, doc="Supplied GHG reference dispatch (spec §5.13, ghg_reference = "
+       "base_schedule, the WEIM 2018 rule): the headroom of resource i in hour t is "
+       "max(0, Pmax_it − mw). A resource-hour without a row has P^ref = 0 (all of its Pmax is "
+       "headroom). Ignored under the other ghg_reference options."),
     Table("load_distribution", ("bus",), (
         Column("bus", "str", ref=("buses", "bus")),
         Column("ldf", "float", lo=0, hi=1, doc="Load distribution factor; sums to 1 per BAA"),

@@ -17,7 +17,8 @@ checker violation points at the engine (or the checker), not at the input:
 - NEC values, when submitted, are ≥ 0.
 
 Some draws carry hourly bids (`energy_bids_hourly`, `availability_bids_hourly`) in some hours
-and import/export tie limits (`tie_resources`, `tie_limits`) leaving room for self-schedules.
+and import/export tie limits (`tie_resources`, `tie_limits`) leaving room for self-schedules;
+a third of the draws with 2+ BAAs have GHG regulation areas with GHG bids (§5.13, `_ghg`).
 Everything else (shortage, congestion, relaxed requirements, zero-demand BAAs) is fair game:
 markets that cannot meet a requirement still clear with a relaxation.
 
@@ -366,12 +367,51 @@ def tunables(phases: tuple[int, ...] = (1, 2, 3)) -> st.SearchStrategy[dict]:
     })
 
 
+GHG_BID_TYPES = ("thermal", "ver", "hydro", "storage", "import")
+
+
+def _ghg(draw, baas: list[str], bus_baa: dict, hours: list[int], t: dict) -> str:
+    """GHG regulation areas (§5.13): one area of some BAAs (two areas sometimes), GHG bids of
+    some supply resources outside each area (adders often 0 or small, MW up to Pmax, some
+    hours without a bid), emission rates, a random reference option (a base schedule for some
+    resources when it is `base_schedule`). Returns the `ghg_reference` option."""
+    inside = draw(st.lists(st.sampled_from(baas), min_size=1, max_size=len(baas) - 1,
+                           unique=True))
+    two = len(inside) >= 2 and draw(st.booleans())
+    area_of = {b: ("WA" if two and i == 0 else "CA") for i, b in enumerate(sorted(inside))}
+    t["ghg_areas"] = [dict(baa=b, area=a) for b, a in area_of.items()]
+    for res in t["resources"]:
+        if res["type"] not in GHG_BID_TYPES:
+            continue
+        own = area_of.get(bus_baa[res["bus"]])
+        if draw(st.integers(0, 3)) == 0:
+            t["ghg_emission_rates"].append(dict(resource=res["resource"],
+                                                emission_rate_t_per_mwh=_mw(draw, 0.0, 1.2)))
+        for a in sorted(set(area_of.values()) - {own}):
+            if draw(st.integers(0, 2)) == 0:
+                continue
+            for h in hours:
+                if draw(st.integers(0, 4)) == 0:
+                    continue   # no bid that hour
+                t["ghg_bids"].append(dict(resource=res["resource"], area=a, hour=h,
+                                          adder_usd_per_mwh=_often_zero(draw, 40.0, 0.3),
+                                          mw=_mw(draw, 0.0, float(res["pmax_mw"]))))
+    ref = draw(st.sampled_from(("area", "baa", "none", "base_schedule")))
+    if ref == "base_schedule":
+        for res in t["resources"]:
+            if res["type"] in GHG_BID_TYPES and draw(st.booleans()):
+                t["ghg_base_schedule"] += [dict(resource=res["resource"], hour=h,
+                                                mw=_mw(draw, 0.0, float(res["pmax_mw"])))
+                                           for h in hours]
+    return ref
+
+
 @st.composite
 def markets(draw, max_baas: int = 4, max_hours: int = 4, max_buses: int = 8,
             max_resources: int = 10, phases: tuple[int, ...] = (1, 2, 3),
-            parameters: dict | None = None) -> Scenario:
+            parameters: dict | None = None, ghg: float = 1 / 3) -> Scenario:
     """A random valid small market (see the module docstring). `parameters` fixes some
-    parameters over the random tunables."""
+    parameters over the random tunables; `ghg`: the chance of GHG areas (with 2+ BAAs)."""
     n_baas = draw(st.integers(1, max_baas))
     hours = list(range(1, draw(st.integers(1, max_hours)) + 1))
     n_buses = draw(st.integers(max(2, n_baas), max(2, n_baas, max_buses)))
@@ -384,7 +424,7 @@ def markets(draw, max_baas: int = 4, max_hours: int = 4, max_buses: int = 8,
         "resources", "thermal", "startup_costs", "storage", "hydro", "resource_hours",
         "energy_bids", "availability_bids", "demand", "baa_hours", "ir_demand_curves",
         "load_distribution", "energy_bids_hourly", "availability_bids_hourly", "tie_resources",
-        "tie_limits")}
+        "tie_limits", "ghg_areas", "ghg_bids", "ghg_emission_rates", "ghg_base_schedule")}
     ref = draw(st.integers(0, n_baas - 1))
     t["buses"] = [dict(bus=bus, baa=bus_baa[bus]) for bus in buses]
     _network(draw, buses, hours, t)
@@ -421,6 +461,8 @@ def markets(draw, max_baas: int = 4, max_hours: int = 4, max_buses: int = 8,
             ldf = [x / sum(w) for x in w]
             t["load_distribution"] += [dict(bus=bus, ldf=v) for bus, v in zip(mine, ldf)]
     params = draw(tunables(phases))
+    if n_baas >= 2 and ghg > 0 and draw(st.floats(0.0, 1.0)) < ghg:
+        params["ghg_reference"] = _ghg(draw, baas, bus_baa, hours, t)
     params.update(mip_rel_gap=0.0, time_limit_s=60.0)
     params.update(parameters or {})
     return make_scenario({k: v for k, v in t.items() if v or k in ("branches", "interfaces",

@@ -48,7 +48,7 @@ def test_untouched_hand_made_run_passes(tiny_case):
     assert v.empty, v.to_string()
     # the hand-made manifest records no pricing-LP objective (see test_dual_objective_...)
     assert v.attrs["skipped"] == ["dual_objective: the manifest records no solver.objective_lp"]
-    assert len(RULES) == 36
+    assert len(RULES) == 42
     assert list(v.columns) == ["rule", "table", "kind", "id", "hour", "amount", "limit", "excess",
                                "message"]
 

@@ -174,6 +174,14 @@ def _full_scenario(**kw):
         tie_limits=[dict(tie="T1", import_limit_mw=50.0, export_limit_mw=35.5),
                     dict(tie="T1", hour=2, import_limit_mw=20.0)],
         noncompetitive_constraints=[dict(constraint="c2-p1"), dict(constraint="p1-p2", hour=2)],
+        ghg_areas=[dict(baa="CISO", area="CA")],
+        ghg_bids=[dict(resource="G2", area="CA", hour=t, adder_usd_per_mwh=12.75, mw=100.5)
+                  for t in H] + [dict(resource="H1", area="CA", hour=2, adder_usd_per_mwh=0.0,
+                                      mw=0.0)],
+        ghg_emission_rates=[dict(resource="G2", emission_rate_t_per_mwh=0.925),
+                            dict(resource="G1", emission_rate_t_per_mwh=0.41)],
+        ghg_base_schedule=[dict(resource="G2", hour=1, mw=60.25),
+                           dict(resource="H1", hour=3, mw=0.0)],
     )
     return make_scenario(tables, name="every_table", trade_date="2026-07-01", hours=len(H),
                          description="Every optional table, for the round-trip test.",

@@ -79,6 +79,8 @@ import pandas as pd
 from clearing.outputs import beside, check_output_target, refuse_inside, write_output_dir
 from clearing.results import RunResult, ordered, read_run
 from network.transfers import transfer_revenue_lines, transfer_revenue_usd
+from products.ghg import deviation_lines as ghg_deviation_lines
+from products.ghg import payment_lines as ghg_payment_lines
 from products.flexible_ramp.settlement import fru_uncertainty_lines
 from products.imbalance_reserves.settlement import settle_imbalance_reserves
 from products.reliability_capacity.settlement import settle_reliability_capacity
@@ -495,7 +497,9 @@ def settle(scenario: Scenario, run: RunResult | dict[str, pd.DataFrame],
 
     tr_l = transfer_revenue_lines(_transfers_with_revenue(t),
                                   float(scenario.parameters.transfer_revenue_share_from))
-    table = settlement_table([ir_lines, rc_lines, fru_lines, rse_l, tr_l])
+    ghg_l = ghg_payment_lines(t.get("ghg_attribution"))  # §5.13: μ·e to the resource's SC
+    ghg_rt = ghg_deviation_lines(t.get("rt_ghg_attribution"))  # phase 3: μ_RT (e_RT − e_DA)
+    table = settlement_table([ir_lines, rc_lines, fru_lines, rse_l, tr_l, ghg_l, ghg_rt])
     used = opts.to_dict()
     used.update({
         "rse_suballocate_baa_resolved": sub_baa or "none",

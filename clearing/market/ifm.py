@@ -20,7 +20,7 @@ from network import losses, ties, transfers, transmission
 from network.ptdf import PTDF
 from network.transmission import RELAXATION_NEAR_BINDING, FlowMonitor, make_monitor
 from products import ancillary_services, energy
-from products import imbalance_reserves
+from products import ghg, imbalance_reserves
 from products.reliability_capacity import component as reliability_capacity
 from scenarios.errors import SolverError
 
@@ -42,6 +42,7 @@ IFM_COMPONENTS: tuple[Component, ...] = (
     Component("transfers", transfers.add_to_model, transfers.extract),
     Component("network", None, transmission.extract),   # rows added lazily by the solve
     Component("ties", ties.add_to_model, ties.extract),  # import/export tie limits (§5.5)
+    Component("ghg", ghg.add_to_model, ghg.extract),   # GHG attribution (§5.13)
     Component("energy", energy.add_to_model, energy.extract),
     Component("losses", None, losses.extract),   # marginal losses (network.losses)
     Component("ancillary_services", ancillary_services.add_to_model, ancillary_services.extract),

@@ -128,7 +128,7 @@ from clearing.market.solver import RunBudget
 from clearing.results import RunResult
 from network.ptdf import PTDF, scenario_ptdf
 from network import ties, transfers, transmission
-from products import energy
+from products import energy, ghg
 from products.flexible_ramp import component as frp
 from products.imbalance_reserves import component as imbalance_reserves
 from products.imbalance_reserves.component import FIVE_MINUTE_RAMP
@@ -947,6 +947,7 @@ RT_COMPONENTS: tuple[Component, ...] = (
     Component("resources", _add_resources, _read_resources),
     Component("transfers", _add_transfers, transfers.extract),
     Component("network", None, transmission.extract),   # rows added lazily by the solve
+    Component("ghg", ghg.add_rt, ghg.extract_rt),   # GHG attribution per interval (§5.13)
     Component("energy", energy.add_to_model, energy.extract_rt),
     Component("ties", _add_ties, ties.extract),   # import/export tie limits (spec §5.5)
     Component("flexible_ramp", _add_flexible_ramp, frp.extract),
@@ -962,8 +963,8 @@ RT_TABLES: dict[str, tuple[str, list[str]]] = {
         "frd_mw", "uel_mw", "lel_mw", "max_ex_cap_mw", "type", "sc", "rt_role", "soc_mwh",
         "charge_mw", "discharge_mw"]),
     "rt_prices": ("nodal_prices", [
-        "bus", "hour", "interval", "baa", "lmp", "energy", "congestion", "loss", "baa_transfer",
-        "network_congestion"]),
+        "bus", "hour", "interval", "baa", "lmp", "energy", "congestion", "loss", "ghg",
+        "baa_transfer", "network_congestion"]),
     "rt_product_prices": ("product_prices", [
         "baa", "product", "hour", "interval", "price_usd_per_mwh"]),
     "rt_transfers": ("transfers", RT_TRANSFER_COLUMNS),
@@ -975,6 +976,14 @@ RT_TABLES: dict[str, tuple[str, list[str]]] = {
         "frd_price"]),
     "rt_binding_constraints": ("binding_constraints", [
         "constraint", "hour", "interval", "kind", "shadow_price", "flow_mw", "limit_mw"]),
+    # only with GHG areas (§5.13)
+    "rt_ghg_attribution": ("ghg_attribution", [
+        "resource", "area", "hour", "interval", "baa", "sc", "bid_mw", "adder_usd_per_mwh",
+        "attributed_mw", "da_attributed_mw", "headroom_mw", "reference_mw",
+        "ghg_price_usd_per_mwh", "ghg_payment_usd", "deviation_payment_usd", "emissions_t"]),
+    "rt_ghg_prices": ("ghg_prices", [
+        "area", "hour", "interval", "ghg_price_usd_per_mwh", "net_import_mw", "attributed_mw",
+        "attributed_emissions_t", "ghg_payment_usd", "reference"]),
 }
 
 
@@ -994,7 +1003,8 @@ def _read_back(d: MarketData, drt: MarketData, plan: RTPlan, sm: SolvedModel, pt
     read["binding_constraints"] = pd.concat(
         [bc[bc["kind"] == "branch_base"].assign(kind="branch_rt"),
          bc[bc["kind"].isin(ties.KINDS)]], ignore_index=True)  # tie rows (spec §5.5)
-    tables = {name: _by_interval(read[src])[cols] for name, (src, cols) in RT_TABLES.items()}
+    tables = {name: _by_interval(read[src])[cols] for name, (src, cols) in RT_TABLES.items()
+              if src in read}   # the GHG tables only with GHG areas
     tables["rt_product_prices"] = tables["rt_product_prices"].sort_values(
         ["baa", "hour", "interval"], kind="stable").reset_index(drop=True)
     tables["settlement_inputs"] = read["settlement_inputs"][
@@ -1017,6 +1027,21 @@ def _by_interval(df: pd.DataFrame) -> pd.DataFrame:
 # =============================================================================================
 # entry point
 # =============================================================================================
+def _ghg_from_da(drt: MarketData, da: RunResult) -> None:
+    """RT's GHG inputs from the day ahead (§5.13 [A]): P^ref of the DA `ghg_reference` (RT
+    runs no reference pass; a resource it does not list has P^ref 0) and the DA attribution
+    e_DA per (resource, area, hour), whose deviations RT settles at its own μ."""
+    gr = da.tables.get("ghg_reference")
+    if gr is not None:
+        drt.extra["ghg_reference_mw"] = {(str(r), int(h)): float(v) for r, h, v in zip(
+            gr["resource"], gr["hour"], gr["reference_mw"])}
+    ga = da.tables.get("ghg_attribution")
+    if ga is not None:
+        drt.extra["ghg_da_attribution"] = {(str(r), str(a), int(h)): float(v) for r, a, h, v in
+                                           zip(ga["resource"], ga["area"], ga["hour"],
+                                               ga["attributed_mw"])}
+
+
 def _seed_rows(da: RunResult) -> list[tuple[str, str, int]]:
     """Base-case rows to add before the first FMM solve: every branch binding in a DA hour, in
     each interval of that hour (the lazy rounds add whatever else the FMM violates)."""
@@ -1048,6 +1073,7 @@ def run_phase3(scenario: Scenario, da: RunResult, progress: Progress | None = No
     inp = rt_inputs(scenario, d, rt_dir)
     plan = _plan(scenario, d, da, inp)
     drt = _rt_data(d, plan)
+    _ghg_from_da(drt, da)
     tm["prepare_s"] = time.perf_counter() - t0
     say(f"RT: build the FMM model ({plan.K} fifteen-minute intervals)")
     t0 = time.perf_counter()

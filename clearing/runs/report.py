@@ -790,13 +790,19 @@ KEY_METRICS = ("avg_lmp", "iru_cleared_mwh", "iru_relaxed_mwh", "ird_cleared_mwh
                "ird_relaxed_mwh", "rcu_cleared_mwh", "rcu_relaxed_mwh", "rcd_cleared_mwh",
                "rcd_relaxed_mwh", "avg_iru_price", "avg_ird_price", "avg_rcu_price",
                "avg_rcd_price", "objective", "transfer_mwh", "rse_failures",
-               "settlement_charges_usd")
+               "settlement_charges_usd", "ghg_net_import_mwh", "avg_ghg_price",
+               "ghg_attributed_mwh", "ghg_secondary_dispatch_mwh", "ghg_emissions_t")
 
 
 _METRIC_LABELS = {
     "avg_lmp": "average LMP ($/MWh)", "max_lmp": "highest LMP ($/MWh)",
     "objective": "IFM objective ($)", "objective_lp": "IFM pricing LP objective ($)",
     "transfer_mwh": "EDAM transfers, Σ|MW| over hours (MWh)",
+    "ghg_net_import_mwh": "net EDAM transfer into GHG areas, Σ over hours (MWh)",
+    "avg_ghg_price": "average GHG price μ ($/MWh)",
+    "ghg_attributed_mwh": "GHG attributed energy, Σ over hours (MWh)",
+    "ghg_secondary_dispatch_mwh": "secondary-dispatch indicator Σ max(0, g − P^ref) (MWh)",
+    "ghg_emissions_t": "attributed emissions (t CO2)",
     "congested_interface_hours": "congested ETSR-hours (count)",
     "rse_failures": "RSE failed tests (count of BAA-test-hours)",
     # settlement_core: amount_usd > 0 is paid TO the party; this metric sums those

@@ -527,7 +527,7 @@ def _run_rows(store: Store) -> list[dict]:
 _TIMING_COLUMNS = ("build_s", "solve_s", "pricing_s", "total_s")
 #: a sweep point's input variations (clearing.runs.sweep.VARIATIONS) as `runs` columns
 _VARIATION_COLUMNS = (("without_resource", "VARCHAR"), ("scale_load", "DOUBLE"),
-                      ("scale_etsr", "DOUBLE"))
+                      ("scale_etsr", "DOUBLE"), ("ghg_allowance_usd_per_t", "DOUBLE"))
 
 
 #: a rolling run's day (clearing.runs.rolling: the manifest's `rolling` block) as `runs` columns
@@ -592,6 +592,18 @@ _METRICS_SQL = {
                sum(CASE WHEN lower(CAST(passed AS VARCHAR)) IN ('false', '0', 'f', 'no')
                         THEN 1 ELSE 0 END)
           FROM {src} GROUP BY run_id""",
+    "ghg_prices": """
+        SELECT run_id, 'avg_ghg_price', 'ALL', avg(ghg_price_usd_per_mwh) FROM {src}
+         GROUP BY run_id
+        UNION ALL
+        SELECT run_id, 'ghg_attributed_mwh', 'ALL', sum(attributed_mw) FROM {src}
+         GROUP BY run_id
+        UNION ALL
+        SELECT run_id, 'ghg_net_import_mwh', 'ALL', sum(net_import_mw) FROM {src}
+         GROUP BY run_id
+        UNION ALL
+        SELECT run_id, 'ghg_emissions_t', 'ALL', sum(attributed_emissions_t) FROM {src}
+         GROUP BY run_id""",
     "settlement": """
         SELECT run_id, 'settlement_charges_usd', 'ALL',
                sum(CASE WHEN amount_usd > 0 THEN amount_usd ELSE 0 END)
@@ -613,6 +625,9 @@ def _baa_summary_metrics_sql(columns: set[str], src: str = "baa_summary") -> str
                              f"GROUP BY run_id, baa")
                 parts.append(f"SELECT run_id, '{name}', 'ALL', sum({col}) FROM {src} "
                              f"GROUP BY run_id")
+    if "ghg_secondary_dispatch_mw" in columns:   # the §5.13 indicator, Σ over BAAs and hours
+        parts.append(f"SELECT run_id, 'ghg_secondary_dispatch_mwh', 'ALL', "
+                     f"sum(ghg_secondary_dispatch_mw) FROM {src} GROUP BY run_id")
     return " UNION ALL ".join(parts) if parts else None
 
 
@@ -653,14 +668,17 @@ def _fill_catalogue(con, store: Store, progress: Callable[[str], None] | None = 
             needed = {"nodal_prices": {"lmp", "baa"},
                       "product_prices": {"product", "baa", "price_usd_per_mwh"},
                       "transfers": {"mw", "shadow_price"}, "rse": {"passed", "baa"},
-                      "settlement": {"amount_usd"}}[table]
+                      "settlement": {"amount_usd"},
+                      "ghg_prices": {"ghg_price_usd_per_mwh", "attributed_mw", "net_import_mw",
+                                     "attributed_emissions_t"}}[table]
             if needed <= cols:
                 metric_parts.append(sql.replace("{src}", source(table, needed)))
     if "baa_summary" in tables_present:
         cols = {r[0] for r in con.execute("DESCRIBE baa_summary").fetchall()}
         if "baa" in cols:
-            reserve_cols = {f"{p}_{k}_mw" for p in RESERVE_PRODUCTS
-                            for k in ("requirement", "cleared", "relaxed")} & cols
+            reserve_cols = ({f"{p}_{k}_mw" for p in RESERVE_PRODUCTS
+                             for k in ("requirement", "cleared", "relaxed")}
+                            | {"ghg_secondary_dispatch_mw"}) & cols
             if reserve_cols:
                 src = source("baa_summary", reserve_cols | {"baa"})
                 metric_parts.append(_baa_summary_metrics_sql(cols, src))
@@ -753,7 +771,7 @@ def _fill_catalogue(con, store: Store, progress: Callable[[str], None] | None = 
 
 def _metric_order(col: str) -> int:
     for i, prefix in enumerate(("avg_lmp", "max_lmp", "iru_", "ird_", "rcu_", "rcd_",
-                                "avg_", "transfer", "congested", "rse", "settlement")):
+                                "avg_", "transfer", "congested", "ghg_", "rse", "settlement")):
         if col.startswith(prefix):
             return i
     return 99

@@ -54,6 +54,9 @@ VARIATIONS = {
     "without_resource": "a resource id or a list of ids taken out (null: none)",
     "scale_load": "a factor >= 0 on fixed demand and the demand forecast (Scenario.scale_load)",
     "scale_etsr": "a factor >= 0 on every ETSR limit (Scenario.scale_etsr)",
+    "ghg_allowance_usd_per_t": "an allowance price >= 0 ($/t): CISO as GHG area CA with GHG "
+                               "bids at emission rate x price (RTS-GMLC scenarios; "
+                               "scenarios.importers.rts_gmlc_ghg); null: no GHG area",
 }
 LABEL = "label"
 BUNDLED_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -544,6 +547,9 @@ def apply_variations(scenario, variations: dict):
         sc = sc.scale_load(float(variations["scale_load"]))
     if "scale_etsr" in variations:
         sc = sc.scale_etsr(float(variations["scale_etsr"]))
+    if "ghg_allowance_usd_per_t" in variations:   # §5.13, docs/ghg.md
+        from scenarios.importers.rts_gmlc_ghg import add_ghg_area
+        sc = add_ghg_area(sc, float(variations["ghg_allowance_usd_per_t"]))
     return sc.validate()
 
 

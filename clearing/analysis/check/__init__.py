@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from clearing.analysis.check import flows, mitigation, physical, prices, profit, reserves, ties
+from clearing.analysis.check import (flows, ghg, mitigation, physical, prices, profit, reserves,
+                                    ties)
 from clearing.analysis.check.context import (VIOLATION_COLUMNS, Context, classify_relaxation,  # noqa: F401
                                     relaxation_frame)
 from clearing.results import RunResult, read_run
@@ -136,6 +137,18 @@ RULES: dict[str, str] = {
     "elap_bounds": "BAA load-aggregate price Σ LDF·LMP within [−P^PB−, P^PB+] (the balance "
                    "slacks' reduced costs) and equal to the penalty where balance is relaxed "
                    "(§4.3, §5.3, §6.1)",
+    "ghg_bid": "GHG attribution 0 ≤ e_iat ≤ Ē_iat, only where ghg_bids has a bid (§5.13)",
+    "ghg_dispatch": "Σ_a e_iat ≤ g_it: no more attributed than dispatched (§5.13)",
+    "ghg_headroom": "Σ_a e_iat ≤ max(0, Pmax_it − P^ref_it), P^ref from the published "
+                    "ghg_reference (or ghg_base_schedule); not with ghg_reference none (§5.13)",
+    "ghg_coverage": "Σ_i e_iat ≥ NI_at, the net economic transfer into the area from "
+                    "transfers (§5.13)",
+    "ghg_price": "μ_at ≥ 0, μ_at > 0 only where the coverage row binds; the nodal ghg "
+                 "component = μ of the bus's area, 0 outside every area (§5.13)",
+    "ghg_revenue": "each GHG payment = μ·e; per area-hour Σ payments = μ·NI; per hour "
+                   "Σ x·(π_e − π_o) = Σ transfer_revenue_usd (net of μ) + Σ GHG payments: the "
+                   "loads pay the generators' energy, the congestion rent and the GHG payments "
+                   "(§5.13)",
     "mpm_mitigation": "every mpm_mitigations row lowers the scenario's bid of its hour (hour 0, "
                       "ir_rc/cap_all: the day's highest price, to DAB); an lmpm row has NCC > "
                       "$0.01 equal to −Σ μ·c over the non-competitive rows of mpm_constraints "
@@ -162,7 +175,7 @@ _FAMILY_RULES = [
     (prices.check_reserve_prices, False), (prices.check_revenue_adequacy, False),
     (prices.check_price_range, False), (profit.check_profit, True),
     (profit.check_dual_objective, True), (profit.check_rc_profit, True),
-    (mitigation.check_mitigations, False),
+    (mitigation.check_mitigations, False), (ghg.check_ghg, False),
 ]
 
 

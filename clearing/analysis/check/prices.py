@@ -129,12 +129,14 @@ def _check_congestion_split(ctx: Context, npx: pd.DataFrame) -> None:
         return
     pi = {(str(b), int(h)): float(v) for b, h, v in
           zip(bp["baa"], bp["hour"], bp["energy_price"])}
-    for bus, h, e, t in zip(n["bus"], n["hour"], n["energy"], n["baa_transfer"]):
+    gh = n["ghg"].fillna(0.0) if "ghg" in n.columns else pd.Series(0.0, index=n.index)
+    for bus, h, e, t, m_ in zip(n["bus"], n["hour"], n["energy"], n["baa_transfer"], gh):
         b = str(ctx.s.bus_baa.get(bus, ""))
+        e = e + m_   # §5.13: π_b = energy + BAA transfer component + ghg
         if (b, h) in pi and abs(e + t - pi[(b, h)]) > 1e-6 * max(1.0, abs(pi[(b, h)])):
             ctx.add("lmp_components", "nodal_prices", "bus", bus, h, e + t, pi[(b, h)],
-                    f"energy + BAA transfer component {e + t:.8g} ≠ the BAA price π_{b} "
-                    f"{pi[(b, h)]:.8g} of baa_prices")
+                    f"energy + BAA transfer component (+ ghg) {e + t:.8g} ≠ the BAA price "
+                    f"π_{b} {pi[(b, h)]:.8g} of baa_prices")
 
 
 def baa_price(ctx: Context) -> pd.Series | None:
@@ -230,6 +232,8 @@ def check_etsr_prices(ctx: Context) -> None:
     lam, nec = nec_duals(ctx)
     rows = {k: (o, e, kb) for _, o, e, k, kb in etsr_rows(ctx) if k is not None}
     ptol = 1e-4
+    from clearing.analysis.check.ghg import areas as ghg_areas, etsr_ghg_term, mu as ghg_mu
+    area_of, mus = ghg_areas(ctx), (ghg_mu(ctx) or {})   # §5.13: ± μ on ETSRs across an area
 
     def g(ser, key, h):
         return float(nan_to(ser.get((key, h), 0.0), 0.0)) if key is not None else 0.0
@@ -244,6 +248,7 @@ def check_etsr_prices(ctx: Context) -> None:
                 continue
             spread = float(pi[(e, h)] - pi[(o, h)])
             xk, c = g(x, k, h), float(hurdle.get(k, 0.0))
+            c += etsr_ghg_term(area_of, mus, o, e, h) if area_of else 0.0
             at_max = float(xmax.get((k, h), 0.0)) - xk <= 10 * ctx.tol
             row_k, row_kb = slack(k, kb, h) <= 10 * ctx.tol, slack(kb, k, h) <= 10 * ctx.tol
             if duals:
@@ -266,7 +271,7 @@ def check_etsr_prices(ctx: Context) -> None:
                 d = rhs - spread
                 if d < -ptol or (xk > ctx.tol and d > ptol):
                     ctx.add("etsr_price", "baa_prices", "interface", k, h, spread, rhs,
-                            f"π_{e} − π_{o} = {spread:.6g} but hurdle + ν − ν̄ + β + λ_o − λ_e = "
+                            f"π_{e} − π_{o} = {spread:.6g} but hurdle (± μ) + ν − ν̄ + β + λ_o − λ_e = "
                             f"{rhs:.6g} (x = {xk:.6g} MW)")
                 continue
             if lam.get((o, h), 0.0) or lam.get((e, h), 0.0):
@@ -294,11 +299,15 @@ def check_transfer_revenue(ctx: Context) -> None:
     if pi is None:
         ctx.skipped.append("transfer_revenue: no BAA prices")
         return
+    from clearing.analysis.check.ghg import areas as ghg_areas, etsr_ghg_term, mu as ghg_mu
+    area_of, mus = ghg_areas(ctx), (ghg_mu(ctx) or {})
     for k, h, o, e, x, v in zip(tr["interface"], tr["hour"], tr["from_baa"].astype(str),
                                 tr["to_baa"].astype(str), tr["mw"].astype(float),
                                 tr["transfer_revenue_usd"].astype(float)):
         if (o, h) in pi.index and (e, h) in pi.index:
-            want = x * float(pi[(e, h)] - pi[(o, h)])
+            # §5.13: net of the GHG component, which funds the GHG payments
+            want = x * (float(pi[(e, h)] - pi[(o, h)])
+                        - (etsr_ghg_term(area_of, mus, o, e, h) if area_of else 0.0))
             if abs(v - want) > 1e-2 + 1e-6 * abs(want):
                 ctx.add("transfer_revenue", "transfers", "interface", k, h, v, want,
                         f"transfer_revenue_usd {v:.6g} ≠ x·(π_e − π_o) = {want:.6g}")

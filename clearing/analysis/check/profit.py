@@ -31,6 +31,7 @@ import pandas as pd
 from scipy.optimize import linprog
 
 from clearing.analysis.check.context import Context, finite, nan_to
+from clearing.analysis.check.ghg import profit_terms
 from clearing.analysis.check.ties import tie_price_offsets
 
 SUPPLY_TYPES = ("thermal", "ver", "hydro", "import", "virtual_supply")
@@ -211,11 +212,13 @@ def _dispatchable(ctx: Context, r: str) -> bool:
 
 
 def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: dict,
-           avail: dict, u: np.ndarray, su_sd: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]):
+           avail: dict, u: np.ndarray, su_sd: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+           ghg: dict | None = None):
     """The resource's profit LP (as a minimisation of −profit) and the published point as
     equality rows fixing its quantities. `su_sd` = (SU, SD, start-up/shut-down stack cap), thermal
     unit x hour (`Context.startup_shutdown_mw`, `startup_shutdown_cap`)."""
     p = ctx.p
+    ghg = ghg or {}
     H = len(ctx.hours)
     rtype = ctx.rtype[r]
     baa = str(ctx.res.at[r, "baa"])
@@ -319,8 +322,17 @@ def _build(ctx: Context, r: str, lmp: pd.Series, baa_p: dict, res_p: dict, seg: 
             lp.le(_add(*g_rows), float(ctx.hydro.at[r, "daily_energy_mwh"]))
     elif rtype == "storage":
         _storage_rows(ctx, r, lp, dis_vars, ch_vars, aw)
+    # GHG attribution (§5.13): e ≤ min(bid, headroom), Σ e ≤ g, earning μ − γ per MW
+    ghg_fixed = []
+    for j, h in enumerate(ctx.hours):
+        terms = ghg.get((r, h), [])
+        if not terms:
+            continue
+        es = [lp.var(c - m_, 0.0, cap) for m_, c, cap, _ in terms]
+        lp.le(_add(_lin(es), {k: -v for k, v in g_rows[j].items()}), pmin * u[j])
+        ghg_fixed += [({v: 1.0}, pub) for v, (_, _, _, pub) in zip(es, terms)]
     # the published point
-    fixed = []
+    fixed = list(ghg_fixed)
     e = S["energy_mw"].loc[r].to_numpy(float)
     for j in range(H):
         if rtype == "storage":
@@ -390,6 +402,7 @@ def check_profit(ctx: Context) -> None:
     best: dict[str, float] = {}
     ctx.cache["profit"] = best
     tie_offset = tie_price_offsets(ctx)  # imports/exports on a binding tie (§5.5)
+    ghg_terms = profit_terms(ctx)        # GHG attribution (§5.13)
     for r in ctx.res.index:
         rtype = ctx.rtype[r]
         bus = str(ctx.res.at[r, "bus"])
@@ -404,7 +417,8 @@ def check_profit(ctx: Context) -> None:
             continue
         price = lmp.loc[bus] + tie_offset[r].reindex(lmp.columns).fillna(0.0) \
             if r in tie_offset else lmp.loc[bus]
-        built = _build(ctx, r, price, baa_p, res_p, seg, avail, u.loc[r].to_numpy(float), su_sd)
+        built = _build(ctx, r, price, baa_p, res_p, seg, avail, u.loc[r].to_numpy(float), su_sd,
+                       ghg_terms)
         if built is None:
             continue
         lp, fixed = built
