@@ -30,26 +30,55 @@ from scenarios.build import make_scenario
 MAX_BOUND_GAP = 0.15
 
 
-def _ruc_commit_case():
+def _one_hour_ruc_case(units, forecast_mw: float, name: str):
+    """One BAA, one bus, one hour, load 100 MW: G1 100 MW @ $20 (on, Pmin 0, no RCU bid) carries
+    it; each of `units` (resource, Pmin, Pmax, min-load $/h, start-up $, energy-bid MW at $50,
+    RCU bid MW, RCU $/MWh) is off at the start with 1-hour minimum up/down times."""
     res = [dict(resource="G1", type="thermal", bus="1", pmin_mw=0.0, pmax_mw=100.0,
-                ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0),
-           dict(resource="G2", type="thermal", bus="1", pmin_mw=10.0, pmax_mw=200.0,
                 ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0)]
     th = [dict(resource="G1", min_load_cost_usd_per_h=0.0, startup_cost_usd=0.0, min_up_h=1,
-               min_down_h=1, initial_on=True, initial_hours=24, initial_mw=100.0),
-          dict(resource="G2", min_load_cost_usd_per_h=100.0, startup_cost_usd=500.0,
-               min_up_h=1, min_down_h=1, initial_on=False, initial_hours=24, initial_mw=0.0)]
-    eb = [dict(resource="G1", side="supply", segment=1, mw=100.0, price_usd_per_mwh=20.0),
-          dict(resource="G2", side="supply", segment=1, mw=190.0, price_usd_per_mwh=50.0)]
+               min_down_h=1, initial_on=True, initial_hours=24, initial_mw=100.0)]
+    eb = [dict(resource="G1", side="supply", segment=1, mw=100.0, price_usd_per_mwh=20.0)]
+    av = []
+    for unit, pmin, pmax, mlc, su, energy_mw, rcu_mw, rcu_price in units:
+        res.append(dict(resource=unit, type="thermal", bus="1", pmin_mw=pmin, pmax_mw=pmax,
+                        ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0))
+        th.append(dict(resource=unit, min_load_cost_usd_per_h=mlc, startup_cost_usd=su,
+                       min_up_h=1, min_down_h=1, initial_on=False, initial_hours=24,
+                       initial_mw=0.0))
+        eb.append(dict(resource=unit, side="supply", segment=1, mw=energy_mw,
+                       price_usd_per_mwh=50.0))
+        av.append(dict(resource=unit, product="rcu", mw=rcu_mw, price_usd_per_mwh=rcu_price))
     tables = dict(
         resources=res, thermal=th, energy_bids=eb,
         baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
         demand=[dict(bus="1", hour=1, fixed_demand_mw=100.0)],
         load_distribution=[dict(bus="1", ldf=1.0)],
-        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=150.0)],
-        availability_bids=[dict(resource="G2", product="rcu", mw=60.0, price_usd_per_mwh=2.0)])
-    return make_scenario(tables, name="ruc_commit_bound", trade_date="2026-06-01", hours=1,
+        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=forecast_mw)],
+        availability_bids=av)
+    return make_scenario(tables, name=name, trade_date="2026-06-01", hours=1,
                          parameters={"mpm_mode": "off"})
+
+
+def _ruc_commit_case():
+    """The module docstring's case: G2 (Pmin 10, Pmax 200, $100/h, start-up $500, RCU 60 MW @
+    $2), forecast 150 MW."""
+    return _one_hour_ruc_case([("G2", 10.0, 200.0, 100.0, 500.0, 190.0, 60.0, 2.0)], 150.0,
+                              "ruc_commit_bound")
+
+
+@pytest.fixture
+def built_ruc(monkeypatch) -> dict:
+    """{"b": the last RUC bundle `build_ruc` built} (the real build, recorded)."""
+    import products.reliability_capacity as rc_pkg
+    from products.reliability_capacity import component
+    built = {}
+
+    def spy(*a, **k):
+        built["b"] = component.build_ruc(*a, **k)
+        return built["b"]
+    monkeypatch.setattr(rc_pkg, "build_ruc", spy)
+    return built
 
 
 def test_tight_rc_rows_bound_the_lp_and_keep_the_optimum():
@@ -66,40 +95,18 @@ def test_tight_rc_rows_bound_the_lp_and_keep_the_optimum():
 
 
 def _ruc_cover_case():
-    """One BAA, one bus, one hour: load 100 MW, forecast 130 MW. G1 100 MW @ $20 (on) carries
-    the load and has no RCU bid. Three units off at the start, each with an RCU bid at $1/MWh
-    for its whole capacity and an energy bid at $50 the IFM does not need:
-    CT_A 20 MW (Pmin 5, min-load $50/h, start-up $100), CT_B 20 MW (Pmin 5, $60/h, $100),
+    """Load 100 MW, forecast 130 MW (`_one_hour_ruc_case`). Three units off at the start, each
+    with an RCU bid at $1/MWh for its whole capacity and an energy bid at $50 the IFM does not
+    need: CT_A 20 MW (Pmin 5, min-load $50/h, start-up $100), CT_B 20 MW (Pmin 5, $60/h, $100),
     CT_C 55 MW (Pmin 22, $300/h, $500)."""
-    res = [dict(resource="G1", type="thermal", bus="1", pmin_mw=0.0, pmax_mw=100.0,
-                ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0)]
-    th = [dict(resource="G1", min_load_cost_usd_per_h=0.0, startup_cost_usd=0.0, min_up_h=1,
-               min_down_h=1, initial_on=True, initial_hours=24, initial_mw=100.0)]
-    eb = [dict(resource="G1", side="supply", segment=1, mw=100.0, price_usd_per_mwh=20.0)]
-    av = []
-    for name, pmin, pmax, mlc, su in (("CT_A", 5.0, 20.0, 50.0, 100.0),
-                                      ("CT_B", 5.0, 20.0, 60.0, 100.0),
-                                      ("CT_C", 22.0, 55.0, 300.0, 500.0)):
-        res.append(dict(resource=name, type="thermal", bus="1", pmin_mw=pmin, pmax_mw=pmax,
-                        ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0))
-        th.append(dict(resource=name, min_load_cost_usd_per_h=mlc, startup_cost_usd=su,
-                       min_up_h=1, min_down_h=1, initial_on=False, initial_hours=24,
-                       initial_mw=0.0))
-        eb.append(dict(resource=name, side="supply", segment=1, mw=pmax - pmin,
-                       price_usd_per_mwh=50.0))
-        av.append(dict(resource=name, product="rcu", mw=pmax, price_usd_per_mwh=1.0))
-    tables = dict(
-        resources=res, thermal=th, energy_bids=eb,
-        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
-        demand=[dict(bus="1", hour=1, fixed_demand_mw=100.0)],
-        load_distribution=[dict(bus="1", ldf=1.0)],
-        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=130.0)],
-        availability_bids=av)
-    return make_scenario(tables, name="ruc_cover", trade_date="2026-06-01", hours=1,
-                         parameters={"mpm_mode": "off"})
+    return _one_hour_ruc_case(
+        [(u, pmin, pmax, mlc, su, pmax - pmin, pmax, 1.0)
+         for u, pmin, pmax, mlc, su in (("CT_A", 5.0, 20.0, 50.0, 100.0),
+                                        ("CT_B", 5.0, 20.0, 60.0, 100.0),
+                                        ("CT_C", 22.0, 55.0, 300.0, 500.0))], 130.0, "ruc_cover")
 
 
-def test_ruc_cover_rows_state_the_gap_by_hand_and_cut_off_no_solution(monkeypatch):
+def test_ruc_cover_rows_state_the_gap_by_hand_and_cut_off_no_solution(monkeypatch, built_ruc):
     """The covering rows (component.add_rc_cover_rows). Need: forecast 130 − G1's most (its IFM
     100 MW, no RCU bid) = 30 MW, to be met by units the RUC may commit, each counted at its
     RCU bound M = min(bid, Pmax, Pmin + 60·ramp) = its Pmax: 20 u_A + 20 u_B + 55 u_C +
@@ -112,15 +119,7 @@ def test_ruc_cover_rows_state_the_gap_by_hand_and_cut_off_no_solution(monkeypatc
     from products.reliability_capacity import component
 
     sc = _ruc_cover_case()
-    built = {}
-    real_build = component.build_ruc
-
-    def spy(*a, **k):
-        built["b"] = real_build(*a, **k)
-        return built["b"]
-    monkeypatch.setattr("benchmarks.ruc_bound.build_ruc", spy, raising=False)
-    import products.reliability_capacity as rc_pkg
-    monkeypatch.setattr(rc_pkg, "build_ruc", spy)
+    built = built_ruc
     with_rows = ruc_bound(sc, tight_rc=True)
     m = built["b"].m
     for row in (m.ruc_cover_system[1], m.ruc_cover_baa["A", 1]):
@@ -165,34 +164,13 @@ def test_solver_threads_switch_within_a_process():
 
 
 def _identical_ct_case(ct_b_startup_usd: float):
-    """One BAA, one bus, one hour: load 100 MW, forecast 115 MW, G1 100 MW @ $20 (on, no RCU
-    bid). CT_A and CT_B: 20 MW, Pmin 5, min-load $50/h, RCU bid 20 MW @ $1, energy bid $50,
-    CT_A's start-up $100 and CT_B's `ct_b_startup_usd`; CT_C the same as CT_A but $60/h."""
-    res = [dict(resource="G1", type="thermal", bus="1", pmin_mw=0.0, pmax_mw=100.0,
-                ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0)]
-    th = [dict(resource="G1", min_load_cost_usd_per_h=0.0, startup_cost_usd=0.0, min_up_h=1,
-               min_down_h=1, initial_on=True, initial_hours=24, initial_mw=100.0)]
-    eb = [dict(resource="G1", side="supply", segment=1, mw=100.0, price_usd_per_mwh=20.0)]
-    av = []
-    for name, mlc, su in (("CT_A", 50.0, 100.0), ("CT_B", 50.0, ct_b_startup_usd),
-                          ("CT_C", 60.0, 100.0)):
-        res.append(dict(resource=name, type="thermal", bus="1", pmin_mw=5.0, pmax_mw=20.0,
-                        ramp_up_mw_per_min=1000.0, ramp_down_mw_per_min=1000.0))
-        th.append(dict(resource=name, min_load_cost_usd_per_h=mlc, startup_cost_usd=su,
-                       min_up_h=1, min_down_h=1, initial_on=False, initial_hours=24,
-                       initial_mw=0.0))
-        eb.append(dict(resource=name, side="supply", segment=1, mw=15.0,
-                       price_usd_per_mwh=50.0))
-        av.append(dict(resource=name, product="rcu", mw=20.0, price_usd_per_mwh=1.0))
-    tables = dict(
-        resources=res, thermal=th, energy_bids=eb,
-        baas=[dict(baa="A", is_reference=True)], buses=[dict(bus="1", baa="A")],
-        demand=[dict(bus="1", hour=1, fixed_demand_mw=100.0)],
-        load_distribution=[dict(bus="1", ldf=1.0)],
-        baa_hours=[dict(baa="A", hour=1, demand_forecast_mw=115.0)],
-        availability_bids=av)
-    return make_scenario(tables, name="ruc_identical", trade_date="2026-06-01", hours=1,
-                         parameters={"mpm_mode": "off"})
+    """Load 100 MW, forecast 115 MW (`_one_hour_ruc_case`). CT_A and CT_B: 20 MW, Pmin 5,
+    min-load $50/h, RCU bid 20 MW @ $1, energy bid 15 MW @ $50, CT_A's start-up $100 and
+    CT_B's `ct_b_startup_usd`; CT_C the same as CT_A but $60/h."""
+    return _one_hour_ruc_case(
+        [(u, 5.0, 20.0, mlc, su, 15.0, 20.0, 1.0)
+         for u, mlc, su in (("CT_A", 50.0, 100.0), ("CT_B", 50.0, ct_b_startup_usd),
+                            ("CT_C", 60.0, 100.0))], 115.0, "ruc_identical")
 
 
 @pytest.mark.parametrize("ct_b_startup_usd, pairs, committed, objective", [
@@ -202,21 +180,12 @@ def _identical_ct_case(ct_b_startup_usd: float):
     # CT_B's start-up $90 makes it a different unit (no row) and the cheapest: 50 + 90 + 15
     (90.0, [], "CT_B", 155.0),
 ])
-def test_identical_units_are_ordered_and_only_they(monkeypatch, ct_b_startup_usd, pairs,
+def test_identical_units_are_ordered_and_only_they(built_ruc, ct_b_startup_usd, pairs,
                                                    committed, objective):
     """Order rows (component.add_identical_unit_order_rows): Σ_t u^R_i ≥ Σ_t u^R_j for units
     i < j whose every scenario row but the name, IFM schedule and RUC fixings agree (numbers in
     the parameters)."""
-    from products.reliability_capacity import component
-    import products.reliability_capacity as rc_pkg
-
-    built = {}
-    real_build = component.build_ruc
-
-    def spy(*a, **k):
-        built["b"] = real_build(*a, **k)
-        return built["b"]
-    monkeypatch.setattr(rc_pkg, "build_ruc", spy)
+    built = built_ruc
     out = ruc_bound(_identical_ct_case(ct_b_startup_usd))
     m = built["b"].m
     assert list(m.RUC_ORDER) == pairs
