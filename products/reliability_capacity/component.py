@@ -260,11 +260,11 @@ def max_ruc_schedule_mw(d: MarketData, ifm: dict, m: pyo.ConcreteModel, r: str, 
     g = float(ifm["g"][(r, t)])
     if (r, t) not in m.rcu:
         return g
-    cap = float(d.pmax.at[r, t]) - float(ifm["up"][(r, t)])
+    room = float(d.pmax.at[r, t])   # the capacity row's right-hand side (build_ruc, upper)
     if d.resources.at[r, "type"] == "thermal":
         on = m.uR[r, t].fixed and m.uR[r, t].value > 0.5
-        off_nr = ifm.get("nr_off", {}).get((r, t), 0.0)
-        cap = (float(d.pmax.at[r, t]) - off_nr) * (1.0 if on else 0.0) - float(ifm["up"][(r, t)])
+        room = (room - ifm.get("nr_off", {}).get((r, t), 0.0)) if on else 0.0
+    cap = room - float(ifm["up"][(r, t)])
     most = min(g + float(d.avail_mw(r, "rcu", t)), cap)
     rr = d.ramp_up(r)
     if math.isfinite(rr):
@@ -284,7 +284,7 @@ def add_rc_cover_rows(b: ModelBundle, ifm: dict, bound: dict, members: dict,
     Rows whose need is met without a new commitment are left out."""
     m, d = b.m, b.d
     itf = d.interfaces
-    free = {(i, t) for (i, t) in bound if not m.uR[i, t].fixed}
+    free = set(bound)   # `bound` holds exactly the unit-hours whose u^R is free
     parts = {}
     for (a, t) in m.BAA_T:
         units = [i for i in members[a] if (i, t) in free]
