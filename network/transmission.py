@@ -43,6 +43,8 @@ class FlowMonitor:
     kinds: tuple[str, ...]                 # which row kinds this model enforces
     sets: dict[str, list[str]]             # kind -> branch ids
     rows: dict = field(default_factory=dict)  # (kind, branch, hour) -> (con, s_plus, s_minus)
+    _by_bus: dict | None = None                # PTDF bus index -> resources at it
+    _bus_vars: dict = field(default_factory=dict)  # (bus index, period) -> I variable
 
     # ---------- numeric flows ----------------------------------------------------------------
     def _resource_matrix(self) -> tuple[list[str], sp.csr_matrix]:
@@ -110,18 +112,42 @@ class FlowMonitor:
         return sorted(new)
 
     # ---------- rows ---------------------------------------------------------------------------
+    def bus_injection(self, j: int, t) -> object:
+        """The variable I_jt = Σ_{r at bus j} g_rt of PTDF bus j in period t (row
+        `bus_injection_def`), made at first use; None for a bus without resources. The flow
+        rows hold one term per bus instead of one per resource and its variables (a thermal
+        unit's g is Pmin·u + p^a, a storage unit's discharge − charge, ...): several times
+        fewer nonzeros in the dense PTDF rows, which the MIP's cut rounds and LP iterations pay
+        for (issue 20); the same flows."""
+        b, m = self.b, self.b.m
+        if self._by_bus is None:
+            self._by_bus = {}
+            for r in b.info["inj_resources"]:
+                jr = self.ptdf.bus_index(b.d.resources.at[r, "bus"])
+                self._by_bus.setdefault(jr, []).append(r)
+            m.bus_injection = pyo.VarList(domain=pyo.Reals)
+            m.bus_injection_def = pyo.ConstraintList()
+        if j not in self._by_bus:
+            return None
+        key = (j, t)
+        if key not in self._bus_vars:
+            inj_fn = b.info["inj_fn"]
+            var = m.bus_injection.add()
+            m.bus_injection_def.add(var == sum(inj_fn(r, t) for r in self._by_bus[j]))
+            self._bus_vars[key] = var
+        return self._bus_vars[key]
+
     def flow_expr(self, l: str, t: int):
-        b, d = self.b, self.b.d
+        b = self.b
         row = self.ptdf.matrix.getrow(self.ptdf.branch_index(l))
         coef = dict(zip(row.indices, row.data))
-        inj_fn = b.info["inj_fn"]
         terms = []
         const = 0.0
         ic = b.info["inj_const"]
-        for r in b.info["inj_resources"]:
-            c = coef.get(self.ptdf.bus_index(d.resources.at[r, "bus"]))
-            if c:
-                terms.append(c * inj_fn(r, t))
+        for j, c in coef.items():
+            var = self.bus_injection(j, t) if c else None
+            if var is not None:
+                terms.append(c * var)
         for j, c in coef.items():
             const += c * float(ic.at[self.ptdf.bus_ids[j], t])
         for x in self.ldf_ptdf.columns:

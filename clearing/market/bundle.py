@@ -37,6 +37,8 @@ class ModelBundle:
     lazy_rows: dict = field(default_factory=dict)
     lazy_rounds: list = field(default_factory=list)
     binaries: list = field(default_factory=list)  # Var components holding binaries
+    # the 3-binary commitments of the model (resources.Commitment), for the MIP start
+    commitments: list = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
 
     @property

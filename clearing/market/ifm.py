@@ -137,6 +137,11 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
             if not new:
                 break
             monitor.add_rows(new)
+    start = None
+    if mip and p.mip_start == "rounded" and b.commitments:
+        if not any(r.get("relaxation") for r in rounds) and not spent():
+            solver.solve(b.m, mip=False, relax=True, label=f"{label} LP relaxation for the start")
+        start = mip_start_from_relaxation(b)
     for k in range(p.lazy_max_rounds):
         if k > 0 and spent():
             rounds[-1].update(stopped_by_budget=True, unresolved=True)
@@ -145,7 +150,7 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
         first = (MIN_FIRST_MIP_S if mip else None) if k == 0 else 0.0
         try:
             rec = solver.solve(b.m, mip=mip, label=f"{label} round {k + 1}",
-                               vars_changed=(k == 0 and not mip), at_least_s=first)
+                               vars_changed=(k == 0 and not mip), at_least_s=first, start=start)
         except SolverError:
             if k > 0 and cut() > n_cut:   # cut short without a solution: keep the incumbent
                 rounds[-1].update(stopped_by_budget=True, unresolved=True)
@@ -157,9 +162,23 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
         if not new:
             break
         monitor.add_rows(new)
+        if start is not None:   # the new rows are soft: this round's integers stay feasible
+            start = integer_values(b)
     else:
         rounds[-1]["unresolved"] = True
     return rounds
+
+
+def mip_start_from_relaxation(b: ModelBundle) -> list[tuple]:
+    """(VarData, value) pairs: every commitment of `b` rounded from the LP relaxation's values now in
+    the variables (resources.rounded_commitment), the MIP start of a first round (issue 20)."""
+    return [pair for c in b.commitments for pair in resources.rounded_commitment(c)]
+
+
+def integer_values(b: ModelBundle) -> list[tuple]:
+    """(VarData, value) of every free binary of `b` at its current (MIP solution) value."""
+    return [(v, float(round(v.value))) for comp in b.binaries for v in comp.values()
+            if not v.fixed and v.value is not None]
 
 
 def solve_and_price(b: ModelBundle, ptdf: PTDF, kinds: tuple[str, ...], label: str,

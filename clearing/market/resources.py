@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -90,8 +91,22 @@ def _seg_sum(m, d, r, t, side="supply"):
 
 
 # ---------------------------------------------------------------------------------------------
+class Commitment(NamedTuple):
+    """One model's 3-binary commitment (u, v, w) on `index` (unit, period) with its thermal
+    table `th` and period length, as `add_commitment_logic` wrote its rows; `stay_on_first`:
+    the units that cannot shut down in the first period (`uc_initial_shutdown`)."""
+
+    index: list
+    th: object
+    u: object
+    v: object
+    w: object
+    period_h: float
+    stay_on_first: frozenset = frozenset()
+
+
 def add_commitment_logic(m: pyo.ConcreteModel, index: pyo.Set, th, u, v, w, prefix: str,
-                         period_h: float = 1.0) -> None:
+                         period_h: float = 1.0) -> Commitment:
     """3-binary start/stop logic and minimum up/down times (spec §5.4) on (u, v, w), with the
     initial status carried in from `th` (thermal table): rows `<prefix>_logic`, `_min_up`,
     `_min_down`. `index` holds (unit, period) with periods 1, 2, … of `period_h` hours each
@@ -120,6 +135,97 @@ def add_commitment_logic(m: pyo.ConcreteModel, index: pyo.Set, th, u, v, w, pref
     setattr(m, f"{prefix}_logic", pyo.Constraint(index, rule=logic))
     setattr(m, f"{prefix}_min_up", pyo.Constraint(index, rule=min_up))
     setattr(m, f"{prefix}_min_down", pyo.Constraint(index, rule=min_down))
+    return Commitment(list(index), th, u, v, w, period_h)
+
+
+def _repair_commitment(x: list[int], fixed: list[bool], on0: bool, up_periods: int,
+                       down_periods: int) -> list[int] | None:
+    """`x` (0/1 per period) made to keep the minimum up and down times (spec §5.4) by switching
+    free periods on only: an off spell shorter than the down time between two on spells (or
+    after the initial on state) is filled, an on spell started in the horizon and shorter than
+    the up time is extended. None when a fixed-off period is in the way."""
+    x, n = list(x), len(x)
+    for _ in range(2 * n + 2):
+        changed = False
+        t = 0
+        while t < n:  # minimum down time
+            if x[t]:
+                t += 1
+                continue
+            a = t
+            while t < n and not x[t]:
+                t += 1
+            if (x[a - 1] if a else on0) and t < n and t - a < down_periods:
+                if any(fixed[a:t]):
+                    return None
+                x[a:t] = [1] * (t - a)
+                changed = True
+        t = 0
+        while t < n:  # minimum up time
+            if not x[t]:
+                t += 1
+                continue
+            a = t
+            while t < n and x[t]:
+                t += 1
+            if (not x[a - 1] if a else not on0) and t < n and t - a < up_periods:
+                end = min(n, a + up_periods)
+                if any(fixed[k] and not x[k] for k in range(t, end)):
+                    return None
+                x[t:end] = [1] * (end - t)
+                changed = True
+                t = end
+        if not changed:
+            return x
+    return None
+
+
+def rounded_commitment(c: Commitment, threshold: float = 0.05) -> list[tuple]:
+    """A MIP start from the LP relaxation's values of `c.u` (issue 20): each free u rounded up
+    from `threshold`, the minimum up/down times kept by switching more periods on
+    (`_repair_commitment`), v and w implied. (VarData, value) of the free u, v and w; a unit
+    whose rounding cannot be repaired, or whose fixed v/w disagree, is left out (HiGHS completes
+    the start by a sub-MIP over what is left out: clearing/market/solver.py)."""
+    th = c.th if isinstance(c.th, Cells) else Cells(c.th)
+    periods: dict[str, list[int]] = defaultdict(list)
+    for (i, t) in c.index:
+        periods[i].append(t)
+    out: list = []
+
+    def span(hours: float) -> int:
+        return int(math.ceil(float(hours) / c.period_h - 1e-9))
+
+    for i, ts in periods.items():
+        ts = sorted(ts)
+        us = [c.u[i, t] for t in ts]
+        fixed = [u.fixed or (u.lb is not None and u.lb == u.ub) for u in us]
+        vals = [float(u.lb) if (f and not u.fixed) else (0.0 if u.value is None else float(u.value))
+                for u, f in zip(us, fixed)]
+        x = [int(round(val)) if f else int(val >= threshold) for val, f in zip(vals, fixed)]
+        on0 = bool(th.at[i, "initial_on"])
+        if i in c.stay_on_first and not fixed[0]:
+            x[0] = 1
+        x = _repair_commitment(x, fixed, on0, span(th.at[i, "min_up_h"]),
+                               span(th.at[i, "min_down_h"]))
+        if x is None:
+            continue
+        unit: list | None = []
+        prev = int(on0)
+        for t, u, xt in zip(ts, us, x):
+            for var, val in ((u, xt), (c.v[i, t], max(0, xt - prev)),
+                             (c.w[i, t], max(0, prev - xt))):
+                if var.fixed or (var.lb is not None and var.lb == var.ub):
+                    if var.value is None or round(var.value) != val:
+                        unit = None
+                        break
+                else:
+                    unit.append((var, float(val)))
+            if unit is None:
+                break
+            prev = xt
+        if unit:
+            out += unit
+    return out
 
 
 def forced_commitment(th, i: str, t: int, must_run_now: bool, derated_below_pmin: bool,
@@ -257,7 +363,7 @@ def _add_thermal(b: ModelBundle) -> None:
 
     m.p = pyo.Expression(m.GT, rule=lambda _m, i, t: pmin[i] * _m.u[i, t] + _m.pa[i, t])
 
-    add_commitment_logic(m, m.GT, th_c, m.u, m.v, m.w, "uc")
+    b.commitments.append(add_commitment_logic(m, m.GT, th_c, m.u, m.v, m.w, "uc"))
 
     # self-schedules: output at least the self-scheduled MW (u is fixed on above)
     ss_idx = [(i, t) for (i, t) in idx if ss_c.at[i, t] > 0]
@@ -328,6 +434,8 @@ def _add_thermal(b: ModelBundle) -> None:
             return pyo.Constraint.Skip  # within SD, or off in hour 1 anyway (a derate < Pmin)
         return p0 * _m.w[i, T[0]] <= sd_limit(i, T[0])
     m.uc_initial_shutdown = pyo.Constraint(m.G, rule=initial_shutdown)
+    b.commitments[-1] = b.commitments[-1]._replace(
+        stay_on_first=frozenset(m.uc_initial_shutdown.keys()))
     b.info["thermal_su_limit"] = su_limit
     b.info["thermal_sd_limit"] = sd_limit
     b.info["thermal_p_prev"] = p_prev

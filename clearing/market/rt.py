@@ -618,7 +618,8 @@ def _add_commitment(grid: _Build) -> None:
         const += su_cost(r) / DT_H * starts
     grid.b.info["fixed_commitment_cost_rate"] = const
     grid.b.costs.append(const)
-    resources.add_commitment_logic(m, m.F_IDX, th, m.u, m.v, m.w, "uc", period_h=1.0)
+    grid.b.commitments.append(
+        resources.add_commitment_logic(m, m.F_IDX, th, m.u, m.v, m.w, "uc", period_h=1.0))
 
 
 def _add_storage_and_hydro(grid: _Build) -> None:

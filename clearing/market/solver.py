@@ -474,19 +474,21 @@ class PersistentHighs:
     # ---- solve --------------------------------------------------------------------------------
     def solve(self, m: pyo.ConcreteModel, mip: bool = True, label: str = "",
               vars_changed: bool = False, relax: bool = False,
-              at_least_s: float | None = 0.0) -> SolveRecord:
+              at_least_s: float | None = 0.0, start: list | None = None) -> SolveRecord:
         """Solve (or re-solve) `m`; `vars_changed` when bounds/domains/fixing changed.
 
         `relax`: solve the LP relaxation (every column continuous for this run only; the
         integrality stays recorded and is restored for the next solve). `at_least_s`: the
         least time this solve gets from the run budget (None: its own limit, whatever the
-        budget)."""
+        budget). `start`: (VarData, value) pairs of integer columns, a MIP start HiGHS completes by
+        fixing them and solving what is left (a sub-MIP, or the LP when every integer column is
+        given) and drops when infeasible."""
         t0 = time.perf_counter()
         what = label or "model"
         try:
             self._sync(m, vars_changed)
             t1 = time.perf_counter()
-            own, status, info, sol = self._run(what, relax, at_least_s)
+            own, status, info, sol = self._run(what, relax, at_least_s, start)
             t2 = time.perf_counter()
         except Exception as exc:  # hand-off/highspy failures become one clear error
             raise SolverError(f"HiGHS failed on the {what}: {exc}") from exc
@@ -518,7 +520,8 @@ class PersistentHighs:
             self._mirror = None
             raise
 
-    def _run(self, what: str, relax: bool, at_least_s: float | None) -> tuple:
+    def _run(self, what: str, relax: bool, at_least_s: float | None,
+             start: list | None = None) -> tuple:
         """One HiGHS run with this solve's options and limit (the LP clock is cumulative over
         the instance, the MIP's is per run: module docstring); the live MIP progress goes to
         the budget's listener. Returns (own limit s, model status, info, solution)."""
@@ -538,6 +541,12 @@ class PersistentHighs:
                          ("parallel", "on" if (has_int and threads > 1) else "off"),
                          ("time_limit", float(limit))):
             h.setOptionValue(key, val)
+        if has_int and start:
+            cols = [(mirror.col.get(id(v)), x) for v, x in start]
+            cols = sorted((j, x) for j, x in cols if j is not None)
+            if cols:
+                h.setSolution(len(cols), np.array([j for j, _ in cols], dtype=np.int32),
+                              np.array([x for _, x in cols], dtype=np.float64))
         report = self.budget.on_mip_progress if self.budget is not None else None
         listener = _mip_listener(what, report) if (has_int and report) else None
         if listener is not None:

@@ -95,7 +95,7 @@ def build_ruc(d: MarketData, ifm: dict, tight_rc: bool = True) -> ModelBundle:
             # the IFM (§5.4, §5.11): a unit off for 1 of its 3 down hours stays off in hours 1–2
             m.uR[i, t].fix(0)
 
-    add_commitment_logic(m, m.GT, th, m.uR, m.vR, m.wR, "ruc")
+    b.commitments.append(add_commitment_logic(m, m.GT, th, m.uR, m.vR, m.wR, "ruc"))
     if tight_rc:
         fix_implied_transitions(m, th)
 
