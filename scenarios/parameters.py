@@ -71,13 +71,15 @@ class MarketParameters:
                              "serial. Measured on RTS-GMLC July days it did not speed up the "
                              "IFM, whose time is the serial root node (benchmarks/README.md)",
                              lo=1, hi=64)
-    mip_start: str = _p("rounded", "-", "§2.6", "A",
-                        "The MIP start handed to HiGHS (issue 20): `rounded` = the LP "
-                        "relaxation's commitment rounded up from 0.05 with minimum up/down times "
-                        "repaired for a MIP's first round, and the previous round's integer "
-                        "solution for a later lazy round; `none` = HiGHS's own heuristics only. "
-                        "Deterministic; results may differ among solutions within the gap",
-                        choices=("rounded", "none"))
+    mip_start: str = _p("previous_round", "-", "§2.6", "A",
+                        "The MIP start handed to HiGHS (issue 20): `previous_round` = a later "
+                        "lazy round starts from the previous round's integer solution (still "
+                        "feasible: flow rows are soft); `rounded` = the first round too, from "
+                        "the LP relaxation's commitment rounded up from 0.05 with minimum "
+                        "up/down times repaired; `none` = HiGHS's own heuristics only. "
+                        "Deterministic; results may differ among solutions within the gap "
+                        "(`rounded` measured no faster on RTS-GMLC days: benchmarks/README.md)",
+                        choices=("previous_round", "rounded", "none"))
     run_time_limit_s: float = _p(0.0, "s", "§2.6", "A",
                                  "Wall-clock budget of the day-ahead run from its start (IFM and "
                                  "RUC, every lazy round): each HiGHS call gets the smaller of its "

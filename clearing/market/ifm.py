@@ -104,6 +104,12 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
     check their own flows, so the result does not depend on them) and spare MIP rounds, which
     cost far more than LPs on the larger footprints (benchmarks/README.md).
 
+    MIP start (parameter `mip_start`, docs/market-model.md §5.3): a later round starts from
+    the previous round's integers (`integer_values`); with `rounded` the first round starts
+    from the relaxation's commitment rounded and repaired (`mip_start_from_relaxation`; one
+    relaxation is solved for it when no LP-relaxation round ran). Each round records
+    `start_columns`.
+
     The run budget (`solver.budget`, parameter run_time_limit_s): LP-relaxation rounds are
     skipped once it is spent; the first MIP round always runs (at least `MIN_FIRST_MIP_S`) and
     the first pricing-LP round gets its own limit, so there is always an incumbent to price;
@@ -158,11 +164,12 @@ def solve_lazy(b: ModelBundle, solver: PersistentHighs, monitor: FlowMonitor, mi
             raise
         new = monitor.violations(p.flow_tolerance_mw)
         rounds.append(dict(round=k + 1, mip=mip, seconds=rec.seconds, objective=rec.objective,
-                           gap=rec.gap, termination=rec.termination, rows_added=len(new)))
+                           gap=rec.gap, termination=rec.termination, rows_added=len(new),
+                           start_columns=len(start) if (mip and start) else 0))
         if not new:
             break
         monitor.add_rows(new)
-        if start is not None:   # the new rows are soft: this round's integers stay feasible
+        if mip and p.mip_start != "none":   # the new rows are soft: these integers stay feasible
             start = integer_values(b)
     else:
         rounds[-1]["unresolved"] = True
