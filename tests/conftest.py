@@ -6,11 +6,22 @@
   shared by every slow end-to-end test.
 - `rts_phase3_run`: ONE session-scoped phase-3 run of the same day (the DA run above plus the
   real-time follow-up), (scenario, RunResult).
+
+Parallel runs (pytest-xdist; pyproject.toml addopts `-n auto --maxprocesses 4 --dist loadfile
+--no-loadscope-reorder`; README, Set-up): each test file runs on one worker, its tests in a row
+(a module-scoped fixture is built once); the session fixtures above are built once per worker
+that needs them (measured 2026-12-07: about 40 s of CPU more in all, less than sharing them
+between processes is worth). `--dist loadgroup` could keep them on one worker, but pytest-xdist
+3.8 no longer applies its groups under pytest 9.2 (pytest-xdist issue 1386: the tests are
+spread as if unmarked). The hooks at the end of this file size `-n auto`, start the files with
+long tests first, and let the suite run serially when xdist is off (`-p no:xdist`) or not
+installed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -176,8 +187,6 @@ def rts_phase3_run(rts_day_run):
 # `ci` (default): derandomized, deadline off, a few hundred examples over all properties;
 # `deep`: HYPOTHESIS_PROFILE=deep, ≥ 5,000 examples, for a long run off CI.
 # Properties set their own max_examples for `ci`; the `deep` profile's max_examples overrides it.
-import os  # noqa: E402
-
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
@@ -192,3 +201,69 @@ settings.register_profile("deep", deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# --------------------------------------------------------------------------------------------
+# Parallel runs with pytest-xdist (README, Set-up)
+#: the most workers `-n auto` starts (also --maxprocesses in pyproject.toml): every worker
+#: solves the bundled day of the session fixtures it needs and holds ~1 GB while it does
+MAX_WORKERS = 4
+
+
+def pytest_addoption(parser, pluginmanager):
+    """Without xdist (`-p no:xdist`, or the dev extra not installed) the options that
+    pyproject.toml's addopts pass it are accepted and ignored, so `python -m pytest` runs the
+    suite serially instead of stopping at "unrecognized arguments: -n"."""
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist", "pytest-xdist is off or not installed: these options "
+                                     "(from addopts) are ignored and the tests run serially")
+    group._addoption("-n", "--numprocesses", dest="numprocesses", default=None, metavar="N")
+    group.addoption("--maxprocesses", dest="maxprocesses", default=None)
+    group.addoption("--dist", dest="dist", default="no")
+    group.addoption("--no-loadscope-reorder", dest="loadscopereorder", action="store_false")
+
+
+def pytest_report_header(config):
+    if not config.pluginmanager.has_plugin("xdist"):
+        return "pytest-xdist off or not installed: the tests run serially"
+    return None
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: one worker per CPU this process may run on (CI: 2), none (a serial run in
+    this process) on one CPU; `--maxprocesses` caps it at MAX_WORKERS. xdist's own count is
+    of physical cores, 1 on a 2-vCPU machine whose two vCPUs are one core's hyperthreads.
+    PYTEST_XDIST_AUTO_NUM_WORKERS still sets the number (xdist reads it)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        n = os.cpu_count() or 1
+    return min(n, MAX_WORKERS) if n > 1 else 0
+
+
+def _long(item) -> bool:
+    """Known to take long: a bundled-day test (marked slow) or a property test (hypothesis
+    runs it on many examples)."""
+    return (item.get_closest_marker("slow") is not None
+            or getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """On an xdist worker: the test files that hold a long test (`_long`) first, each file's
+    tests in a row and in their order, the other files after them in theirs. With `--dist
+    loadfile --no-loadscope-reorder` xdist hands the files out in this order, so the longest
+    work starts at once and the short files fill both workers at the end. The order is the same
+    on every worker, as xdist requires. A serial run keeps the files' order."""
+    if not hasattr(config, "workerinput"):
+        return
+    path = {item.nodeid: item.nodeid.split("::")[0] for item in items}
+    long_files = {path[i.nodeid] for i in items if _long(i)}
+    first = {}
+    for n, item in enumerate(items):
+        first.setdefault(path[item.nodeid], n)
+    items.sort(key=lambda i: (path[i.nodeid] not in long_files, first[path[i.nodeid]]))

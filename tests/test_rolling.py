@@ -358,11 +358,14 @@ def test_carry_into_puts_values_within_the_next_days_limits():
             float(th.at["G2", "initial_mw"])) == (False, 2, 0.0)
 
 
-#: the week test's settings: phase 1 without RUC and mitigation, a 2 % MIP gap and a 20 s cap
-#: on each MIP solve (the carry is what is tested, not the optimum: a day stopped at a limit
-#: still has a full schedule to carry)
-WEEK_SETTINGS = {"phase": 1, "run_ruc": False, "mpm_mode": "off", "mip_rel_gap": 0.02,
-                 "time_limit_s": 20.0}
+#: the week test's settings: phase 1 without RUC and mitigation, a 25 % MIP gap and a 60 s cap
+#: on each MIP solve. The carry is what is tested, not the optimum: any feasible schedule has an
+#: end state to carry. At 25 % each day stops at HiGHS's first incumbent within it (3–7 s of
+#: HiGHS a day, the same schedule whatever the machine's load: one thread, seed 0); at 2 % every
+#: day ran to a 20 s cap (a schedule that depended on the load, and on a loaded machine a day
+#: could reach the cap before any incumbent and fail). The cap is only a guard now.
+WEEK_SETTINGS = {"phase": 1, "run_ruc": False, "mpm_mode": "off", "mip_rel_gap": 0.25,
+                 "time_limit_s": 60.0}
 WEEK = ("2020-07-08", "2020-07-14")
 
 
@@ -409,10 +412,10 @@ def test_rts_gmlc_week_each_day_starts_where_the_day_before_ended(tmp_path):
     assert runs["trade_date"].tolist() == day_dates(*WEEK)
     assert runs["status"].eq("done").all() and runs["rolling_current"].all()
     days = [read_run(d) for d in runs["run_dir"]]
+    day_scenarios = [load_scenario(d.manifest["scenario_dir"]) for d in days]  # each once
     from scenarios.importers.rts_gmlc import import_rts_gmlc
-    for prev, cur in zip(days, days[1:]):
-        sc_prev = load_scenario(prev.manifest["scenario_dir"])
-        sc = load_scenario(cur.manifest["scenario_dir"])
+    for prev, cur, sc_prev, sc in zip(days, days[1:], day_scenarios,
+                                       day_scenarios[1:]):
         assert cur.manifest["rolling"]["previous_run_id"] == prev.manifest["store"]["run_id"]
         want = _expected_start(sc_prev, prev.tables["schedules"])
         th = sc.thermal.set_index("resource").loc[want.index]
