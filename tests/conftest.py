@@ -10,12 +10,12 @@
 Parallel runs (pytest-xdist; pyproject.toml addopts `-n auto --maxprocesses 4 --dist loadfile
 --no-loadscope-reorder`; README, Set-up): each test file runs on one worker, its tests in a row
 (a module-scoped fixture is built once); the session fixtures above are built once per worker
-that needs them (measured 2026-12-07: about 40 s of CPU more in all, less than sharing them
-between processes is worth). `--dist loadgroup` could keep them on one worker, but pytest-xdist
-3.8 no longer applies its groups under pytest 9.2 (pytest-xdist issue 1386: the tests are
-spread as if unmarked). The hooks at the end of this file size `-n auto`, start the files with
-long tests first, and let the suite run serially when xdist is off (`-p no:xdist`) or not
-installed.
+that needs them (measured 2026-12-07 on two workers: the DA run, 22 s, and the phase-3 run,
+25 s, each solved on both, about 24 s of a 7 min 22 s run; not worth sharing them between
+processes). `--dist loadgroup` could keep them on one worker, but pytest-xdist 3.8 no longer
+applies its groups under pytest 9.2 (pytest-xdist issue 1386: the tests are spread as if
+unmarked). The hooks at the end of this file size `-n auto`, start the files with long tests
+first, and let the suite run serially when xdist is off (`-p no:xdist`) or not installed.
 """
 
 from __future__ import annotations
