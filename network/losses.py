@@ -150,25 +150,17 @@ def add_loss_rows(b: ModelBundle, ptdf: PTDF, cuts: LossCuts) -> None:
 
 def _add_flow_rows(b: ModelBundle, ptdf: PTDF, lossy: list[str]) -> None:
     """The flow rows of the lossy branches, f_lt = Σ_n PTDF_ln I_nt + Σ_b PTDF^LDF_lb·(BAA
-    terms, `b.info["baa_fn"]`) + constant, written on bus-injection variables
-    I_nt = Σ_{r at n} g_rt (one row per bus with resources), so that each flow row holds one
-    term per bus rather than one per resource (the same flows as FlowMonitor.flow_expr)."""
-    from network.transmission import make_monitor
+    terms, `b.info["baa_fn"]`) + constant, written on the bundle's bus-injection variables
+    I_nt = Σ_{r at n} g_rt (`network.transmission.bus_injection`, shared with the monitor's
+    flow rows), so that each flow row holds one term per bus rather than one per resource (the
+    same flows as FlowMonitor.flow_expr)."""
+    from network.transmission import bus_injection, make_monitor
     d, m = b.d, b.m
     T = list(d.hours)
-    inj_fn, baa_fn = b.info["inj_fn"], b.info["baa_fn"]
-    by_bus: dict[str, list[str]] = {}
-    for r in b.info["inj_resources"]:
-        by_bus.setdefault(str(d.resources.at[r, "bus"]), []).append(r)
-    buses = sorted(by_bus, key=ptdf.bus_index)
-    m.LOSS_NT = pyo.Set(initialize=[(n, t) for n in buses for t in T], dimen=2, ordered=True)
-    m.loss_bus_injection = pyo.Var(m.LOSS_NT, within=pyo.Reals)
-    m.loss_bus_injection_def = pyo.Constraint(m.LOSS_NT, rule=lambda _m, n, t: (
-        _m.loss_bus_injection[n, t] == sum(inj_fn(r, t) for r in by_bus[n])))
-    rows = ptdf.matrix.tocsr()[[ptdf.branch_index(l) for l in lossy]][:, [
-        ptdf.bus_index(n) for n in buses]].tocsr()
-    const = ptdf.matrix.tocsr()[[ptdf.branch_index(l) for l in lossy]] @ \
-        b.info["inj_const"].reindex(index=ptdf.bus_ids, columns=T).fillna(0.0).to_numpy(float)
+    baa_fn = b.info["baa_fn"]
+    rows = ptdf.matrix.tocsr()[[ptdf.branch_index(l) for l in lossy]]
+    const = rows @ b.info["inj_const"].reindex(index=ptdf.bus_ids, columns=T).fillna(
+        0.0).to_numpy(float)
     lp = make_monitor(b, ptdf, ("base",)).ldf_ptdf.reindex(index=lossy)
     row_of = {l: i for i, l in enumerate(lossy)}
     col_of = {t: k for k, t in enumerate(T)}
@@ -176,8 +168,11 @@ def _add_flow_rows(b: ModelBundle, ptdf: PTDF, lossy: list[str]) -> None:
     def flow(_m, l, t):
         i = row_of[l]
         lo, hi = rows.indptr[i], rows.indptr[i + 1]
-        terms = [float(c) * _m.loss_bus_injection[buses[j], t]
-                 for j, c in zip(rows.indices[lo:hi], rows.data[lo:hi])]
+        terms = []
+        for j, c in zip(rows.indices[lo:hi], rows.data[lo:hi]):
+            var = bus_injection(b, ptdf.bus_ids[j], t)
+            if var is not None:
+                terms.append(float(c) * var)
         terms += [float(c) * baa_fn(x, t) for x, c in lp.loc[l].items() if c]
         return _m.loss_flow[l, t] - sum(terms) == float(const[i, col_of[t]])
     m.loss_flow_def = pyo.Constraint(m.LOSS_LT, rule=flow)

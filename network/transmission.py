@@ -33,6 +33,34 @@ NEAR_BINDING = 0.99
 RELAXATION_NEAR_BINDING = 0.9
 
 
+def bus_injection(b: ModelBundle, bus: str, t):
+    """The variable I_nt = Σ_{r at bus n} g_rt (`b.info["inj_fn"]`) of `bus` in period t, or
+    None for a bus without resources. One per bundle, made at first use (variables
+    `bus_injection`, rows `bus_injection_def`) and shared by every row written on bus
+    injections: the monitor's flow rows (`FlowMonitor.flow_expr`) and the loss model's
+    (network.losses). A flow row then holds one term per bus instead of one per resource and
+    its variables (a thermal unit's g is Pmin·u + p^a, a storage unit's discharge − charge,
+    ...): several times fewer nonzeros in the dense PTDF rows, which the MIP's cut rounds and
+    LP iterations pay for (issue 20); the same flows."""
+    reg = b.info.get("bus_injection")
+    if reg is None:
+        by_bus: dict[str, list[str]] = {}
+        for r in b.info["inj_resources"]:
+            by_bus.setdefault(str(b.d.resources.at[r, "bus"]), []).append(r)
+        b.m.bus_injection = pyo.VarList(domain=pyo.Reals)
+        b.m.bus_injection_def = pyo.ConstraintList()
+        reg = b.info["bus_injection"] = {"by_bus": by_bus, "vars": {}}
+    if bus not in reg["by_bus"]:
+        return None
+    key = (bus, t)
+    if key not in reg["vars"]:
+        inj_fn = b.info["inj_fn"]
+        var = b.m.bus_injection.add()
+        b.m.bus_injection_def.add(var == sum(inj_fn(r, t) for r in reg["by_bus"][bus]))
+        reg["vars"][key] = var
+    return reg["vars"][key]
+
+
 @dataclass
 class FlowMonitor:
     """Computes flows from a solved bundle and adds violated rows (spec §5.3)."""
@@ -43,8 +71,6 @@ class FlowMonitor:
     kinds: tuple[str, ...]                 # which row kinds this model enforces
     sets: dict[str, list[str]]             # kind -> branch ids
     rows: dict = field(default_factory=dict)  # (kind, branch, hour) -> (con, s_plus, s_minus)
-    _by_bus: dict | None = None                # PTDF bus index -> resources at it
-    _bus_vars: dict = field(default_factory=dict)  # (bus index, period) -> I variable
 
     # ---------- numeric flows ----------------------------------------------------------------
     def _resource_matrix(self) -> tuple[list[str], sp.csr_matrix]:
@@ -112,31 +138,6 @@ class FlowMonitor:
         return sorted(new)
 
     # ---------- rows ---------------------------------------------------------------------------
-    def bus_injection(self, j: int, t) -> object:
-        """The variable I_jt = Σ_{r at bus j} g_rt of PTDF bus j in period t (row
-        `bus_injection_def`), made at first use; None for a bus without resources. The flow
-        rows hold one term per bus instead of one per resource and its variables (a thermal
-        unit's g is Pmin·u + p^a, a storage unit's discharge − charge, ...): several times
-        fewer nonzeros in the dense PTDF rows, which the MIP's cut rounds and LP iterations pay
-        for (issue 20); the same flows."""
-        b, m = self.b, self.b.m
-        if self._by_bus is None:
-            self._by_bus = {}
-            for r in b.info["inj_resources"]:
-                jr = self.ptdf.bus_index(b.d.resources.at[r, "bus"])
-                self._by_bus.setdefault(jr, []).append(r)
-            m.bus_injection = pyo.VarList(domain=pyo.Reals)
-            m.bus_injection_def = pyo.ConstraintList()
-        if j not in self._by_bus:
-            return None
-        key = (j, t)
-        if key not in self._bus_vars:
-            inj_fn = b.info["inj_fn"]
-            var = m.bus_injection.add()
-            m.bus_injection_def.add(var == sum(inj_fn(r, t) for r in self._by_bus[j]))
-            self._bus_vars[key] = var
-        return self._bus_vars[key]
-
     def flow_expr(self, l: str, t: int):
         b = self.b
         row = self.ptdf.matrix.getrow(self.ptdf.branch_index(l))
@@ -145,7 +146,7 @@ class FlowMonitor:
         const = 0.0
         ic = b.info["inj_const"]
         for j, c in coef.items():
-            var = self.bus_injection(j, t) if c else None
+            var = bus_injection(b, self.ptdf.bus_ids[j], t) if c else None
             if var is not None:
                 terms.append(c * var)
         for j, c in coef.items():

@@ -180,6 +180,16 @@ def _repair_commitment(x: list[int], fixed: list[bool], on0: bool, up_periods: i
     return None
 
 
+def _pinned_value(var) -> float | None:
+    """The value a variable is held at, fixed (`Var.fix`) or by equal bounds
+    (`solver.fix_binaries`), else None."""
+    if var.fixed:
+        return float(var.value or 0.0)
+    if var.lb is not None and var.lb == var.ub:
+        return float(var.lb)
+    return None
+
+
 def rounded_commitment(c: Commitment, threshold: float = 0.05) -> list[tuple]:
     """A MIP start from the LP relaxation's values of `c.u` (issue 20): each free u rounded up
     from `threshold`, the minimum up/down times kept by switching more periods on
@@ -198,10 +208,10 @@ def rounded_commitment(c: Commitment, threshold: float = 0.05) -> list[tuple]:
     for i, ts in periods.items():
         ts = sorted(ts)
         us = [c.u[i, t] for t in ts]
-        fixed = [u.fixed or (u.lb is not None and u.lb == u.ub) for u in us]
-        vals = [float(u.lb) if (f and not u.fixed) else (0.0 if u.value is None else float(u.value))
-                for u, f in zip(us, fixed)]
-        x = [int(round(val)) if f else int(val >= threshold) for val, f in zip(vals, fixed)]
+        pinned = [_pinned_value(u) for u in us]
+        fixed = [p is not None for p in pinned]
+        x = [int(round(p)) if p is not None else int((u.value or 0.0) >= threshold)
+             for u, p in zip(us, pinned)]
         on0 = bool(th.at[i, "initial_on"])
         if i in c.stay_on_first and not fixed[0]:
             x[0] = 1
@@ -214,12 +224,12 @@ def rounded_commitment(c: Commitment, threshold: float = 0.05) -> list[tuple]:
         for t, u, xt in zip(ts, us, x):
             for var, val in ((u, xt), (c.v[i, t], max(0, xt - prev)),
                              (c.w[i, t], max(0, prev - xt))):
-                if var.fixed or (var.lb is not None and var.lb == var.ub):
-                    if var.value is None or round(var.value) != val:
-                        unit = None
-                        break
-                else:
+                held = _pinned_value(var)
+                if held is None:
                     unit.append((var, float(val)))
+                elif round(held) != val:
+                    unit = None
+                    break
             if unit is None:
                 break
             prev = xt
